@@ -1,0 +1,122 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "hypervision",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hypervisiond", targets: ["hypervisiond"]),
+        .executable(name: "hypervisionctl", targets: ["hypervisionctl"]),
+        .library(name: "HypervisionCore", targets: ["HypervisionCore"]),
+        .library(name: "HypervisionStore", targets: ["HypervisionStore"]),
+        .library(name: "HypervisionApp", targets: ["HypervisionApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
+            traits: [.defaults, "YAML"]
+        ),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure domain: value types, geodesy, validation. No I/O, no dependencies.
+        .target(name: "HypervisionCore", swiftSettings: swiftSettings),
+
+        // PostGIS storage: migrations, the batched durable writer, the spool, the embedded cluster.
+        .target(
+            name: "HypervisionStore",
+            dependencies: [
+                "HypervisionCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Hummingbird routes: health, readiness, metrics.
+        .target(
+            name: "HypervisionHTTP",
+            dependencies: [
+                "HypervisionCore",
+                "HypervisionStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Composition root: configuration, services, systemd integration.
+        .target(
+            name: "HypervisionApp",
+            dependencies: [
+                "HypervisionCore",
+                "HypervisionStore",
+                "HypervisionHTTP",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hypervisiond",
+            dependencies: [
+                "HypervisionApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hypervisionctl",
+            dependencies: [
+                "HypervisionCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "HypervisionCoreTests", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionStoreTests",
+            dependencies: [
+                "HypervisionCore", "HypervisionStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HypervisionAppTests",
+            dependencies: [
+                "HypervisionApp", "HypervisionStore", "HypervisionCore", "hypervisiond",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import HypervisionCore
+import HypervisionHTTP
+import HypervisionStore
+import Logging
+import Metrics
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+
+/// The composition root: turns a ``DaemonConfiguration`` into running services under one
+/// `ServiceGroup`, and owns the embedded PostgreSQL when there is no external database.
+public struct Daemon {
+    public var configuration: DaemonConfiguration
+    public var configurationFile: String?
+    public var overrides: [String: String]
+    public var logger: Logger
+    public var logLevel: LogLevelControl
+    public var registry: PrometheusCollectorRegistry
+    public var metricsFactory: any MetricsFactory
+    public var environment: [String: String]
+
+    public init(
+        configuration: DaemonConfiguration, configurationFile: String?, overrides: [String: String], logger: Logger,
+        logLevel: LogLevelControl, registry: PrometheusCollectorRegistry, metricsFactory: any MetricsFactory,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.configuration = configuration
+        self.configurationFile = configurationFile
+        self.overrides = overrides
+        self.logger = logger
+        self.logLevel = logLevel
+        self.registry = registry
+        self.metricsFactory = metricsFactory
+        self.environment = environment
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down in order: listeners, the writer (pending
+    /// pings committed or spooled), the database client, and last the embedded cluster.
+    public func run() async throws {
+        let notifier = SystemdNotifier(environment: environment)
+        let stateDirectory = configuration.resolvedStateDirectory(environment: environment)
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigurationError(key: "state.dir", problem: "cannot create \(stateDirectory): \(error.localizedDescription)")
+        }
+        logger.info("state directory", metadata: ["path": "\(stateDirectory)"])
+
+        var embedded: EmbeddedPostgres?
+        let endpoint: DatabaseEndpoint
+        if configuration.databaseURL.isEmpty && !DatabaseEndpoint.environmentSelectsServer(environment) {
+            var settings = EmbeddedPostgresConfiguration(baseDirectory: stateDirectory)
+            settings.binDirectory = configuration.embeddedBinDirectory
+            settings.systemUser = configuration.embeddedUser
+            let cluster = EmbeddedPostgres(configuration: settings, logger: logger)
+            notifier.status("starting the embedded PostgreSQL")
+            endpoint = try await cluster.start()
+            embedded = cluster
+            logger.notice("using the embedded PostgreSQL", metadata: ["socket": "\(endpoint.unixSocketPath)"])
+        } else {
+            endpoint = try DatabaseEndpoint.resolve(
+                url: configuration.databaseURL, environment: environment, currentUser: currentUserName())
+            logger.notice("using an external PostgreSQL", metadata: ["endpoint": "\(endpoint)"])
+        }
+
+        do {
+            try await runServices(endpoint: endpoint, stateDirectory: stateDirectory, notifier: notifier)
+        } catch {
+            try? embedded?.stop()
+            throw error
+        }
+        try embedded?.stop()
+    }
+
+    private func runServices(endpoint: DatabaseEndpoint, stateDirectory: String, notifier: SystemdNotifier) async throws {
+        var clientConfiguration = try endpoint.clientConfiguration()
+        clientConfiguration.options.maximumConnections = configuration.databasePoolSize
+        var postgresLogger = logger
+        postgresLogger[metadataKey: "component"] = "postgres"
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: postgresLogger)
+
+        let status = DatabaseStatus()
+        let store = PingStore(client: client, logger: logger)
+        let spool = try Spool(path: stateDirectory + "/spool/pings.spool", maximumBytes: configuration.spoolMaximumBytes)
+        if spool.tornBytesDropped > 0 {
+            logger.warning("cut a torn, never-acknowledged record off the spool", metadata: ["bytes": "\(spool.tornBytesDropped)"])
+        }
+        let writer = PingWriter(
+            store: store, status: status, spool: spool, configuration: configuration.writer, logger: logger,
+            metricsFactory: metricsFactory)
+
+        let progressWindow = configuration.writer.writeTimeout + configuration.writer.retryInterval * 2 + .seconds(5)
+        let systemd = SystemdService(
+            notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
+            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger)
+
+        var supervisorConfiguration = DatabaseSupervisorConfiguration()
+        supervisorConfiguration.retentionDays = configuration.retentionDays
+        supervisorConfiguration.partitionsAhead = configuration.partitionsAhead
+        let supervisor = DatabaseSupervisor(
+            client: client, store: store, status: status, configuration: supervisorConfiguration, logger: logger,
+            onReady: { systemd.databaseReady() })
+
+        let router = Router()
+        let spoolLimit = configuration.spoolMaximumBytes
+        HealthRoutes(registry: registry) {
+            PipelineSnapshot(
+                database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
+                spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings)
+        }.addRoutes(to: router)
+        let http = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
+            onServerRunning: { [logger] channel in
+                logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                systemd.listenersBound()
+            },
+            logger: logger)
+
+        let reload = ReloadService(
+            filePath: configurationFile, overrides: overrides, initial: configuration, logLevel: logLevel,
+            supervisor: supervisor, notifier: notifier, logger: logger)
+
+        // Started in this order, stopped in reverse: the client stops last so the writer can
+        // flush through it; systemd hears STOPPING=1 first.
+        var services: [any Service] = [client, supervisor, writer, http]
+        if configuration.demo { services.append(DemoFeed(writer: writer, logger: logger)) }
+        services.append(reload)
+        services.append(systemd)
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+func currentUserName() -> String {
+    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+    return "postgres"
+}

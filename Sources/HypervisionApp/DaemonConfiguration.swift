@@ -1,0 +1,187 @@
+import Configuration
+import Foundation
+import HypervisionStore
+import Logging
+import Yams
+
+/// Everything hypervisiond reads from its configuration: the YAML file, then `HYPERVISION_*`
+/// environment variables, then command-line flags (the first that has a key wins, flags first).
+public struct DaemonConfiguration: Sendable {
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8080
+    /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
+    public var stateDirectory: String = ""
+    public var databaseURL: String = ""
+    public var databasePoolSize: Int = 8
+    public var embeddedUser: String = "postgres"
+    public var embeddedBinDirectory: String = "/usr/lib/postgresql/15/bin"
+    public var writer = PingWriterConfiguration()
+    public var spoolMaximumBytes: Int = 1 << 30
+    public var retentionDays: Int = 30
+    public var partitionsAhead: Int = 3
+    public var logLevel: Logger.Level = .info
+    public var demo: Bool = false
+
+    public init() {}
+
+    /// Every key the file may contain. A key outside this list is a typo and is refused.
+    public static let knownKeys: [String] = [
+        "http.host", "http.port", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
+        "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
+        "writer.writeTimeoutMs", "writer.retryIntervalMs", "spool.maxBytes", "retention.days",
+        "retention.partitionsAhead", "log.level", "demo.enabled",
+    ]
+
+    /// Reads and validates every key. Errors name the key and the problem.
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        var r = KeyReader(reader: reader)
+        httpHost = try r.string("http.host", default: httpHost)
+        httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
+        stateDirectory = try r.string("state.dir", default: stateDirectory)
+        databaseURL = try r.string("database.url", default: databaseURL)
+        databasePoolSize = try r.int("database.poolSize", default: databasePoolSize, in: 1...200)
+        embeddedUser = try r.string("database.embedded.user", default: embeddedUser)
+        embeddedBinDirectory = try r.string("database.embedded.binDir", default: embeddedBinDirectory)
+        writer.maximumBatchSize = try r.int("writer.batchSize", default: writer.maximumBatchSize, in: 1...1_000_000)
+        writer.linger = .milliseconds(try r.int("writer.lingerMs", default: 2, in: 0...10_000))
+        writer.queueCapacity = try r.int("writer.queueCapacity", default: writer.queueCapacity, in: 1...100_000_000)
+        writer.writeTimeout = .milliseconds(try r.int("writer.writeTimeoutMs", default: 10_000, in: 100...600_000))
+        writer.retryInterval = .milliseconds(try r.int("writer.retryIntervalMs", default: 2_000, in: 10...600_000))
+        spoolMaximumBytes = try r.int("spool.maxBytes", default: spoolMaximumBytes, in: 1 << 16...1 << 50)
+        retentionDays = try r.int("retention.days", default: retentionDays, in: 1...36_500)
+        partitionsAhead = try r.int("retention.partitionsAhead", default: partitionsAhead, in: 1...366)
+        let level = try r.string("log.level", default: logLevel.rawValue)
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ConfigurationError(
+                key: "log.level",
+                problem: "\"\(level)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logLevel = parsed
+        demo = try r.bool("demo.enabled", default: demo)
+        if !databaseURL.isEmpty {
+            do {
+                _ = try DatabaseEndpoint.resolve(url: databaseURL, environment: [:], currentUser: "hypervision")
+            } catch {
+                throw ConfigurationError(key: "database.url", problem: error.message)
+            }
+        }
+    }
+
+    /// The state directory: configured, else `$STATE_DIRECTORY` (systemd), else
+    /// `/var/lib/hypervision` for root, else `$XDG_STATE_HOME/hypervision` or `~/.local/state/hypervision`.
+    public func resolvedStateDirectory(environment: [String: String]) -> String {
+        if !stateDirectory.isEmpty { return stateDirectory }
+        if let systemd = environment["STATE_DIRECTORY"], !systemd.isEmpty {
+            return String(systemd.split(separator: ":").first ?? Substring(systemd))
+        }
+        if geteuid() == 0 { return "/var/lib/hypervision" }
+        if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/hypervision" }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.local/state/hypervision"
+    }
+
+    /// Checks a YAML configuration file for syntax and for keys this version does not know.
+    public static func validateFile(at path: String) throws(ConfigurationError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(key: nil, problem: "cannot read configuration file \(path): \(error.localizedDescription)")
+        }
+        let document: Any?
+        do {
+            document = try Yams.load(yaml: text)
+        } catch {
+            throw ConfigurationError(key: nil, problem: "\(path) is not valid YAML: \(error)")
+        }
+        guard let document else { return }
+        guard let root = document as? [String: Any] else {
+            throw ConfigurationError(key: nil, problem: "\(path) must be a mapping of sections (http:, database:, …)")
+        }
+        var leaves: [String] = []
+        func walk(_ node: [String: Any], prefix: String) {
+            for (key, value) in node {
+                let path = prefix.isEmpty ? key : prefix + "." + key
+                if let child = value as? [String: Any] { walk(child, prefix: path) } else { leaves.append(path) }
+            }
+        }
+        walk(root, prefix: "")
+        for key in leaves.sorted() where !knownKeys.contains(key) {
+            let suggestion = knownKeys.min { editDistance($0, key) < editDistance($1, key) }
+            var problem = "unknown key in \(path)"
+            if let suggestion, editDistance(suggestion, key) <= 3 { problem += " (did you mean \(suggestion)?)" }
+            throw ConfigurationError(key: key, problem: problem)
+        }
+    }
+}
+
+/// A configuration value that cannot be used. hypervisiond prints it and exits with status 78
+/// (`EX_CONFIG`), which systemd shows as a configuration error.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var key: String?
+    public var problem: String
+    public init(key: String?, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
+    public var description: String {
+        if let key { return "configuration key \(key): \(problem)" }
+        return "configuration: \(problem)"
+    }
+}
+
+/// Reads values as text and converts them here, so a wrong type is an error that names the
+/// key instead of silently falling back to the default.
+private struct KeyReader {
+    let reader: ConfigReader
+
+    func raw(_ key: String) -> String? {
+        reader.string(forKey: ConfigKey(key))
+    }
+
+    func string(_ key: String, default value: String) throws(ConfigurationError) -> String {
+        raw(key) ?? value
+    }
+
+    func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = raw(key) else {
+            if let number = reader.int(forKey: ConfigKey(key)) { return try check(key, number, range) }
+            return value
+        }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ConfigurationError(key: key, problem: "\"\(text)\" is not a whole number")
+        }
+        return try check(key, number, range)
+    }
+
+    func check(_ key: String, _ number: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard range.contains(number) else {
+            throw ConfigurationError(key: key, problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    func bool(_ key: String, default value: Bool) throws(ConfigurationError) -> Bool {
+        guard let text = raw(key) else { return reader.bool(forKey: ConfigKey(key)) ?? value }
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ConfigurationError(key: key, problem: "\"\(text)\" is not true or false")
+        }
+    }
+}
+
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

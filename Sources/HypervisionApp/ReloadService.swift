@@ -1,0 +1,57 @@
+import HypervisionStore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads what can change without a restart when the daemon receives SIGHUP: the log level and
+/// the retention. Other changed keys are reported as needing a restart.
+public struct ReloadService: Service {
+    let filePath: String?
+    let overrides: [String: String]
+    let logLevel: LogLevelControl
+    let supervisor: DatabaseSupervisor
+    let notifier: SystemdNotifier
+    let logger: Logger
+    let initial: DaemonConfiguration
+
+    public init(
+        filePath: String?, overrides: [String: String], initial: DaemonConfiguration, logLevel: LogLevelControl,
+        supervisor: DatabaseSupervisor, notifier: SystemdNotifier, logger: Logger
+    ) {
+        self.filePath = filePath
+        self.overrides = overrides
+        self.initial = initial
+        self.logLevel = logLevel
+        self.supervisor = supervisor
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            notifier.reloading()
+            do {
+                let fresh = try await ConfigurationLoader.load(filePath: filePath, overrides: overrides)
+                if fresh.logLevel != logLevel.current {
+                    logger.notice("log level changed", metadata: ["from": "\(logLevel.current)", "to": "\(fresh.logLevel)"])
+                    logLevel.current = fresh.logLevel
+                }
+                supervisor.updateRetention(days: fresh.retentionDays)
+                var needsRestart: [String] = []
+                if fresh.httpHost != initial.httpHost || fresh.httpPort != initial.httpPort { needsRestart.append("http") }
+                if fresh.databaseURL != initial.databaseURL || fresh.databasePoolSize != initial.databasePoolSize {
+                    needsRestart.append("database")
+                }
+                if fresh.writer != initial.writer { needsRestart.append("writer") }
+                if fresh.spoolMaximumBytes != initial.spoolMaximumBytes { needsRestart.append("spool") }
+                logger.notice(
+                    "configuration reloaded",
+                    metadata: ["retention.days": "\(fresh.retentionDays)", "needs_restart": "\(needsRestart)"])
+            } catch {
+                logger.error("configuration reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
+            }
+            notifier.ready(status: "configuration reloaded")
+        }
+    }
+}

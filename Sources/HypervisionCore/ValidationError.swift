@@ -1,0 +1,38 @@
+/// Why an input was refused: a stable machine-readable ``Code`` and a message for people.
+///
+/// Codes appear verbatim in ingest answers (`{"index":3,"code":"lat_out_of_range",…}`), so they
+/// never change once published; add new ones instead.
+public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable error code, written in snake case on the wire.
+    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let unitIDInvalid = Code(rawValue: "unit_id_invalid")
+        public static let latOutOfRange = Code(rawValue: "lat_out_of_range")
+        public static let lonOutOfRange = Code(rawValue: "lon_out_of_range")
+        public static let notFinite = Code(rawValue: "not_finite")
+        public static let timeInvalid = Code(rawValue: "time_invalid")
+        public static let timeInFuture = Code(rawValue: "time_in_future")
+        public static let timeTooOld = Code(rawValue: "time_too_old")
+        public static let speedOutOfRange = Code(rawValue: "speed_out_of_range")
+        public static let headingOutOfRange = Code(rawValue: "heading_out_of_range")
+        public static let accuracyOutOfRange = Code(rawValue: "accuracy_out_of_range")
+        public static let altitudeOutOfRange = Code(rawValue: "altitude_out_of_range")
+        public static let batteryOutOfRange = Code(rawValue: "battery_out_of_range")
+        public static let statusInvalid = Code(rawValue: "status_invalid")
+        public static let fieldMissing = Code(rawValue: "field_missing")
+        public static let valueInvalid = Code(rawValue: "value_invalid")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

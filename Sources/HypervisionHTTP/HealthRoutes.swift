@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import HypervisionStore
+import Prometheus
+
+/// What `/readyz` reports about the ingest pipeline, read at each request.
+public struct PipelineSnapshot: Sendable {
+    public var database: DatabaseStatus.State
+    public var databaseSummary: String
+    public var spoolBytes: Int
+    public var spoolMaximumBytes: Int
+    public var queuedPings: Int
+
+    public init(database: DatabaseStatus.State, databaseSummary: String, spoolBytes: Int, spoolMaximumBytes: Int, queuedPings: Int) {
+        self.database = database
+        self.databaseSummary = databaseSummary
+        self.spoolBytes = spoolBytes
+        self.spoolMaximumBytes = spoolMaximumBytes
+        self.queuedPings = queuedPings
+    }
+}
+
+/// `/healthz` (the process answers), `/readyz` (the database is usable; spool state) and
+/// `/metrics` (Prometheus text format).
+public struct HealthRoutes<Context: RequestContext>: Sendable {
+    public let snapshot: @Sendable () -> PipelineSnapshot
+    public let registry: PrometheusCollectorRegistry
+
+    public init(registry: PrometheusCollectorRegistry, snapshot: @escaping @Sendable () -> PipelineSnapshot) {
+        self.registry = registry
+        self.snapshot = snapshot
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.get("/healthz") { _, _ in
+            Self.json(["status": "ok"], status: .ok)
+        }
+        router.get("/readyz") { _, _ in
+            let s = snapshot()
+            let ready = s.database == .ready
+            let spoolState: String
+            if s.spoolBytes == 0 {
+                spoolState = "empty"
+            } else if ready {
+                spoolState = "replaying"
+            } else {
+                spoolState = "spooling"
+            }
+            let body: [String: Any] = [
+                "status": ready ? "ready" : "not_ready",
+                "database": s.databaseSummary,
+                "spool": ["state": spoolState, "bytes": s.spoolBytes, "maxBytes": s.spoolMaximumBytes],
+                "queuedPings": s.queuedPings,
+            ]
+            return Self.json(body, status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16_384)
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+
+    static func json(_ object: [String: Any], status: HTTPResponse.Status) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,75 @@
+import HypervisionCore
+import NIOCore
+
+/// Writes rows in PostgreSQL's `COPY … FROM STDIN` text format.
+///
+/// postgres-nio streams COPY data in text format only, so escaping is ours: backslash, tab,
+/// newline and carriage return inside a value are written as `\\`, `\t`, `\n`, `\r`, and a
+/// missing value as `\N`.
+public struct CopyTextWriter {
+    public private(set) var buffer: ByteBuffer
+    private var columnInRow = 0
+
+    public init(capacity: Int = 1 << 16) {
+        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    public mutating func text(_ value: String?) {
+        separator()
+        guard let value else { buffer.writeStaticString("\\N"); return }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+            case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+            case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+            case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
+            }
+        }
+    }
+
+    /// A value known to need no escaping (digits, ids restricted to a safe alphabet).
+    public mutating func raw(_ value: String) {
+        separator()
+        buffer.writeString(value)
+    }
+
+    public mutating func double(_ value: Double?) {
+        separator()
+        guard let value else { buffer.writeStaticString("\\N"); return }
+        buffer.writeString(value.description)
+    }
+
+    public mutating func integer(_ value: Int?) {
+        separator()
+        guard let value else { buffer.writeStaticString("\\N"); return }
+        buffer.writeString(String(value))
+    }
+
+    public mutating func endRow() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        columnInRow = 0
+    }
+
+    private mutating func separator() {
+        if columnInRow > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+        columnInRow += 1
+    }
+}
+
+extension GeoPoint {
+    /// The point as hex-encoded EWKB with SRID 4326, the text form `geography` accepts.
+    public var hexEWKB: String {
+        var bytes: [UInt8] = [0x01, 0x01, 0x00, 0x00, 0x20, 0xE6, 0x10, 0x00, 0x00]
+        withUnsafeBytes(of: longitude.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: latitude.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,126 @@
+import HypervisionCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of the ``DatabaseSupervisor``; `retentionDays` may change at run time (SIGHUP).
+public struct DatabaseSupervisorConfiguration: Sendable, Hashable {
+    public var retentionDays: Int = 30
+    public var partitionsAhead: Int = 3
+    public var healthInterval: Duration = .seconds(2)
+    public var maintenanceInterval: Duration = .seconds(3600)
+    public var maximumBackoff: Duration = .seconds(30)
+    public init() {}
+}
+
+/// Brings the database up (retrying with backoff while it is down), applies migrations,
+/// keeps day partitions ahead and drops expired ones, and keeps ``DatabaseStatus`` current.
+public final class DatabaseSupervisor: Service, Sendable {
+    private let client: PostgresClient
+    private let store: PingStore
+    private let status: DatabaseStatus
+    private let logger: Logger
+    private let settings: Mutex<DatabaseSupervisorConfiguration>
+    private let onReady: @Sendable () -> Void
+
+    public init(
+        client: PostgresClient, store: PingStore, status: DatabaseStatus, configuration: DatabaseSupervisorConfiguration,
+        logger: Logger, onReady: @escaping @Sendable () -> Void = {}
+    ) {
+        self.client = client
+        self.store = store
+        self.status = status
+        self.logger = logger
+        self.settings = Mutex(configuration)
+        self.onReady = onReady
+    }
+
+    /// Changes the retention at run time; takes effect at the next maintenance pass, which runs now.
+    public func updateRetention(days: Int) {
+        settings.withLock { $0.retentionDays = days }
+    }
+
+    public func run() async throws {
+        try await bootstrap()
+        onReady()
+        var lastMaintenance: ContinuousClock.Instant?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let config = settings.withLock { $0 }
+            if lastMaintenance == nil || ContinuousClock.now - lastMaintenance! >= config.maintenanceInterval {
+                if await maintainPartitions(config) { lastMaintenance = .now }
+            }
+            await checkHealth()
+            try? await Task.sleep(for: config.healthInterval)
+        }
+    }
+
+    /// Connects and migrates, retrying with exponential backoff while the server is unreachable.
+    /// A schema that cannot be used (newer than this binary, a failing migration) stops here.
+    func bootstrap() async throws {
+        var delay: Duration = .milliseconds(250)
+        let maximum = settings.withLock { $0.maximumBackoff }
+        while true {
+            try Task.checkCancellation()
+            do {
+                let outcome = try await withDeadline(.seconds(120)) { [client, logger] in
+                    try await Migrator(logger: logger).migrate(client)
+                }
+                logger.notice("database ready", metadata: ["schema_version": "\(outcome.version)", "applied": "\(outcome.applied)"])
+                status.update(.ready)
+                return
+            } catch let error as MigrationError {
+                status.update(.failed(reason: error.description))
+                logger.critical("cannot use the database", metadata: ["reason": "\(error)"])
+                throw error
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { throw CancellationError() }
+                let reason = DatabaseErrors.describe(error)
+                status.update(.connecting(reason: reason))
+                logger.warning("database not reachable yet; retrying", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
+                try await gracefulSleep(delay)
+                delay = min(delay * 2, maximum)
+            }
+        }
+    }
+
+    @discardableResult
+    func maintainPartitions(_ config: DatabaseSupervisorConfiguration) async -> Bool {
+        let today = Timestamp.now().epochDay
+        do {
+            try await store.ensurePartitions(around: today, daysBehind: 1, daysAhead: Int64(config.partitionsAhead))
+            let dropped = try await store.dropPartitions(olderThan: Int64(config.retentionDays), today: today)
+            if !dropped.isEmpty {
+                logger.notice("dropped expired ping partitions", metadata: ["partitions": "\(dropped)"])
+            }
+            return true
+        } catch {
+            logger.warning("partition maintenance failed; will retry", metadata: ["reason": "\(DatabaseErrors.describe(error))"])
+            return false
+        }
+    }
+
+    private func checkHealth() async {
+        do {
+            try await withDeadline(.seconds(2)) { [client] in
+                try await client.query("SELECT 1")
+                return ()
+            }
+            if status.current != .ready {
+                logger.notice("database reachable again")
+                status.update(.ready)
+            }
+        } catch {
+            if Task.isCancelled { return }
+            let reason = DatabaseErrors.describe(error)
+            if status.current == .ready { logger.warning("database unreachable", metadata: ["reason": "\(reason)"]) }
+            status.update(.unreachable(reason: reason))
+        }
+    }
+
+    private func gracefulSleep(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: duration)
+        }
+    }
+}

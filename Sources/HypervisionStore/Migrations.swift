@@ -1,0 +1,123 @@
+import Logging
+import PostgresNIO
+
+/// One versioned schema change, shipped inside the binary from `Schemas/migrations/`.
+public struct Migration: Sendable, Hashable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+
+    /// Every migration this binary knows, in order. A file added to `Schemas/migrations/` must be
+    /// listed here too (a test compares the two).
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "0001_initial.sql", sql: String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+
+    /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.
+    public var checksum: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sql.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}
+
+/// Why the schema could not be brought up to date.
+public enum MigrationError: Error, Sendable, CustomStringConvertible {
+    /// The database was migrated by a newer hypervisiond; running an older binary against it
+    /// could silently misread data, so it is refused.
+    case databaseNewerThanBinary(databaseVersion: Int, binaryVersion: Int)
+    /// A migration's SQL failed; nothing of this start-up's migrations was committed.
+    case migrationFailed(version: Int, name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .databaseNewerThanBinary(let database, let binary):
+            return "the database schema is at version \(database) but this hypervisiond knows versions up to \(binary): "
+                + "upgrade hypervisiond, or point it at another database"
+        case .migrationFailed(let version, let name, let reason):
+            return "migration \(version) (\(name)) failed: \(reason)"
+        }
+    }
+}
+
+/// Applies pending migrations in one transaction, under an advisory lock so two daemons
+/// starting against one database cannot race, and records each in `hypervision_schema`.
+public struct Migrator: Sendable {
+    public var migrations: [Migration]
+    public var logger: Logger
+
+    public init(migrations: [Migration] = Migration.all, logger: Logger) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.logger = logger
+    }
+
+    /// The result of a migration run.
+    public struct Outcome: Sendable, Hashable {
+        /// Versions applied by this run (empty when the schema was already current).
+        public var applied: [Int]
+        /// The schema version after the run.
+        public var version: Int
+    }
+
+    /// Brings the schema up to date. Re-running it is a no-op.
+    @discardableResult
+    public func migrate(_ client: PostgresClient) async throws -> Outcome {
+        let migrations = self.migrations
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS hypervision_schema (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    checksum   text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            var applied: [Int: String] = [:]
+            let rows = try await connection.query("SELECT version, checksum FROM hypervision_schema", logger: logger)
+            for try await (version, checksum) in rows.decode((Int, String).self) {
+                applied[version] = checksum
+            }
+            let known = migrations.last?.version ?? 0
+            if let newest = applied.keys.max(), newest > known {
+                throw MigrationError.databaseNewerThanBinary(databaseVersion: newest, binaryVersion: known)
+            }
+            var done: [Int] = []
+            for migration in migrations {
+                if let checksum = applied[migration.version] {
+                    if checksum != migration.checksum {
+                        logger.warning(
+                            "applied migration differs from the one in this binary; published migrations must not be edited",
+                            metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                    }
+                    continue
+                }
+                do {
+                    for statement in SQLScript.statements(migration.sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                } catch let error as PSQLError {
+                    let reason = error.serverInfo?[.message] ?? String(reflecting: error)
+                    throw MigrationError.migrationFailed(version: migration.version, name: migration.name, reason: reason)
+                }
+                try await connection.query(
+                    "INSERT INTO hypervision_schema (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
+                    logger: logger)
+                logger.notice("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                done.append(migration.version)
+            }
+            return Outcome(applied: done, version: max(known, applied.keys.max() ?? 0))
+        }
+    }
+}

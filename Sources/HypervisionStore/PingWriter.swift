@@ -1,0 +1,460 @@
+import DequeModule
+import HypervisionCore
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Tuning of the ``PingWriter``.
+public struct PingWriterConfiguration: Sendable, Hashable {
+    /// The most pings written in one transaction.
+    public var maximumBatchSize: Int = 20_000
+    /// How long an idle writer waits after the first ping for more to join its batch.
+    public var linger: Duration = .milliseconds(2)
+    /// The most pings queued before submissions are refused with ``PingWriterError/Code/overloaded``.
+    public var queueCapacity: Int = 200_000
+    /// How long one batch may take before the database counts as unreachable.
+    public var writeTimeout: Duration = .seconds(10)
+    /// How often to try the database again while pings are spooled.
+    public var retryInterval: Duration = .seconds(2)
+
+    public init() {}
+}
+
+/// What happened to one submitted ping.
+public enum PingWriteResult: Sendable, Hashable {
+    /// Committed in PostGIS.
+    case stored
+    /// The same unit and device time was already stored; nothing changed.
+    case duplicate
+    /// Written and fsynced to the local spool; it will reach PostGIS when the database returns.
+    case spooled
+}
+
+/// The acknowledgement of a submission: one result per ping, in submission order.
+public struct WriteReceipt: Sendable, Hashable {
+    public var results: [PingWriteResult]
+    public init(results: [PingWriteResult]) { self.results = results }
+    /// Pings newly made durable (stored or spooled).
+    public var accepted: Int { results.count { $0 != .duplicate } }
+    public var duplicates: Int { results.count { $0 == .duplicate } }
+}
+
+/// Why a submission was not acknowledged. The pings are not durable; the sender should retry.
+public struct PingWriterError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+        /// The queue is full; retry after a short delay.
+        public static let overloaded = Code(rawValue: "overloaded")
+        /// The daemon is stopping.
+        public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// Neither the database nor the spool could take the pings (spool full or unwritable).
+        public static let storageUnavailable = Code(rawValue: "storage_unavailable")
+        /// The database refused the batch for a reason other than being unreachable.
+        public static let rejectedByDatabase = Code(rawValue: "rejected_by_database")
+    }
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The durable path of every ping: a bounded queue, batches by size and time, one transaction
+/// per batch, and a local spool when PostgreSQL is unreachable.
+///
+/// ``write(_:)`` returns only once each ping is committed or fsynced to the spool. One task (the
+/// service's `run()`) drains the queue, so batches, the spool and its replay never race; replay
+/// keeps the spool's order and the primary key makes a replayed ping that had in fact committed
+/// (a timeout racing a commit) harmless.
+public final class PingWriter: Service, Sendable {
+    private let store: PingStore
+    private let status: DatabaseStatus
+    private let spool: Spool
+    private let configuration: PingWriterConfiguration
+    private let logger: Logger
+    private let queue: SubmissionQueue
+    private let metrics: WriterMetrics
+    private let progress = Mutex(ContinuousClock.now)
+    private let replay = Mutex(ReplayState())
+
+    private struct ReplayState {
+        var offset = 0
+        var lastAttempt: ContinuousClock.Instant?
+    }
+
+    public init(
+        store: PingStore, status: DatabaseStatus, spool: Spool, configuration: PingWriterConfiguration = .init(),
+        logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.store = store
+        self.status = status
+        self.spool = spool
+        self.configuration = configuration
+        self.logger = logger
+        self.queue = SubmissionQueue(capacity: configuration.queueCapacity, maximumBatch: configuration.maximumBatchSize)
+        self.metrics = WriterMetrics(factory: metricsFactory)
+        metrics.spoolBytes.record(spool.sizeInBytes)
+    }
+
+    /// Submits pings and waits until each is durable (or the submission is refused).
+    public func write(_ pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
+        guard !pings.isEmpty else { return WriteReceipt(results: []) }
+        let result: Result<WriteReceipt, PingWriterError> = await withCheckedContinuation { continuation in
+            queue.submit(Submission(pings: pings, continuation: continuation))
+        }
+        return try result.get()
+    }
+
+    /// Bytes currently held in the spool.
+    public var spooledBytes: Int { metrics.lastSpoolBytes.withLock { $0 } }
+
+    /// Pings waiting in the queue.
+    public var queuedPings: Int { queue.depth }
+
+    /// Whether the pipeline moved recently: the writer loop completed an iteration (a batch, a
+    /// replay attempt or an idle tick) within `window`. Feeds the systemd watchdog.
+    public func isMakingProgress(within window: Duration) -> Bool {
+        let last = progress.withLock { $0 }
+        return ContinuousClock.now - last <= window
+    }
+
+    public func run() async throws {
+        if !spool.isEmpty {
+            logger.notice("spool holds pings from an earlier run; replaying when the database is ready",
+                          metadata: ["bytes": "\(spool.sizeInBytes)", "path": "\(spool.path)"])
+        }
+        let queue = self.queue
+        let interval = configuration.retryInterval
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    // Wakes the loop while idle so spooled pings are retried without new traffic.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: interval)
+                            queue.poke()
+                        }
+                    }
+                    await self.loop()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                queue.close()
+            }
+        } onCancel: {
+            queue.close()
+        }
+        logger.info("ping writer stopped", metadata: ["spooled_bytes": "\(spool.sizeInBytes)"])
+    }
+
+    private func loop() async {
+        var idle = true
+        while let batch = await queue.next() {
+            if batch.isEmpty {
+                await replaySpoolIfDue()
+                idle = true
+            } else {
+                if idle, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
+                    // The first ping after a quiet spell: give its neighbours a moment to join.
+                    try? await Task.sleep(for: configuration.linger)
+                    let more = queue.takeMore(after: batch.reduce(0) { $0 + $1.pings.count })
+                    await process(batch + more)
+                } else {
+                    await process(batch)
+                }
+                idle = queue.depth == 0
+            }
+            progress.withLock { $0 = .now }
+            metrics.queueDepth.record(queue.depth)
+        }
+    }
+
+    private func process(_ batch: [Submission]) async {
+        let pings = batch.flatMap(\.pings)
+        if !spool.isEmpty { await replaySpoolIfDue() }
+        let outcome: Outcome
+        if spool.isEmpty && status.isSchemaReady {
+            outcome = await writeToDatabase(pings)
+        } else {
+            outcome = appendToSpool(pings)
+        }
+        complete(batch, outcome)
+    }
+
+    private enum Outcome {
+        case stored(Set<Ping.Key>)
+        case spooled
+        case failed(PingWriterError)
+    }
+
+    private func writeToDatabase(_ pings: [Ping]) async -> Outcome {
+        let start = ContinuousClock.now
+        do {
+            let keys = try await withDeadline(configuration.writeTimeout) { [store] in try await store.insert(pings) }
+            metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            metrics.batches.increment()
+            if case .unreachable = status.current { status.update(.ready) }
+            return .stored(keys)
+        } catch let error where DatabaseErrors.isConnectivity(error) {
+            let reason = DatabaseErrors.describe(error)
+            status.update(.unreachable(reason: reason))
+            logger.warning("database unreachable; spooling pings", metadata: ["reason": "\(reason)"])
+            replay.withLock { $0.lastAttempt = .now }
+            return appendToSpool(pings)
+        } catch {
+            let reason = DatabaseErrors.describe(error)
+            logger.error("database refused a batch", metadata: ["reason": "\(reason)", "pings": "\(pings.count)"])
+            return .failed(PingWriterError(.rejectedByDatabase, reason))
+        }
+    }
+
+    private func appendToSpool(_ pings: [Ping]) -> Outcome {
+        do {
+            try spool.append(pings)
+            metrics.recordSpool(spool.sizeInBytes)
+            return .spooled
+        } catch {
+            logger.error("cannot spool pings", metadata: ["reason": "\(error)"])
+            return .failed(PingWriterError(.storageUnavailable, "database unreachable and \(error)"))
+        }
+    }
+
+    /// Replays the spool, record by record in order, if the database may be back.
+    private func replaySpoolIfDue() async {
+        guard !spool.isEmpty, status.isSchemaReady else { return }
+        let due = replay.withLock { state -> Bool in
+            if let last = state.lastAttempt, ContinuousClock.now - last < configuration.retryInterval { return false }
+            state.lastAttempt = .now
+            return true
+        }
+        guard due else { return }
+        var offset = replay.withLock { $0.offset }
+        var replayed = 0
+        do {
+            while let (pings, next) = try spool.record(at: offset) {
+                _ = try await withDeadline(configuration.writeTimeout) { [store] in try await store.insert(pings) }
+                replayed += pings.count
+                offset = next
+                replay.withLock { $0.offset = next }
+            }
+            try spool.truncate()
+            replay.withLock { $0.offset = 0 }
+            metrics.recordSpool(0)
+            status.update(.ready)
+            logger.notice("spool replayed into the database", metadata: ["pings": "\(replayed)"])
+        } catch let error where DatabaseErrors.isConnectivity(error) {
+            if replayed > 0 {
+                logger.info("spool replay interrupted", metadata: ["replayed": "\(replayed)"])
+            }
+            status.update(.unreachable(reason: DatabaseErrors.describe(error)))
+        } catch let error as SpoolError {
+            logger.critical("spool unreadable; moving it aside for manual recovery", metadata: ["reason": "\(error)"])
+            quarantineSpool()
+        } catch {
+            // The database refuses a spooled record: keep the data aside rather than block forever.
+            logger.critical(
+                "database refuses a spooled record; moving the spool aside for manual recovery",
+                metadata: ["reason": "\(DatabaseErrors.describe(error))"])
+            quarantineSpool()
+        }
+    }
+
+    private func quarantineSpool() {
+        do {
+            let moved = try spool.quarantine()
+            replay.withLock { $0.offset = 0 }
+            metrics.recordSpool(0)
+            logger.critical("spool moved aside", metadata: ["path": "\(moved)"])
+        } catch {
+            logger.critical("cannot move spool aside", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    private func complete(_ batch: [Submission], _ outcome: Outcome) {
+        switch outcome {
+        case .failed(let error):
+            for submission in batch {
+                metrics.failed.increment(by: submission.pings.count)
+                submission.continuation.resume(returning: .failure(error))
+            }
+        case .spooled:
+            for submission in batch {
+                metrics.spooled.increment(by: submission.pings.count)
+                submission.continuation.resume(
+                    returning: .success(WriteReceipt(results: Array(repeating: .spooled, count: submission.pings.count))))
+            }
+        case .stored(var keys):
+            for submission in batch {
+                var results: [PingWriteResult] = []
+                results.reserveCapacity(submission.pings.count)
+                for ping in submission.pings {
+                    results.append(keys.remove(ping.key) != nil ? .stored : .duplicate)
+                }
+                let receipt = WriteReceipt(results: results)
+                metrics.stored.increment(by: receipt.accepted)
+                metrics.duplicates.increment(by: receipt.duplicates)
+                submission.continuation.resume(returning: .success(receipt))
+            }
+        }
+    }
+}
+
+/// A submission waiting for its acknowledgement.
+struct Submission: Sendable {
+    var pings: [Ping]
+    var continuation: CheckedContinuation<Result<WriteReceipt, PingWriterError>, Never>
+}
+
+/// The bounded queue between submitters and the writer loop.
+final class SubmissionQueue: Sendable {
+    private struct State {
+        var submissions: Deque<Submission> = []
+        var depth = 0
+        var accepting = true
+        var poked = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let maximumBatch: Int
+
+    init(capacity: Int, maximumBatch: Int) {
+        self.capacity = capacity
+        self.maximumBatch = maximumBatch
+    }
+
+    var depth: Int { state.withLock { $0.depth } }
+
+    func submit(_ submission: Submission) {
+        enum Action { case wake(CheckedContinuation<Void, Never>?), refuse(PingWriterError) }
+        let action = state.withLock { state -> Action in
+            guard state.accepting else {
+                return .refuse(PingWriterError(.shuttingDown, "the daemon is shutting down; retry against the next instance"))
+            }
+            // A single submission larger than the capacity is still taken when the queue is empty,
+            // so a legitimate large batch cannot starve.
+            guard state.depth == 0 || state.depth + submission.pings.count <= capacity else {
+                return .refuse(PingWriterError(.overloaded, "ingest queue is full (\(state.depth) pings waiting); retry shortly"))
+            }
+            state.submissions.append(submission)
+            state.depth += submission.pings.count
+            defer { state.waiter = nil }
+            return .wake(state.waiter)
+        }
+        switch action {
+        case .wake(let waiter): waiter?.resume()
+        case .refuse(let error): submission.continuation.resume(returning: .failure(error))
+        }
+    }
+
+    /// Wakes the writer loop with an empty batch (a tick while idle).
+    func poke() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.poked = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Stops accepting submissions and wakes the loop so it drains what is queued.
+    func close() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.accepting = false
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// The next batch of whole submissions, `[]` for a tick, or nil once closed and drained.
+    func next() async -> [Submission]? {
+        while true {
+            enum Step { case batch([Submission]), finished, wait }
+            let step = state.withLock { state -> Step in
+                if !state.submissions.isEmpty { return .batch(Self.take(&state, limit: maximumBatch)) }
+                if !state.accepting { return .finished }
+                if state.poked {
+                    state.poked = false
+                    return .batch([])
+                }
+                return .wait
+            }
+            switch step {
+            case .batch(let batch): return batch
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.submissions.isEmpty || !state.accepting || state.poked { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    /// More submissions to top up a batch that already holds `count` pings.
+    func takeMore(after count: Int) -> [Submission] {
+        state.withLock { state in Self.take(&state, limit: maximumBatch - count, allowEmpty: true) }
+    }
+
+    private static func take(_ state: inout State, limit: Int, allowEmpty: Bool = false) -> [Submission] {
+        var batch: [Submission] = []
+        var count = 0
+        while let first = state.submissions.first {
+            // Whole submissions only; the first one always goes, however large.
+            if (!batch.isEmpty || allowEmpty) && count + first.pings.count > limit { break }
+            state.submissions.removeFirst()
+            count += first.pings.count
+            batch.append(first)
+        }
+        state.depth -= count
+        return batch
+    }
+}
+
+/// The writer's metrics, created once.
+final class WriterMetrics: Sendable {
+    let stored: Counter
+    let duplicates: Counter
+    let spooled: Counter
+    let failed: Counter
+    let batches: Counter
+    let batchDuration: Timer
+    let spoolBytes: Gauge
+    let queueDepth: Gauge
+    let lastSpoolBytes = Mutex(0)
+
+    init(factory: any MetricsFactory) {
+        stored = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "stored")], factory: factory)
+        duplicates = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "duplicate")], factory: factory)
+        spooled = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "spooled")], factory: factory)
+        failed = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "failed")], factory: factory)
+        batches = Counter(label: "hypervision_writer_batches_total", factory: factory)
+        batchDuration = Timer(label: "hypervision_writer_batch_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        spoolBytes = Gauge(label: "hypervision_spool_bytes", factory: factory)
+        queueDepth = Gauge(label: "hypervision_writer_queue_pings", factory: factory)
+    }
+
+    func recordSpool(_ bytes: Int) {
+        lastSpoolBytes.withLock { $0 = bytes }
+        spoolBytes.record(bytes)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
