@@ -100,20 +100,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Test support: a real PostgreSQL + PostGIS started by the tests through the daemon's own launcher.
+        .target(
+            name: "HypervisionTestSupport",
+            dependencies: [
+                "HypervisionCore", "HypervisionStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HypervisionCoreTests", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionStoreTests",
             dependencies: [
-                "HypervisionCore", "HypervisionStore",
+                "HypervisionCore", "HypervisionStore", "HypervisionTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HypervisionAppTests",
             dependencies: [
-                "HypervisionApp", "HypervisionStore", "HypervisionCore", "hypervisiond",
+                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionTestSupport", "hypervisiond",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -29,6 +29,7 @@ public enum DatabaseErrors {
     /// True when the error means the server could not be reached or went away, as opposed to
     /// the server refusing the statement.
     public static func isConnectivity(_ error: any Error) -> Bool {
+        let error = unwrap(error)
         if error is DatabaseTimeout || error is CancellationError { return true }
         if let error = error as? PSQLError {
             switch error.code {
@@ -49,9 +50,21 @@ public enum DatabaseErrors {
         return true
     }
 
+    /// The error that matters inside postgres-nio's transaction wrapper: a failed BEGIN or
+    /// COMMIT means the connection, a failed body means the statement.
+    public static func unwrap(_ error: any Error) -> any Error {
+        guard let transaction = error as? PostgresTransactionError else { return error }
+        if let begin = transaction.beginError { return unwrap(begin) }
+        if let body = transaction.closureError { return unwrap(body) }
+        if let commit = transaction.commitError { return unwrap(commit) }
+        if let rollback = transaction.rollbackError { return unwrap(rollback) }
+        return error
+    }
+
     /// A one-line reason with the server's message when there is one (PSQLError's own
     /// description is redacted on purpose).
     public static func describe(_ error: any Error) -> String {
+        let error = unwrap(error)
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 let state = error.serverInfo?[.sqlState] ?? "?"

@@ -73,7 +73,15 @@ public struct Migrator: Sendable {
     public func migrate(_ client: PostgresClient) async throws -> Outcome {
         let migrations = self.migrations
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        do {
+            return try await migrateInTransaction(client, migrations: migrations, logger: logger)
+        } catch {
+            throw DatabaseErrors.unwrap(error)
+        }
+    }
+
+    private func migrateInTransaction(_ client: PostgresClient, migrations: [Migration], logger: Logger) async throws -> Outcome {
+        try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
             try await connection.query(
                 """

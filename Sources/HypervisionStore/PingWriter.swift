@@ -81,11 +81,11 @@ public final class PingWriter: Service, Sendable {
     private let queue: SubmissionQueue
     private let metrics: WriterMetrics
     private let progress = Mutex(ContinuousClock.now)
+    /// How far the current replay got, so an interrupted replay resumes rather than restarts.
     private let replay = Mutex(ReplayState())
 
     private struct ReplayState {
         var offset = 0
-        var lastAttempt: ContinuousClock.Instant?
     }
 
     public init(
@@ -99,7 +99,7 @@ public final class PingWriter: Service, Sendable {
         self.logger = logger
         self.queue = SubmissionQueue(capacity: configuration.queueCapacity, maximumBatch: configuration.maximumBatchSize)
         self.metrics = WriterMetrics(factory: metricsFactory)
-        metrics.spoolBytes.record(spool.sizeInBytes)
+        metrics.recordSpool(spool.sizeInBytes)
     }
 
     /// Submits pings and waits until each is durable (or the submission is refused).
@@ -134,10 +134,13 @@ public final class PingWriter: Service, Sendable {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    // Wakes the loop while idle so spooled pings are retried without new traffic.
+                    // Probes the database while pings wait in the spool, off the writer loop so
+                    // an unreachable server never delays acknowledgements, and wakes the loop so
+                    // the spool is replayed without new traffic.
                     group.addTask {
                         while !Task.isCancelled {
                             try? await Task.sleep(for: interval)
+                            await self.probeDatabaseIfSpooling()
                             queue.poke()
                         }
                     }
@@ -157,7 +160,7 @@ public final class PingWriter: Service, Sendable {
         var idle = true
         while let batch = await queue.next() {
             if batch.isEmpty {
-                await replaySpoolIfDue()
+                if !spool.isEmpty && databaseLooksUsable { await replaySpool() }
                 idle = true
             } else {
                 if idle, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
@@ -177,14 +180,33 @@ public final class PingWriter: Service, Sendable {
 
     private func process(_ batch: [Submission]) async {
         let pings = batch.flatMap(\.pings)
-        if !spool.isEmpty { await replaySpoolIfDue() }
+        if !spool.isEmpty && databaseLooksUsable { await replaySpool() }
         let outcome: Outcome
-        if spool.isEmpty && status.isSchemaReady {
+        if spool.isEmpty && databaseLooksUsable {
             outcome = await writeToDatabase(pings)
         } else {
+            // Known to be down (or not migrated yet): straight to the spool, no waiting.
             outcome = appendToSpool(pings)
         }
         complete(batch, outcome)
+    }
+
+    private var databaseLooksUsable: Bool { status.isSchemaReady && status.current == .ready }
+
+    /// While the spool holds pings and the database was last seen down, checks whether it is
+    /// back (a `SELECT 1` within the write timeout).
+    private func probeDatabaseIfSpooling() async {
+        guard spooledBytes > 0, status.isSchemaReady, status.current != .ready else { return }
+        do {
+            try await withDeadline(configuration.writeTimeout) { [store] in
+                try await store.client.query("SELECT 1")
+                return ()
+            }
+            logger.info("database reachable again; replaying the spool")
+            status.update(.ready)
+        } catch {
+            status.update(.unreachable(reason: DatabaseErrors.describe(error)))
+        }
     }
 
     private enum Outcome {
@@ -199,13 +221,11 @@ public final class PingWriter: Service, Sendable {
             let keys = try await withDeadline(configuration.writeTimeout) { [store] in try await store.insert(pings) }
             metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             metrics.batches.increment()
-            if case .unreachable = status.current { status.update(.ready) }
             return .stored(keys)
         } catch let error where DatabaseErrors.isConnectivity(error) {
             let reason = DatabaseErrors.describe(error)
             status.update(.unreachable(reason: reason))
             logger.warning("database unreachable; spooling pings", metadata: ["reason": "\(reason)"])
-            replay.withLock { $0.lastAttempt = .now }
             return appendToSpool(pings)
         } catch {
             let reason = DatabaseErrors.describe(error)
@@ -225,15 +245,9 @@ public final class PingWriter: Service, Sendable {
         }
     }
 
-    /// Replays the spool, record by record in order, if the database may be back.
-    private func replaySpoolIfDue() async {
-        guard !spool.isEmpty, status.isSchemaReady else { return }
-        let due = replay.withLock { state -> Bool in
-            if let last = state.lastAttempt, ContinuousClock.now - last < configuration.retryInterval { return false }
-            state.lastAttempt = .now
-            return true
-        }
-        guard due else { return }
+    /// Replays the spool, record by record in order. Called on the writer loop only while the
+    /// database is believed reachable, so a failure here costs at most one write timeout.
+    private func replaySpool() async {
         var offset = replay.withLock { $0.offset }
         var replayed = 0
         do {

@@ -1,0 +1,176 @@
+import Foundation
+import HypervisionCore
+import NIOCore
+import Testing
+
+@testable import HypervisionStore
+
+@Suite struct SQLScriptTests {
+    @Test func splitsOnSemicolonsOutsideQuotesCommentsAndDollarBodies() {
+        let script = """
+            -- a comment; with a semicolon
+            CREATE TABLE a (x text DEFAULT 'it''s; fine');
+            /* block; comment */
+            CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;
+            CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 2; END; $body$;
+            SELECT "weird;name" FROM a
+            """
+        let statements = SQLScript.statements(script)
+        #expect(statements.count == 4)
+        #expect(statements[0].hasSuffix("CREATE TABLE a (x text DEFAULT 'it''s; fine')"))
+        #expect(statements[1].hasSuffix("AS $$ BEGIN RETURN 1; END; $$"))
+        #expect(statements[2].hasSuffix("$body$ BEGIN RETURN 2; END; $body$"))
+        #expect(statements[3] == "SELECT \"weird;name\" FROM a")
+    }
+
+    @Test func theShippedMigrationsSplitIntoWholeStatements() {
+        for migration in Migration.all {
+            let statements = SQLScript.statements(migration.sql)
+            #expect(statements.count > 10)
+            #expect(statements.allSatisfy { !$0.isEmpty })
+        }
+    }
+
+    @Test func everyFileInSchemasIsShippedInTheBinary() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Schemas/migrations").standardized.path
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.all.map(\.name))
+        for migration in Migration.all {
+            let onDisk = try String(contentsOfFile: directory + "/" + migration.name, encoding: .utf8)
+            #expect(onDisk == migration.sql)
+            #expect(Int(migration.name.prefix(4)) == migration.version)
+        }
+    }
+}
+
+@Suite struct CopyTextTests {
+    @Test func escapesTheCharactersCopyTextGivesMeaningTo() {
+        var writer = CopyTextWriter()
+        writer.text("a\\b\tc\nd\re")
+        writer.text(nil)
+        writer.double(12.5)
+        writer.integer(nil)
+        writer.endRow()
+        let text = String(buffer: writer.buffer)
+        #expect(text == "a\\\\b\\tc\\nd\\re\t\\N\t12.5\t\\N\n")
+    }
+}
+
+@Suite struct DatabaseEndpointTests {
+    @Test func urlPartsWinAndTheEnvironmentFillsTheRest() throws {
+        let endpoint = try DatabaseEndpoint.resolve(
+            url: "postgres://ops:s%40cret@db.cic.local:6432/hv?sslmode=require",
+            environment: ["PGUSER": "ignored", "PGPASSWORD": "ignored"], currentUser: "me")
+        #expect(endpoint == DatabaseEndpoint(host: "db.cic.local", port: 6432, user: "ops", password: "s@cret", database: "hv", sslMode: .require))
+        #expect(!endpoint.description.contains("s@cret"))
+
+        let fromEnvironment = try DatabaseEndpoint.resolve(
+            url: nil, environment: ["PGHOST": "10.0.0.5", "PGPORT": "5433", "PGUSER": "u", "PGPASSWORD": "p", "PGDATABASE": "d",
+                                    "PGSSLMODE": "verify-full"], currentUser: "me")
+        #expect(fromEnvironment == DatabaseEndpoint(host: "10.0.0.5", port: 5433, user: "u", password: "p", database: "d", sslMode: .verifyFull))
+    }
+
+    @Test func libpqDefaultsAndSocketDirectories() throws {
+        let endpoint = try DatabaseEndpoint.resolve(url: "postgresql:///hv?host=/run/postgresql", environment: [:], currentUser: "me")
+        #expect(endpoint.isUnixSocket)
+        #expect(endpoint.unixSocketPath == "/run/postgresql/.s.PGSQL.5432")
+        #expect(endpoint.user == "me")
+        #expect(endpoint.database == "hv")
+        let defaults = try DatabaseEndpoint.resolve(url: nil, environment: [:], currentUser: "me")
+        #expect(defaults.host == "/var/run/postgresql")
+        #expect(defaults.database == "me")
+        let ipv6 = try DatabaseEndpoint.resolve(url: "postgres://u@[::1]:5499/x", environment: [:], currentUser: "me")
+        #expect(ipv6.host == "::1" && ipv6.port == 5499)
+    }
+
+    @Test(arguments: [
+        "mysql://x@y/z", "postgres://u@h:99999/d", "postgres://u@h/d?sslmode=sometimes", "postgres://u@h/d?frobnicate=1",
+        "postgres://u%zz@h/d",
+    ])
+    func badURLsSayWhy(url: String) {
+        #expect(throws: DatabaseEndpointError.self) {
+            try DatabaseEndpoint.resolve(url: url, environment: [:], currentUser: "me")
+        }
+    }
+}
+
+@Suite struct SpoolTests {
+    func temporaryPath() -> String {
+        NSTemporaryDirectory() + "hv-spool-\(UUID().uuidString)/pings.spool"
+    }
+
+    @Test func recordsRoundTripExactlyAndSurviveReopening() throws {
+        let path = temporaryPath()
+        let first = TestData.pings(3)
+        var second = TestData.pings(2)
+        second[1].status = nil
+        second[1].altitude = nil
+        second[1].battery = nil
+        do {
+            let spool = try Spool(path: path, maximumBytes: 1 << 20)
+            try spool.append(first)
+            try spool.append(second)
+        }
+        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
+        #expect(try reopened.records() == [first, second])
+        try reopened.truncate()
+        #expect(reopened.isEmpty)
+        #expect(try Spool(path: path, maximumBytes: 1 << 20).isEmpty)
+    }
+
+    @Test func aTornTailIsCutOffAndEarlierRecordsKept() throws {
+        let path = temporaryPath()
+        let pings = TestData.pings(4)
+        do {
+            let spool = try Spool(path: path, maximumBytes: 1 << 20)
+            try spool.append(pings)
+            try spool.append(pings)
+        }
+        // Simulate a crash in the middle of the second write.
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let handle = FileHandle(forWritingAtPath: path)!
+        try handle.truncate(atOffset: UInt64(size - 7))
+        try handle.close()
+        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
+        #expect(reopened.tornBytesDropped > 0)
+        #expect(try reopened.records() == [pings])
+    }
+
+    @Test func aCorruptedRecordIsNotReplayed() throws {
+        let path = temporaryPath()
+        do {
+            let spool = try Spool(path: path, maximumBytes: 1 << 20)
+            try spool.append(TestData.pings(2))
+        }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 3] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
+        #expect(try reopened.records().isEmpty)
+    }
+
+    @Test func aFullSpoolRefusesAndSaysSo() throws {
+        let spool = try Spool(path: temporaryPath(), maximumBytes: 1024)
+        try spool.append(TestData.pings(2))
+        do {
+            try spool.append(TestData.pings(50))
+            Issue.record("expected the spool to be full")
+        } catch {
+            #expect(error.isFull)
+            #expect(error.message.contains("full"))
+        }
+        #expect(try spool.records().count == 1)
+    }
+}
+
+enum TestData {
+    static func pings(_ count: Int) -> [Ping] {
+        (0..<count).map { i in
+            Ping(
+                unit: UnitID(trusted: "GN-64-PSIG-\(i)"), time: Timestamp(microseconds: 1_795_428_000_250_001 + Int64(i)),
+                position: GeoPoint(latitude: 43.48 + Double(i) * 1e-7, longitude: -1.55), altitude: 12.25, speed: 3.5,
+                heading: 359.5, accuracy: 4, status: .busy, battery: 55, receivedAt: Timestamp(microseconds: 1_795_428_001_000_000))
+        }
+    }
+}

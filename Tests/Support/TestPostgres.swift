@@ -1,0 +1,164 @@
+import Foundation
+import HypervisionCore
+import HypervisionStore
+import Logging
+import PostgresNIO
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real PostgreSQL + PostGIS for the tests, started by the tests themselves through the same
+/// launcher the daemon uses (never the machine's system cluster). One cluster per test
+/// process; every test gets its own database, so tests run in parallel without seeing each other.
+///
+/// Set `HYPERVISION_TEST_BASE` to choose where clusters live (default `/tmp`).
+public actor TestPostgres {
+    public static let shared = TestPostgres()
+
+    private var cluster: EmbeddedPostgres?
+    private var counter = 0
+    public static let logger: Logger = {
+        var logger = Logger(label: "tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// A fresh, uniquely named cluster directory under the test base.
+    public static func makeBaseDirectory(_ tag: String) -> String {
+        let base = ProcessInfo.processInfo.environment["HYPERVISION_TEST_BASE"] ?? "/tmp"
+        let path = "\(base)/hvt-\(tag)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// A cluster tuned for tests: durability off for speed (the durability tests stop the
+    /// server with an immediate shutdown, which keeps the WAL, so they stay meaningful).
+    public static func makeCluster(_ tag: String, durable: Bool = false) -> EmbeddedPostgres {
+        var configuration = EmbeddedPostgresConfiguration(baseDirectory: makeBaseDirectory(tag))
+        if !durable {
+            configuration.settings = ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]
+        }
+        configuration.settings["max_connections"] = "200"
+        return EmbeddedPostgres(configuration: configuration, logger: logger)
+    }
+
+    private func started() async throws -> EmbeddedPostgres {
+        if let cluster { return cluster }
+        let cluster = Self.makeCluster("shared")
+        _ = try await cluster.start()
+        registerStopAtExit(cluster)
+        try await Self.withConnection(cluster.endpoint) { connection in
+            try await connection.query("CREATE DATABASE hv_template", logger: Self.logger)
+        }
+        var template = cluster.endpoint
+        template.database = "hv_template"
+        try await Self.withConnection(template) { connection in
+            try await connection.query("CREATE EXTENSION postgis", logger: Self.logger)
+        }
+        self.cluster = cluster
+        return cluster
+    }
+
+    /// A new empty database with PostGIS installed (not migrated).
+    public func makeDatabase() async throws -> DatabaseEndpoint {
+        let cluster = try await started()
+        counter += 1
+        let name = "t\(counter)"
+        try await Self.withConnection(cluster.endpoint) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE hv_template"), logger: Self.logger)
+        }
+        var endpoint = cluster.endpoint
+        endpoint.database = name
+        return endpoint
+    }
+
+    /// Runs `body` with one plain connection.
+    public static func withConnection<T: Sendable>(
+        _ endpoint: DatabaseEndpoint, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let configuration = PostgresConnection.Configuration(
+            unixSocketPath: endpoint.unixSocketPath, username: endpoint.user, password: nil, database: endpoint.database)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a running `PostgresClient` (its `run()` in a child task).
+    public static func withClient<T: Sendable>(
+        _ endpoint: DatabaseEndpoint, _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        var configuration = try endpoint.clientConfiguration()
+        configuration.options.maximumConnections = 4
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Runs one query and returns the first column of every row as Int64.
+    public static func integers(_ endpoint: DatabaseEndpoint, _ sql: String) async throws -> [Int64] {
+        try await withConnection(endpoint) { connection in
+            var values: [Int64] = []
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(Int64.self) {
+                values.append(value)
+            }
+            return values
+        }
+    }
+}
+
+nonisolated(unsafe) private var clustersToStop: [EmbeddedPostgres] = []
+
+/// Stops test clusters when the test process exits, so no server outlives the run.
+public func registerStopAtExit(_ cluster: EmbeddedPostgres) {
+    let first = clustersToStop.isEmpty
+    clustersToStop.append(cluster)
+    if first {
+        atexit {
+            for cluster in clustersToStop {
+                try? cluster.kill()
+                try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
+            }
+        }
+    }
+}
+
+/// Pings for tests: deterministic, valid, around Paris.
+public enum TestPings {
+    public static func make(units: Int, perUnit: Int, start: Timestamp = Timestamp.now().adding(seconds: -3600), step: Double = 1)
+        -> [Ping]
+    {
+        var pings: [Ping] = []
+        for n in 0..<perUnit {
+            for u in 0..<units {
+                let time = start.adding(seconds: Double(n) * step)
+                pings.append(
+                    Ping(
+                        unit: UnitID(trusted: "PN-75-T-\(u)"), time: time,
+                        position: GeoPoint(latitude: 48.85 + Double(u % 100) * 0.001, longitude: 2.35 + Double(n % 100) * 0.001),
+                        altitude: 35, speed: 12.5, heading: Double((u * 7 + n) % 360), accuracy: 8,
+                        status: .available, battery: 81, receivedAt: time))
+            }
+        }
+        return pings
+    }
+}
+
+/// A value shared between test tasks.
+public final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    public init(_ value: Value) { mutex = Mutex(value) }
+    public var value: Value { mutex.withLock { $0 } }
+    public func mutate<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
