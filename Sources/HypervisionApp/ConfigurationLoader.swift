@@ -15,8 +15,7 @@ public enum ConfigurationLoader {
         }
         providers.append(InMemoryProvider(values: inMemory))
         providers.append(EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "hypervision"))
-        if let filePath {
-            try DaemonConfiguration.validateFile(at: filePath)
+        if let filePath, try DaemonConfiguration.validateFile(at: filePath) {
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(filePath)))
             } catch {

@@ -100,7 +100,8 @@ public struct Daemon {
         supervisorConfiguration.retentionDays = configuration.retentionDays
         supervisorConfiguration.partitionsAhead = configuration.partitionsAhead
         let supervisor = DatabaseSupervisor(
-            client: client, store: store, status: status, configuration: supervisorConfiguration, logger: logger,
+            client: client, endpoint: endpoint, store: store, status: status, configuration: supervisorConfiguration,
+            logger: logger,
             onReady: { systemd.databaseReady() })
 
         let router = Router()

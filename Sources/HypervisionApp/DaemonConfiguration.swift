@@ -81,7 +81,9 @@ public struct DaemonConfiguration: Sendable {
     }
 
     /// Checks a YAML configuration file for syntax and for keys this version does not know.
-    public static func validateFile(at path: String) throws(ConfigurationError) {
+    /// Returns false when the file holds no settings at all (empty, or comments only).
+    @discardableResult
+    public static func validateFile(at path: String) throws(ConfigurationError) -> Bool {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -94,7 +96,7 @@ public struct DaemonConfiguration: Sendable {
         } catch {
             throw ConfigurationError(key: nil, problem: "\(path) is not valid YAML: \(error)")
         }
-        guard let document else { return }
+        guard let document else { return false }
         guard let root = document as? [String: Any] else {
             throw ConfigurationError(key: nil, problem: "\(path) must be a mapping of sections (http:, database:, …)")
         }
@@ -112,6 +114,7 @@ public struct DaemonConfiguration: Sendable {
             if let suggestion, editDistance(suggestion, key) <= 3 { problem += " (did you mean \(suggestion)?)" }
             throw ConfigurationError(key: key, problem: problem)
         }
+        return true
     }
 }
 

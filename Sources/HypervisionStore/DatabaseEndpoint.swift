@@ -81,30 +81,63 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
         return DatabaseEndpoint(host: host, port: port, user: user, password: password, database: database, sslMode: sslMode)
     }
 
-    /// The postgres-nio client configuration for this endpoint.
+    private enum TLSChoice {
+        case disable
+        case prefer(TLSConfiguration)
+        case require(TLSConfiguration)
+    }
+
+    /// libpq's sslmode as a TLS decision: prefer/require encrypt without checking the
+    /// certificate, verify-ca checks the chain, verify-full the chain and the host name.
+    private var tlsChoice: TLSChoice {
+        var client = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable, .allow:
+            return .disable
+        case .prefer:
+            client.certificateVerification = .none
+            return .prefer(client)
+        case .require:
+            client.certificateVerification = .none
+            return .require(client)
+        case .verifyCA:
+            client.certificateVerification = .noHostnameVerification
+            return .require(client)
+        case .verifyFull:
+            return .require(client)
+        }
+    }
+
+    /// The postgres-nio client (pool) configuration for this endpoint.
     public func clientConfiguration() throws -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if isUnixSocket {
             configuration = .init(unixSocketPath: unixSocketPath, username: user, password: password, database: database)
         } else {
             let tls: PostgresClient.Configuration.TLS
-            switch sslMode {
-            case .disable, .allow:
-                tls = .disable
-            case .prefer:
-                var client = TLSConfiguration.makeClientConfiguration()
-                client.certificateVerification = .none
-                tls = .prefer(client)
-            case .require:
-                var client = TLSConfiguration.makeClientConfiguration()
-                client.certificateVerification = .none
-                tls = .require(client)
-            case .verifyCA:
-                var client = TLSConfiguration.makeClientConfiguration()
-                client.certificateVerification = .noHostnameVerification
-                tls = .require(client)
-            case .verifyFull:
-                tls = .require(.makeClientConfiguration())
+            switch tlsChoice {
+            case .disable: tls = .disable
+            case .prefer(let context): tls = .prefer(context)
+            case .require(let context): tls = .require(context)
+            }
+            configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+
+    /// A single-connection configuration, for probes that must fail fast with the real reason
+    /// (a pool keeps retrying and makes callers wait instead).
+    public func connectionConfiguration() -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if isUnixSocket {
+            configuration = .init(unixSocketPath: unixSocketPath, username: user, password: password, database: database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            switch tlsChoice {
+            case .disable: tls = .disable
+            case .prefer(let context): tls = try! .prefer(.init(configuration: context))
+            case .require(let context): tls = try! .require(.init(configuration: context))
             }
             configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }

@@ -23,12 +23,14 @@ public final class DatabaseSupervisor: Service, Sendable {
     private let logger: Logger
     private let settings: Mutex<DatabaseSupervisorConfiguration>
     private let onReady: @Sendable () -> Void
+    private let endpoint: DatabaseEndpoint
 
     public init(
-        client: PostgresClient, store: PingStore, status: DatabaseStatus, configuration: DatabaseSupervisorConfiguration,
-        logger: Logger, onReady: @escaping @Sendable () -> Void = {}
+        client: PostgresClient, endpoint: DatabaseEndpoint, store: PingStore, status: DatabaseStatus,
+        configuration: DatabaseSupervisorConfiguration, logger: Logger, onReady: @escaping @Sendable () -> Void = {}
     ) {
         self.client = client
+        self.endpoint = endpoint
         self.store = store
         self.status = status
         self.logger = logger
@@ -42,7 +44,9 @@ public final class DatabaseSupervisor: Service, Sendable {
     }
 
     public func run() async throws {
-        try await bootstrap()
+        // Shutdown may come while the database is still being waited for.
+        try await cancelWhenGracefulShutdown { try await self.bootstrap() }
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
         onReady()
         var lastMaintenance: ContinuousClock.Instant?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -63,7 +67,10 @@ public final class DatabaseSupervisor: Service, Sendable {
         while true {
             try Task.checkCancellation()
             do {
-                let outcome = try await withDeadline(.seconds(120)) { [client, logger] in
+                // A direct connection first: it fails fast with the server's real reason, where
+                // the pool would keep a caller waiting while it retries in the background.
+                try await probe()
+                let outcome = try await withDeadline(.seconds(600)) { [client, logger] in
                     try await Migrator(logger: logger).migrate(client)
                 }
                 logger.notice("database ready", metadata: ["schema_version": "\(outcome.version)", "applied": "\(outcome.applied)"])
@@ -98,6 +105,12 @@ public final class DatabaseSupervisor: Service, Sendable {
             logger.warning("partition maintenance failed; will retry", metadata: ["reason": "\(DatabaseErrors.describe(error))"])
             return false
         }
+    }
+
+    private func probe() async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: endpoint.connectionConfiguration(), id: 0, logger: logger)
+        try? await connection.close()
     }
 
     private func checkHealth() async {

@@ -1,0 +1,114 @@
+import Foundation
+import HypervisionApp
+import HypervisionTestSupport
+import Logging
+import Testing
+
+@Suite struct ConfigurationTests {
+    func write(_ yaml: String) -> String {
+        let path = NSTemporaryDirectory() + "hv-config-\(UUID().uuidString).yaml"
+        try! yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func problem(_ yaml: String, environment: [String: String] = [:]) async -> ConfigurationError? {
+        do {
+            _ = try await ConfigurationLoader.load(filePath: write(yaml), overrides: [:], environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func readsTheFileThenEnvironmentThenFlags() async throws {
+        let path = write(
+            """
+            http:
+              port: 9999
+              host: 0.0.0.0
+            writer:
+              batchSize: 500
+              lingerMs: 7
+            retention:
+              days: 10
+            log:
+              level: debug
+            """)
+        let fromFile = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
+        #expect(fromFile.httpPort == 9999 && fromFile.httpHost == "0.0.0.0")
+        #expect(fromFile.writer.maximumBatchSize == 500 && fromFile.writer.linger == .milliseconds(7))
+        #expect(fromFile.retentionDays == 10 && fromFile.logLevel == .debug)
+        #expect(fromFile.spoolMaximumBytes == 1 << 30)  // default kept
+
+        let environment = ["HYPERVISION_HTTP_PORT": "7000", "HYPERVISION_WRITER_BATCH_SIZE": "800"]
+        let withEnvironment = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: environment)
+        #expect(withEnvironment.httpPort == 7000 && withEnvironment.writer.maximumBatchSize == 800)
+
+        let withFlags = try await ConfigurationLoader.load(filePath: path, overrides: ["http.port": "7100"], environment: environment)
+        #expect(withFlags.httpPort == 7100)
+    }
+
+    @Test func anUnknownKeyIsNamedWithASuggestion() async {
+        let error = await problem("htpp:\n  port: 8080\n")
+        #expect(error?.key == "htpp.port")
+        #expect(error?.description.contains("did you mean http.port?") == true)
+    }
+
+    @Test func aWrongTypeNamesTheKeyAndTheValue() async {
+        let error = await problem("http:\n  port: eighty\n")
+        #expect(error?.key == "http.port")
+        #expect(error?.problem.contains("\"eighty\" is not a whole number") == true)
+    }
+
+    @Test func outOfRangeAndBadEnumerationsAreRefused() async {
+        #expect(await problem("http:\n  port: 70000\n")?.key == "http.port")
+        #expect(await problem("retention:\n  days: 0\n")?.key == "retention.days")
+        #expect(await problem("log:\n  level: loud\n")?.problem.contains("trace") == true)
+        #expect(await problem("database:\n  url: mysql://x\n")?.key == "database.url")
+        let fromEnvironment = await problem("log:\n  level: info\n", environment: ["HYPERVISION_WRITER_BATCH_SIZE": "lots"])
+        #expect(fromEnvironment?.key == "writer.batchSize", "\(String(describing: fromEnvironment))")
+        let empty = await problem("")
+        #expect(empty == nil, "an empty file means all defaults: \(String(describing: empty))")
+    }
+
+    @Test func brokenYAMLIsReportedWithTheFile() async {
+        let error = await problem("http: [port: 1\n")
+        #expect(error?.key == nil)
+        #expect(error?.problem.contains("not valid YAML") == true)
+    }
+
+    @Test func stateDirectoryFollowsSystemdThenRoot() {
+        var configuration = DaemonConfiguration()
+        #expect(configuration.resolvedStateDirectory(environment: ["STATE_DIRECTORY": "/var/lib/hypervision"]) == "/var/lib/hypervision")
+        configuration.stateDirectory = "/srv/hv"
+        #expect(configuration.resolvedStateDirectory(environment: ["STATE_DIRECTORY": "/x"]) == "/srv/hv")
+    }
+}
+
+@Suite struct SystemdNotifierTests {
+    @Test func messagesAreKeyValueLines() {
+        #expect(SystemdNotifier.message([("READY", "1"), ("STATUS", "two\nlines")]) == "READY=1\nSTATUS=two lines")
+    }
+
+    @Test func sendsDatagramsToTheNotifySocket() throws {
+        let listener = try NotifySocketListener()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path])
+        notifier.ready(status: "ready")
+        let message = listener.receive()
+        #expect(message?.hasPrefix("READY=1\nSTATUS=ready\nMAINPID=") == true)
+        notifier.watchdog()
+        #expect(listener.receive() == "WATCHDOG=1")
+    }
+
+    @Test func withoutNotifySocketNothingIsSent() {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(!notifier.isEnabled)
+        #expect(!notifier.send([("READY", "1")]))
+    }
+
+    @Test func watchdogIntervalIsReadForThisProcessOnly() {
+        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"]) == .seconds(30))
+        #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"]) == nil)
+        #expect(SystemdNotifier.watchdogInterval(environment: [:]) == nil)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import HypervisionStore
+import HypervisionTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon as its users meet it: a process with flags, a configuration file, systemd's
+/// notify socket, and signals.
+@Suite(.serialized) struct DaemonTests {
+    func url(_ endpoint: DatabaseEndpoint) -> String {
+        "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)"
+    }
+
+    @Test func aBadConfigurationFileExitsWith78AndNamesTheKey() async throws {
+        let path = NSTemporaryDirectory() + "hv-bad-\(UUID().uuidString).yaml"
+        try "http:\n  port: not-a-port\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(arguments: ["--config", path])
+        let status = await daemon.waitForExit(timeout: .seconds(20))
+        #expect(status == 78)
+        #expect(daemon.log.contains("configuration key http.port: \"not-a-port\" is not a whole number"))
+
+        try "writer:\n  batchsize: 10\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let typo = try DaemonProcess(arguments: ["--config", path])
+        #expect(await typo.waitForExit(timeout: .seconds(20)) == 78)
+        #expect(typo.log.contains("writer.batchsize") && typo.log.contains("did you mean writer.batchSize?"))
+    }
+
+    @Test func missingPostgreSQLSaysWhichPackageToInstall() async throws {
+        let state = TestPostgres.makeBaseDirectory("nobin")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let daemon = try DaemonProcess(
+            arguments: ["--state-dir", state, "--http-port", "\(DaemonProcess.freePort())"],
+            environment: ["HYPERVISION_DATABASE_EMBEDDED_BIN_DIR": "/nonexistent/bin"])
+        #expect(await daemon.waitForExit(timeout: .seconds(20)) == 69)
+        #expect(daemon.log.contains("apt-get install postgresql-15 postgresql-15-postgis-3"))
+    }
+
+    @Test func notifiesSystemdOnlyOnceMigratedAndBoundThenWatchdogAndStopping() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let listener = try NotifySocketListener()
+        let port = DaemonProcess.freePort()
+        let state = TestPostgres.makeBaseDirectory("notify")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let daemon = try DaemonProcess(
+            arguments: ["--database-url", url(endpoint), "--http-port", "\(port)", "--state-dir", state],
+            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
+        let ready = await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }
+        #expect(ready.found != nil, "no READY=1; saw \(ready.seen); log: \(daemon.log)")
+        // READY=1 came after the migrations and with the HTTP port already answering.
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [1])
+        let readyz = await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")
+        #expect(readyz?.status == 200)
+        #expect(readyz?.body.contains("\"database\":\"ready\"") == true)
+        let metrics = await DaemonProcess.get("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics?.body.contains("hypervision_spool_bytes") == true)
+        #expect(await DaemonProcess.get("http://127.0.0.1:\(port)/healthz")?.status == 200)
+
+        let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
+        #expect(watchdog.found != nil)
+
+        daemon.signal(SIGTERM)
+        let stopping = await listener.waitFor(timeout: .seconds(20)) { $0.contains("STOPPING=1") }
+        #expect(stopping.found != nil)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
+    @Test func aDatabaseDownAtStartIsRetriedWhileReadyzSaysWhy() async throws {
+        let listener = try NotifySocketListener()
+        let port = DaemonProcess.freePort()
+        let nowhere = TestPostgres.makeBaseDirectory("nodb")
+        defer { try? FileManager.default.removeItem(atPath: nowhere) }
+        let daemon = try DaemonProcess(
+            arguments: ["--database-url", "postgres:///hv?host=\(nowhere)&user=hv", "--http-port", "\(port)",
+                        "--state-dir", nowhere],
+            environment: ["NOTIFY_SOCKET": listener.path])
+        var readyz: (status: Int, body: String)?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            readyz = await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")
+            if readyz != nil { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(readyz?.status == 503)
+        #expect(readyz?.body.contains("connecting") == true, "\(String(describing: readyz))")
+        let status = await listener.waitFor(timeout: .seconds(5)) { $0.hasPrefix("STATUS=database connecting") }
+        #expect(status.found != nil, "saw \(status.seen)")
+        #expect(!status.seen.contains { $0.contains("READY=1") })
+        #expect(daemon.log.contains("database not reachable yet; retrying"))
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) != nil)
+    }
+
+    /// The README's first command: no database configured, so the daemon runs its own
+    /// PostgreSQL + PostGIS, and the demo fleet's pings land in it.
+    @Test(.timeLimit(.minutes(3)))
+    func theEmbeddedDefaultRunsItsOwnPostGISAndStopsIt() async throws {
+        let state = TestPostgres.makeBaseDirectory("embedded")
+        let port = DaemonProcess.freePort()
+        let daemon = try DaemonProcess(arguments: ["--state-dir", state, "--http-port", "\(port)", "--demo"])
+        var ready = false
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, !ready {
+            ready = await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(ready, "daemon log: \(daemon.log)")
+        try await Task.sleep(for: .seconds(3))
+        var endpoint = DatabaseEndpoint(host: state + "/run", user: "hypervision", database: "hypervision", sslMode: .disable)
+        endpoint.port = 5432
+        let stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
+        #expect((stored.first ?? 0) >= 200, "demo pings should be stored")
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM unit_positions") == [200])
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(60)) == 0)
+        // The embedded cluster was stopped with the daemon.
+        #expect(!FileManager.default.fileExists(atPath: state + "/postgres/postmaster.pid"))
+        try? FileManager.default.removeItem(atPath: state)
+    }
+}
