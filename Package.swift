@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Hummingbird routes: health, readiness, metrics.
+        // Hummingbird routes: health, readiness, metrics, the OpenAPI document.
         .target(
             name: "HypervisionHTTP",
             dependencies: [
@@ -62,6 +62,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            resources: [.embedInCode("OpenAPI")],
             swiftSettings: swiftSettings
         ),
 

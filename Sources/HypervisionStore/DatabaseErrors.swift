@@ -50,6 +50,19 @@ public enum DatabaseErrors {
         return true
     }
 
+    /// The SQLSTATE of a server error, if it is one.
+    public static func sqlState(_ error: any Error) -> String? {
+        guard let error = unwrap(error) as? PSQLError, error.code == .server else { return nil }
+        return error.serverInfo?[.sqlState]
+    }
+
+    /// True for failures that a retry of the same transaction resolves (deadlock, serialization).
+    public static func isTransient(_ error: any Error) -> Bool {
+        guard let error = unwrap(error) as? PSQLError, error.code == .server else { return false }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return state == "40P01" || state == "40001"
+    }
+
     /// The error that matters inside postgres-nio's transaction wrapper: a failed BEGIN or
     /// COMMIT means the connection, a failed body means the statement.
     public static func unwrap(_ error: any Error) -> any Error {

@@ -6,10 +6,13 @@ import Synchronization
 
 /// Writes batches of pings to PostGIS and answers the stored-ping questions.
 ///
-/// One batch is one transaction: `COPY` into a session-local staging table, then a single
-/// statement that inserts into `pings` (skipping repeats of the same unit and time) and moves
-/// `unit_positions` forwards only (a late ping never moves a unit back). Nothing of a batch is
-/// visible unless all of it committed.
+/// One batch is one transaction, and nothing of it is visible unless all of it committed.
+/// The common batch holds no repeats, so it is `COPY`ed straight into `pings` (the speed of
+/// COPY itself); the latest position of each unit then moves `unit_positions` forwards only (a
+/// late ping never moves a unit back). If the COPY meets a repeated ping (unique violation), the
+/// batch is rolled back and written the careful way: COPY into a session-local staging table,
+/// then `INSERT … ON CONFLICT DO NOTHING RETURNING` to learn which pings were new. After such a
+/// batch the careful way is kept for a while, since repeats come in bursts (a gateway resending).
 public final class PingStore: Sendable {
     public let client: PostgresClient
     private let logger: Logger
@@ -19,7 +22,12 @@ public final class PingStore: Sendable {
     private struct Known {
         var days: Set<Int64> = []
         var units: Set<UnitID> = []
+        /// Batches left to write the careful way after one met repeated pings.
+        var carefulBatches = 0
     }
+
+    /// How many batches stay on the careful path after a repeat was seen.
+    static let carefulBurst = 20
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -36,9 +44,118 @@ public final class PingStore: Sendable {
     public func insert(_ pings: [Ping]) async throws -> Set<Ping.Key> {
         guard !pings.isEmpty else { return [] }
         try await ensurePartitions(for: pings)
-        let newUnits = known.withLock { known in
-            Array(Set(pings.lazy.map(\.unit)).subtracting(known.units)).map(\.rawValue)
+        var keys = Set<Ping.Key>(minimumCapacity: pings.count)
+        var unique: [Ping] = []
+        unique.reserveCapacity(pings.count)
+        for ping in pings where keys.insert(ping.key).inserted { unique.append(ping) }
+        let careful = known.withLock { known -> Bool in
+            guard known.carefulBatches > 0 else { return false }
+            known.carefulBatches -= 1
+            return true
         }
+        if !careful {
+            do {
+                try await copyDirectly(unique)
+                return keys
+            } catch where DatabaseErrors.sqlState(error) == "23505" {
+                known.withLock { $0.carefulBatches = Self.carefulBurst }
+            }
+        }
+        return try await insertCarefully(unique)
+    }
+
+    /// The fast path: COPY straight into `pings`; fails with a unique violation on any repeat.
+    private func copyDirectly(_ pings: [Ping]) async throws {
+        let newUnits = unitsToRegister(pings)
+        var rows = CopyTextWriter(capacity: pings.count * 140)
+        var latest: [UnitID: Ping] = [:]
+        for ping in pings {
+            rows.raw(ping.unit.rawValue)
+            rows.raw(ping.time.postgresText)
+            rows.raw(ping.position.hexEWKB)
+            rows.double(ping.altitude)
+            rows.double(ping.speed)
+            rows.double(ping.heading)
+            rows.double(ping.accuracy)
+            rows.text(ping.status?.rawValue)
+            rows.integer(ping.battery)
+            rows.raw(ping.receivedAt.postgresText)
+            rows.endRow()
+            if let current = latest[ping.unit], current.time >= ping.time { continue }
+            latest[ping.unit] = ping
+        }
+        // Sorted by unit: concurrent batches lock unit_positions rows in one order.
+        var latestRows = CopyTextWriter(capacity: latest.count * 140)
+        for ping in latest.values.sorted(by: { $0.unit < $1.unit }) {
+            latestRows.raw(ping.unit.rawValue)
+            latestRows.raw(ping.time.postgresText)
+            latestRows.raw(ping.position.hexEWKB)
+            latestRows.double(ping.altitude)
+            latestRows.double(ping.speed)
+            latestRows.double(ping.heading)
+            latestRows.double(ping.accuracy)
+            latestRows.text(ping.status?.rawValue)
+            latestRows.integer(ping.battery)
+            latestRows.raw(ping.receivedAt.postgresText)
+            latestRows.endRow()
+        }
+        let data = rows.buffer, latestData = latestRows.buffer
+        let logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in
+            if !newUnits.isEmpty {
+                try await connection.query(
+                    "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
+            }
+            try await connection.copyFrom(table: "pings", columns: Self.pingColumns, logger: logger) { copy in
+                try await copy.write(data)
+            }
+            try await connection.query(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS latest_staging (
+                    unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
+                    heading real, accuracy real, status text, battery smallint, received_at timestamptz
+                ) ON COMMIT DELETE ROWS
+                """, logger: logger)
+            try await connection.copyFrom(table: "latest_staging", columns: Self.pingColumns, logger: logger) { copy in
+                try await copy.write(latestData)
+            }
+            try await connection.query(
+                """
+                INSERT INTO unit_positions AS up
+                    (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
+                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
+                FROM latest_staging ORDER BY unit_id
+                ON CONFLICT (unit_id) DO UPDATE SET
+                    time = EXCLUDED.time, position = EXCLUDED.position, altitude = EXCLUDED.altitude,
+                    speed = EXCLUDED.speed, heading = EXCLUDED.heading, accuracy = EXCLUDED.accuracy,
+                    status = EXCLUDED.status, battery = EXCLUDED.battery, received_at = EXCLUDED.received_at
+                WHERE up.time < EXCLUDED.time
+                """, logger: logger)
+        }
+        rememberUnits(newUnits)
+    }
+
+    static let pingColumns = [
+        "unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at",
+    ]
+
+    private func unitsToRegister(_ pings: [Ping]) -> [String] {
+        known.withLock { known in
+            // Sorted: concurrent batches then lock new unit rows in one order and cannot deadlock.
+            Set(pings.lazy.map(\.unit)).subtracting(known.units).map(\.rawValue).sorted()
+        }
+    }
+
+    private func rememberUnits(_ units: [String]) {
+        guard !units.isEmpty else { return }
+        known.withLock { known in
+            for unit in units { known.units.insert(UnitID(trusted: unit)) }
+        }
+    }
+
+    /// The careful path: staging table, then insert skipping repeats, learning which were new.
+    private func insertCarefully(_ pings: [Ping]) async throws -> Set<Ping.Key> {
+        let newUnits = unitsToRegister(pings)
         var writer = CopyTextWriter(capacity: pings.count * 96)
         for ping in pings {
             writer.raw(ping.unit.rawValue)
@@ -78,6 +195,7 @@ public final class PingStore: Sendable {
                     SELECT unit_id, time, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
                            altitude, speed, heading, accuracy, status, battery, received_at
                     FROM ping_staging
+                    ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
                     ON CONFLICT DO NOTHING
                     RETURNING unit_id, time
                 ), latest AS (
@@ -102,11 +220,7 @@ public final class PingStore: Sendable {
             }
             return keys
         }
-        if !newUnits.isEmpty {
-            known.withLock { known in
-                for unit in newUnits { known.units.insert(UnitID(trusted: unit)) }
-            }
-        }
+        rememberUnits(newUnits)
         return inserted
     }
 

@@ -14,6 +14,8 @@ public struct PingWriterConfiguration: Sendable, Hashable {
     public var linger: Duration = .milliseconds(2)
     /// The most pings queued before submissions are refused with ``PingWriterError/Code/overloaded``.
     public var queueCapacity: Int = 200_000
+    /// How many batches may be written at once (each on its own connection).
+    public var concurrency: Int = 2
     /// How long one batch may take before the database counts as unreachable.
     public var writeTimeout: Duration = .seconds(10)
     /// How often to try the database again while pings are spooled.
@@ -68,10 +70,10 @@ public struct PingWriterError: Error, Sendable, Hashable, CustomStringConvertibl
 /// The durable path of every ping: a bounded queue, batches by size and time, one transaction
 /// per batch, and a local spool when PostgreSQL is unreachable.
 ///
-/// ``write(_:)`` returns only once each ping is committed or fsynced to the spool. One task (the
-/// service's `run()`) drains the queue, so batches, the spool and its replay never race; replay
-/// keeps the spool's order and the primary key makes a replayed ping that had in fact committed
-/// (a timeout racing a commit) harmless.
+/// ``write(_:)`` returns only once each ping is committed or fsynced to the spool. The service's
+/// `run()` drains the queue and writes up to ``PingWriterConfiguration/concurrency`` batches at
+/// once; spool appends are serialised and replay runs alone, in the spool's order. The primary
+/// key makes a replayed ping that had in fact committed (a timeout racing a commit) harmless.
 public final class PingWriter: Service, Sendable {
     private let store: PingStore
     private let status: DatabaseStatus
@@ -81,6 +83,8 @@ public final class PingWriter: Service, Sendable {
     private let queue: SubmissionQueue
     private let metrics: WriterMetrics
     private let progress = Mutex(ContinuousClock.now)
+    /// Serialises spool appends from concurrent batches (replay runs alone on the loop).
+    private let spoolLock = Mutex(())
     /// How far the current replay got, so an interrupted replay resumes rather than restarts.
     private let replay = Mutex(ReplayState())
 
@@ -156,40 +160,51 @@ public final class PingWriter: Service, Sendable {
         logger.info("ping writer stopped", metadata: ["spooled_bytes": "\(spool.sizeInBytes)"])
     }
 
+    /// Drains the queue. Up to `concurrency` batches are written at once, so encoding the next
+    /// batch and the server's work on the current one overlap; replay runs alone, in order.
     private func loop() async {
-        var idle = true
-        while let batch = await queue.next() {
-            if batch.isEmpty {
-                if !spool.isEmpty && databaseLooksUsable { await replaySpool() }
-                idle = true
-            } else {
-                if idle, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            var idle = true
+            while let next = await queue.next() {
+                var batch = next
+                if !batch.isEmpty, idle, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
                     // The first ping after a quiet spell: give its neighbours a moment to join.
                     try? await Task.sleep(for: configuration.linger)
-                    let more = queue.takeMore(after: batch.reduce(0) { $0 + $1.pings.count })
-                    await process(batch + more)
-                } else {
-                    await process(batch)
+                    batch += queue.takeMore(after: batch.reduce(0) { $0 + $1.pings.count })
                 }
-                idle = queue.depth == 0
+                if spoolHoldsPings && databaseLooksUsable {
+                    while inFlight > 0, await group.next() != nil { inFlight -= 1 }
+                    await replaySpool()
+                }
+                if !batch.isEmpty {
+                    while inFlight >= configuration.concurrency, await group.next() != nil { inFlight -= 1 }
+                    let submissions = batch
+                    group.addTask { await self.process(submissions) }
+                    inFlight += 1
+                }
+                idle = batch.isEmpty || queue.depth == 0
+                progress.withLock { $0 = .now }
+                metrics.queueDepth.record(queue.depth)
             }
-            progress.withLock { $0 = .now }
-            metrics.queueDepth.record(queue.depth)
+            await group.waitForAll()
         }
     }
 
     private func process(_ batch: [Submission]) async {
         let pings = batch.flatMap(\.pings)
-        if !spool.isEmpty && databaseLooksUsable { await replaySpool() }
         let outcome: Outcome
-        if spool.isEmpty && databaseLooksUsable {
+        if !spoolHoldsPings && databaseLooksUsable {
             outcome = await writeToDatabase(pings)
         } else {
             // Known to be down (or not migrated yet): straight to the spool, no waiting.
             outcome = appendToSpool(pings)
         }
         complete(batch, outcome)
+        progress.withLock { $0 = .now }
     }
+
+    private var spoolHoldsPings: Bool { spooledBytes > 0 }
 
     private var databaseLooksUsable: Bool { status.isSchemaReady && status.current == .ready }
 
@@ -218,7 +233,14 @@ public final class PingWriter: Service, Sendable {
     private func writeToDatabase(_ pings: [Ping]) async -> Outcome {
         let start = ContinuousClock.now
         do {
-            let keys = try await withDeadline(configuration.writeTimeout) { [store] in try await store.insert(pings) }
+            let keys = try await withDeadline(configuration.writeTimeout) { [store] in
+                do {
+                    return try await store.insert(pings)
+                } catch where DatabaseErrors.isTransient(error) {
+                    // Two batches repeating the same pings can deadlock; the loser retries once.
+                    return try await store.insert(pings)
+                }
+            }
             metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             metrics.batches.increment()
             return .stored(keys)
@@ -236,8 +258,12 @@ public final class PingWriter: Service, Sendable {
 
     private func appendToSpool(_ pings: [Ping]) -> Outcome {
         do {
-            try spool.append(pings)
-            metrics.recordSpool(spool.sizeInBytes)
+            // Concurrent batches may fail over together; the spool takes one append at a time.
+            let size = try spoolLock.withLock { _ in
+                try spool.append(pings)
+                return spool.sizeInBytes
+            }
+            metrics.recordSpool(size)
             return .spooled
         } catch {
             logger.error("cannot spool pings", metadata: ["reason": "\(error)"])
