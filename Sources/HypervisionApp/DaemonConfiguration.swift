@@ -28,7 +28,7 @@ public struct DaemonConfiguration: Sendable {
     public static let knownKeys: [String] = [
         "http.host", "http.port", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
-        "writer.writeTimeoutMs", "writer.retryIntervalMs", "spool.maxBytes", "retention.days",
+        "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled",
     ]
 
@@ -45,6 +45,7 @@ public struct DaemonConfiguration: Sendable {
         writer.maximumBatchSize = try r.int("writer.batchSize", default: writer.maximumBatchSize, in: 1...1_000_000)
         writer.linger = .milliseconds(try r.int("writer.lingerMs", default: 2, in: 0...10_000))
         writer.queueCapacity = try r.int("writer.queueCapacity", default: writer.queueCapacity, in: 1...100_000_000)
+        writer.concurrency = try r.int("writer.concurrency", default: writer.concurrency, in: 1...16)
         writer.writeTimeout = .milliseconds(try r.int("writer.writeTimeoutMs", default: 10_000, in: 100...600_000))
         writer.retryInterval = .milliseconds(try r.int("writer.retryIntervalMs", default: 2_000, in: 10...600_000))
         spoolMaximumBytes = try r.int("spool.maxBytes", default: spoolMaximumBytes, in: 1 << 16...1 << 50)

@@ -54,6 +54,11 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
             ]
             return Self.json(body, status: ready ? .ok : .serviceUnavailable)
         }
+        router.get("/openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+        }
         router.get("/metrics") { _, _ in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16_384)
@@ -71,4 +76,9 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+/// The OpenAPI document, compiled in from `Schemas/openapi/openapi.yaml`.
+public enum OpenAPIDocument {
+    public static var bytes: [UInt8] { PackageResources.openapi_yaml }
 }

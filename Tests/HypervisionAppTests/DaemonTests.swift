@@ -57,6 +57,11 @@ import Glibc
         let metrics = await DaemonProcess.get("http://127.0.0.1:\(port)/metrics")
         #expect(metrics?.body.contains("hypervision_spool_bytes") == true)
         #expect(await DaemonProcess.get("http://127.0.0.1:\(port)/healthz")?.status == 200)
+        let openapi = await DaemonProcess.get("http://127.0.0.1:\(port)/openapi.yaml")
+        let onDisk = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Schemas/openapi/openapi.yaml"),
+            encoding: .utf8)
+        #expect(openapi?.body == onDisk)
 
         let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
         #expect(watchdog.found != nil)
@@ -64,6 +69,36 @@ import Glibc
         daemon.signal(SIGTERM)
         let stopping = await listener.waitFor(timeout: .seconds(20)) { $0.contains("STOPPING=1") }
         #expect(stopping.found != nil)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
+    @Test func sighupReloadsTheLogLevelAndRetentionAndRefusesABrokenFile() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let listener = try NotifySocketListener()
+        let state = TestPostgres.makeBaseDirectory("reload")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let config = state + "/config.yaml"
+        try "log:\n  level: info\nretention:\n  days: 30\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(
+            arguments: ["--config", config, "--database-url", url(endpoint), "--http-port", "\(DaemonProcess.freePort())",
+                        "--state-dir", state],
+            environment: ["NOTIFY_SOCKET": listener.path])
+        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil)
+
+        try "log:\n  level: debug\nretention:\n  days: 7\nwriter:\n  batchSize: 500\n".write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let reloading = await listener.waitFor(timeout: .seconds(10)) { $0.hasPrefix("RELOADING=1") }
+        #expect(reloading.found != nil, "saw \(reloading.seen)")
+        #expect(await listener.waitFor(timeout: .seconds(10)) { $0.contains("READY=1") }.found != nil)
+        #expect(daemon.log.contains("log level changed"))
+        #expect(daemon.log.contains("retention.days=7"))
+        #expect(daemon.log.contains("needs_restart=[\"writer\"]"))
+
+        try "log:\n  levle: debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        try await Task.sleep(for: .seconds(1))
+        #expect(daemon.log.contains("configuration reload refused; keeping the running configuration"))
+        daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }
 
