@@ -1,0 +1,61 @@
+import Benchmark
+import HypervisionCore
+import HypervisionStore
+
+/// Micro-benchmarks of the pure code on the ingest path.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
+
+    let now = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
+    let raw = RawPing(
+        unit: "PN-75-BAC-12", time: "2026-11-23T09:59:59.250Z", latitude: 48.8566, longitude: 2.3522, altitude: 35,
+        speed: 12.5, heading: 270, accuracy: 8, status: "available", battery: 81)
+
+    Benchmark("Timestamp: parse RFC 3339", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Timestamp(rfc3339: "2026-11-23T09:59:59.250+01:00"))
+        }
+    }
+
+    Benchmark("PingValidator: validate one ping", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let validator = PingValidator()
+        for _ in benchmark.scaledIterations {
+            blackHole(try? validator.validate(raw, now: now))
+        }
+    }
+
+    let paris = GeoPoint(latitude: 48.8566, longitude: 2.3522)
+    let lyon = GeoPoint(latitude: 45.7640, longitude: 4.8357)
+    Benchmark("Geodesy: Vincenty distance", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Geodesy.distance(paris, lyon))
+        }
+    }
+    Benchmark("Geodesy: spherical distance", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Geodesy.sphericalDistance(paris, lyon))
+        }
+    }
+
+    let ping = try! PingValidator().validate(raw, now: now)
+    Benchmark("CopyTextWriter: encode 1,000 ping rows") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var writer = CopyTextWriter(capacity: 100_000)
+            for _ in 0..<1_000 {
+                writer.raw(ping.unit.rawValue)
+                writer.raw(ping.time.postgresText)
+                writer.double(ping.position.longitude)
+                writer.double(ping.position.latitude)
+                writer.double(ping.altitude)
+                writer.double(ping.speed)
+                writer.double(ping.heading)
+                writer.double(ping.accuracy)
+                writer.text(ping.status?.rawValue)
+                writer.integer(ping.battery)
+                writer.raw(ping.receivedAt.postgresText)
+                writer.endRow()
+            }
+            blackHole(writer.buffer.readableBytes)
+        }
+    }
+}

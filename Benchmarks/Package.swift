@@ -1,0 +1,40 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Benchmarks live in a package of their own so the main build and CI never compile the
+// benchmark harness. Run them in release mode:
+//   swift package --package-path Benchmarks benchmark            (micro-benchmarks)
+//   swift run -c release --package-path Benchmarks writer-throughput   (durable ingest vs COPY)
+let package = Package(
+    name: "HypervisionBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "hypervision", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
+            ],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "writer-throughput",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)

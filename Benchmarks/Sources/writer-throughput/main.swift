@@ -1,0 +1,213 @@
+// Durable ingest throughput: the PingWriter (staging COPY + conflict-checked insert + latest
+// position upsert, acknowledged after commit) against a plain COPY of the same rows into the
+// same table, measured in the same run on the same server. Prints both rates and the ratio.
+import Foundation
+import HypervisionCore
+import HypervisionStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+struct Options {
+    var pings = 1_000_000
+    var units = 10_000
+    var rounds = 2
+    var submission = 1_000
+    var concurrency = 32
+    var databaseURL: String?
+    /// Parallel streams for both sides: the writer's concurrent batches and the COPY reference's
+    /// concurrent COPYs, so neither is compared against a handicapped other.
+    var streams = 2
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--pings": pings = Int(iterator.next() ?? "") ?? pings
+            case "--units": units = Int(iterator.next() ?? "") ?? units
+            case "--rounds": rounds = Int(iterator.next() ?? "") ?? rounds
+            case "--submission": submission = Int(iterator.next() ?? "") ?? submission
+            case "--concurrency": concurrency = Int(iterator.next() ?? "") ?? concurrency
+            case "--database-url": databaseURL = iterator.next()
+            case "--streams": streams = Int(iterator.next() ?? "") ?? streams
+            default:
+                print("""
+                    usage: writer-throughput [--pings N] [--units N] [--rounds N] [--submission N] [--concurrency N] [--streams N]
+                                             [--database-url postgres://… (a scratch database: its tables are truncated)]
+                    """)
+                exit(2)
+            }
+        }
+    }
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+func fmt(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+
+let options = Options(CommandLine.arguments)
+var logger = Logger(label: "writer-throughput")
+logger.logLevel = .warning
+
+// 1. A server: the one given, or a private durable cluster (fsync on, default settings).
+var cluster: EmbeddedPostgres?
+let endpoint: DatabaseEndpoint
+if let url = options.databaseURL {
+    endpoint = try DatabaseEndpoint.resolve(url: url, environment: ProcessInfo.processInfo.environment, currentUser: "postgres")
+} else {
+    let base = "/tmp/hv-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    chmod(base, 0o755)
+    let embedded = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
+    endpoint = try await embedded.start()
+    cluster = embedded
+}
+defer {
+    if let cluster {
+        try? cluster.stop()
+        try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
+    }
+}
+
+// 2. The rows: `units` units reporting in turn, one ping each per second, over the last hours.
+let perUnit = options.pings / options.units
+let start = Timestamp.now().adding(seconds: -Double(perUnit) - 60)
+var pings: [Ping] = []
+pings.reserveCapacity(perUnit * options.units)
+for n in 0..<perUnit {
+    let time = start.adding(seconds: Double(n))
+    for u in 0..<options.units {
+        pings.append(
+            Ping(
+                unit: UnitID(trusted: "PN-\(u % 95 + 1)-U-\(u)"), time: time,
+                position: GeoPoint(latitude: 43 + Double(u % 500) * 0.01 + Double(n) * 1e-5, longitude: -1 + Double(u / 500) * 0.01),
+                altitude: 35, speed: 12.5, heading: Double((u + n) % 360), accuracy: 8, status: .available, battery: 81,
+                receivedAt: time))
+    }
+}
+print("hypervision writer-throughput: \(pings.count) pings from \(options.units) units, \(options.rounds) rounds, \(options.streams) streams each side, durable server (\(endpoint))")
+
+// The reference payload is encoded before timing, so the COPY figure is the server's limit alone.
+let copyColumns = ["unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at"]
+let chunkSize = 20_000
+var encodedChunks: [ByteBuffer] = []
+let encodeStart = ContinuousClock.now
+for chunkStart in stride(from: 0, to: pings.count, by: chunkSize) {
+    var writer = CopyTextWriter(capacity: chunkSize * 140)
+    for ping in pings[chunkStart..<min(chunkStart + chunkSize, pings.count)] {
+        writer.raw(ping.unit.rawValue)
+        writer.raw(ping.time.postgresText)
+        writer.raw(ping.position.hexEWKB)
+        writer.double(ping.altitude)
+        writer.double(ping.speed)
+        writer.double(ping.heading)
+        writer.double(ping.accuracy)
+        writer.text(ping.status?.rawValue)
+        writer.integer(ping.battery)
+        writer.raw(ping.receivedAt.postgresText)
+        writer.endRow()
+    }
+    encodedChunks.append(writer.buffer)
+}
+
+let chunks = encodedChunks
+print("encoding the reference rows in COPY text format took \(ContinuousClock.now - encodeStart) on one core")
+var clientConfiguration = try endpoint.clientConfiguration()
+clientConfiguration.options.maximumConnections = 4
+let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { await client.run() }
+    try await Migrator(logger: logger).migrate(client)
+    try await PingStore(client: client, logger: logger).ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
+
+    func reset() async throws {
+        try await client.query("TRUNCATE pings, unit_positions, units")
+        try await client.query("CHECKPOINT")
+    }
+
+    var copyRates: [Double] = []
+    var writerRates: [Double] = []
+    for round in 1...options.rounds {
+        // Reference: COPY straight into pings (PK + GiST), one transaction per 20,000 rows,
+        // `streams` COPYs at a time.
+        try await reset()
+        let copyStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { copies in
+            for stream in 0..<options.streams {
+                copies.addTask {
+                    for chunk in chunks.enumerated().filter({ $0.offset % options.streams == stream }).map(\.element) {
+                        try await client.withConnection { connection in
+                            try await connection.copyFrom(table: "pings", columns: copyColumns, logger: logger) {
+                                try await $0.write(chunk)
+                            }
+                        }
+                    }
+                }
+            }
+            try await copies.waitForAll()
+        }
+        let copySeconds = Double((ContinuousClock.now - copyStart).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - copyStart).components.seconds)
+        let copyRate = Double(pings.count) / copySeconds
+        copyRates.append(copyRate)
+
+        // The writer: concurrent submitters, each waiting for its durable acknowledgement.
+        try await reset()
+        let spoolDirectory = "/tmp/hv-bench-spool-\(getpid())"
+        let spool = try Spool(path: spoolDirectory + "/pings.spool", maximumBytes: 1 << 30)
+        let status = DatabaseStatus()
+        status.update(.ready)
+        var configuration = PingWriterConfiguration()
+        configuration.queueCapacity = options.pings
+        configuration.concurrency = options.streams
+        let writer = PingWriter(
+            store: PingStore(client: client, logger: logger), status: status, spool: spool, configuration: configuration,
+            logger: logger)
+        let runner = Task { try await writer.run() }
+        let submissions = stride(from: 0, to: pings.count, by: options.submission).map {
+            Array(pings[$0..<min($0 + options.submission, pings.count)])
+        }
+        let writerStart = ContinuousClock.now
+        var latencies: [Double] = []
+        var accepted = 0
+        try await withThrowingTaskGroup(of: (Double, Int).self) { submitters in
+            var next = 0
+            func submit() {
+                let batch = submissions[next]
+                next += 1
+                submitters.addTask {
+                    let t0 = ContinuousClock.now
+                    let receipt = try await writer.write(batch)
+                    let elapsed = ContinuousClock.now - t0
+                    return (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15, receipt.accepted)
+                }
+            }
+            for _ in 0..<min(options.concurrency, submissions.count) { submit() }
+            while let (latency, count) = try await submitters.next() {
+                latencies.append(latency)
+                accepted += count
+                if next < submissions.count { submit() }
+            }
+        }
+        let writerSeconds = Double((ContinuousClock.now - writerStart).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - writerStart).components.seconds)
+        runner.cancel()
+        _ = try? await runner.value
+        try? FileManager.default.removeItem(atPath: spoolDirectory)
+        precondition(accepted == pings.count, "writer acknowledged \(accepted) of \(pings.count)")
+        let writerRate = Double(pings.count) / writerSeconds
+        writerRates.append(writerRate)
+        latencies.sort()
+        print(
+            "round \(round): COPY \(fmt(copyRate)) rows/s (\(fmt(copySeconds, 1)) s); writer \(fmt(writerRate)) pings/s (\(fmt(writerSeconds, 1)) s), "
+                + "ratio \(fmt(writerRate / copyRate * 100, 1))%; ack latency p50 \(fmt(percentile(latencies, 0.5), 1)) ms, "
+                + "p99 \(fmt(percentile(latencies, 0.99), 1)) ms (\(options.submission) pings per submission, \(options.concurrency) in flight)")
+    }
+    let bestCopy = copyRates.max()!, bestWriter = writerRates.max()!
+    print("best: COPY \(fmt(bestCopy)) rows/s, writer \(fmt(bestWriter)) pings/s, ratio \(fmt(bestWriter / bestCopy * 100, 1))% (target >= 70%)")
+    group.cancelAll()
+}
