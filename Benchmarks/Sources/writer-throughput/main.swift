@@ -129,6 +129,14 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         try await client.query("CHECKPOINT")
     }
 
+    // Warm-up, not reported: the first writes of a fresh cluster also create WAL segments and
+    // extend files, which would penalise whichever side ran first.
+    for chunk in chunks.prefix(10) {
+        try await client.withConnection { connection in
+            try await connection.copyFrom(table: "pings", columns: copyColumns, logger: logger) { try await $0.write(chunk) }
+        }
+    }
+
     var copyRates: [Double] = []
     var writerRates: [Double] = []
     for round in 1...options.rounds {
@@ -208,6 +216,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 + "p99 \(fmt(percentile(latencies, 0.99), 1)) ms (\(options.submission) pings per submission, \(options.concurrency) in flight)")
     }
     let bestCopy = copyRates.max()!, bestWriter = writerRates.max()!
-    print("best: COPY \(fmt(bestCopy)) rows/s, writer \(fmt(bestWriter)) pings/s, ratio \(fmt(bestWriter / bestCopy * 100, 1))% (target >= 70%)")
+    let ratios = zip(writerRates, copyRates).map { $0 / $1 }.sorted()
+    print(
+        "best of each: COPY \(fmt(bestCopy)) rows/s, writer \(fmt(bestWriter)) pings/s, ratio \(fmt(bestWriter / bestCopy * 100, 1))%; "
+            + "median of per-round ratios \(fmt(ratios[ratios.count / 2] * 100, 1))% (target >= 70%)")
     group.cancelAll()
 }
