@@ -57,6 +57,24 @@ public struct CopyTextWriter {
     }
 }
 
+extension CopyTextWriter {
+    /// One ping as a row of ``PingStore/pingColumns``: the layout of `pings`, `unit_positions`
+    /// and both staging tables, with the position as hex EWKB.
+    public mutating func pingRow(_ ping: Ping) {
+        raw(ping.unit.rawValue)
+        raw(ping.time.postgresText)
+        raw(ping.position.hexEWKB)
+        double(ping.altitude)
+        double(ping.speed)
+        double(ping.heading)
+        double(ping.accuracy)
+        text(ping.status?.rawValue)
+        integer(ping.battery)
+        raw(ping.receivedAt.postgresText)
+        endRow()
+    }
+}
+
 extension GeoPoint {
     /// The point as hex-encoded EWKB with SRID 4326, the text form `geography` accepts.
     public var hexEWKB: String {

@@ -34,11 +34,6 @@ public final class PingStore: Sendable {
         self.logger = logger
     }
 
-    /// Columns of the staging table, in COPY order.
-    static let stagingColumns = [
-        "unit_id", "time", "lon", "lat", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at",
-    ]
-
     /// Inserts a batch in one transaction and returns the keys that were new (the others were
     /// already stored: duplicates).
     public func insert(_ pings: [Ping]) async throws -> Set<Ping.Key> {
@@ -70,34 +65,14 @@ public final class PingStore: Sendable {
         var rows = CopyTextWriter(capacity: pings.count * 140)
         var latest: [UnitID: Ping] = [:]
         for ping in pings {
-            rows.raw(ping.unit.rawValue)
-            rows.raw(ping.time.postgresText)
-            rows.raw(ping.position.hexEWKB)
-            rows.double(ping.altitude)
-            rows.double(ping.speed)
-            rows.double(ping.heading)
-            rows.double(ping.accuracy)
-            rows.text(ping.status?.rawValue)
-            rows.integer(ping.battery)
-            rows.raw(ping.receivedAt.postgresText)
-            rows.endRow()
+            rows.pingRow(ping)
             if let current = latest[ping.unit], current.time >= ping.time { continue }
             latest[ping.unit] = ping
         }
         // Sorted by unit: concurrent batches lock unit_positions rows in one order.
         var latestRows = CopyTextWriter(capacity: latest.count * 140)
         for ping in latest.values.sorted(by: { $0.unit < $1.unit }) {
-            latestRows.raw(ping.unit.rawValue)
-            latestRows.raw(ping.time.postgresText)
-            latestRows.raw(ping.position.hexEWKB)
-            latestRows.double(ping.altitude)
-            latestRows.double(ping.speed)
-            latestRows.double(ping.heading)
-            latestRows.double(ping.accuracy)
-            latestRows.text(ping.status?.rawValue)
-            latestRows.integer(ping.battery)
-            latestRows.raw(ping.receivedAt.postgresText)
-            latestRows.endRow()
+            latestRows.pingRow(ping)
         }
         let data = rows.buffer, latestData = latestRows.buffer
         let logger = self.logger
@@ -156,20 +131,9 @@ public final class PingStore: Sendable {
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
     private func insertCarefully(_ pings: [Ping]) async throws -> Set<Ping.Key> {
         let newUnits = unitsToRegister(pings)
-        var writer = CopyTextWriter(capacity: pings.count * 96)
+        var writer = CopyTextWriter(capacity: pings.count * 140)
         for ping in pings {
-            writer.raw(ping.unit.rawValue)
-            writer.raw(ping.time.postgresText)
-            writer.double(ping.position.longitude)
-            writer.double(ping.position.latitude)
-            writer.double(ping.altitude)
-            writer.double(ping.speed)
-            writer.double(ping.heading)
-            writer.double(ping.accuracy)
-            writer.text(ping.status?.rawValue)
-            writer.integer(ping.battery)
-            writer.raw(ping.receivedAt.postgresText)
-            writer.endRow()
+            writer.pingRow(ping)
         }
         let data = writer.buffer
         let logger = self.logger
@@ -177,7 +141,7 @@ public final class PingStore: Sendable {
             try await connection.query(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
-                    unit_id text, time timestamptz, lon float8, lat float8, altitude real, speed real,
+                    unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
@@ -185,15 +149,14 @@ public final class PingStore: Sendable {
                 try await connection.query(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.copyFrom(table: "ping_staging", columns: Self.stagingColumns, logger: logger) { copy in
+            try await connection.copyFrom(table: "ping_staging", columns: Self.pingColumns, logger: logger) { copy in
                 try await copy.write(data)
             }
             let rows = try await connection.query(
                 """
                 WITH inserted AS (
                     INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
-                    SELECT unit_id, time, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
-                           altitude, speed, heading, accuracy, status, battery, received_at
+                    SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
                     FROM ping_staging
                     ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
                     ON CONFLICT DO NOTHING
@@ -201,7 +164,7 @@ public final class PingStore: Sendable {
                 ), latest AS (
                     INSERT INTO unit_positions AS up
                         (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
-                    SELECT DISTINCT ON (unit_id) unit_id, time, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
+                    SELECT DISTINCT ON (unit_id) unit_id, time, position,
                            altitude, speed, heading, accuracy, status, battery, received_at
                     FROM ping_staging
                     ORDER BY unit_id, time DESC

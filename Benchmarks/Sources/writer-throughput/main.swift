@@ -98,17 +98,7 @@ let encodeStart = ContinuousClock.now
 for chunkStart in stride(from: 0, to: pings.count, by: chunkSize) {
     var writer = CopyTextWriter(capacity: chunkSize * 140)
     for ping in pings[chunkStart..<min(chunkStart + chunkSize, pings.count)] {
-        writer.raw(ping.unit.rawValue)
-        writer.raw(ping.time.postgresText)
-        writer.raw(ping.position.hexEWKB)
-        writer.double(ping.altitude)
-        writer.double(ping.speed)
-        writer.double(ping.heading)
-        writer.double(ping.accuracy)
-        writer.text(ping.status?.rawValue)
-        writer.integer(ping.battery)
-        writer.raw(ping.receivedAt.postgresText)
-        writer.endRow()
+        writer.pingRow(ping)
     }
     encodedChunks.append(writer.buffer)
 }
