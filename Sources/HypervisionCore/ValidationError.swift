@@ -24,6 +24,18 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let statusInvalid = Code(rawValue: "status_invalid")
         public static let fieldMissing = Code(rawValue: "field_missing")
         public static let valueInvalid = Code(rawValue: "value_invalid")
+        /// The bytes are not well-formed JSON (syntax, UTF-8, escapes).
+        public static let jsonInvalid = Code(rawValue: "json_invalid")
+        /// A known field holds a JSON value of the wrong type (a string where a number belongs).
+        public static let fieldTypeInvalid = Code(rawValue: "field_type_invalid")
+        /// An item (or the whole body) is valid JSON but not an object where a ping object belongs.
+        public static let notAnObject = Code(rawValue: "not_an_object")
+        /// A stored string is longer than the decoder's limit.
+        public static let stringTooLong = Code(rawValue: "string_too_long")
+        /// Objects and arrays are nested deeper than the decoder's limit.
+        public static let nestingTooDeep = Code(rawValue: "nesting_too_deep")
+        /// A body holds more items than one request may carry.
+        public static let tooManyItems = Code(rawValue: "too_many_items")
     }
 
     public var code: Code
