@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "hypervisionctl", targets: ["hypervisionctl"]),
         .library(name: "HypervisionCore", targets: ["HypervisionCore"]),
         .library(name: "HypervisionStore", targets: ["HypervisionStore"]),
+        .library(name: "HypervisionIngest", targets: ["HypervisionIngest"]),
         .library(name: "HypervisionApp", targets: ["HypervisionApp"]),
     ],
     dependencies: [
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Pure domain: value types, geodesy, validation. No I/O, no dependencies.
@@ -53,12 +55,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Hummingbird routes: health, readiness, metrics, the OpenAPI document.
+        // Bytes to pings: the wire formats, pure and bounded, tested without sockets.
+        .target(name: "HypervisionIngest", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+
+        // Hummingbird routes: health, readiness, metrics, the OpenAPI document, ping ingest.
         .target(
             name: "HypervisionHTTP",
             dependencies: [
                 "HypervisionCore",
+                "HypervisionIngest",
                 "HypervisionStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -96,6 +104,7 @@ let package = Package(
             name: "hypervisionctl",
             dependencies: [
                 "HypervisionCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -113,6 +122,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HypervisionCoreTests", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionStoreTests",
             dependencies: [
@@ -126,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "HypervisionAppTests",
             dependencies: [
-                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionTestSupport", "hypervisiond",
+                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionTestSupport", "hypervisiond",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

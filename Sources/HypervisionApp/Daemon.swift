@@ -74,7 +74,20 @@ public struct Daemon {
         try embedded?.stop()
     }
 
+    /// Without tokens nobody is authenticated, so nothing may listen beyond this machine.
+    var httpHost: String {
+        if configuration.tokens.isEmpty && !["127.0.0.1", "::1", "localhost"].contains(configuration.httpHost) {
+            return "127.0.0.1"
+        }
+        return configuration.httpHost
+    }
+
     private func runServices(endpoint: DatabaseEndpoint, stateDirectory: String, notifier: SystemdNotifier) async throws {
+        if configuration.tokens.isEmpty {
+            logger.warning(
+                "no access tokens configured (auth.tokens): authentication is off, so listening on loopback only",
+                metadata: ["configured_host": "\(configuration.httpHost)", "listening_host": "\(httpHost)"])
+        }
         var clientConfiguration = try endpoint.clientConfiguration()
         clientConfiguration.options.maximumConnections = configuration.databasePoolSize
         var postgresLogger = logger
@@ -105,6 +118,9 @@ public struct Daemon {
             onReady: { systemd.databaseReady() })
 
         let router = Router()
+        let authority = TokenAuthority(tokens: configuration.tokens)
+        PingIngestRoutes(writer: writer, authority: authority, limits: configuration.httpIngest, metricsFactory: metricsFactory)
+            .addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
@@ -113,7 +129,7 @@ public struct Daemon {
         }.addRoutes(to: router)
         let http = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
+            configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
                 logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 systemd.listenersBound()

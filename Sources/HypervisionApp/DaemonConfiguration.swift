@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HypervisionHTTP
 import HypervisionStore
 import Logging
 import Yams
@@ -21,6 +22,9 @@ public struct DaemonConfiguration: Sendable {
     public var partitionsAhead: Int = 3
     public var logLevel: Logger.Level = .info
     public var demo: Bool = false
+    /// Access tokens as `NAME:SHA256HEX:SCOPE+SCOPE`. None: no authentication, loopback only.
+    public var tokens: [AccessToken] = []
+    public var httpIngest = HTTPIngestLimits()
 
     public init() {}
 
@@ -29,7 +33,8 @@ public struct DaemonConfiguration: Sendable {
         "http.host", "http.port", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
-        "retention.partitionsAhead", "log.level", "demo.enabled",
+        "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
+        "ingest.http.maxItems",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -59,6 +64,15 @@ public struct DaemonConfiguration: Sendable {
         }
         logLevel = parsed
         demo = try r.bool("demo.enabled", default: demo)
+        for specification in r.strings("auth.tokens") {
+            do {
+                tokens.append(try AccessToken(specification: specification))
+            } catch {
+                throw ConfigurationError(key: "auth.tokens", problem: error.message)
+            }
+        }
+        httpIngest.maximumBodyBytes = try r.int("ingest.http.maxBodyBytes", default: httpIngest.maximumBodyBytes, in: 1024...(1 << 30))
+        httpIngest.maximumItems = try r.int("ingest.http.maxItems", default: httpIngest.maximumItems, in: 1...1_000_000)
         if !databaseURL.isEmpty {
             do {
                 _ = try DatabaseEndpoint.resolve(url: databaseURL, environment: [:], currentUser: "hypervision")
@@ -163,6 +177,13 @@ private struct KeyReader {
             throw ConfigurationError(key: key, problem: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return number
+    }
+
+    func strings(_ key: String) -> [String] {
+        if let list = reader.stringArray(forKey: ConfigKey(key)) { return list }
+        // A single value (one token in an environment variable) is a list of one.
+        guard let single = raw(key), !single.isEmpty else { return [] }
+        return single.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
     func bool(_ key: String, default value: Bool) throws(ConfigurationError) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -11,7 +12,7 @@ struct Hypervisionctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hypervisionctl",
         abstract: "Ask a running hypervisiond how it is doing.",
-        subcommands: [Health.self, Ready.self, Metrics.self])
+        subcommands: [Health.self, Ready.self, Metrics.self, Token.self])
 }
 
 /// Options every subcommand shares.
@@ -81,5 +82,23 @@ struct Metrics: AsyncParsableCommand {
         let text = String(decoding: body, as: UTF8.self)
         for line in text.split(separator: "\n") where filter.map({ line.contains($0) }) ?? true { print(line) }
         if status != 200 { throw ExitCode(1) }
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a new access token: prints the secret (give it to the client) and the line for auth.tokens.")
+    @Option(name: .long, help: "A name for logs, e.g. avl-gateway.") var name: String
+    @Option(name: .long, help: "Scopes joined with +: ingest, query, admin, subscribe:WALL.") var scopes: String = "ingest"
+
+    func run() async throws {
+        guard !name.isEmpty, !name.contains(":") else { throw ValidationError("--name must be non-empty and without ':'") }
+        var generator = SystemRandomNumberGenerator()
+        let secret = "hv_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let hash = SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        print("secret (shown once; the daemon keeps only its hash):")
+        print("  \(secret)")
+        print("add to the configuration under auth.tokens:")
+        print("  - \"\(name):\(hash):\(scopes)\"")
     }
 }

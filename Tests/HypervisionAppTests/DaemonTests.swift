@@ -46,7 +46,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = try DaemonProcess(
             arguments: ["--database-url", url(endpoint), "--http-port", "\(port)", "--state-dir", state],
-            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
+            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000", "HYPERVISION_HTTP_HOST": "0.0.0.0"])
         let ready = await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }
         #expect(ready.found != nil, "no READY=1; saw \(ready.seen); log: \(daemon.log)")
         // READY=1 came after the migrations and with the HTTP port already answering.
@@ -62,6 +62,10 @@ import Glibc
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Schemas/openapi/openapi.yaml"),
             encoding: .utf8)
         #expect(openapi?.body == onDisk)
+
+        // No tokens configured: asked for 0.0.0.0, it listens on loopback only and says why.
+        #expect(daemon.log.contains("authentication is off, so listening on loopback only"))
+        #expect(daemon.log.contains("Server started and listening on 127.0.0.1:\(port)"))
 
         let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
         #expect(watchdog.found != nil)
