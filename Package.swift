@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -36,7 +37,11 @@ let package = Package(
     ],
     targets: [
         // Pure domain: value types, geodesy, validation. No I/O, no dependencies.
-        .target(name: "HypervisionCore", swiftSettings: swiftSettings),
+        .target(
+            name: "HypervisionCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
 
         // PostGIS storage: migrations, the batched durable writer, the spool, the embedded cluster.
         .target(
@@ -58,14 +63,29 @@ let package = Package(
         // Bytes to pings: the wire formats, pure and bounded, tested without sockets.
         .target(name: "HypervisionIngest", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
 
+        // The ingest front doors' I/O: TCP and UDP listeners and the shared path into the writer.
+        .target(
+            name: "HypervisionIngestServer",
+            dependencies: [
+                "HypervisionCore", "HypervisionIngest", "HypervisionStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Hummingbird routes: health, readiness, metrics, the OpenAPI document, ping ingest.
         .target(
             name: "HypervisionHTTP",
             dependencies: [
                 "HypervisionCore",
                 "HypervisionIngest",
+                "HypervisionIngestServer",
                 "HypervisionStore",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -80,6 +100,7 @@ let package = Package(
             dependencies: [
                 "HypervisionCore",
                 "HypervisionStore",
+                "HypervisionIngestServer",
                 "HypervisionHTTP",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
@@ -123,6 +144,15 @@ let package = Package(
         ),
         .testTarget(name: "HypervisionCoreTests", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionIngestServerTests",
+            dependencies: [
+                "HypervisionIngestServer", "HypervisionIngest", "HypervisionCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HypervisionStoreTests",
             dependencies: [

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HypervisionCore
 import HypervisionHTTP
+import HypervisionIngestServer
 import HypervisionStore
 import Logging
 import Metrics
@@ -107,7 +108,8 @@ public struct Daemon {
         let progressWindow = configuration.writer.writeTimeout + configuration.writer.retryInterval * 2 + .seconds(5)
         let systemd = SystemdService(
             notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
-            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger)
+            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
+            expectedListeners: configuration.tcpIngestEnabled ? 2 : 1, logger: logger)
 
         var supervisorConfiguration = DatabaseSupervisorConfiguration()
         supervisorConfiguration.retentionDays = configuration.retentionDays
@@ -119,8 +121,10 @@ public struct Daemon {
 
         let router = Router()
         let authority = TokenAuthority(tokens: configuration.tokens)
-        PingIngestRoutes(writer: writer, authority: authority, limits: configuration.httpIngest, metricsFactory: metricsFactory)
-            .addRoutes(to: router)
+        PingIngestRoutes(
+            intake: PingIntake(writer: writer, protocol: "http", metricsFactory: metricsFactory), authority: authority,
+            limits: configuration.httpIngest
+        ).addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
@@ -132,7 +136,7 @@ public struct Daemon {
             configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
                 logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
-                systemd.listenersBound()
+                systemd.listenerBound()
             },
             logger: logger)
 
@@ -143,6 +147,14 @@ public struct Daemon {
         // Started in this order, stopped in reverse: the client stops last so the writer can
         // flush through it; systemd hears STOPPING=1 first.
         var services: [any Service] = [client, supervisor, writer, http]
+        if configuration.tcpIngestEnabled {
+            var tcp = configuration.tcpIngest
+            tcp.host = httpHost
+            services.append(
+                NDJSONIngestServer(
+                    configuration: tcp, intake: PingIntake(writer: writer, protocol: "tcp", metricsFactory: metricsFactory),
+                    authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+        }
         if configuration.demo { services.append(DemoFeed(writer: writer, logger: logger)) }
         services.append(reload)
         services.append(systemd)

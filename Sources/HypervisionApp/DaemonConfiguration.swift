@@ -1,6 +1,8 @@
 import Configuration
 import Foundation
+import HypervisionCore
 import HypervisionHTTP
+import HypervisionIngestServer
 import HypervisionStore
 import Logging
 import Yams
@@ -25,6 +27,8 @@ public struct DaemonConfiguration: Sendable {
     /// Access tokens as `NAME:SHA256HEX:SCOPE+SCOPE`. None: no authentication, loopback only.
     public var tokens: [AccessToken] = []
     public var httpIngest = HTTPIngestLimits()
+    public var tcpIngestEnabled = true
+    public var tcpIngest = NDJSONIngestConfiguration()
 
     public init() {}
 
@@ -34,7 +38,8 @@ public struct DaemonConfiguration: Sendable {
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
-        "ingest.http.maxItems",
+        "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
+        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -73,6 +78,11 @@ public struct DaemonConfiguration: Sendable {
         }
         httpIngest.maximumBodyBytes = try r.int("ingest.http.maxBodyBytes", default: httpIngest.maximumBodyBytes, in: 1024...(1 << 30))
         httpIngest.maximumItems = try r.int("ingest.http.maxItems", default: httpIngest.maximumItems, in: 1...1_000_000)
+        tcpIngestEnabled = try r.bool("ingest.tcp.enabled", default: tcpIngestEnabled)
+        tcpIngest.port = try r.int("ingest.tcp.port", default: tcpIngest.port, in: 0...65_535)
+        tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
+        tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
+        tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
         if !databaseURL.isEmpty {
             do {
                 _ = try DatabaseEndpoint.resolve(url: databaseURL, environment: [:], currentUser: "hypervision")

@@ -13,12 +13,14 @@ public final class SystemdService: Service, Sendable {
     private let logger: Logger
     private let watchdogInterval: Duration?
     private let progressWindow: Duration
-    private let gate = Mutex<(databaseReady: Bool, listening: Bool, announced: Bool)>((false, false, false))
+    private let expectedListeners: Int
+    private let gate = Mutex<(databaseReady: Bool, listening: Int, announced: Bool)>((false, 0, false))
 
     public init(
         notifier: SystemdNotifier, status: DatabaseStatus, writer: PingWriter, progressWindow: Duration,
-        watchdogInterval: Duration?, logger: Logger
+        watchdogInterval: Duration?, expectedListeners: Int, logger: Logger
     ) {
+        self.expectedListeners = expectedListeners
         self.notifier = notifier
         self.status = status
         self.writer = writer
@@ -32,15 +34,15 @@ public final class SystemdService: Service, Sendable {
         markReady { $0.databaseReady = true }
     }
 
-    /// Called once the HTTP listener is bound.
-    public func listenersBound() {
-        markReady { $0.listening = true }
+    /// Called by each listener once it is bound; ready when all of them are.
+    public func listenerBound() {
+        markReady { $0.listening += 1 }
     }
 
-    private func markReady(_ change: (inout (databaseReady: Bool, listening: Bool, announced: Bool)) -> Void) {
+    private func markReady(_ change: (inout (databaseReady: Bool, listening: Int, announced: Bool)) -> Void) {
         let announce = gate.withLock { state -> Bool in
             change(&state)
-            guard state.databaseReady, state.listening, !state.announced else { return false }
+            guard state.databaseReady, state.listening >= expectedListeners, !state.announced else { return false }
             state.announced = true
             return true
         }

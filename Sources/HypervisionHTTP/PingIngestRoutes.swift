@@ -2,11 +2,11 @@ import Foundation
 import Hummingbird
 import HypervisionCore
 import HypervisionIngest
+import HypervisionIngestServer
 import HypervisionStore
 import Logging
 import Metrics
 import NIOCore
-import Synchronization
 
 /// Limits of `POST /api/v1/pings`.
 public struct HTTPIngestLimits: Sendable, Hashable {
@@ -21,23 +21,14 @@ public struct HTTPIngestLimits: Sendable, Hashable {
 /// (`application/x-ndjson`). Answers once the accepted pings are durable, with counts and one
 /// `rejected` entry per refused item; one bad item never rejects the others.
 public struct PingIngestRoutes<Context: RequestContext>: Sendable {
-    let writer: PingWriter
+    let intake: PingIntake
     let authority: TokenAuthority
     let limits: HTTPIngestLimits
-    let validator: PingValidator
-    let metrics: IngestMetrics
-    let now: @Sendable () -> Timestamp
 
-    public init(
-        writer: PingWriter, authority: TokenAuthority, limits: HTTPIngestLimits = .init(), validator: PingValidator = .init(),
-        metricsFactory: any MetricsFactory, now: @escaping @Sendable () -> Timestamp = { .now() }
-    ) {
-        self.writer = writer
+    public init(intake: PingIntake, authority: TokenAuthority, limits: HTTPIngestLimits = .init()) {
+        self.intake = intake
         self.authority = authority
         self.limits = limits
-        self.validator = validator
-        self.metrics = IngestMetrics(protocol: "http", factory: metricsFactory)
-        self.now = now
     }
 
     public func addRoutes(to router: Router<Context>) {
@@ -71,47 +62,21 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
                 isNDJSON ? try decoder.decodeNDJSON(bytes) : try decoder.decodeDocument(bytes)
             }
         } catch {
-            metrics.rejectedBodies.increment()
+            intake.countRejectedBody()
             let status: HTTPResponse.Status = error.code == .tooManyItems ? .contentTooLarge : .badRequest
             return APIError.response(status, error.code.rawValue, error.message)
         }
 
-        // Validate every item; keep the index of each valid ping for the answer.
-        let receivedAt = now()
-        var pings: [Ping] = []
-        var rejected: [(Int, ValidationError)] = []
-        pings.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            switch item {
-            case .ping(let raw):
-                do {
-                    pings.append(try validator.validate(raw, now: receivedAt))
-                } catch {
-                    rejected.append((index, error))
-                }
-            case .invalid(let error):
-                rejected.append((index, error))
-            }
+        let report: PingIntake.Report
+        do {
+            report = try await intake.submit(items)
+        } catch {
+            var response = APIError.response(
+                error.code == .rejectedByDatabase ? .internalServerError : .serviceUnavailable, error.code.rawValue, error.message)
+            if error.code != .rejectedByDatabase { response.headers[.retryAfter] = "1" }
+            return response
         }
-        metrics.received.increment(by: items.count)
-        for (_, error) in rejected { metrics.rejected(error.code) }
-
-        var accepted = 0, duplicates = 0
-        if !pings.isEmpty {
-            do {
-                let receipt = try await writer.write(pings)
-                accepted = receipt.accepted
-                duplicates = receipt.duplicates
-            } catch {
-                metrics.failed.increment(by: pings.count)
-                var response = APIError.response(
-                    error.code == .rejectedByDatabase ? .internalServerError : .serviceUnavailable, error.code.rawValue, error.message)
-                if error.code != .rejectedByDatabase { response.headers[.retryAfter] = "1" }
-                return response
-            }
-        }
-        metrics.accepted.increment(by: accepted)
-        metrics.duplicates.increment(by: duplicates)
+        let (accepted, duplicates, rejected) = (report.accepted, report.duplicates, report.rejected)
 
         var json = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"rejected\":["
         for (n, (index, error)) in rejected.enumerated() {
@@ -126,65 +91,12 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
     }
 }
 
-/// Per-protocol ingest counters, created once. Label values are bounded: the protocol names
-/// and the fixed set of validation codes.
-final class IngestMetrics: Sendable {
-    let received: Counter
-    let accepted: Counter
-    let duplicates: Counter
-    let failed: Counter
-    let rejectedBodies: Counter
-    let factory: any MetricsFactory
-    let protocolName: String
-    /// One counter per validation code, made on first use (the codes are a fixed, small set).
-    private let rejectedByCode = Mutex<[String: Counter]>([:])
-
-    init(protocol name: String, factory: any MetricsFactory) {
-        self.factory = factory
-        protocolName = name
-        received = Counter(label: "hypervision_ingest_pings_total", dimensions: [("protocol", name), ("result", "received")], factory: factory)
-        accepted = Counter(label: "hypervision_ingest_pings_total", dimensions: [("protocol", name), ("result", "accepted")], factory: factory)
-        duplicates = Counter(label: "hypervision_ingest_pings_total", dimensions: [("protocol", name), ("result", "duplicate")], factory: factory)
-        failed = Counter(label: "hypervision_ingest_pings_total", dimensions: [("protocol", name), ("result", "failed")], factory: factory)
-        rejectedBodies = Counter(label: "hypervision_ingest_rejected_bodies_total", dimensions: [("protocol", name)], factory: factory)
-    }
-
-    func rejected(_ code: ValidationError.Code) {
-        let counter = rejectedByCode.withLock { counters in
-            if let counter = counters[code.rawValue] { return counter }
-            let counter = Counter(
-                label: "hypervision_ingest_rejected_total", dimensions: [("protocol", protocolName), ("code", code.rawValue)],
-                factory: factory)
-            counters[code.rawValue] = counter
-            return counter
-        }
-        counter.increment()
-    }
-}
-
 /// The JSON error body every endpoint uses: `{"error":{"code":…,"message":…}}`.
 public enum APIError {
     public static func response(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
         let json = "{\"error\":{\"code\":\(jsonString(code)),\"message\":\(jsonString(message))}}"
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
-}
-
-/// A JSON string literal with the escapes RFC 8259 requires.
-func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 private func isWhitespace(_ byte: UInt8) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import HypervisionCore
 import HypervisionHTTP
 import HypervisionStore
 import HypervisionTestSupport

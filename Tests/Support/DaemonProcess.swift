@@ -33,6 +33,8 @@ public final class DaemonProcess: @unchecked Sendable {
         for key in env.keys where key.hasPrefix("HYPERVISION_") || key.hasPrefix("PG") || key == "NOTIFY_SOCKET" || key.hasPrefix("WATCHDOG_") {
             env[key] = nil
         }
+        // Every test daemon gets its own NDJSON port so parallel tests never collide on 7401.
+        env["HYPERVISION_INGEST_TCP_PORT"] = String(Self.freePort())
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = output
@@ -133,5 +135,68 @@ public final class NotifySocketListener: @unchecked Sendable {
             }
         }
         return (nil, seen)
+    }
+}
+
+/// A blocking TCP client for tests of line protocols: send bytes, read lines with a timeout.
+public final class LineClient: @unchecked Sendable {
+    // @unchecked: used from one test at a time.
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    public init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    public func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// The next line, or nil if none arrives within `timeout` or the server closed.
+    public func readLine(timeout: Duration = .seconds(10)) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 { return nil }
+            if n > 0 { buffer += chunk[0..<n] }
+        }
+        return nil
+    }
+
+    /// True once the server has closed the connection (reads return end-of-file).
+    public func isClosed(within timeout: Duration = .seconds(5)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 { return true }
+            if n > 0 { buffer += chunk[0..<n] }
+            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return true }
+        }
+        return false
     }
 }

@@ -1,0 +1,129 @@
+import HypervisionCore
+import HypervisionIngest
+import HypervisionStore
+import Metrics
+import Synchronization
+
+/// The one path from decoded items to durable pings, shared by every front door: validate each
+/// item, hand the valid pings to the writer, and report per item. One bad item never rejects
+/// the others.
+public struct PingIntake: Sendable {
+    let writer: PingWriter
+    let validator: PingValidator
+    let metrics: IngestMetrics
+    let now: @Sendable () -> Timestamp
+
+    public init(
+        writer: PingWriter, protocol name: String, validator: PingValidator = .init(), metricsFactory: any MetricsFactory,
+        now: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
+        self.writer = writer
+        self.validator = validator
+        self.metrics = IngestMetrics(protocol: name, factory: metricsFactory)
+        self.now = now
+    }
+
+    /// What happened to a submission of items.
+    public struct Report: Sendable {
+        public var accepted = 0
+        public var duplicates = 0
+        /// Refused items by their index in the submission, in order.
+        public var rejected: [(index: Int, error: ValidationError)] = []
+    }
+
+    /// Validates and stores; returns once every accepted ping is durable. Throws when the
+    /// writer cannot take the pings (nothing of the submission was acknowledged then).
+    public func submit(_ items: [JSONPingDecoder.Item]) async throws(PingWriterError) -> Report {
+        let receivedAt = now()
+        var pings: [Ping] = []
+        pings.reserveCapacity(items.count)
+        var report = Report()
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .ping(let raw):
+                do {
+                    pings.append(try validator.validate(raw, now: receivedAt))
+                } catch {
+                    report.rejected.append((index, error))
+                }
+            case .invalid(let error):
+                report.rejected.append((index, error))
+            }
+        }
+        metrics.received.increment(by: items.count)
+        for (_, error) in report.rejected { metrics.rejected(error.code) }
+        guard !pings.isEmpty else { return report }
+        do {
+            let receipt = try await writer.write(pings)
+            report.accepted = receipt.accepted
+            report.duplicates = receipt.duplicates
+        } catch {
+            metrics.failed.increment(by: pings.count)
+            throw error
+        }
+        metrics.accepted.increment(by: report.accepted)
+        metrics.duplicates.increment(by: report.duplicates)
+        return report
+    }
+
+    /// Counts a body or line refused as a whole (malformed framing, too large).
+    public func countRejectedBody() { metrics.rejectedBodies.increment() }
+}
+
+/// Per-protocol ingest counters, created once. Label values are bounded: the protocol names
+/// and the fixed set of validation codes.
+final class IngestMetrics: Sendable {
+    let received: Counter
+    let accepted: Counter
+    let duplicates: Counter
+    let failed: Counter
+    let rejectedBodies: Counter
+    let factory: any MetricsFactory
+    let protocolName: String
+    /// One counter per validation code, made on first use (the codes are a fixed, small set).
+    private let rejectedByCode = Mutex<[String: Counter]>([:])
+
+    init(protocol name: String, factory: any MetricsFactory) {
+        self.factory = factory
+        protocolName = name
+        func counter(_ result: String) -> Counter {
+            Counter(label: "hypervision_ingest_pings_total", dimensions: [("protocol", name), ("result", result)], factory: factory)
+        }
+        received = counter("received")
+        accepted = counter("accepted")
+        duplicates = counter("duplicate")
+        failed = counter("failed")
+        rejectedBodies = Counter(label: "hypervision_ingest_rejected_bodies_total", dimensions: [("protocol", name)], factory: factory)
+    }
+
+    func rejected(_ code: ValidationError.Code) {
+        let counter = rejectedByCode.withLock { counters in
+            if let counter = counters[code.rawValue] { return counter }
+            let counter = Counter(
+                label: "hypervision_ingest_rejected_total", dimensions: [("protocol", protocolName), ("code", code.rawValue)],
+                factory: factory)
+            counters[code.rawValue] = counter
+            return counter
+        }
+        counter.increment()
+    }
+}
+
+/// A JSON string literal with the escapes RFC 8259 requires.
+public func jsonString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case let c where c.value < 0x20:
+            let hex = String(c.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,86 @@
+import Foundation
+import HypervisionCore
+import HypervisionTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// NDJSON over TCP against the running daemon and a real PostGIS.
+@Suite(.serialized) struct IngestTCPTests {
+    func ping(_ unit: String, secondsAgo: Double = 60, lat: Double = 48.85) -> String {
+        let time = Timestamp.now().adding(seconds: -secondsAgo).rfc3339
+        return #"{"unit":"\#(unit)","time":"\#(time)","lat":\#(lat),"lon":2.35}"#
+    }
+
+    @Test func gatewaysAuthenticateStreamAndGetAcksAndPerLineErrors() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let state = TestPostgres.makeBaseDirectory("tcp")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let config = state + "/config.yaml"
+        try """
+            auth:
+              tokens:
+                - "gw:\(AccessToken.hash(secret: "gw-secret")):ingest"
+            ingest:
+              tcp:
+                maxLineBytes: 1024
+                idleTimeoutSeconds: 1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let httpPort = DaemonProcess.freePort()
+        let tcpPort = DaemonProcess.freePort()
+        let listener = try NotifySocketListener()
+        let daemon = try DaemonProcess(
+            arguments: [
+                "--config", config, "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+                "--http-port", "\(httpPort)", "--state-dir", state,
+            ],
+            environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)", "NOTIFY_SOCKET": listener.path])
+        // READY=1 waits for both listeners.
+        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+
+        // No auth line: refused and closed.
+        let stranger = try LineClient(port: tcpPort)
+        stranger.send(ping("PN-75-BAC-12") + "\n")
+        #expect(stranger.readLine()?.contains(#""code":"unauthorized""#) == true)
+        #expect(stranger.isClosed())
+
+        let gateway = try LineClient(port: tcpPort)
+        gateway.send(#"{"type":"auth","token":"gw-secret"}"# + "\n")
+        #expect(gateway.readLine() == #"{"type":"auth","ok":true}"#)
+        let first = ping("PN-75-BAC-12")
+        gateway.send([first, ping("PN-75-BAC-13", lat: 91), ping("PN-75-BAC-14")].joined(separator: "\n") + "\n")
+        var answers: [String] = []
+        while let line = gateway.readLine(), answers.count < 10 {
+            answers.append(line)
+            if line.contains(#""type":"ack""#) && line.contains(#""through":3"#) { break }
+        }
+        #expect(answers.contains { $0.hasPrefix(#"{"type":"error","line":2,"code":"lat_out_of_range""#) }, "\(answers)")
+        let acks = answers.filter { $0.contains(#""type":"ack""#) }
+        #expect(acks.last?.contains(#""through":3"#) == true)
+        let accepted = acks.compactMap { $0.firstMatch(of: /"accepted":(\d+)/).map { Int($0.1)! } }.reduce(0, +)
+        #expect(accepted == 2)
+
+        // The same ping again (a gateway resending after a reconnect) is a duplicate.
+        gateway.send(first + "\r\n")
+        #expect(gateway.readLine() == #"{"type":"ack","through":4,"accepted":0,"duplicates":1,"rejected":0}"#)
+
+        // Idle for longer than the limit: told why, then closed.
+        let idle = gateway.readLine(timeout: .seconds(5))
+        #expect(idle?.contains(#""code":"idle_timeout""#) == true, "\(String(describing: idle))")
+        #expect(gateway.isClosed())
+
+        // A line over the limit closes the connection with line_too_long.
+        let flooder = try LineClient(port: tcpPort)
+        flooder.send(#"{"type":"auth","token":"gw-secret"}"# + "\n")
+        _ = flooder.readLine()
+        flooder.send(String(repeating: "x", count: 5_000) + "\n")
+        #expect(flooder.readLine()?.contains(#""code":"line_too_long""#) == true)
+        #expect(flooder.isClosed())
+
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [2])
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+}

@@ -1,0 +1,63 @@
+import HypervisionCore
+import HypervisionIngestServer
+import NIOCore
+import NIOEmbedded
+import NIOExtras
+import Testing
+
+@Suite struct LineFramingTests {
+    func channel(maximumLines: Int = 100, maximumLineBytes: Int = 64) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: maximumLineBytes))
+        try channel.pipeline.syncOperations.addHandler(LineBatchHandler(maximumLines: maximumLines))
+        return channel
+    }
+
+    func strings(_ batch: [ByteBuffer]?) -> [String]? { batch?.map { String(buffer: $0) } }
+
+    @Test func linesOfOneReadBecomeOneBatchAtReadComplete() throws {
+        let channel = try channel()
+        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(string: "a\nbb\nc")))
+        #expect(try channel.readInbound(as: [ByteBuffer].self) == nil)  // not before the read completes
+        channel.pipeline.fireChannelReadComplete()
+        #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["a", "bb"])
+        // The partial "c" waits for its newline across reads.
+        try channel.writeInbound(ByteBuffer(string: "c\n"))
+        #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["cc"])
+        #expect(try channel.finish().isClean)
+    }
+
+    @Test func aFullBatchIsPassedOnWithoutWaiting() throws {
+        let channel = try channel(maximumLines: 2)
+        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(string: "1\n2\n3\n")))
+        #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["1", "2"])
+        channel.pipeline.fireChannelReadComplete()
+        #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["3"])
+        _ = try channel.finish()
+    }
+
+    @Test func aLineOverTheLimitIsAnError() throws {
+        let channel = try channel(maximumLineBytes: 16)
+        #expect(throws: ByteToMessageDecoderError.PayloadTooLargeError.self) {
+            try channel.writeInbound(ByteBuffer(string: String(repeating: "x", count: 40)))
+        }
+        _ = try? channel.finish()
+    }
+
+    @Test func authLinesAreRecognisedStrictly() {
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"auth","token":"abc"}"#.utf8)) == "abc")
+        #expect(NDJSONIngestProtocol.authToken(Array(#" { "token" : "a\"b" , "type":"auth" } "#.utf8)) == "a\"b")
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"ping","token":"abc"}"#.utf8)) == nil)
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"auth","token":"abc"} x"#.utf8)) == nil)
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"unit":"PN-1","lat":1}"#.utf8)) == nil)
+    }
+
+    @Test func answersAreOneJSONObjectPerLine() {
+        let error = ValidationError(.latOutOfRange, "lat 91 is \"out\"")
+        #expect(NDJSONIngestProtocol.rejected(line: 7, error)
+            == #"{"type":"error","line":7,"code":"lat_out_of_range","message":"lat 91 is \"out\""}"# + "\n")
+        #expect(NDJSONIngestProtocol.ack(through: 9, accepted: 8, duplicates: 0, rejected: 1)
+            == #"{"type":"ack","through":9,"accepted":8,"duplicates":0,"rejected":1}"# + "\n")
+    }
+}
