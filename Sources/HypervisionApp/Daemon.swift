@@ -109,7 +109,8 @@ public struct Daemon {
         let systemd = SystemdService(
             notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            expectedListeners: configuration.tcpIngestEnabled ? 2 : 1, logger: logger)
+            expectedListeners: 1 + (configuration.tcpIngestEnabled ? 1 : 0) + (configuration.udpIngestEnabled ? 1 : 0),
+            logger: logger)
 
         var supervisorConfiguration = DatabaseSupervisorConfiguration()
         supervisorConfiguration.retentionDays = configuration.retentionDays
@@ -154,6 +155,14 @@ public struct Daemon {
                 NDJSONIngestServer(
                     configuration: tcp, intake: PingIntake(writer: writer, protocol: "tcp", metricsFactory: metricsFactory),
                     authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+        }
+        if configuration.udpIngestEnabled {
+            var udp = configuration.udpIngest
+            udp.host = httpHost
+            services.append(
+                UDPIngestServer(
+                    configuration: udp, intake: PingIntake(writer: writer, protocol: "udp", metricsFactory: metricsFactory),
+                    logger: logger, metricsFactory: metricsFactory, onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.demo { services.append(DemoFeed(writer: writer, logger: logger)) }
         services.append(reload)

@@ -29,6 +29,8 @@ public struct DaemonConfiguration: Sendable {
     public var httpIngest = HTTPIngestLimits()
     public var tcpIngestEnabled = true
     public var tcpIngest = NDJSONIngestConfiguration()
+    public var udpIngestEnabled = true
+    public var udpIngest = UDPIngestConfiguration()
 
     public init() {}
 
@@ -39,7 +41,8 @@ public struct DaemonConfiguration: Sendable {
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
-        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections",
+        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
+        "ingest.udp.allowedNetworks",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -83,6 +86,16 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        udpIngestEnabled = try r.bool("ingest.udp.enabled", default: udpIngestEnabled)
+        udpIngest.port = try r.int("ingest.udp.port", default: udpIngest.port, in: 0...65_535)
+        let networks = r.strings("ingest.udp.allowedNetworks")
+        if !networks.isEmpty {
+            do {
+                udpIngest.allowedNetworks = try AllowedNetworks(networks)
+            } catch {
+                throw ConfigurationError(key: "ingest.udp.allowedNetworks", problem: error.message)
+            }
+        }
         if !databaseURL.isEmpty {
             do {
                 _ = try DatabaseEndpoint.resolve(url: databaseURL, environment: [:], currentUser: "hypervision")

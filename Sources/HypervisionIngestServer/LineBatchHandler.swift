@@ -1,14 +1,15 @@
 import NIOCore
 
-/// Gathers the lines of one read burst into a single batch, so a gateway that streams a
-/// thousand pings costs one transaction, not a thousand. A batch is passed on at the end of
-/// each read (`channelReadComplete`) or as soon as it holds `maximumLines`.
-public final class LineBatchHandler: ChannelInboundHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = [ByteBuffer]
+/// Gathers the messages of one read burst (lines on TCP, datagrams on UDP) into a single batch,
+/// so a gateway that streams a thousand pings costs one transaction, not a thousand. A batch is
+/// passed on at the end of each read (`channelReadComplete`) or as soon as it holds
+/// `maximumLines`.
+public final class ReadBurstBatchHandler<Message>: ChannelInboundHandler {
+    public typealias InboundIn = Message
+    public typealias InboundOut = [Message]
 
     private let maximumLines: Int
-    private var pending: [ByteBuffer] = []
+    private var pending: [Message] = []
 
     public init(maximumLines: Int) {
         precondition(maximumLines > 0)
@@ -37,6 +38,9 @@ public final class LineBatchHandler: ChannelInboundHandler {
         context.fireChannelRead(wrapInboundOut(batch))
     }
 }
+
+/// Batches of lines, for line protocols over TCP.
+public typealias LineBatchHandler = ReadBurstBatchHandler<ByteBuffer>
 
 /// Closes a connection that has been silent (or unable to take our answers) for too long,
 /// telling the peer why first.

@@ -35,6 +35,7 @@ public final class DaemonProcess: @unchecked Sendable {
         }
         // Every test daemon gets its own NDJSON port so parallel tests never collide on 7401.
         env["HYPERVISION_INGEST_TCP_PORT"] = String(Self.freePort())
+        env["HYPERVISION_INGEST_UDP_PORT"] = String(Self.freePort())
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = output
@@ -198,5 +199,21 @@ public final class LineClient: @unchecked Sendable {
             if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return true }
         }
         return false
+    }
+}
+
+/// Sends one UDP datagram to 127.0.0.1.
+public func sendDatagram(_ text: String, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let bytes = Array(text.utf8)
+    _ = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 }

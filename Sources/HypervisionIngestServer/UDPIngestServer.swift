@@ -1,0 +1,100 @@
+import HypervisionCore
+import HypervisionIngest
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Settings of the UDP ingest port.
+public struct UDPIngestConfiguration: Sendable, Hashable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 7401
+    /// Senders allowed, since a datagram carries no credentials.
+    public var allowedNetworks: AllowedNetworks = .loopback
+    /// Socket receive buffer: room for bursts while a batch is being written.
+    public var receiveBufferBytes: Int = 4 << 20
+    public init() {}
+}
+
+/// One JSON ping per datagram (up to 64 KiB). There is no answer on UDP: refused datagrams
+/// are counted by code and logged at a bounded rate.
+public final class UDPIngestServer: Service, Sendable {
+    private let configuration: UDPIngestConfiguration
+    private let intake: PingIntake
+    private let logger: Logger
+    private let onBound: @Sendable (SocketAddress?) -> Void
+    private let refusedLog = RateLimitedLog()
+    private let notAllowed: Counter
+
+    public init(
+        configuration: UDPIngestConfiguration, intake: PingIntake, logger: Logger, metricsFactory: any MetricsFactory,
+        onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.intake = intake
+        self.logger = logger
+        self.onBound = onBound
+        notAllowed = Counter(label: "hypervision_ingest_udp_not_allowed_total", factory: metricsFactory)
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(configuration.receiveBufferBytes))
+            // NIO reads 2048-byte datagrams by default; a ping batch may be larger.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ReadBurstBatchHandler<AddressedEnvelope<ByteBuffer>>(maximumLines: 1_000))
+                    return try NIOAsyncChannel<[AddressedEnvelope<ByteBuffer>], AddressedEnvelope<ByteBuffer>>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        logger.notice("UDP ingest listening", metadata: ["address": "\(channel.channel.localAddress?.description ?? "?")"])
+        onBound(channel.channel.localAddress)
+        let decoder = JSONPingDecoder()
+        try await channel.executeThenClose { inbound, _ in
+            for try await datagrams in inbound.cancelOnGracefulShutdown() {
+                var items: [JSONPingDecoder.Item] = []
+                var senders: [SocketAddress] = []
+                for datagram in datagrams {
+                    guard configuration.allowedNetworks.contains(datagram.remoteAddress) else {
+                        notAllowed.increment()
+                        refusedLog.log { held in
+                            logger.warning(
+                                "UDP datagram from a network not in ingest.udp.allowedNetworks",
+                                metadata: ["sender": "\(datagram.remoteAddress)", "held_back": "\(held)"])
+                        }
+                        continue
+                    }
+                    var data = datagram.data
+                    // A trailing newline (nc, logger scripts) is not part of the ping.
+                    while let last = data.readableBytesView.last, last == 0x0A || last == 0x0D {
+                        data.moveWriterIndex(to: data.writerIndex - 1)
+                    }
+                    items.append(data.withUnsafeReadableBytes { decoder.decodeLine($0) })
+                    senders.append(datagram.remoteAddress)
+                }
+                guard !items.isEmpty else { continue }
+                do {
+                    let report = try await intake.submit(items)
+                    for (index, error) in report.rejected {
+                        refusedLog.log { held in
+                            logger.warning(
+                                "UDP ping refused",
+                                metadata: ["sender": "\(senders[index])", "code": "\(error.code)", "reason": "\(error.message)",
+                                           "held_back": "\(held)"])
+                        }
+                    }
+                } catch {
+                    refusedLog.log { held in
+                        logger.error("UDP pings not stored", metadata: ["reason": "\(error)", "held_back": "\(held)"])
+                    }
+                }
+            }
+        }
+    }
+}

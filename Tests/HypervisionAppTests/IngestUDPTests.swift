@@ -1,0 +1,49 @@
+import Foundation
+import HypervisionCore
+import HypervisionTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One JSON ping per UDP datagram, against the running daemon and a real PostGIS.
+@Suite(.serialized) struct IngestUDPTests {
+    @Test func datagramsAreStoredAndBadOnesCountedByCode() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let state = TestPostgres.makeBaseDirectory("udp")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let httpPort = DaemonProcess.freePort(), udpPort = DaemonProcess.freePort()
+        let listener = try NotifySocketListener()
+        let daemon = try DaemonProcess(
+            arguments: [
+                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+                "--http-port", "\(httpPort)", "--state-dir", state,
+            ],
+            environment: ["HYPERVISION_INGEST_UDP_PORT": "\(udpPort)", "NOTIFY_SOCKET": listener.path])
+        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+
+        let time = Timestamp.now().adding(seconds: -30).rfc3339
+        // A ping larger than NIO's default 2 KiB datagram buffer: padding in an unknown field.
+        let padding = String(repeating: "p", count: 3_000)
+        sendDatagram(#"{"unit":"PN-75-UDP-1","time":"\#(time)","lat":48.85,"lon":2.35,"note":"\#(padding)"}"# + "\n", port: udpPort)
+        sendDatagram(#"{"unit":"PN-75-UDP-2","time":"\#(time)","lat":48.86,"lon":2.36}"#, port: udpPort)
+        sendDatagram(#"{"unit":"PN-75-UDP-3","time":"\#(time)","lat":-91,"lon":2.36}"#, port: udpPort)
+        sendDatagram("not json", port: udpPort)
+
+        var stored: [Int64] = []
+        for _ in 0..<50 {
+            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
+            if stored == [2] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stored == [2])
+        try await Task.sleep(for: .milliseconds(200))
+        let metrics = await DaemonProcess.get("http://127.0.0.1:\(httpPort)/metrics")?.body ?? ""
+        #expect(metrics.contains(#"hypervision_ingest_rejected_total{protocol="udp",code="lat_out_of_range"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"hypervision_ingest_rejected_total{protocol="udp",code="json_invalid"} 1"#))
+        #expect(daemon.log.contains("UDP ping refused"))
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+}
