@@ -36,6 +36,23 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let nestingTooDeep = Code(rawValue: "nesting_too_deep")
         /// A body holds more items than one request may carry.
         public static let tooManyItems = Code(rawValue: "too_many_items")
+        /// A query string or form body holds more parameters than one request may carry.
+        public static let tooManyParameters = Code(rawValue: "too_many_parameters")
+        /// A sentence's checksum is missing, malformed, or does not match its content (NMEA `*hh`).
+        public static let checksumInvalid = Code(rawValue: "checksum_invalid")
+        /// The receiver itself says the position is not a valid fix (NMEA RMC status `V`, mode `N`).
+        public static let fixInvalid = Code(rawValue: "fix_invalid")
+        /// The bytes are not well-formed XML (syntax, UTF-8, characters, references, a truncated event).
+        public static let xmlInvalid = Code(rawValue: "xml_invalid")
+        /// Well-formed XML that uses what is refused for safety: a DOCTYPE or other markup
+        /// declaration (they can define entities) or a reference to an entity that is not predefined.
+        public static let xmlForbidden = Code(rawValue: "xml_forbidden")
+        /// Well-formed XML whose root element is not a Cursor-on-Target `<event>`.
+        public static let notAnEvent = Code(rawValue: "not_an_event")
+        /// One Cursor-on-Target event is larger than the decoder's or framer's limit.
+        public static let eventTooLarge = Code(rawValue: "event_too_large")
+        /// An XML element has more attributes than the decoder's limit.
+        public static let tooManyAttributes = Code(rawValue: "too_many_attributes")
     }
 
     public var code: Code
