@@ -60,9 +60,14 @@ CREATE TABLE cameras (
     field_of_view real NOT NULL CHECK (field_of_view > 0 AND field_of_view <= 360),
     range_m       real NOT NULL CHECK (range_m > 0),
     streams       jsonb NOT NULL DEFAULT '[]',
-    status        text NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'offline', 'degraded')),
-    tags          text[] NOT NULL DEFAULT '{}',
-    updated_at    timestamptz NOT NULL DEFAULT now()
+    -- The status last reported, since when, and the one before it: an "offline" younger than
+    -- the grace period still counts as the previous status, so a flapping stream does not flap
+    -- the wall.
+    status          text NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'offline', 'degraded')),
+    status_since    timestamptz NOT NULL DEFAULT now(),
+    previous_status text NOT NULL DEFAULT 'online' CHECK (previous_status IN ('online', 'offline', 'degraded')),
+    tags            text[] NOT NULL DEFAULT '{}',
+    updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX cameras_position_gist ON cameras USING gist (position);
 

@@ -126,6 +126,8 @@ public struct Daemon {
             intake: PingIntake(writer: writer, protocol: "http", metricsFactory: metricsFactory), authority: authority,
             limits: configuration.httpIngest
         ).addRoutes(to: router)
+        CameraRoutes(store: CameraStore(client: client, logger: logger), authority: authority, configuration: configuration.cameras)
+            .addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(

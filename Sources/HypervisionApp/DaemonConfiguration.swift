@@ -31,6 +31,7 @@ public struct DaemonConfiguration: Sendable {
     public var tcpIngest = NDJSONIngestConfiguration()
     public var udpIngestEnabled = true
     public var udpIngest = UDPIngestConfiguration()
+    public var cameras = CameraAPIConfiguration()
 
     public init() {}
 
@@ -42,7 +43,7 @@ public struct DaemonConfiguration: Sendable {
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
-        "ingest.udp.allowedNetworks",
+        "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -86,6 +87,7 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        cameras.offlineGraceSeconds = Double(try r.int("cameras.offlineGraceSeconds", default: 30, in: 0...3_600))
         udpIngestEnabled = try r.bool("ingest.udp.enabled", default: udpIngestEnabled)
         udpIngest.port = try r.int("ingest.udp.port", default: udpIngest.port, in: 0...65_535)
         let networks = r.strings("ingest.udp.allowedNetworks")

@@ -127,3 +127,103 @@ public struct Incident: Sendable, Hashable {
         self.summary = summary
     }
 }
+
+/// A camera as a client described it, before validation (every field as sent).
+public struct RawCamera: Sendable, Hashable {
+    public var id: String?
+    public var name: String?
+    public var latitude: Double?
+    public var longitude: Double?
+    public var heading: Double?
+    public var fieldOfView: Double?
+    public var range: Double?
+    public var streams: [(transport: String, quality: String, url: String)] = []
+    public var status: String?
+    public var tags: [String] = []
+
+    public init() {}
+
+    public static func == (lhs: RawCamera, rhs: RawCamera) -> Bool {
+        lhs.id == rhs.id && lhs.name == rhs.name && lhs.latitude == rhs.latitude && lhs.longitude == rhs.longitude
+            && lhs.heading == rhs.heading && lhs.fieldOfView == rhs.fieldOfView && lhs.range == rhs.range
+            && lhs.streams.map { [$0.transport, $0.quality, $0.url] } == rhs.streams.map { [$0.transport, $0.quality, $0.url] }
+            && lhs.status == rhs.status && lhs.tags == rhs.tags
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
+/// The rules a camera must pass before it is stored. Defaults fill what registries often omit:
+/// a 360° field of view (dome) and a 100 m range.
+public struct CameraValidator: Sendable {
+    public var maximumRange: Double = 10_000
+    public var maximumStreams = 8
+    public var maximumTags = 32
+    public var maximumTextBytes = 256
+    public var maximumURLBytes = 2_048
+
+    public init() {}
+
+    public func validate(_ raw: RawCamera) throws(ValidationError) -> Camera {
+        guard let idText = raw.id, !idText.isEmpty else { throw ValidationError(.fieldMissing, "id is required") }
+        // Camera ids follow the unit id alphabet: safe in URLs and scene paths (/tiles/cam-0042).
+        let id: UnitID
+        do {
+            id = try UnitID(idText)
+        } catch {
+            throw ValidationError(.valueInvalid, "camera " + error.message.replacingOccurrences(of: "unit id", with: "id"))
+        }
+        guard let lat = raw.latitude else { throw ValidationError(.fieldMissing, "lat is required") }
+        guard let lon = raw.longitude else { throw ValidationError(.fieldMissing, "lon is required") }
+        let position = try GeoPoint.validated(latitude: lat, longitude: lon)
+        var heading = raw.heading ?? 0
+        guard heading.isFinite, (0...360).contains(heading) else {
+            throw ValidationError(.headingOutOfRange, "heading \(heading) is outside [0, 360]")
+        }
+        if heading == 360 { heading = 0 }
+        let fieldOfView = raw.fieldOfView ?? 360
+        guard fieldOfView.isFinite, fieldOfView > 0, fieldOfView <= 360 else {
+            throw ValidationError(.valueInvalid, "fov \(fieldOfView) is outside (0, 360]")
+        }
+        let range = raw.range ?? 100
+        guard range.isFinite, range > 0, range <= maximumRange else {
+            throw ValidationError(.valueInvalid, "range \(range) m is outside (0, \(Int(maximumRange))]")
+        }
+        let name = raw.name ?? idText
+        guard name.utf8.count <= maximumTextBytes else {
+            throw ValidationError(.valueInvalid, "name is longer than \(maximumTextBytes) bytes")
+        }
+        guard raw.streams.count <= maximumStreams else {
+            throw ValidationError(.valueInvalid, "more than \(maximumStreams) streams")
+        }
+        var streams: [Camera.Stream] = []
+        for (index, stream) in raw.streams.enumerated() {
+            guard let transport = Camera.Stream.Transport(rawValue: stream.transport) else {
+                throw ValidationError(
+                    .valueInvalid,
+                    "streams[\(index)].protocol \"\(stream.transport.prefix(16))\" is not one of \(Camera.Stream.Transport.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let schemes = ["rtsp://", "rtsps://", "http://", "https://", "wss://", "ws://"]
+            guard stream.url.utf8.count <= maximumURLBytes, schemes.contains(where: { stream.url.lowercased().hasPrefix($0) }) else {
+                throw ValidationError(.valueInvalid, "streams[\(index)].url must be an rtsp, http(s) or ws(s) URL of at most \(maximumURLBytes) bytes")
+            }
+            guard !stream.quality.isEmpty, stream.quality.utf8.count <= 32 else {
+                throw ValidationError(.valueInvalid, "streams[\(index)].quality must be 1 to 32 characters")
+            }
+            streams.append(Camera.Stream(transport: transport, quality: stream.quality, url: stream.url))
+        }
+        var status = Camera.Status.online
+        if let text = raw.status {
+            guard let parsed = Camera.Status(rawValue: text) else {
+                throw ValidationError(.statusInvalid, "status must be online, offline or degraded")
+            }
+            status = parsed
+        }
+        guard raw.tags.count <= maximumTags, raw.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 }) else {
+            throw ValidationError(.valueInvalid, "tags: at most \(maximumTags), each 1 to 64 characters")
+        }
+        return Camera(
+            id: id.rawValue, name: name, position: position, heading: heading, fieldOfView: fieldOfView, range: range,
+            streams: streams, status: status, tags: raw.tags)
+    }
+}

@@ -67,8 +67,17 @@ public actor TestPostgres {
         let cluster = try await started()
         counter += 1
         let name = "t\(counter)"
-        try await Self.withConnection(cluster.endpoint) { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE hv_template"), logger: Self.logger)
+        // The template's last setup connection may still be closing server-side ("source database
+        // is being accessed by other users", 55006): retry briefly.
+        for attempt in 1...50 {
+            do {
+                try await Self.withConnection(cluster.endpoint) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE hv_template"), logger: Self.logger)
+                }
+                break
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 50 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
         var endpoint = cluster.endpoint
         endpoint.database = name
