@@ -109,7 +109,8 @@ public struct Daemon {
         let systemd = SystemdService(
             notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            expectedListeners: 1 + (configuration.tcpIngestEnabled ? 1 : 0) + (configuration.udpIngestEnabled ? 1 : 0),
+            expectedListeners: 1 + (configuration.tcpIngestEnabled ? 1 : 0) + (configuration.udpIngestEnabled ? 1 : 0)
+                + (configuration.osmandEnabled ? 1 : 0),
             logger: logger)
 
         var supervisorConfiguration = DatabaseSupervisorConfiguration()
@@ -157,6 +158,22 @@ public struct Daemon {
                 NDJSONIngestServer(
                     configuration: tcp, intake: PingIntake(writer: writer, protocol: "tcp", metricsFactory: metricsFactory),
                     authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+        }
+        if configuration.osmandEnabled {
+            let osmandRouter = Router(context: PeerRequestContext.self)
+            OsmAndRoutes(
+                intake: PingIntake(writer: writer, protocol: "osmand", metricsFactory: metricsFactory), authority: authority,
+                configuration: configuration.osmand
+            ).addRoutes(to: osmandRouter)
+            services.append(
+                Application(
+                    router: osmandRouter,
+                    configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
+                    onServerRunning: { [logger] channel in
+                        logger.notice("OsmAnd ingest listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                        systemd.listenerBound()
+                    },
+                    logger: logger))
         }
         if configuration.udpIngestEnabled {
             var udp = configuration.udpIngest

@@ -32,6 +32,8 @@ public struct DaemonConfiguration: Sendable {
     public var udpIngestEnabled = true
     public var udpIngest = UDPIngestConfiguration()
     public var cameras = CameraAPIConfiguration()
+    public var osmandEnabled = true
+    public var osmand = OsmAndConfiguration()
 
     public init() {}
 
@@ -43,7 +45,8 @@ public struct DaemonConfiguration: Sendable {
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
-        "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds",
+        "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
+        "ingest.osmand.allowedNetworks",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -87,6 +90,16 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
+        osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
+        let osmandNetworks = r.strings("ingest.osmand.allowedNetworks")
+        if !osmandNetworks.isEmpty {
+            do {
+                osmand.allowedNetworks = try AllowedNetworks(osmandNetworks)
+            } catch {
+                throw ConfigurationError(key: "ingest.osmand.allowedNetworks", problem: error.message)
+            }
+        }
         cameras.offlineGraceSeconds = Double(try r.int("cameras.offlineGraceSeconds", default: 30, in: 0...3_600))
         udpIngestEnabled = try r.bool("ingest.udp.enabled", default: udpIngestEnabled)
         udpIngest.port = try r.int("ingest.udp.port", default: udpIngest.port, in: 0...65_535)

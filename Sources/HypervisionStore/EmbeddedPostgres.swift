@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 
 #if canImport(Glibc)
@@ -62,6 +63,14 @@ public struct EmbeddedPostgres: Sendable {
     /// Checks the binaries, creates the cluster if needed, starts it if it is not running, and
     /// creates the database. Returns the endpoint to connect to.
     public func start() async throws -> DatabaseEndpoint {
+        // initdb and pg_ctl block while they run: keep them off the cooperative thread pool,
+        // which has one thread per core and must keep serving the event-driven code.
+        try await NIOThreadPool.singleton.runIfActive { try self.prepareAndLaunch() }
+        try await createDatabaseIfNeeded()
+        return endpoint
+    }
+
+    private func prepareAndLaunch() throws {
         try checkInstallation()
         let identity = try runIdentity()
         try prepareDirectories(identity)
@@ -85,8 +94,6 @@ public struct EmbeddedPostgres: Sendable {
                 ["start", "-D", configuration.dataDirectory, "-l", configuration.logFile, "-w", "-t", "120", "-s"],
                 as: identity)
         }
-        try await createDatabaseIfNeeded()
-        return endpoint
     }
 
     /// Stops the cluster (fast shutdown: running transactions roll back, committed data is safe).

@@ -36,6 +36,7 @@ public final class DaemonProcess: @unchecked Sendable {
         // Every test daemon gets its own NDJSON port so parallel tests never collide on 7401.
         env["HYPERVISION_INGEST_TCP_PORT"] = String(Self.freePort())
         env["HYPERVISION_INGEST_UDP_PORT"] = String(Self.freePort())
+        env["HYPERVISION_INGEST_OSMAND_PORT"] = String(Self.freePort())
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = output

@@ -18,6 +18,7 @@ public actor TestPostgres {
     public static let shared = TestPostgres()
 
     private var cluster: EmbeddedPostgres?
+    private let serial = AsyncLock()
     private var counter = 0
     public static let logger: Logger = {
         var logger = Logger(label: "tests")
@@ -42,6 +43,9 @@ public actor TestPostgres {
             configuration.settings = ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]
         }
         configuration.settings["max_connections"] = "200"
+        // Short-lived databases need no autovacuum, and its workers would hold the template
+        // open ("source database is being accessed by other users").
+        configuration.settings["autovacuum"] = "off"
         return EmbeddedPostgres(configuration: configuration, logger: logger)
     }
 
@@ -57,6 +61,11 @@ public actor TestPostgres {
         template.database = "hv_template"
         try await Self.withConnection(template) { connection in
             try await connection.query("CREATE EXTENSION postgis", logger: Self.logger)
+            try await connection.query("VACUUM ANALYZE", logger: Self.logger)
+        }
+        // Like template0: nobody (not even a stray worker) connects, so copies never collide.
+        try await Self.withConnection(cluster.endpoint) { connection in
+            try await connection.query("ALTER DATABASE hv_template WITH IS_TEMPLATE true ALLOW_CONNECTIONS false", logger: Self.logger)
         }
         self.cluster = cluster
         return cluster
@@ -64,6 +73,21 @@ public actor TestPostgres {
 
     /// A new empty database with PostGIS installed (not migrated).
     public func makeDatabase() async throws -> DatabaseEndpoint {
+        // One at a time: an actor is re-entrant across awaits, and two copies of one template
+        // at once make PostgreSQL refuse the second (55006), as would a second cluster start.
+        await serial.lock()
+        do {
+            let endpoint = try await makeDatabaseOnce()
+            await serial.unlock()
+            return endpoint
+        } catch {
+            await serial.unlock()
+            // PSQLError's description is redacted; a test failure should say what happened.
+            throw DescribedError(description: "makeDatabase: \(String(reflecting: error))")
+        }
+    }
+
+    private func makeDatabaseOnce() async throws -> DatabaseEndpoint {
         let cluster = try await started()
         counter += 1
         let name = "t\(counter)"
@@ -108,10 +132,14 @@ public actor TestPostgres {
         var configuration = try endpoint.clientConfiguration()
         configuration.options.maximumConnections = 4
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
+        do {
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await body(client)
+            }
+        } catch let error as PSQLError {
+            throw DescribedError(description: "withClient: \(String(reflecting: error))")
         }
     }
 
@@ -170,4 +198,31 @@ public final class Locked<Value: Sendable>: Sendable {
     public init(_ value: Value) { mutex = Mutex(value) }
     public var value: Value { mutex.withLock { $0 } }
     public func mutate<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
+
+/// An error with its full description, for test failure messages.
+public struct DescribedError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// A lock for async code: waiters queue in order.
+actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if locked {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            locked = true
+        }
+    }
+
+    func unlock() {
+        if waiters.isEmpty {
+            locked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
 }
