@@ -110,7 +110,7 @@ public struct Daemon {
             notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
             expectedListeners: 1 + (configuration.tcpIngestEnabled ? 1 : 0) + (configuration.udpIngestEnabled ? 1 : 0)
-                + (configuration.osmandEnabled ? 1 : 0),
+                + (configuration.osmandEnabled ? 1 : 0) + (configuration.cotEnabled ? 2 : 0),
             logger: logger)
 
         var supervisorConfiguration = DatabaseSupervisorConfiguration()
@@ -174,6 +174,22 @@ public struct Daemon {
                         systemd.listenerBound()
                     },
                     logger: logger))
+        }
+        if configuration.cotEnabled {
+            var cot = configuration.cot
+            cot.host = httpHost
+            let intake = PingIntake(writer: writer, protocol: "cot", metricsFactory: metricsFactory)
+            services.append(CoTIngestServer(configuration: cot, intake: intake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+            var datagrams = UDPIngestConfiguration()
+            datagrams.host = httpHost
+            datagrams.port = cot.port
+            datagrams.allowedNetworks = cot.allowedNetworks
+            datagrams.format = .cursorOnTarget
+            datagrams.name = "ingest.cot"
+            services.append(
+                UDPIngestServer(
+                    configuration: datagrams, intake: intake, logger: logger, metricsFactory: metricsFactory,
+                    onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.udpIngestEnabled {
             var udp = configuration.udpIngest

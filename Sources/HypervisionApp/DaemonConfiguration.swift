@@ -33,6 +33,8 @@ public struct DaemonConfiguration: Sendable {
     public var udpIngest = UDPIngestConfiguration()
     public var cameras = CameraAPIConfiguration()
     public var osmandEnabled = true
+    public var cotEnabled = true
+    public var cot = CoTIngestConfiguration()
     public var osmand = OsmAndConfiguration()
 
     public init() {}
@@ -46,7 +48,7 @@ public struct DaemonConfiguration: Sendable {
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
-        "ingest.osmand.allowedNetworks",
+        "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -98,6 +100,16 @@ public struct DaemonConfiguration: Sendable {
                 osmand.allowedNetworks = try AllowedNetworks(osmandNetworks)
             } catch {
                 throw ConfigurationError(key: "ingest.osmand.allowedNetworks", problem: error.message)
+            }
+        }
+        cotEnabled = try r.bool("ingest.cot.enabled", default: cotEnabled)
+        cot.port = try r.int("ingest.cot.port", default: cot.port, in: 0...65_535)
+        let cotNetworks = r.strings("ingest.cot.allowedNetworks")
+        if !cotNetworks.isEmpty {
+            do {
+                cot.allowedNetworks = try AllowedNetworks(cotNetworks)
+            } catch {
+                throw ConfigurationError(key: "ingest.cot.allowedNetworks", problem: error.message)
             }
         }
         cameras.offlineGraceSeconds = Double(try r.int("cameras.offlineGraceSeconds", default: 30, in: 0...3_600))

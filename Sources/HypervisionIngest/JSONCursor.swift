@@ -797,8 +797,9 @@ struct JSONCursor {
     }
 }
 
-/// 10^n for n in 0...22, the powers of ten a Double holds exactly.
-@inline(__always) private func exactPowerOfTen(_ n: Int) -> Double {
+/// 10^n for n in 0...22, the powers of ten a Double holds exactly (shared by the JSON and XML
+/// number parsers).
+@inline(__always) func exactPowerOfTen(_ n: Int) -> Double {
     switch n {
     case 0: 1e0
     case 1: 1e1

@@ -788,38 +788,10 @@ func parseXMLDecimal(_ base: UnsafeRawPointer, count: Int) -> Double? {
         if mantissa == 0 { return negative ? -0.0 : 0.0 }
         if mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
             var value = Double(mantissa)
-            if exponent < 0 { value /= powerOfTen(-exponent) } else { value *= powerOfTen(exponent) }
+            if exponent < 0 { value /= exactPowerOfTen(-exponent) } else { value *= exactPowerOfTen(exponent) }
             return negative ? -value : value
         }
     }
     return Double(String(decoding: UnsafeRawBufferPointer(start: base + start, count: end - start), as: UTF8.self))
 }
 
-/// 10^n for n in 0...22, the powers of ten a Double holds exactly.
-@inline(__always) private func powerOfTen(_ n: Int) -> Double {
-    switch n {
-    case 0: 1e0
-    case 1: 1e1
-    case 2: 1e2
-    case 3: 1e3
-    case 4: 1e4
-    case 5: 1e5
-    case 6: 1e6
-    case 7: 1e7
-    case 8: 1e8
-    case 9: 1e9
-    case 10: 1e10
-    case 11: 1e11
-    case 12: 1e12
-    case 13: 1e13
-    case 14: 1e14
-    case 15: 1e15
-    case 16: 1e16
-    case 17: 1e17
-    case 18: 1e18
-    case 19: 1e19
-    case 20: 1e20
-    case 21: 1e21
-    default: 1e22
-    }
-}

@@ -6,7 +6,27 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// Settings of the UDP ingest port.
+/// What one datagram holds.
+public enum DatagramFormat: String, Sendable, Hashable {
+    /// One JSON ping (the contract's ping object).
+    case jsonPing
+    /// One Cursor-on-Target `<event>` (TAK clients' UDP output).
+    case cursorOnTarget
+
+    func decode(_ bytes: UnsafeRawBufferPointer) -> JSONPingDecoder.Item {
+        switch self {
+        case .jsonPing:
+            return JSONPingDecoder().decodeLine(bytes)
+        case .cursorOnTarget:
+            switch CoTDecoder().decode(bytes) {
+            case .success(let event): return .ping(event.ping)
+            case .failure(let error): return .invalid(error)
+            }
+        }
+    }
+}
+
+/// Settings of a UDP ingest port.
 public struct UDPIngestConfiguration: Sendable, Hashable {
     public var host: String = "127.0.0.1"
     public var port: Int = 7401
@@ -14,11 +34,14 @@ public struct UDPIngestConfiguration: Sendable, Hashable {
     public var allowedNetworks: AllowedNetworks = .loopback
     /// Socket receive buffer: room for bursts while a batch is being written.
     public var receiveBufferBytes: Int = 4 << 20
+    public var format: DatagramFormat = .jsonPing
+    /// The config section, named in log lines (`ingest.udp`, `ingest.cot`).
+    public var name: String = "ingest.udp"
     public init() {}
 }
 
-/// One JSON ping per datagram (up to 64 KiB). There is no answer on UDP: refused datagrams
-/// are counted by code and logged at a bounded rate.
+/// One ping per datagram (up to 64 KiB): a JSON ping, or a Cursor-on-Target event. There is no
+/// answer on UDP: refused datagrams are counted by code and logged at a bounded rate.
 public final class UDPIngestServer: Service, Sendable {
     private let configuration: UDPIngestConfiguration
     private let intake: PingIntake
@@ -35,7 +58,8 @@ public final class UDPIngestServer: Service, Sendable {
         self.intake = intake
         self.logger = logger
         self.onBound = onBound
-        notAllowed = Counter(label: "hypervision_ingest_udp_not_allowed_total", factory: metricsFactory)
+        notAllowed = Counter(
+            label: "hypervision_ingest_not_allowed_total", dimensions: [("port", configuration.name)], factory: metricsFactory)
     }
 
     public func run() async throws {
@@ -53,9 +77,10 @@ public final class UDPIngestServer: Service, Sendable {
                         wrappingChannelSynchronously: channel)
                 }
             }
-        logger.notice("UDP ingest listening", metadata: ["address": "\(channel.channel.localAddress?.description ?? "?")"])
+        logger.notice(
+            "UDP ingest listening",
+            metadata: ["address": "\(channel.channel.localAddress?.description ?? "?")", "format": "\(configuration.format.rawValue)"])
         onBound(channel.channel.localAddress)
-        let decoder = JSONPingDecoder()
         try await channel.executeThenClose { inbound, _ in
             for try await datagrams in inbound.cancelOnGracefulShutdown() {
                 var items: [JSONPingDecoder.Item] = []
@@ -65,7 +90,7 @@ public final class UDPIngestServer: Service, Sendable {
                         notAllowed.increment()
                         refusedLog.log { held in
                             logger.warning(
-                                "UDP datagram from a network not in ingest.udp.allowedNetworks",
+                                "UDP datagram from a network not in \(configuration.name).allowedNetworks",
                                 metadata: ["sender": "\(datagram.remoteAddress)", "held_back": "\(held)"])
                         }
                         continue
@@ -75,7 +100,7 @@ public final class UDPIngestServer: Service, Sendable {
                     while let last = data.readableBytesView.last, last == 0x0A || last == 0x0D {
                         data.moveWriterIndex(to: data.writerIndex - 1)
                     }
-                    items.append(data.withUnsafeReadableBytes { decoder.decodeLine($0) })
+                    items.append(data.withUnsafeReadableBytes { configuration.format.decode($0) })
                     senders.append(datagram.remoteAddress)
                 }
                 guard !items.isEmpty else { continue }

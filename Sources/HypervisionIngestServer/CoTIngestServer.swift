@@ -1,0 +1,114 @@
+import HypervisionCore
+import HypervisionIngest
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of the Cursor-on-Target TCP port.
+public struct CoTIngestConfiguration: Sendable, Hashable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8087
+    /// TAK clients send no credentials: only these networks may connect.
+    public var allowedNetworks: AllowedNetworks = .loopback
+    public var maximumEventBytes: Int = 65_536
+    public var idleTimeout: TimeAmount = .seconds(300)
+    public var maximumConnections: Int = 1_024
+    public init() {}
+}
+
+/// Cursor-on-Target over TCP: `<event>` elements back to back, as TAK clients stream them.
+/// Each read's complete events go to the writer as one submission. CoT has no answers: a
+/// refused event is counted and logged at a bounded rate; malformed framing (or a DOCTYPE)
+/// closes the connection, since the stream cannot be resynchronised safely.
+public final class CoTIngestServer: Service, Sendable {
+    private let configuration: CoTIngestConfiguration
+    private let intake: PingIntake
+    private let logger: Logger
+    private let onBound: @Sendable (SocketAddress?) -> Void
+    private let connections = Mutex(0)
+    private let refusedLog = RateLimitedLog()
+
+    public init(
+        configuration: CoTIngestConfiguration, intake: PingIntake, logger: Logger,
+        onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.intake = intake
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        logger.notice("Cursor-on-Target ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")"])
+        onBound(server.channel.localAddress)
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound.cancelOnGracefulShutdown() {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = connection.channel.remoteAddress
+        let admitted = configuration.allowedNetworks.contains(peer) && connections.withLock { count -> Bool in
+            guard count < configuration.maximumConnections else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            refusedLog.log { held in
+                logger.warning("CoT connection refused (network not allowed, or too many connections)",
+                               metadata: ["peer": "\(peer?.description ?? "?")", "held_back": "\(held)"])
+            }
+            try? await connection.channel.close()
+            return
+        }
+        defer { connections.withLock { $0 -= 1 } }
+        var framer = CoTFramer(maximumEventBytes: configuration.maximumEventBytes)
+        let decoder = CoTDecoder()
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                for try await chunk in inbound.cancelOnGracefulShutdown() {
+                    let events = try chunk.withUnsafeReadableBytes { bytes throws(ValidationError) in try framer.append(bytes) }
+                    guard !events.isEmpty else { continue }
+                    let items: [JSONPingDecoder.Item] = events.map { event in
+                        switch decoder.decode(event) {
+                        case .success(let decoded): return .ping(decoded.ping)
+                        case .failure(let error): return .invalid(error)
+                        }
+                    }
+                    let report = try await intake.submit(items)
+                    for (_, error) in report.rejected {
+                        refusedLog.log { held in
+                            logger.warning("CoT event refused", metadata: [
+                                "peer": "\(peer?.description ?? "?")", "code": "\(error.code)", "reason": "\(error.message)",
+                                "held_back": "\(held)",
+                            ])
+                        }
+                    }
+                }
+                try framer.finish()
+            }
+        } catch let error as ValidationError {
+            intake.countRejectedBody()
+            logger.warning("CoT stream closed", metadata: ["peer": "\(peer?.description ?? "?")", "code": "\(error.code)", "reason": "\(error.message)"])
+        } catch {
+            logger.debug("CoT connection ended", metadata: ["peer": "\(peer?.description ?? "?")", "reason": "\(error)"])
+        }
+    }
+}
