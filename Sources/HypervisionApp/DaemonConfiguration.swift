@@ -53,7 +53,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// Reads and validates every key. Errors name the key and the problem.
     public init(reader: ConfigReader) throws(ConfigurationError) {
-        var r = KeyReader(reader: reader)
+        let r = KeyReader(reader: reader)
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
         stateDirectory = try r.string("state.dir", default: stateDirectory)

@@ -18,7 +18,7 @@ import Testing
 
     @Test func linesOfOneReadBecomeOneBatchAtReadComplete() throws {
         let channel = try channel()
-        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(string: "a\nbb\nc")))
+        channel.pipeline.fireChannelRead(ByteBuffer(string: "a\nbb\nc"))
         #expect(try channel.readInbound(as: [ByteBuffer].self) == nil)  // not before the read completes
         channel.pipeline.fireChannelReadComplete()
         #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["a", "bb"])
@@ -30,7 +30,7 @@ import Testing
 
     @Test func aFullBatchIsPassedOnWithoutWaiting() throws {
         let channel = try channel(maximumLines: 2)
-        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(string: "1\n2\n3\n")))
+        channel.pipeline.fireChannelRead(ByteBuffer(string: "1\n2\n3\n"))
         #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["1", "2"])
         channel.pipeline.fireChannelReadComplete()
         #expect(strings(try channel.readInbound(as: [ByteBuffer].self)) == ["3"])

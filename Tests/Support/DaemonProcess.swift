@@ -25,7 +25,7 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public init(arguments: [String], environment: [String: String] = [:]) throws {
         logPath = NSTemporaryDirectory() + "hypervisiond-test-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let output = FileHandle(forWritingAtPath: logPath)!
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = arguments

@@ -109,6 +109,7 @@ public actor TestPostgres {
     }
 
     /// Runs `body` with one plain connection.
+    @discardableResult
     public static func withConnection<T: Sendable>(
         _ endpoint: DatabaseEndpoint, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
@@ -126,6 +127,7 @@ public actor TestPostgres {
     }
 
     /// Runs `body` with a running `PostgresClient` (its `run()` in a child task).
+    @discardableResult
     public static func withClient<T: Sendable>(
         _ endpoint: DatabaseEndpoint, _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
