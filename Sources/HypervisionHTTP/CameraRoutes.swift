@@ -35,7 +35,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
 
     public func addRoutes(to router: Router<Context>) {
         router.put("/api/v1/cameras/:id") { request, context in
-            if let refusal = authorize(request, .admin) { return refusal }
+            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
             let object: [String: Any]
             switch await jsonObject(request, limit: configuration.maximumBodyBytes) {
@@ -57,7 +57,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             }
         }
         router.get("/api/v1/cameras/:id") { request, context in
-            if let refusal = authorize(request, .query) { return refusal }
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
             let id = try context.parameters.require("id")
             guard let stored = try await store.get(id: id) else {
                 return APIError.response(.notFound, "not_found", "no camera \(id)")
@@ -65,14 +65,14 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             return json(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.delete("/api/v1/cameras/:id") { request, context in
-            if let refusal = authorize(request, .admin) { return refusal }
+            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
             guard try await store.delete(id: id) else { return APIError.response(.notFound, "not_found", "no camera \(id)") }
             return Response(status: .noContent)
         }
         router.patch("/api/v1/cameras/:id/status") { request, context in
             // Video management systems report status: an ingest-scoped machine credential.
-            if let refusal = authorize(request, .ingest) { return refusal }
+            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
             let id = try context.parameters.require("id")
             let object: [String: Any]
             switch await jsonObject(request, limit: 4096) {
@@ -88,7 +88,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             return json(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.post("/api/v1/cameras/import") { request, _ in
-            if let refusal = authorize(request, .admin) { return refusal }
+            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let object: [String: Any]
             switch await jsonObject(request, limit: configuration.maximumImportBytes) {
             case .success(let value): object = value
@@ -118,14 +118,6 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             }
             let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
             return json(["imported": created, "updated": cameras.count - created, "rejected": rejected])
-        }
-    }
-
-    private func authorize(_ request: Request, _ scope: Scope) -> Response? {
-        switch authority.authorize(secret: TokenAuthority.bearer(request.headers[.authorization]), for: scope) {
-        case .allowed: return nil
-        case .unauthenticated(let reason): return APIError.response(.unauthorized, "unauthorized", reason)
-        case .forbidden(let reason): return APIError.response(.forbidden, "forbidden", reason)
         }
     }
 

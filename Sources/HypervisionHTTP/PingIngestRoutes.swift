@@ -38,11 +38,7 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
     }
 
     func ingest(_ request: Request) async throws -> Response {
-        switch authority.authorize(secret: TokenAuthority.bearer(request.headers[.authorization]), for: .ingest) {
-        case .allowed: break
-        case .unauthenticated(let reason): return APIError.response(.unauthorized, "unauthorized", reason)
-        case .forbidden(let reason): return APIError.response(.forbidden, "forbidden", reason)
-        }
+        if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limits.maximumBodyBytes)
@@ -88,6 +84,18 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
         let status: HTTPResponse.Status = isSingleObject && !rejected.isEmpty ? .badRequest : .ok
         return Response(
             status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+}
+
+extension TokenAuthority {
+    /// The 401 or 403 answer for a request whose bearer token does not grant `scope`, or nil
+    /// when it does.
+    func refusal(of request: Request, for scope: Scope) -> Response? {
+        switch authorize(secret: TokenAuthority.bearer(request.headers[.authorization]), for: scope) {
+        case .allowed: return nil
+        case .unauthenticated(let reason): return APIError.response(.unauthorized, "unauthorized", reason)
+        case .forbidden(let reason): return APIError.response(.forbidden, "forbidden", reason)
+        }
     }
 }
 
