@@ -126,7 +126,6 @@ let package = Package(
             name: "hypervisionctl",
             dependencies: [
                 "HypervisionCore",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -38,7 +38,7 @@ public struct AccessToken: Sendable, Hashable {
         }
         let name = String(parts[0])
         guard !name.isEmpty else { throw TokenSpecificationError("token has an empty name") }
-        guard let digest = hexBytes(parts[1]), digest.count == 32 else {
+        guard let digest = Hex.decode(parts[1]), digest.count == 32 else {
             throw TokenSpecificationError("token \(name): the hash must be 64 hexadecimal digits (SHA-256 of the token)")
         }
         let scopes = parts[2].split(separator: "+").map { Scope(rawValue: String($0)) }
@@ -52,10 +52,7 @@ public struct AccessToken: Sendable, Hashable {
 
     /// The hex SHA-256 of a secret, as it goes in the configuration.
     public static func hash(secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-        }.joined()
+        Hex.encode(SHA256.hash(data: Array(secret.utf8)))
     }
 }
 
@@ -110,29 +107,6 @@ private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     var difference: UInt8 = 0
     for i in 0..<a.count { difference |= a[i] ^ b[i] }
     return difference == 0
-}
-
-private func hexBytes(_ text: Substring) -> [UInt8]? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count % 2 == 0 else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(utf8.count / 2)
-    var i = 0
-    while i < utf8.count {
-        guard let hi = hexValue(utf8[i]), let lo = hexValue(utf8[i + 1]) else { return nil }
-        bytes.append(hi << 4 | lo)
-        i += 2
-    }
-    return bytes
-}
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case 48...57: return byte - 48
-    case 65...70: return byte - 55
-    case 97...102: return byte - 87
-    default: return nil
-    }
 }
 
 extension Substring {

@@ -1,3 +1,4 @@
+import HypervisionCore
 import NIOSSL
 import PostgresNIO
 
@@ -223,7 +224,7 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
             var iterator = Array(text.utf8).makeIterator()
             while let byte = iterator.next() {
                 if byte == UInt8(ascii: "%") {
-                    guard let h = iterator.next(), let l = iterator.next(), let hi = hexValue(h), let lo = hexValue(l) else {
+                    guard let h = iterator.next(), let l = iterator.next(), let hi = Hex.value(of: h), let lo = Hex.value(of: l) else {
                         throw DatabaseEndpointError("database URL has a malformed %-escape")
                     }
                     bytes.append(hi << 4 | lo)
@@ -232,15 +233,6 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
                 }
             }
             return String(decoding: bytes, as: UTF8.self)
-        }
-
-        static func hexValue(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case 48...57: return byte - 48
-            case 65...70: return byte - 55
-            case 97...102: return byte - 87
-            default: return nil
-            }
         }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Crypto
+import HypervisionCore
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -95,7 +95,7 @@ struct Token: AsyncParsableCommand {
         guard !name.isEmpty, !name.contains(":") else { throw ValidationError("--name must be non-empty and without ':'") }
         var generator = SystemRandomNumberGenerator()
         let secret = "hv_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        let hash = SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = AccessToken.hash(secret: secret)
         print("secret (shown once; the daemon keeps only its hash):")
         print("  \(secret)")
         print("add to the configuration under auth.tokens:")
