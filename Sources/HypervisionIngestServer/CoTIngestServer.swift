@@ -27,7 +27,7 @@ public final class CoTIngestServer: Service, Sendable {
     private let intake: PingIntake
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress?) -> Void
-    private let connections = Mutex(0)
+    private let connections: ConnectionLimit
     private let refusedLog = RateLimitedLog()
 
     public init(
@@ -38,38 +38,23 @@ public final class CoTIngestServer: Service, Sendable {
         self.intake = intake
         self.logger = logger
         self.onBound = onBound
+        self.connections = ConnectionLimit(maximum: configuration.maximumConnections)
     }
 
     public func run() async throws {
         let configuration = self.configuration
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(readTimeout: configuration.idleTimeout))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port) { channel in
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
         logger.notice("Cursor-on-Target ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")"])
         onBound(server.channel.localAddress)
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    group.addTask { await self.serve(connection) }
-                }
-            }
-        }
+        try await TCPListener.serve(server) { await self.serve($0) }
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress
-        let admitted = configuration.allowedNetworks.contains(peer) && connections.withLock { count -> Bool in
-            guard count < configuration.maximumConnections else { return false }
-            count += 1
-            return true
-        }
+        let admitted = configuration.allowedNetworks.contains(peer) && connections.admit()
         guard admitted else {
             refusedLog.log { held in
                 logger.warning("CoT connection refused (network not allowed, or too many connections)",
@@ -78,7 +63,7 @@ public final class CoTIngestServer: Service, Sendable {
             try? await connection.channel.close()
             return
         }
-        defer { connections.withLock { $0 -= 1 } }
+        defer { connections.release() }
         var framer = CoTFramer(maximumEventBytes: configuration.maximumEventBytes)
         let decoder = CoTDecoder()
         do {

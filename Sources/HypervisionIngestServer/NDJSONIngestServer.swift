@@ -32,7 +32,7 @@ public final class NDJSONIngestServer: Service, Sendable {
     private let authority: TokenAuthority
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress?) -> Void
-    private let connections = Mutex(0)
+    private let connections: ConnectionLimit
     private let decoder = JSONPingDecoder()
 
     public init(
@@ -44,45 +44,30 @@ public final class NDJSONIngestServer: Service, Sendable {
         self.authority = authority
         self.logger = logger
         self.onBound = onBound
+        self.connections = ConnectionLimit(maximum: configuration.maximumConnections)
     }
 
     public func run() async throws {
         let configuration = self.configuration
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(
-                        IdleStateHandler(readTimeout: configuration.idleTimeout, writeTimeout: configuration.idleTimeout))
-                    // LineBasedFrameDecoder has no cap of its own: the buffer limit is the line limit.
-                    try pipeline.addHandler(
-                        ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: configuration.maximumLineBytes))
-                    try pipeline.addHandler(LineBatchHandler(maximumLines: configuration.maximumBatchLines))
-                    try pipeline.addHandler(IdleConnectionCloser())
-                    return try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port) { channel in
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(
+                IdleStateHandler(readTimeout: configuration.idleTimeout, writeTimeout: configuration.idleTimeout))
+            // LineBasedFrameDecoder has no cap of its own: the buffer limit is the line limit.
+            try pipeline.addHandler(
+                ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: configuration.maximumLineBytes))
+            try pipeline.addHandler(LineBatchHandler(maximumLines: configuration.maximumBatchLines))
+            try pipeline.addHandler(IdleConnectionCloser())
+            return try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
         logger.notice("NDJSON ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")"])
         onBound(server.channel.localAddress)
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    group.addTask { await self.serve(connection) }
-                }
-            }
-        }
+        try await TCPListener.serve(server) { await self.serve($0) }
     }
 
     private func serve(_ connection: NIOAsyncChannel<[ByteBuffer], ByteBuffer>) async {
-        let admitted = connections.withLock { count -> Bool in
-            guard count < configuration.maximumConnections else { return false }
-            count += 1
-            return true
-        }
-        defer { if admitted { connections.withLock { $0 -= 1 } } }
+        let admitted = connections.admit()
+        defer { if admitted { connections.release() } }
         let peer = connection.channel.remoteAddress?.description ?? "?"
         do {
             try await connection.executeThenClose { inbound, outbound in

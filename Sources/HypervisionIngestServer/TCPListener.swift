@@ -1,0 +1,56 @@
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// What every TCP ingest port shares: binding, accepting until graceful shutdown with one
+/// child task per connection, and a bound on open connections.
+enum TCPListener {
+    /// Binds `host:port`; `pipeline` sets up each accepted channel (on its event loop).
+    static func bind<Inbound: Sendable, Outbound: Sendable>(
+        host: String, port: Int,
+        pipeline: @escaping @Sendable (any Channel) throws -> NIOAsyncChannel<Inbound, Outbound>
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try pipeline(channel) }
+            }
+    }
+
+    /// Accepts until graceful shutdown, serving each connection in its own child task; returns
+    /// once every connection has ended.
+    static func serve<Inbound: Sendable, Outbound: Sendable>(
+        _ server: NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never>,
+        _ handle: @escaping @Sendable (NIOAsyncChannel<Inbound, Outbound>) async -> Void
+    ) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound.cancelOnGracefulShutdown() {
+                    group.addTask { await handle(connection) }
+                }
+            }
+        }
+    }
+}
+
+/// Open connections counted against a limit, so a flood of clients cannot exhaust the daemon.
+final class ConnectionLimit: Sendable {
+    let maximum: Int
+    private let open = Mutex(0)
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    /// Takes a slot; false when the limit is reached. Every `true` must be `release`d.
+    func admit() -> Bool {
+        open.withLock { count in
+            guard count < maximum else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() { open.withLock { $0 -= 1 } }
+}
