@@ -108,10 +108,7 @@ public struct Daemon {
         let progressWindow = configuration.writer.writeTimeout + configuration.writer.retryInterval * 2 + .seconds(5)
         let systemd = SystemdService(
             notifier: notifier, status: status, writer: writer, progressWindow: progressWindow,
-            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            expectedListeners: 1 + (configuration.tcpIngestEnabled ? 1 : 0) + (configuration.udpIngestEnabled ? 1 : 0)
-                + (configuration.osmandEnabled ? 1 : 0) + (configuration.cotEnabled ? 2 : 0),
-            logger: logger)
+            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger)
 
         var supervisorConfiguration = DatabaseSupervisorConfiguration()
         supervisorConfiguration.retentionDays = configuration.retentionDays
@@ -150,11 +147,12 @@ public struct Daemon {
 
         // Started in this order, stopped in reverse: the client stops last so the writer can
         // flush through it; systemd hears STOPPING=1 first.
-        var services: [any Service] = [client, supervisor, writer, http]
+        // Every listener reports when bound; READY=1 waits for as many as there are here.
+        var listeners: [any Service] = [http]
         if configuration.tcpIngestEnabled {
             var tcp = configuration.tcpIngest
             tcp.host = httpHost
-            services.append(
+            listeners.append(
                 NDJSONIngestServer(
                     configuration: tcp, intake: PingIntake(writer: writer, protocol: "tcp", metricsFactory: metricsFactory),
                     authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
@@ -165,7 +163,7 @@ public struct Daemon {
                 intake: PingIntake(writer: writer, protocol: "osmand", metricsFactory: metricsFactory), authority: authority,
                 configuration: configuration.osmand
             ).addRoutes(to: osmandRouter)
-            services.append(
+            listeners.append(
                 Application(
                     router: osmandRouter,
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
@@ -179,14 +177,14 @@ public struct Daemon {
             var cot = configuration.cot
             cot.host = httpHost
             let intake = PingIntake(writer: writer, protocol: "cot", metricsFactory: metricsFactory)
-            services.append(CoTIngestServer(configuration: cot, intake: intake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+            listeners.append(CoTIngestServer(configuration: cot, intake: intake, logger: logger, onBound: { _ in systemd.listenerBound() }))
             var datagrams = UDPIngestConfiguration()
             datagrams.host = httpHost
             datagrams.port = cot.port
             datagrams.allowedNetworks = cot.allowedNetworks
             datagrams.format = .cursorOnTarget
             datagrams.name = "ingest.cot"
-            services.append(
+            listeners.append(
                 UDPIngestServer(
                     configuration: datagrams, intake: intake, logger: logger, metricsFactory: metricsFactory,
                     onBound: { _ in systemd.listenerBound() }))
@@ -194,11 +192,13 @@ public struct Daemon {
         if configuration.udpIngestEnabled {
             var udp = configuration.udpIngest
             udp.host = httpHost
-            services.append(
+            listeners.append(
                 UDPIngestServer(
                     configuration: udp, intake: PingIntake(writer: writer, protocol: "udp", metricsFactory: metricsFactory),
                     logger: logger, metricsFactory: metricsFactory, onBound: { _ in systemd.listenerBound() }))
         }
+        systemd.expect(listeners: listeners.count)
+        var services: [any Service] = [client, supervisor, writer] + listeners
         if configuration.demo { services.append(DemoFeed(writer: writer, logger: logger)) }
         services.append(reload)
         services.append(systemd)

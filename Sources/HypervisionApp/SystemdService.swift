@@ -13,14 +13,19 @@ public final class SystemdService: Service, Sendable {
     private let logger: Logger
     private let watchdogInterval: Duration?
     private let progressWindow: Duration
-    private let expectedListeners: Int
-    private let gate = Mutex<(databaseReady: Bool, listening: Int, announced: Bool)>((false, 0, false))
+    private let gate = Mutex(Gate())
+
+    private struct Gate {
+        var databaseReady = false
+        var expectedListeners = 1
+        var listening = 0
+        var announced = false
+    }
 
     public init(
         notifier: SystemdNotifier, status: DatabaseStatus, writer: PingWriter, progressWindow: Duration,
-        watchdogInterval: Duration?, expectedListeners: Int, logger: Logger
+        watchdogInterval: Duration?, logger: Logger
     ) {
-        self.expectedListeners = expectedListeners
         self.notifier = notifier
         self.status = status
         self.writer = writer
@@ -34,15 +39,20 @@ public final class SystemdService: Service, Sendable {
         markReady { $0.databaseReady = true }
     }
 
+    /// How many listeners must report `listenerBound()` before READY=1; set before running.
+    public func expect(listeners count: Int) {
+        gate.withLock { $0.expectedListeners = count }
+    }
+
     /// Called by each listener once it is bound; ready when all of them are.
     public func listenerBound() {
         markReady { $0.listening += 1 }
     }
 
-    private func markReady(_ change: (inout (databaseReady: Bool, listening: Int, announced: Bool)) -> Void) {
+    private func markReady(_ change: (inout Gate) -> Void) {
         let announce = gate.withLock { state -> Bool in
             change(&state)
-            guard state.databaseReady, state.listening >= expectedListeners, !state.announced else { return false }
+            guard state.databaseReady, state.listening >= state.expectedListeners, !state.announced else { return false }
             state.announced = true
             return true
         }
