@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
@@ -132,8 +133,12 @@ public struct Daemon {
                 database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
                 spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings)
         }.addRoutes(to: router)
+        // Hummingbird closes nothing by itself: an idle (or trickling) client is dropped here.
+        let httpServer = HTTPServerBuilder.http1(
+            configuration: .init(idleTimeout: .seconds(Int64(configuration.httpIdleTimeoutSeconds))))
         let http = Application(
             router: router,
+            server: httpServer,
             configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
                 logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
@@ -166,6 +171,7 @@ public struct Daemon {
             listeners.append(
                 Application(
                     router: osmandRouter,
+                    server: httpServer,
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
                     onServerRunning: { [logger] channel in
                         logger.notice("OsmAnd ingest listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

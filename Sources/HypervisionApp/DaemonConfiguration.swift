@@ -12,6 +12,8 @@ import Yams
 public struct DaemonConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 8080
+    /// HTTP connections idle (no request, or a request stalled) this long are closed.
+    public var httpIdleTimeoutSeconds: Int = 60
     /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
     public var stateDirectory: String = ""
     public var databaseURL: String = ""
@@ -41,7 +43,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
     public static let knownKeys: [String] = [
-        "http.host", "http.port", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
+        "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
@@ -56,6 +58,7 @@ public struct DaemonConfiguration: Sendable {
         let r = KeyReader(reader: reader)
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
+        httpIdleTimeoutSeconds = try r.int("http.idleTimeoutSeconds", default: httpIdleTimeoutSeconds, in: 1...3_600)
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
         databasePoolSize = try r.int("database.poolSize", default: databasePoolSize, in: 1...200)

@@ -46,7 +46,10 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = try DaemonProcess(
             arguments: ["--database-url", url(endpoint), "--http-port", "\(port)", "--state-dir", state],
-            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000", "HYPERVISION_HTTP_HOST": "0.0.0.0"])
+            environment: [
+                "NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000", "HYPERVISION_HTTP_HOST": "0.0.0.0",
+                "HYPERVISION_HTTP_IDLE_TIMEOUT_SECONDS": "1",
+            ])
         let ready = await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }
         #expect(ready.found != nil, "no READY=1; saw \(ready.seen); log: \(daemon.log)")
         // READY=1 came after the migrations and with the HTTP port already answering.
@@ -66,6 +69,10 @@ import Glibc
         // No tokens configured: asked for 0.0.0.0, it listens on loopback only and says why.
         #expect(daemon.log.contains("authentication is off, so listening on loopback only"))
         #expect(daemon.log.contains("Server started and listening on 127.0.0.1:\(port)"))
+
+        // A client that connects and says nothing is dropped after http.idleTimeoutSeconds.
+        let silent = try LineClient(port: port)
+        #expect(silent.isClosed(within: .seconds(5)))
 
         let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
         #expect(watchdog.found != nil)
