@@ -125,8 +125,12 @@ public struct Daemon {
             intake: PingIntake(writer: writer, protocol: "http", metricsFactory: metricsFactory), authority: authority,
             limits: configuration.httpIngest
         ).addRoutes(to: router)
-        CameraRoutes(store: CameraStore(client: client, logger: logger), authority: authority, configuration: configuration.cameras)
-            .addRoutes(to: router)
+        let incidents = IncidentDesk(store: IncidentStore(client: client, logger: logger), router: configuration.incidentRouter)
+        IncidentRoutes(desk: incidents, authority: authority).addRoutes(to: router)
+        CameraRoutes(
+            store: CameraStore(client: client, logger: logger), authority: authority, configuration: configuration.cameras,
+            incidents: incidents
+        ).addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(

@@ -38,6 +38,9 @@ public struct DaemonConfiguration: Sendable {
     public var cotEnabled = true
     public var cot = CoTIngestConfiguration()
     public var osmand = OsmAndConfiguration()
+    /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
+    public var incidentRouter: IncidentRouter = try! IncidentRouter()
+    public var incidentRoutingFile: String = ""
 
     public init() {}
 
@@ -51,6 +54,7 @@ public struct DaemonConfiguration: Sendable {
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
         "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
+        "incidents.routingFile",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -126,6 +130,8 @@ public struct DaemonConfiguration: Sendable {
                 throw ConfigurationError(key: "ingest.udp.allowedNetworks", problem: error.message)
             }
         }
+        incidentRoutingFile = try r.string("incidents.routingFile", default: "")
+        if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {
             do {
                 _ = try DatabaseEndpoint.resolve(url: databaseURL, environment: [:], currentUser: "hypervision")

@@ -96,38 +96,6 @@ public struct Camera: Sendable, Hashable {
     }
 }
 
-/// Something happening at a place that operators follow.
-public struct Incident: Sendable, Hashable {
-    /// Lifecycle of an incident.
-    public enum Status: String, Sendable, Hashable, CaseIterable {
-        case open, acknowledged, closed
-    }
-
-    public var id: String
-    public var category: String
-    /// 1 is the most urgent; 5 the least.
-    public var priority: Int
-    public var location: GeoPoint
-    public var status: Status
-    public var openedAt: Timestamp
-    public var closedAt: Timestamp?
-    public var summary: String?
-
-    public init(
-        id: String, category: String, priority: Int, location: GeoPoint, status: Status = .open,
-        openedAt: Timestamp, closedAt: Timestamp? = nil, summary: String? = nil
-    ) {
-        self.id = id
-        self.category = category
-        self.priority = priority
-        self.location = location
-        self.status = status
-        self.openedAt = openedAt
-        self.closedAt = closedAt
-        self.summary = summary
-    }
-}
-
 /// A camera as a client described it, before validation (every field as sent).
 public struct RawCamera: Sendable, Hashable {
     public var id: String?

@@ -21,15 +21,19 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
     let authority: TokenAuthority
     let configuration: CameraAPIConfiguration
     let validator = CameraValidator()
+    let eventValidator = CameraEventValidator()
+    /// Where an analytics event that asks for an incident opens it; nil refuses such events.
+    let incidents: IncidentDesk?
     let now: @Sendable () -> Timestamp
 
     public init(
         store: CameraStore, authority: TokenAuthority, configuration: CameraAPIConfiguration = .init(),
-        now: @escaping @Sendable () -> Timestamp = { .now() }
+        incidents: IncidentDesk? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }
     ) {
         self.store = store
         self.authority = authority
         self.configuration = configuration
+        self.incidents = incidents
         self.now = now
     }
 
@@ -38,7 +42,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
             let object: [String: Any]
-            switch await jsonObject(request, limit: configuration.maximumBodyBytes) {
+            switch await readJSONObject(request, limit: configuration.maximumBodyBytes) {
             case .success(let value): object = value
             case .failure(let refusal): return refusal.response
             }
@@ -51,7 +55,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                 let camera = try validator.validate(raw)
                 let created = try await store.upsert(camera, at: now())
                 guard let stored = try await store.get(id: camera.id) else { throw HTTPError(.internalServerError) }
-                return json(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds), status: created ? .created : .ok)
+                return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds), status: created ? .created : .ok)
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
             }
@@ -62,7 +66,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             guard let stored = try await store.get(id: id) else {
                 return APIError.response(.notFound, "not_found", "no camera \(id)")
             }
-            return json(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
+            return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.delete("/api/v1/cameras/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
@@ -75,7 +79,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
             let id = try context.parameters.require("id")
             let object: [String: Any]
-            switch await jsonObject(request, limit: 4096) {
+            switch await readJSONObject(request, limit: 4096) {
             case .success(let value): object = value
             case .failure(let refusal): return refusal.response
             }
@@ -85,12 +89,59 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             guard let stored = try await store.updateStatus(id: id, to: status, at: now()) else {
                 return APIError.response(.notFound, "not_found", "no camera \(id)")
             }
-            return json(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
+            return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
+        }
+        router.post("/api/v1/cameras/:id/events") { request, context in
+            // Sent by the VMS or analytics servers: a machine credential.
+            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
+            let id = try context.parameters.require("id")
+            let object: [String: Any]
+            switch await readJSONObject(request, limit: 16 * 1024) {
+            case .success(let value): object = value
+            case .failure(let refusal): return refusal.response
+            }
+            do {
+                var event = try eventValidator.validate(
+                    cameraID: id, kind: object["kind"] as? String, label: object["label"] as? String,
+                    confidence: CameraJSON.number(object["confidence"]), time: object["time"] as? String,
+                    ttlSeconds: CameraJSON.number(object["ttl"]), now: now())
+                guard let camera = try await store.get(id: id) else {
+                    return APIError.response(.notFound, "not_found", "no camera \(id)")
+                }
+                // An analytics alarm may open an incident at the camera's position (or where it says).
+                if let incidentObject = object["incident"] as? [String: Any] {
+                    guard let incidents else {
+                        return APIError.response(.badRequest, "value_invalid", "incidents are not enabled on this daemon")
+                    }
+                    var raw = try IncidentJSON.raw(from: incidentObject)
+                    raw.latitude = raw.latitude ?? camera.camera.position.latitude
+                    raw.longitude = raw.longitude ?? camera.camera.position.longitude
+                    raw.source = raw.source ?? Incident.Source.cameraAnalytics.rawValue
+                    raw.summary = raw.summary ?? event.label.map { "\($0) (camera \(id))" }
+                    let opened = try await incidents.open(try incidents.validator.validate(raw, now: now()))
+                    event.incidentID = opened.id
+                }
+                guard let stored = try await store.add(event) else {
+                    return APIError.response(.notFound, "not_found", "no camera \(id)")
+                }
+                return jsonResponse(CameraJSON.event(stored, now: now()), status: .created)
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            } catch let error as IncidentStoreError {
+                return IncidentJSON.response(for: error)
+            }
+        }
+        router.get("/api/v1/cameras/:id/events") { request, context in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            let id = try context.parameters.require("id")
+            guard try await store.get(id: id) != nil else { return APIError.response(.notFound, "not_found", "no camera \(id)") }
+            let events = try await store.activeEvents(at: now(), cameraID: id)
+            return jsonResponse(["events": events.map { CameraJSON.event($0, now: now()) }])
         }
         router.post("/api/v1/cameras/import") { request, _ in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let object: [String: Any]
-            switch await jsonObject(request, limit: configuration.maximumImportBytes) {
+            switch await readJSONObject(request, limit: configuration.maximumImportBytes) {
             case .success(let value): object = value
             case .failure(let refusal): return refusal.response
             }
@@ -117,26 +168,8 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                 }
             }
             let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
-            return json(["imported": created, "updated": cameras.count - created, "rejected": rejected])
+            return jsonResponse(["imported": created, "updated": cameras.count - created, "rejected": rejected])
         }
-    }
-
-    private func jsonObject(_ request: Request, limit: Int) async -> Result<[String: Any], ResponseError> {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch {
-            return .failure(ResponseError(APIError.response(.contentTooLarge, "body_too_large", "the body is larger than the limit of \(limit) bytes")))
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
-            return .failure(ResponseError(APIError.response(.badRequest, "json_invalid", "the body must be a JSON object")))
-        }
-        return .success(object)
-    }
-
-    private func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/geo+json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -200,9 +233,20 @@ enum CameraJSON {
     }
 
     static func number(_ value: Any?) -> Double? {
-        if let number = value as? NSNumber, !(value is Bool) { return number.doubleValue }
+        if let number = jsonNumber(value) { return number }
         if let text = value as? String { return Double(text) }
         return nil
+    }
+
+    static func event(_ event: CameraEvent, now: Timestamp) -> [String: Any] {
+        var object: [String: Any] = [
+            "id": event.id, "camera": event.cameraID, "kind": event.kind.rawValue, "time": event.occurredAt.rfc3339,
+            "expiresAt": event.expiresAt.rfc3339, "active": event.isActive(at: now),
+        ]
+        if let label = event.label { object["label"] = label }
+        if let confidence = event.confidence { object["confidence"] = confidence }
+        if let incident = event.incidentID { object["incident"] = incident }
+        return object
     }
 
     static func feature(_ stored: StoredCamera, now: Timestamp, grace: Double) -> [String: Any] {

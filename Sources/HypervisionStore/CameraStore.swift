@@ -175,3 +175,44 @@ public struct CameraStore: Sendable {
         return deleted
     }
 }
+
+extension CameraStore {
+    /// Stores an event. Returns it with its id, or nil when the camera is unknown.
+    public func add(_ event: CameraEvent) async throws -> CameraEvent? {
+        let rows = try await client.query(
+            """
+            INSERT INTO camera_events (camera_id, kind, label, confidence, occurred_at, expires_at, incident_id)
+            SELECT id, \(event.kind.rawValue), \(event.label), \(event.confidence.map(Float.init)),
+                   \(event.occurredAt.postgresText)::timestamptz, \(event.expiresAt.postgresText)::timestamptz, \(event.incidentID)
+            FROM cameras WHERE id = \(event.cameraID)
+            RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) {
+            var stored = event
+            stored.id = id
+            return stored
+        }
+        return nil
+    }
+
+    /// Events still active at `now`, newest first; of one camera when `cameraID` is given.
+    public func activeEvents(at now: Timestamp, cameraID: String? = nil, limit: Int = 1_000) async throws -> [CameraEvent] {
+        let rows = try await client.query(
+            """
+            SELECT id, camera_id, kind, label, confidence::float8, (extract(epoch FROM occurred_at) * 1000000)::int8,
+                   (extract(epoch FROM expires_at) * 1000000)::int8, incident_id
+            FROM camera_events
+            WHERE expires_at > \(now.postgresText)::timestamptz AND occurred_at <= \(now.postgresText)::timestamptz
+              AND (\(cameraID)::text IS NULL OR camera_id = \(cameraID))
+            ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))
+            """, logger: logger)
+        var events: [CameraEvent] = []
+        for try await row in rows.decode((Int64, String, String, String?, Double?, Int64, Int64, String?).self) {
+            events.append(
+                CameraEvent(
+                    id: row.0, cameraID: row.1, kind: CameraEvent.Kind(rawValue: row.2) ?? .motion, label: row.3, confidence: row.4,
+                    occurredAt: Timestamp(microseconds: row.5), expiresAt: Timestamp(microseconds: row.6), incidentID: row.7))
+        }
+        return events
+    }
+}

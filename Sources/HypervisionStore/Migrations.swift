@@ -17,6 +17,9 @@ public struct Migration: Sendable, Hashable {
     /// listed here too (a test compares the two).
     public static let all: [Migration] = [
         Migration(version: 1, name: "0001_initial.sql", sql: String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+        Migration(
+            version: 2, name: "0002_incidents_and_camera_events.sql",
+            sql: String(decoding: PackageResources._002_incidents_and_camera_events_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

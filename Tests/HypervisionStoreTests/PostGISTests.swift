@@ -45,7 +45,7 @@ import Testing
 
     @Test func aFailingMigrationLeavesNothingBehind() async throws {
         let endpoint = try await TestPostgres.shared.makeDatabase()
-        let broken = Migration.all + [Migration(version: 2, name: "0002_broken.sql", sql: "CREATE TABLE extra (x int); SELECT no_such_function();")]
+        let broken = Migration.all + [Migration(version: Migration.all.last!.version + 1, name: "9999_broken.sql", sql: "CREATE TABLE extra (x int); SELECT no_such_function();")]
         try await TestPostgres.withClient(endpoint) { client in
             await #expect(throws: MigrationError.self) {
                 try await Migrator(migrations: broken, logger: TestPostgres.logger).migrate(client)

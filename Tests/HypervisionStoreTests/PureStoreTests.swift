@@ -26,7 +26,8 @@ import Testing
     @Test func theShippedMigrationsSplitIntoWholeStatements() {
         for migration in Migration.all {
             let statements = SQLScript.statements(migration.sql)
-            #expect(statements.count > 10)
+            // Counted by hand: a change here means the splitter or the file changed.
+            #expect(statements.count == ["0001_initial.sql": 17, "0002_incidents_and_camera_events.sql": 6][migration.name])
             #expect(statements.allSatisfy { !$0.isEmpty })
         }
     }

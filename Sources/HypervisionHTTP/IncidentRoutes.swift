@@ -1,0 +1,234 @@
+import Foundation
+import Hummingbird
+import HypervisionCore
+import HypervisionStore
+
+/// Opens and edits incidents: validation, routing to a service, storage. Shared by the incident
+/// endpoints and by camera analytics events that open an incident.
+public struct IncidentDesk: Sendable {
+    public let store: IncidentStore
+    public let router: IncidentRouter
+    public let validator = IncidentValidator()
+    public let now: @Sendable () -> Timestamp
+
+    public init(store: IncidentStore, router: IncidentRouter, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.store = store
+        self.router = router
+        self.now = now
+    }
+
+    /// Routes a validated incident and stores it.
+    public func open(_ incident: Incident) async throws -> Incident {
+        var incident = incident
+        let decision = router.route(category: incident.category, priority: incident.priority, location: incident.location, at: incident.openedAt)
+        incident.service = decision.service
+        incident.routingReason = decision.reason
+        return try await store.create(incident, at: now())
+    }
+}
+
+/// Incidents: `POST /api/v1/incidents`, `GET /api/v1/incidents` with filters,
+/// `GET|PATCH /api/v1/incidents/{id}`.
+public struct IncidentRoutes<Context: RequestContext>: Sendable {
+    let desk: IncidentDesk
+    let authority: TokenAuthority
+    public var maximumBodyBytes = 64 * 1024
+    public var maximumListLimit = 1_000
+
+    public init(desk: IncidentDesk, authority: TokenAuthority) {
+        self.desk = desk
+        self.authority = authority
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.post("/api/v1/incidents") { request, _ in
+            // Citizen lines, chatbots and analytics are machines feeding us: the ingest scope.
+            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
+            let object: [String: Any]
+            switch await readJSONObject(request, limit: maximumBodyBytes) {
+            case .success(let value): object = value
+            case .failure(let refusal): return refusal.response
+            }
+            do {
+                let incident = try desk.validator.validate(try IncidentJSON.raw(from: object), now: desk.now())
+                let stored = try await desk.open(incident)
+                return jsonResponse(IncidentJSON.feature(stored), status: .created)
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            } catch let error as IncidentStoreError {
+                return IncidentJSON.response(for: error)
+            }
+        }
+        router.get("/api/v1/incidents/:id") { request, context in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            let id = try context.parameters.require("id")
+            guard let incident = try await desk.store.get(id: id) else {
+                return APIError.response(.notFound, "not_found", "no incident \(id)")
+            }
+            return jsonResponse(IncidentJSON.feature(incident))
+        }
+        router.patch("/api/v1/incidents/:id") { request, context in
+            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
+            let id = try context.parameters.require("id")
+            let object: [String: Any]
+            switch await readJSONObject(request, limit: maximumBodyBytes) {
+            case .success(let value): object = value
+            case .failure(let refusal): return refusal.response
+            }
+            do {
+                let changes = try IncidentJSON.changes(from: object, validator: desk.validator)
+                let updated = try await desk.store.update(id: id, changes: changes, at: desk.now()) { [router = desk.router] incident in
+                    router.route(category: incident.category, priority: incident.priority, location: incident.location, at: incident.openedAt)
+                }
+                return jsonResponse(IncidentJSON.feature(updated))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            } catch let error as IncidentStoreError {
+                return IncidentJSON.response(for: error)
+            }
+        }
+        router.get("/api/v1/incidents") { request, _ in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            do {
+                let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit)
+                let incidents = try await desk.store.list(filter)
+                return jsonResponse(["type": "FeatureCollection", "features": incidents.map(IncidentJSON.feature)])
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            }
+        }
+    }
+}
+
+/// Incidents in and out of JSON.
+enum IncidentJSON {
+    static func raw(from object: [String: Any]) throws(ValidationError) -> RawIncident {
+        var raw = RawIncident()
+        raw.id = try string(object, "id")
+        raw.category = try string(object, "category")
+        raw.summary = try string(object, "summary")
+        raw.source = try string(object, "source")
+        raw.openedAt = try string(object, "openedAt")
+        raw.latitude = try number(object, "lat")
+        raw.longitude = try number(object, "lon")
+        if let priority = try number(object, "priority") {
+            guard priority == priority.rounded(), abs(priority) < 1e6 else {
+                throw ValidationError(.valueInvalid, "priority must be a whole number from 1 to 5")
+            }
+            raw.priority = Int(priority)
+        }
+        // A GeoJSON Point is accepted in place of lat/lon.
+        if raw.latitude == nil, let geometry = object["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
+            let coordinates = geometry["coordinates"] as? [Any], coordinates.count >= 2
+        {
+            raw.longitude = CameraJSON.number(coordinates[0])
+            raw.latitude = CameraJSON.number(coordinates[1])
+        }
+        return raw
+    }
+
+    static func changes(from object: [String: Any], validator: IncidentValidator) throws(ValidationError) -> IncidentChanges {
+        let known: Set<String> = ["category", "priority", "status", "summary"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ValidationError(.valueInvalid, "\(unknown) cannot be changed; a PATCH may carry category, priority, status and summary")
+        }
+        var changes = IncidentChanges()
+        if let category = try string(object, "category") { changes.category = try validator.validateCategory(category) }
+        if let priority = try number(object, "priority") {
+            guard priority == priority.rounded(), abs(priority) < 1e6 else {
+                throw ValidationError(.valueInvalid, "priority must be a whole number from 1 to 5")
+            }
+            changes.priority = try validator.validatePriority(Int(priority))
+        }
+        if let status = try string(object, "status") {
+            guard let parsed = Incident.Status(rawValue: status) else {
+                throw ValidationError(.statusInvalid, "status must be open, acknowledged or closed")
+            }
+            changes.status = parsed
+        }
+        if let summary = try string(object, "summary") { changes.summary = try validator.validateSummary(summary) }
+        return changes
+    }
+
+    static func filter(from query: Parameters, maximumLimit: Int) throws(ValidationError) -> IncidentFilter {
+        var filter = IncidentFilter()
+        if let status = query["status"] {
+            for item in status.split(separator: ",") {
+                if item == "active" {
+                    filter.statuses.formUnion([.open, .acknowledged])
+                } else if let parsed = Incident.Status(rawValue: String(item)) {
+                    filter.statuses.insert(parsed)
+                } else {
+                    throw ValidationError(.statusInvalid, "status \"\(item.prefix(32))\" is not one of open, acknowledged, closed, active")
+                }
+            }
+        }
+        filter.category = query["category"].map(String.init)
+        filter.service = query["service"].map(String.init)
+        for (key, path) in [("from", \IncidentFilter.openedFrom), ("to", \IncidentFilter.openedTo)] {
+            if let text = query[Substring(key)] {
+                guard let time = Timestamp(rfc3339: text) else {
+                    throw ValidationError(.timeInvalid, "\(key) \"\(text.prefix(40))\" is not an RFC 3339 time")
+                }
+                filter[keyPath: path] = time
+            }
+        }
+        if let text = query["bbox"] {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+            guard parts.count == 4, let west = parts[0], let south = parts[1], let east = parts[2], let north = parts[3],
+                (-180...180).contains(west), (-180...180).contains(east), (-90...90).contains(south), (-90...90).contains(north),
+                south <= north
+            else {
+                throw ValidationError(.valueInvalid, "bbox must be west,south,east,north in degrees with south <= north")
+            }
+            filter.boundingBox = (west, south, east, north)
+        }
+        if let text = query["limit"] {
+            guard let limit = Int(text), (1...maximumLimit).contains(limit) else {
+                throw ValidationError(.valueInvalid, "limit must be a whole number from 1 to \(maximumLimit)")
+            }
+            filter.limit = limit
+        }
+        return filter
+    }
+
+    static func feature(_ incident: Incident) -> [String: Any] {
+        var properties: [String: Any] = [
+            "category": incident.category,
+            "priority": incident.priority,
+            "status": incident.status.rawValue,
+            "openedAt": incident.openedAt.rfc3339,
+            "source": incident.source.rawValue,
+        ]
+        if let closedAt = incident.closedAt { properties["closedAt"] = closedAt.rfc3339 }
+        if let summary = incident.summary { properties["summary"] = summary }
+        if let service = incident.service { properties["service"] = service }
+        if let reason = incident.routingReason { properties["routingReason"] = reason }
+        return [
+            "type": "Feature",
+            "id": incident.id,
+            "geometry": ["type": "Point", "coordinates": [incident.location.longitude, incident.location.latitude]],
+            "properties": properties,
+        ]
+    }
+
+    static func response(for error: IncidentStoreError) -> Response {
+        switch error {
+        case .duplicateID: return APIError.response(.conflict, "duplicate_id", error.description)
+        case .notFound: return APIError.response(.notFound, "not_found", error.description)
+        case .closed: return APIError.response(.conflict, "incident_closed", error.description)
+        }
+    }
+
+    private static func string(_ object: [String: Any], _ key: String) throws(ValidationError) -> String? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw ValidationError(.fieldTypeInvalid, "\(key) must be a string") }
+        return text
+    }
+
+    private static func number(_ object: [String: Any], _ key: String) throws(ValidationError) -> Double? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let number = jsonNumber(value) else { throw ValidationError(.fieldTypeInvalid, "\(key) must be a number") }
+        return number
+    }
+}

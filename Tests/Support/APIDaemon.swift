@@ -1,0 +1,80 @@
+import Foundation
+import HypervisionCore
+import HypervisionStore
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A daemon on its own test database with tokens for every scope, for tests of the HTTP API.
+/// Secrets: `admin-secret` (admin), `query-secret` (query), `ingest-secret` (ingest).
+public final class APIDaemon: @unchecked Sendable {
+    // @unchecked: used by one test at a time.
+    public let process: DaemonProcess
+    public let endpoint: DatabaseEndpoint
+    public let state: String
+    public let port: Int
+
+    /// Starts with `extraConfiguration` (YAML, appended to the tokens) and waits until ready.
+    public init(_ name: String, extraConfiguration: String = "", files: [String: String] = [:]) async throws {
+        endpoint = try await TestPostgres.shared.makeDatabase()
+        state = TestPostgres.makeBaseDirectory(name)
+        for (file, content) in files { try content.write(toFile: state + "/" + file, atomically: true, encoding: .utf8) }
+        let configuration = """
+            auth:
+              tokens:
+                - "ops:\(AccessToken.hash(secret: "admin-secret")):admin"
+                - "viewer:\(AccessToken.hash(secret: "query-secret")):query"
+                - "feeder:\(AccessToken.hash(secret: "ingest-secret")):ingest"
+
+            """ + extraConfiguration.replacingOccurrences(of: "$STATE", with: state)
+        try configuration.write(toFile: state + "/config.yaml", atomically: true, encoding: .utf8)
+        port = DaemonProcess.freePort()
+        process = try DaemonProcess(arguments: [
+            "--config", state + "/config.yaml", "--http-port", "\(port)", "--state-dir", state,
+            "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+        ])
+        for _ in 0..<300 {
+            if await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")?.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("the daemon did not become ready:\n\(process.log)")
+    }
+
+    /// One HTTP call to `path` (e.g. `/api/v1/incidents`). `json` is the parsed answer (or nil).
+    public func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = "admin-secret") async throws
+        -> (status: Int, json: Any?, text: String)
+    {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let body { request.httpBody = Data(body.utf8) }
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data), String(decoding: data, as: UTF8.self))
+    }
+
+    /// Stops the daemon with SIGTERM and returns its exit status.
+    public func stop() async -> Int32? {
+        process.signal(SIGTERM)
+        let status = await process.waitForExit(timeout: .seconds(30))
+        try? FileManager.default.removeItem(atPath: state)
+        return status
+    }
+}
+
+/// A failure in test set-up, with the reason.
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Walks a parsed JSON answer by object keys: `field(json, "properties", "service")`.
+public func field(_ json: Any?, _ path: String...) -> Any? {
+    var current = json
+    for key in path { current = (current as? [String: Any])?[key] }
+    return current
+}
