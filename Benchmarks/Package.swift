@@ -5,6 +5,7 @@ import PackageDescription
 // benchmark harness. Run them in release mode:
 //   swift package --package-path Benchmarks benchmark            (micro-benchmarks)
 //   swift run -c release --package-path Benchmarks writer-throughput   (durable ingest vs COPY)
+//   scripts/bench-ingest          (end to end over HTTP and TCP vs the writer, needs a release hypervisiond)
 let package = Package(
     name: "HypervisionBenchmarks",
     platforms: [.macOS(.v15)],
@@ -27,12 +28,31 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "DecoderBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionIngest", package: "hypervision"),
+            ],
+            path: "Benchmarks/DecoderBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "writer-throughput",
             dependencies: [
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ingest-load",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

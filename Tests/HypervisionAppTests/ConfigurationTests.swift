@@ -1,5 +1,6 @@
 import Foundation
 import HypervisionApp
+import HypervisionCore
 import HypervisionTestSupport
 import Logging
 import Testing
@@ -75,6 +76,33 @@ import Testing
         let error = await problem("http: [port: 1\n")
         #expect(error?.key == nil)
         #expect(error?.problem.contains("not valid YAML") == true)
+    }
+
+    @Test func theShippedRoutingExampleLoadsAndRoutes() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/routing.example.yaml").path
+        let router = try RoutingRulesFile.load(path: path)
+        #expect(router.rules.map(\.name) == ["noise-centre-night", "rural-burglary", "most-urgent"])
+        #expect(router.timeZoneIdentifier == "Europe/Paris")
+        let night = Timestamp(rfc3339: "2026-11-23T23:00:00Z")!
+        #expect(router.route(category: "noise", priority: 3, location: GeoPoint(latitude: 48.86, longitude: 2.35), at: night).service
+            == "police_municipale")
+    }
+
+    @Test func routingFileMistakesNameTheRuleAndTheProblem() async {
+        let cases: [(String, String)] = [
+            ("rules:\n  - service: x\n    zone: nowhere\n", "rules[0].zone: \"nowhere\" is not one of the zones"),
+            ("rules:\n  - name: a\n", "rules[0]: service is required"),
+            ("rules:\n  - service: x\n    hours: \"25:00-01:00\"\n", "rules[0].hours"),
+            ("zones:\n  z: [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]\n", "zones.z: zone z ring 0 is not closed"),
+            ("timeZone: Mars/Olympus\n", "not a known IANA zone"),
+            ("rules:\n  - service: x\n    colour: red\n", "rules[0].colour: unknown key"),
+        ]
+        for (yaml, expected) in cases {
+            let routing = write(yaml)
+            let error = await problem("incidents:\n  routingFile: \(routing)\n")
+            #expect(error?.key == "incidents.routingFile")
+            #expect(error?.problem.contains(expected) == true, "\(error?.problem ?? "accepted") lacks \(expected)")
+        }
     }
 
     @Test func stateDirectoryFollowsSystemdThenRoot() {
