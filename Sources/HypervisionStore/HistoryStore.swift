@@ -1,0 +1,190 @@
+import HypervisionCore
+import Logging
+import PostgresNIO
+
+/// One stored position of a unit's track.
+public struct TrackPoint: Sendable, Hashable {
+    public var time: Timestamp
+    public var position: GeoPoint
+    public var speed: Double?
+    public var heading: Double?
+    public var status: String?
+    public init(time: Timestamp, position: GeoPoint, speed: Double? = nil, heading: Double? = nil, status: String? = nil) {
+        self.time = time
+        self.position = position
+        self.speed = speed
+        self.heading = heading
+        self.status = status
+    }
+}
+
+/// A unit that was near a place during a time window, and how near it came.
+public struct PassingUnit: Sendable, Hashable {
+    public var unit: String
+    public var closestMetres: Double
+    public var closestAt: Timestamp
+    public var pings: Int
+}
+
+/// One hexagonal cell of a zone analysis, with its counts in this period and the one before.
+public struct ZoneCell: Sendable, Hashable {
+    /// The cell's outline, a closed ring of [lon, lat].
+    public var ring: [GeoPoint]
+    public var count: Int
+    public var previous: Int
+}
+
+/// What a zone analysis counts.
+public enum ZoneLayer: String, Sendable, Hashable, CaseIterable {
+    /// Incidents by opening time.
+    case incidents
+    /// Camera events by time.
+    case cameraEvents = "camera_events"
+}
+
+/// Questions about the past, answered from PostGIS: tracks, who passed by, where things recur.
+public struct HistoryStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The pings of `unit` in [from, to), oldest first, at most `limit` (the caller says when it
+    /// was reached: one more than the limit is read).
+    public func track(unit: String, from: Timestamp, to: Timestamp, limit: Int) async throws -> [TrackPoint] {
+        // The time range prunes day partitions and the primary key (unit, time) serves the rest.
+        let rows = try await client.query(
+            """
+            SELECT (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
+                   speed::float8, heading::float8, status
+            FROM pings
+            WHERE unit_id = \(unit) AND time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
+            ORDER BY time
+            LIMIT \(Int64(limit + 1))
+            """, logger: logger)
+        var points: [TrackPoint] = []
+        for try await (micros, lat, lon, speed, heading, status) in rows.decode((Int64, Double, Double, Double?, Double?, String?).self) {
+            points.append(
+                TrackPoint(
+                    time: Timestamp(microseconds: micros), position: GeoPoint(latitude: lat, longitude: lon), speed: speed, heading: heading,
+                    status: status))
+        }
+        return points
+    }
+
+    /// Units with a ping within `radius` metres of `point` during [from, to), nearest first.
+    public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
+        let rows = try await client.query(
+            """
+            WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography AS g)
+            SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g),
+                   (extract(epoch FROM time) * 1000000)::int8, count(*) OVER (PARTITION BY unit_id)
+            FROM pings, here
+            WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
+              AND ST_DWithin(position, here.g, \(radius))
+            ORDER BY unit_id, ST_Distance(position, here.g), time
+            """, logger: logger)
+        var units: [PassingUnit] = []
+        for try await (unit, distance, micros, count) in rows.decode((String, Double, Int64, Int64).self) {
+            units.append(PassingUnit(unit: unit, closestMetres: distance, closestAt: Timestamp(microseconds: micros), pings: Int(count)))
+        }
+        return Array(units.sorted { ($0.closestMetres, $0.unit) < ($1.closestMetres, $1.unit) }.prefix(limit))
+    }
+
+    /// Counts of `layer` per hexagonal cell whose edge is `cellMetres` long (as PostGIS's
+    /// `ST_HexagonGrid` sizes them: corner to corner is twice that), measured on the ground at the
+    /// centre latitude of the box, over the box, for [from, to) and for the period of the same length before it.
+    /// Only cells with something in either period are returned.
+    public func zoneStatistics(
+        layer: ZoneLayer, cellMetres: Double, west: Double, south: Double, east: Double, north: Double, from: Timestamp, to: Timestamp
+    ) async throws -> [ZoneCell] {
+        let previousFrom = Timestamp(microseconds: from.microseconds - (to.microseconds - from.microseconds))
+        // Web Mercator stretches lengths by 1/cos(latitude): scale the cell so it measures `size`
+        // metres on the ground at the box's centre latitude.
+        let scale = 1 / cos((south + north) / 2 * .pi / 180)
+        let source: String
+        switch layer {
+        case .incidents: source = "SELECT location::geometry AS g, opened_at AS t FROM incidents"
+        case .cameraEvents:
+            source = "SELECT c.position::geometry AS g, e.occurred_at AS t FROM camera_events e JOIN cameras c ON c.id = e.camera_id"
+        }
+        let rows = try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH items AS (
+                        SELECT row_number() OVER () AS n, ST_Transform(g, 3857) AS g, t >= $6::timestamptz AS current FROM (\(source)) s
+                        WHERE t >= $5::timestamptz AND t < $7::timestamptz AND ST_Intersects(g, ST_MakeEnvelope($1, $2, $3, $4, 4326))
+                    ), cells AS (
+                        SELECT h.geom, h.i, h.j FROM ST_HexagonGrid($8, ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), 3857)) h
+                    ), hits AS (
+                        -- A point on an edge shared by two cells counts once, in the first cell.
+                        SELECT DISTINCT ON (items.n) cells.geom, items.current
+                        FROM items JOIN cells ON ST_Intersects(cells.geom, items.g)
+                        ORDER BY items.n, cells.i, cells.j
+                    )
+                    SELECT ST_AsText(ST_Transform(geom, 4326)), count(*) FILTER (WHERE current), count(*) FILTER (WHERE NOT current)
+                    FROM hits
+                    GROUP BY geom
+                    ORDER BY 2 DESC, 3 DESC, 1
+                    LIMIT 10000
+                    """,
+                binds: try {
+                    var b = PostgresBindings()
+                    for value in [west, south, east, north] { b.append(value) }
+                    b.append(previousFrom.postgresText)
+                    b.append(from.postgresText)
+                    b.append(to.postgresText)
+                    b.append(cellMetres * scale)
+                    return b
+                }()),
+            logger: logger)
+        var cells: [ZoneCell] = []
+        for try await (wkt, count, previous) in rows.decode((String, Int64, Int64).self) {
+            cells.append(ZoneCell(ring: Self.ring(fromPolygonWKT: wkt), count: Int(count), previous: Int(previous)))
+        }
+        return cells
+    }
+
+    /// Incidents opened before `before` in the hexagonal cell of `cellMetres` around `point`,
+    /// newest first (for the intervention dossier: "has this happened here before?").
+    public func earlierIncidents(near point: GeoPoint, radius: Double, before: Timestamp, excluding id: String, limit: Int) async throws
+        -> [Incident]
+    {
+        let rows = try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(IncidentStore.columns) FROM incidents
+                    WHERE opened_at < $1::timestamptz AND id <> $2
+                      AND ST_DWithin(location, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, $5)
+                    ORDER BY opened_at DESC LIMIT $6
+                    """,
+                binds: try {
+                    var b = PostgresBindings()
+                    b.append(before.postgresText)
+                    b.append(id)
+                    b.append(point.longitude)
+                    b.append(point.latitude)
+                    b.append(radius)
+                    b.append(Int64(limit))
+                    return b
+                }()),
+            logger: logger)
+        var incidents: [Incident] = []
+        for try await row in rows.decode(IncidentStore.Row.self) { incidents.append(IncidentStore.incident(row)) }
+        return incidents
+    }
+
+    /// `POLYGON((x y,x y,…))` to points; only the outer ring (hexagons have no holes).
+    static func ring(fromPolygonWKT wkt: String) -> [GeoPoint] {
+        guard let open = wkt.firstIndex(of: "("), let close = wkt.firstIndex(of: ")") else { return [] }
+        let body = wkt[open..<close].drop { $0 == "(" }
+        return body.split(separator: ",").compactMap { pair in
+            let parts = pair.split(separator: " ")
+            guard parts.count == 2, let x = Double(parts[0]), let y = Double(parts[1]) else { return nil }
+            return GeoPoint(latitude: y, longitude: x)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import HypervisionCore
+import HypervisionStore
+import HypervisionTestSupport
+import Testing
+
+/// Questions about the past against a real PostGIS, checked against answers computed here.
+@Suite struct HistoryStoreTests {
+    @Test func aTrackIsTheUnitsPingsInTheWindowInTimeOrder() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let start = Timestamp.now().adding(seconds: -7_200).adding(seconds: 0)
+        let pings = TestPings.make(units: 3, perUnit: 120, start: start, step: 30)
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = PingStore(client: client, logger: TestPostgres.logger)
+            try await store.ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 1, daysAhead: 1)
+            _ = try await store.insert(pings.shuffled())
+            let history = HistoryStore(client: client, logger: TestPostgres.logger)
+            let from = start.adding(seconds: 600), to = start.adding(seconds: 1_800)
+            let track = try await history.track(unit: "PN-75-T-1", from: from, to: to, limit: 1_000)
+            let expected = pings.filter { $0.unit.rawValue == "PN-75-T-1" && $0.time >= from && $0.time < to }.sorted { $0.time < $1.time }
+            #expect(track.map(\.time) == expected.map(\.time))
+            #expect(track.map(\.position) == expected.map(\.position))
+            #expect(track.count == 40)
+            // limit + 1 rows tell the caller the limit was reached.
+            #expect(try await history.track(unit: "PN-75-T-1", from: from, to: to, limit: 10).count == 11)
+            #expect(try await history.track(unit: "nobody", from: from, to: to, limit: 10).isEmpty)
+        }
+    }
+
+    @Test func unitsPassingAPlaceAreFoundWithTheirClosestApproach() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let start = Timestamp.now().adding(seconds: -3_600)
+        let pings = TestPings.make(units: 30, perUnit: 20, start: start, step: 60)
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = PingStore(client: client, logger: TestPostgres.logger)
+            try await store.ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 1, daysAhead: 1)
+            _ = try await store.insert(pings)
+            let place = GeoPoint(latitude: 48.86, longitude: 2.36)
+            let from = start.adding(seconds: 300), to = start.adding(seconds: 900)
+            let found = try await HistoryStore(client: client, logger: TestPostgres.logger)
+                .unitsPassing(near: place, radius: 400, from: from, to: to, limit: 100)
+            // Brute force with our own geodesy (Vincenty vs PostGIS spheroid: sub-millimetre).
+            var best: [String: Double] = [:]
+            for ping in pings where ping.time >= from && ping.time < to {
+                let d = Geodesy.distance(place, ping.position)
+                if d <= 400 { best[ping.unit.rawValue] = min(best[ping.unit.rawValue] ?? .infinity, d) }
+            }
+            #expect(!best.isEmpty)
+            #expect(Set(found.map(\.unit)) == Set(best.keys))
+            for unit in found { #expect(abs(unit.closestMetres - best[unit.unit]!) < 0.01) }
+            #expect(found.map(\.closestMetres) == found.map(\.closestMetres).sorted())
+        }
+    }
+
+    @Test func zoneStatisticsCountEachIncidentOnceAndCompareWithThePeriodBefore() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = IncidentStore(client: client, logger: TestPostgres.logger)
+            let now = Timestamp.now()
+            var rng = SystemRandomNumberGenerator()
+            var current = 0, previous = 0
+            for i in 0..<300 {
+                let ageHours = Double.random(in: 0..<48, using: &rng)
+                if ageHours < 24 { current += 1 } else { previous += 1 }
+                let location = GeoPoint(latitude: .random(in: 48.84...48.88, using: &rng), longitude: .random(in: 2.32...2.38, using: &rng))
+                _ = try await store.create(
+                    Incident(id: "Z-\(i)", category: "noise", priority: 3, location: location, openedAt: now.adding(seconds: -ageHours * 3600)),
+                    at: now)
+            }
+            let cells = try await HistoryStore(client: client, logger: TestPostgres.logger).zoneStatistics(
+                layer: .incidents, cellMetres: 500, west: 2.3, south: 48.83, east: 2.4, north: 48.89,
+                from: now.adding(seconds: -86_400), to: now.adding(seconds: 1))
+            #expect(cells.reduce(0) { $0 + $1.count } == current)
+            #expect(cells.reduce(0) { $0 + $1.previous } == previous)
+            // Hexagons: 6 corners plus the closing point, edges of 500 m, so 1,000 m corner to corner.
+            let cell = try #require(cells.first)
+            #expect(cell.ring.count == 7 && cell.ring.first == cell.ring.last)
+            let across = cell.ring.map { Geodesy.distance(cell.ring[0], $0) }.max()!
+            #expect(across > 950 && across < 1_050, "corner to corner \(across) m")
+        }
+    }
+}
+
+@Suite struct TrackSimplifierTests {
+    @Test func aStraightLineKeepsItsEndsAndAZigzagKeepsItsCorners() {
+        let line = (0...100).map { GeoPoint(latitude: 48.85, longitude: 2.30 + Double($0) * 0.0001) }
+        #expect(TrackSimplifier.keep(line, toleranceMetres: 1) == [0, 100])
+        // A 100 m detour in the middle survives a 10 m tolerance, not a 200 m one.
+        var detour = line
+        detour[50] = GeoPoint(latitude: 48.85 + 100 / 111_195.0, longitude: detour[50].longitude)
+        #expect(TrackSimplifier.keep(detour, toleranceMetres: 10) == [0, 49, 50, 51, 100])
+        #expect(TrackSimplifier.keep(detour, toleranceMetres: 200) == [0, 100])
+        #expect(TrackSimplifier.keep(Array(line.prefix(2)), toleranceMetres: 5) == [0, 1])
+    }
+
+    @Test func everyDroppedVertexIsWithinTheToleranceOfTheSimplifiedLine() {
+        var rng = SystemRandomNumberGenerator()
+        var points: [GeoPoint] = [GeoPoint(latitude: 48.85, longitude: 2.35)]
+        for _ in 0..<2_000 {
+            let last = points.last!
+            points.append(GeoPoint(latitude: last.latitude + .random(in: -0.0005...0.0005, using: &rng),
+                                   longitude: last.longitude + .random(in: -0.0005...0.0008, using: &rng)))
+        }
+        let kept = TrackSimplifier.keep(points, toleranceMetres: 25)
+        #expect(kept.count < points.count / 2)
+        for (a, b) in zip(kept, kept.dropFirst()) {
+            for index in a..<b {
+                // Checked with the geodesic distance to the nearest of 50 points along the segment.
+                let distance = (0...50).map { step -> Double in
+                    let t = Double(step) / 50
+                    let q = GeoPoint(latitude: points[a].latitude + t * (points[b].latitude - points[a].latitude),
+                                     longitude: points[a].longitude + t * (points[b].longitude - points[a].longitude))
+                    return Geodesy.distance(points[index], q)
+                }.min()!
+                #expect(distance <= 25 * 1.05 + 1)
+            }
+        }
+    }
+}
