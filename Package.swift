@@ -79,6 +79,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What each wall shows: wall geometry, presets, priorities, the layout engine, the scene. Pure.
+        .target(name: "HypervisionLayout", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+
+        // The scene hub's pure parts: scene history with patches, per-subscriber delivery state
+        // machine, wire messages. Tested without sockets.
+        .target(
+            name: "HypervisionStream",
+            dependencies: ["HypervisionCore", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
+
         // Hummingbird routes: health, readiness, metrics, the OpenAPI document, ping ingest.
         .target(
             name: "HypervisionHTTP",
@@ -144,6 +155,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HypervisionCoreTests", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionLayoutTests", dependencies: ["HypervisionLayout", "HypervisionCore"], exclude: ["Golden"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "HypervisionStreamTests", dependencies: ["HypervisionStream", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionIngestServerTests",

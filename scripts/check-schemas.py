@@ -52,6 +52,14 @@ for name, schema in schemas.items():
                     failures.append(f"{example.name}: {error.message}")
     print(f"checked {name}")
 
+# Every golden scene of the layout tests is a valid scene document.
+scene_validator = Draft202012Validator(schemas["scene.schema.json"], registry=registry)
+goldens = sorted((root.parent / "Tests/HypervisionLayoutTests/Golden").glob("*.json"))
+for golden in goldens:
+    for error in scene_validator.iter_errors(json.loads(golden.read_text())):
+        failures.append(f"{golden.name}: {error.message} at {list(error.absolute_path)}")
+print(f"checked {len(goldens)} golden scenes against scene.schema.json")
+
 for failure in failures:
     print("FAIL:", failure, file=sys.stderr)
 sys.exit(1 if failures else 0)

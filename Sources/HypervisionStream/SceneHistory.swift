@@ -1,0 +1,176 @@
+import DequeModule
+import HypervisionCore
+
+/// One stream's scene over time: the current document and its sequence number, and the patches of
+/// the recent past, so that a renderer that reconnects with `since` gets only what it missed.
+///
+/// The history is bounded twice, in patches and in bytes, because one wall in a busy hour can
+/// publish thousands of patches and a daemon serves many walls: what falls out of the history is
+/// served as a full scene instead, which is always correct, only larger.
+///
+/// Patches are held already encoded (the JSON text of their operations array), which is both the
+/// exact byte count the bound is about and what goes on the wire: composing the patches from one
+/// sequence number to a later one is then a concatenation of operation lists, with no re-encoding.
+///
+/// A value type with no locking: the hub holds one per ``StreamKey`` inside its own lock, next to
+/// the subscribers' ``SubscriberStateMachine``s, so that a publish and the deliveries it causes see
+/// the same history.
+public struct SceneHistory: Sendable {
+    /// How much of the past is held.
+    public struct Limits: Sendable, Hashable {
+        /// The most patches held. At 10 publishes per second, 600 is a minute of resumable past.
+        public var maximumPatches: Int
+        /// The most encoded patch bytes held (the newest patch is always held, whatever its size).
+        public var maximumBytes: Int
+
+        public init(maximumPatches: Int = 600, maximumBytes: Int = 4 << 20) {
+            self.maximumPatches = max(1, maximumPatches)
+            self.maximumBytes = max(0, maximumBytes)
+        }
+    }
+
+    /// A held patch: applied to the scene at `base`, gives the scene at `seq`.
+    public struct Patch: Sendable, Hashable {
+        public var base: UInt64
+        public var seq: UInt64
+        /// The canonical JSON text of the operations array, `[{"op":…},…]`.
+        public var encodedOperations: [UInt8]
+
+        /// The operations, parsed back (for tests and tools; the daemon sends the bytes as they are).
+        public func decoded() throws(JSONPatchError) -> JSONPatch {
+            let json: JSONValue
+            do {
+                json = try JSONValue(parsing: encodedOperations)
+            } catch {
+                throw JSONPatchError(kind: .malformedPatch, message: error.description)
+            }
+            return try JSONPatch(json: json)
+        }
+    }
+
+    /// What a subscriber that holds the scene at some sequence number needs to be current.
+    public enum CatchUp: Sendable, Hashable {
+        /// These patches, in order (empty when the subscriber is already current).
+        case patches([Patch])
+        /// The full scene: the past asked for is no longer held, or never existed (a `since` from
+        /// before a restart, or from the future).
+        case fullScene(seq: UInt64, document: JSONValue)
+    }
+
+    public let key: StreamKey
+    public let limits: Limits
+    /// The sequence number of ``document``.
+    public private(set) var seq: UInt64
+    /// The current scene.
+    public private(set) var document: JSONValue
+    /// The canonical JSON text of ``document``, encoded once per publish for every subscriber that
+    /// needs a full scene.
+    public private(set) var encodedDocument: [UInt8]
+
+    /// Patch `i` takes the scene from `oldestBase + i` to `oldestBase + i + 1`; the last one ends at `seq`.
+    private var patches: Deque<[UInt8]> = []
+    private var heldBytes = 0
+
+    /// Starts a history at `seq` with `document`.
+    ///
+    /// Choose `seq` so that sequence numbers never repeat across daemon restarts, or a renderer
+    /// resuming with a `since` from the previous run would get patches meant for another scene:
+    /// microseconds since the epoch at start-up (`Timestamp.now().microseconds`) are a good choice,
+    /// as long as walls publish less than a million times a second; they stay exact in JSON (< 2^53).
+    public init(key: StreamKey, seq: UInt64, document: JSONValue, limits: Limits = Limits()) {
+        self.key = key
+        self.limits = limits
+        self.seq = seq
+        self.document = document
+        var encoded: [UInt8] = []
+        document.encode(into: &encoded)
+        self.encodedDocument = encoded
+    }
+
+    /// The number of patches held.
+    public var heldPatchCount: Int { patches.count }
+
+    /// The encoded bytes of the patches held.
+    public var heldPatchBytes: Int { heldBytes }
+
+    /// The oldest `since` that can still be answered with patches.
+    public var oldestResumableSeq: UInt64 { seq - UInt64(patches.count) }
+
+    /// Makes `document` the current scene.
+    ///
+    /// Returns the new sequence number and the patch from the previous scene, or nil when nothing
+    /// changed: an unchanged scene takes no sequence number, so renderers are not woken for nothing.
+    public mutating func publish(_ document: JSONValue) -> (seq: UInt64, patch: JSONPatch)? {
+        let patch = JSONPatch.diff(from: self.document, to: document)
+        guard !patch.isEmpty else { return nil }
+        var operations: [UInt8] = []
+        patch.json.encode(into: &operations)
+        seq += 1
+        self.document = document
+        encodedDocument.removeAll(keepingCapacity: true)
+        document.encode(into: &encodedDocument)
+        patches.append(operations)
+        heldBytes += operations.count
+        while patches.count > 1 && (patches.count > limits.maximumPatches || heldBytes > limits.maximumBytes) {
+            heldBytes -= patches.removeFirst().count
+        }
+        return (seq, patch)
+    }
+
+    /// What a subscriber holding the scene at `since` needs to be current.
+    ///
+    /// Patches when every one from `since` to ``seq`` is held; an empty list when `since` is
+    /// current; the full scene otherwise, including for a `since` greater than ``seq``, which can
+    /// only come from another run of the daemon.
+    public func catchUp(since: UInt64) -> CatchUp {
+        guard since <= seq, since >= oldestResumableSeq else { return .fullScene(seq: seq, document: document) }
+        let first = patches.count - Int(seq - since)
+        var result: [Patch] = []
+        result.reserveCapacity(patches.count - first)
+        for index in first..<patches.count {
+            let base = oldestResumableSeq + UInt64(index)
+            result.append(Patch(base: base, seq: base + 1, encodedOperations: patches[index]))
+        }
+        return .patches(result)
+    }
+
+    /// The operations that take the scene at `since` to the current one, as one encoded JSON array
+    /// (the held patches' operations concatenated in order); nil when they are not all held.
+    public func composedOperations(since: UInt64) -> [UInt8]? {
+        guard since <= seq, since >= oldestResumableSeq else { return nil }
+        let first = patches.count - Int(seq - since)
+        if first == patches.count { return Array("[]".utf8) }
+        if first == patches.count - 1 { return patches[first] }
+        var total = 1
+        for index in first..<patches.count { total += patches[index].count - 1 }
+        var composed: [UInt8] = []
+        composed.reserveCapacity(total)
+        composed.append(UInt8(ascii: "["))
+        for index in first..<patches.count {
+            // Each held patch is a non-empty array "[…]": splice its elements.
+            let operations = patches[index]
+            if composed.count > 1 { composed.append(UInt8(ascii: ",")) }
+            composed.append(contentsOf: operations[1..<(operations.count - 1)])
+        }
+        composed.append(UInt8(ascii: "]"))
+        return composed
+    }
+
+    /// The wire line that brings a subscriber holding `since` (nil: nothing) to the current scene:
+    /// one combined `patch` when the patches are held and smaller than the scene, else a `scene`.
+    /// Nil when `since` is already current.
+    public func updateLine(since: UInt64?) -> [UInt8]? {
+        if let since {
+            if since == seq { return nil }
+            if let operations = composedOperations(since: since), operations.count < encodedDocument.count {
+                return WireLine.patch(seq: seq, base: since, encodedOperations: operations)
+            }
+        }
+        return sceneLine()
+    }
+
+    /// The `scene` line of the current scene.
+    public func sceneLine() -> [UInt8] {
+        WireLine.scene(seq: seq, encodedScene: encodedDocument)
+    }
+}
