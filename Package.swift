@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "HypervisionStore", targets: ["HypervisionStore"]),
         .library(name: "HypervisionIngest", targets: ["HypervisionIngest"]),
         .library(name: "HypervisionApp", targets: ["HypervisionApp"]),
+        .library(name: "HypervisionLive", targets: ["HypervisionLive"]),
+        .library(name: "HypervisionLayout", targets: ["HypervisionLayout"]),
+        .library(name: "HypervisionStream", targets: ["HypervisionStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -22,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(
             url: "https://github.com/apple/swift-configuration.git", from: "1.4.0",
@@ -79,14 +83,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The live picture: latest positions with a spatial index, cameras, active incidents. Pure.
+        .target(name: "HypervisionLive", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+
         // What each wall shows: wall geometry, presets, priorities, the layout engine, the scene. Pure.
         .target(name: "HypervisionLayout", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
 
-        // The scene hub's pure parts: scene history with patches, per-subscriber delivery state
-        // machine, wire messages. Tested without sockets.
+        // Scenes to the walls: the per-wall layout loop, the scene hub (history, patches,
+        // per-subscriber delivery state machine, wire messages; pure and tested without
+        // sockets) and the TCP subscription port.
         .target(
             name: "HypervisionStream",
-            dependencies: ["HypervisionCore", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: [
+                "HypervisionCore", "HypervisionLayout", "HypervisionStore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -99,10 +116,12 @@ let package = Package(
                 "HypervisionIngestServer",
                 "HypervisionStore",
                 .product(name: "Metrics", package: "swift-metrics"),
+                "HypervisionStream", "HypervisionLayout",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.embedInCode("OpenAPI")],
+            resources: [.embedInCode("OpenAPI"), .embedInCode("WallPreview")],
             swiftSettings: swiftSettings
         ),
 
@@ -134,10 +153,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The ops command line's pure parts: arguments, answers as tables, error messages.
+        .target(name: "HypervisionCLI", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hypervisionctl",
             dependencies: [
-                "HypervisionCore",
+                "HypervisionCore", "HypervisionCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -158,7 +179,16 @@ let package = Package(
         .testTarget(
             name: "HypervisionLayoutTests", dependencies: ["HypervisionLayout", "HypervisionCore"], exclude: ["Golden"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HypervisionStreamTests", dependencies: ["HypervisionStream", "HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HypervisionLiveTests", dependencies: ["HypervisionLive", "HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HypervisionctlTests", dependencies: ["HypervisionCLI", "HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionStreamTests",
+            dependencies: [
+                "HypervisionStream", "HypervisionCore", "HypervisionTestSupport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionIngestServerTests",
@@ -182,7 +212,8 @@ let package = Package(
         .testTarget(
             name: "HypervisionAppTests",
             dependencies: [
-                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionTestSupport", "hypervisiond",
+                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionTestSupport",
+                "hypervisiond",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -41,6 +41,23 @@ public struct DaemonConfiguration: Sendable {
     /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
     public var incidentRouter: IncidentRouter = try! IncidentRouter()
     public var incidentRoutingFile: String = ""
+    /// Scene subscriptions (TCP, optionally TLS).
+    public var subscriptionsEnabled = true
+    public var subscriptionPort = 7400
+    public var subscriptionTLSCertificate = ""
+    public var subscriptionTLSKey = ""
+    public var subscriptionTLSClientCA = ""
+    public var subscriptionTLSRequireClientCertificate = false
+    public var subscriptionMaximumConnections = 2_000
+    /// Updates per second at most to one subscriber (coalesced in between).
+    public var subscriptionMaximumRate: Double = 10
+    public var subscriptionHeartbeatSeconds: Double = 2
+    /// Wall definitions: every `*.json`, `*.yaml` or `*.yml` file in this directory.
+    public var wallsDirectory = ""
+    public var wallsIntervalMilliseconds = 100
+    public var wallsKeyframeSeconds = 60
+    /// A unit not heard from for this long is stale.
+    public var unitStaleSeconds = 300
 
     public init() {}
 
@@ -54,7 +71,10 @@ public struct DaemonConfiguration: Sendable {
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
         "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
-        "incidents.routingFile",
+        "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.tls.certificate",
+        "subscriptions.tls.key", "subscriptions.tls.clientCA", "subscriptions.tls.requireClientCertificate",
+        "subscriptions.maxConnections", "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
+        "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
 
     /// Reads and validates every key. Errors name the key and the problem.
@@ -130,6 +150,28 @@ public struct DaemonConfiguration: Sendable {
                 throw ConfigurationError(key: "ingest.udp.allowedNetworks", problem: error.message)
             }
         }
+        subscriptionsEnabled = try r.bool("subscriptions.enabled", default: subscriptionsEnabled)
+        subscriptionPort = try r.int("subscriptions.port", default: subscriptionPort, in: 0...65_535)
+        subscriptionTLSCertificate = try r.string("subscriptions.tls.certificate", default: "")
+        subscriptionTLSKey = try r.string("subscriptions.tls.key", default: "")
+        subscriptionTLSClientCA = try r.string("subscriptions.tls.clientCA", default: "")
+        subscriptionTLSRequireClientCertificate = try r.bool("subscriptions.tls.requireClientCertificate", default: false)
+        if subscriptionTLSCertificate.isEmpty != subscriptionTLSKey.isEmpty {
+            throw ConfigurationError(key: "subscriptions.tls.key", problem: "TLS needs both subscriptions.tls.certificate and subscriptions.tls.key")
+        }
+        if subscriptionTLSCertificate.isEmpty && (!subscriptionTLSClientCA.isEmpty || subscriptionTLSRequireClientCertificate) {
+            throw ConfigurationError(key: "subscriptions.tls.clientCA", problem: "client certificates need TLS (subscriptions.tls.certificate and key)")
+        }
+        if subscriptionTLSRequireClientCertificate && subscriptionTLSClientCA.isEmpty {
+            throw ConfigurationError(key: "subscriptions.tls.requireClientCertificate", problem: "requiring client certificates needs subscriptions.tls.clientCA")
+        }
+        subscriptionMaximumConnections = try r.int("subscriptions.maxConnections", default: subscriptionMaximumConnections, in: 1...100_000)
+        subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
+        subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))
+        wallsDirectory = try r.string("walls.directory", default: "")
+        wallsIntervalMilliseconds = try r.int("walls.intervalMs", default: wallsIntervalMilliseconds, in: 10...60_000)
+        wallsKeyframeSeconds = try r.int("walls.keyframeSeconds", default: wallsKeyframeSeconds, in: 1...86_400)
+        unitStaleSeconds = try r.int("units.staleSeconds", default: unitStaleSeconds, in: 1...86_400 * 7)
         incidentRoutingFile = try r.string("incidents.routingFile", default: "")
         if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {

@@ -20,6 +20,9 @@ public struct Migration: Sendable, Hashable {
         Migration(
             version: 2, name: "0002_incidents_and_camera_events.sql",
             sql: String(decoding: PackageResources._002_incidents_and_camera_events_sql, as: UTF8.self)),
+        Migration(
+            version: 3, name: "0003_scene_log_patches.sql",
+            sql: String(decoding: PackageResources._003_scene_log_patches_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

@@ -1,40 +1,110 @@
 import ArgumentParser
+import HypervisionCLI
 import HypervisionCore
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The operators' command line for a running hypervisiond.
 @main
 struct Hypervisionctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hypervisionctl",
-        abstract: "Ask a running hypervisiond how it is doing.",
-        subcommands: [Health.self, Ready.self, Metrics.self, Token.self])
+        abstract: "Ask a running hypervisiond how it is doing, and query its units, cameras, incidents and zones.",
+        discussion: """
+            The daemon's address and token come from --url/--token, else HYPERVISION_URL/HYPERVISION_TOKEN, \
+            else ~/.config/hypervision/ctl.yaml or /etc/hypervision/ctl.yaml (lines `url: …` and `token: …`).
+
+            Exit status: 0 success, 1 the daemon answered with an error, 2 not found, 3 the daemon cannot be \
+            reached, 4 the token was missing or refused, 64 wrong arguments, 65 unusable input file, \
+            78 unusable configuration file.
+            """,
+        subcommands: [
+            Health.self, Ready.self, Metrics.self, Token.self, Units.self, Cameras.self, Incidents.self, Zones.self,
+        ])
+
+    /// Parses with negative numbers protected (`units near -33.86,151.2`, `--from -30m`).
+    static func main() async {
+        await main(protectingNegativeValues(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
-/// Options every subcommand shares.
+/// Where the daemon is, and how to authenticate: options every subcommand that calls it shares.
 struct DaemonAddress: ParsableArguments {
-    @Option(name: .long, help: "Base URL of the daemon's HTTP port (or HYPERVISION_URL).")
-    var url: String = ProcessInfo.processInfo.environment["HYPERVISION_URL"] ?? "http://127.0.0.1:8080"
+    @Option(
+        name: .long, help: "Base URL of the daemon's HTTP port (else HYPERVISION_URL, ctl.yaml, http://127.0.0.1:8080).")
+    var url: String?
+
+    @Option(name: .long, help: "Bearer token (else HYPERVISION_TOKEN, ctl.yaml). Prefer those: flags show in ps.")
+    var token: String?
 
     @Option(name: .long, help: "Seconds to wait for an answer.")
     var timeout: Double = 5
 
-    func get(_ path: String) async throws -> (Int, Data) {
-        guard let target = URL(string: url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path) else {
-            throw ValidationError("\(url) is not a URL")
+    func validate() throws {
+        guard timeout > 0, timeout.isFinite else {
+            throw ArgumentParser.ValidationError("--timeout must be a positive number of seconds")
         }
-        var request = URLRequest(url: target)
-        request.timeoutInterval = timeout
-        do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
-        } catch {
-            throw CleanExit.message("hypervisionctl: cannot reach hypervisiond at \(url): \(error.localizedDescription)")
+        if let url { _ = try checked { () throws(Failure) in try validateBaseURL(url) } }
+    }
+
+    func client() throws(Failure) -> DaemonClient {
+        let settings = try ConnectionSettings.resolve(
+            url: url, token: token, environment: ProcessInfo.processInfo.environment,
+            home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory(),
+            readFile: { path in
+                guard FileManager.default.fileExists(atPath: path) else { return nil }
+                return try String(contentsOfFile: path, encoding: .utf8)
+            })
+        return DaemonClient(settings: settings, timeout: timeout)
+    }
+}
+
+/// `--json` or `--geojson` instead of the table.
+struct OutputFormat: ParsableArguments {
+    @Flag(name: .long, help: "Print the daemon's JSON answer, indented.") var json = false
+    @Flag(name: .long, help: "Print the GeoJSON as the daemon sent it (for QGIS, geojson.io, jq).") var geojson = false
+
+    func validate() throws {
+        if json && geojson { throw ArgumentParser.ValidationError("--json and --geojson exclude each other") }
+    }
+
+    /// Prints the answer in the chosen form; `table` renders the human form.
+    func print(_ answer: (document: JSONValue, body: [UInt8]), geoJSON: ((JSONValue) -> JSONValue)? = nil, table: () -> String) {
+        if json {
+            write(prettyJSON(answer.document))
+        } else if geojson {
+            if let geoJSON {
+                write(geoJSON(answer.document).encoded() + "\n")
+            } else {
+                var body = answer.body
+                if body.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
+                FileHandle.standardOutput.write(Data(body))
+            }
+        } else {
+            write(table())
         }
+    }
+}
+
+func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+
+/// The clock for tables: now, in the operator's time zone (TZ).
+func localClock() -> Clock { Clock(now: .now(), timeZone: .current) }
+
+/// Now to the second: relative times (`-30m`) then read as whole seconds in requests and messages.
+func currentSecond() -> Timestamp { Timestamp(seconds: Timestamp.now().seconds) }
+
+/// Turns a ``Failure`` into ArgumentParser's validation error, for checks in `validate()`.
+func checked<T>(_ body: () throws(Failure) -> T) throws -> T {
+    do { return try body() } catch { throw ArgumentParser.ValidationError(error.message) }
+}
+
+/// Runs a command's work, printing a failure to standard error and exiting with its status.
+func reportingFailures(_ work: () async throws(Failure) -> Void) async throws {
+    do {
+        try await work()
+    } catch {
+        FileHandle.standardError.write(Data("hypervisionctl: \(error.message)\n".utf8))
+        throw ExitCode(error.exitStatus)
     }
 }
 
@@ -43,9 +113,11 @@ struct Health: AsyncParsableCommand {
     @OptionGroup var address: DaemonAddress
 
     func run() async throws {
-        let (status, body) = try await address.get("/healthz")
-        print(String(decoding: body, as: UTF8.self))
-        if status != 200 { throw ExitCode(1) }
+        try await reportingFailures { () throws(Failure) in
+            let (status, body) = try await address.client().send(APIRequest(.get, ["healthz"]))
+            print(String(decoding: body, as: UTF8.self))
+            if status != 200 { throw Failure(exitStatus: Failure.daemonError, "not healthy (\(status))") }
+        }
     }
 }
 
@@ -56,19 +128,26 @@ struct Ready: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the raw JSON.") var json = false
 
     func run() async throws {
-        let (status, body) = try await address.get("/readyz")
-        if json {
-            print(String(decoding: body, as: UTF8.self))
-        } else if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-            let spool = object["spool"] as? [String: Any] ?? [:]
-            print("status     \(object["status"] ?? "?")")
-            print("database   \(object["database"] ?? "?")")
-            print("spool      \(spool["state"] ?? "?") (\(spool["bytes"] ?? 0) of \(spool["maxBytes"] ?? 0) bytes)")
-            print("queue      \(object["queuedPings"] ?? 0) pings")
-        } else {
-            print(String(decoding: body, as: UTF8.self))
+        try await reportingFailures { () throws(Failure) in
+            let (status, body) = try await address.client().send(APIRequest(.get, ["readyz"]))
+            if json {
+                print(String(decoding: body, as: UTF8.self))
+            } else if let object = try? JSONValue(parsing: body), object.objectValue != nil {
+                let spool = object["spool"] ?? .object([:])
+                func text(_ value: JSONValue?, _ fallback: String) -> String {
+                    guard let value, !value.isNull else { return fallback }
+                    return value.stringValue ?? value.encoded()
+                }
+                print("status     \(text(object["status"], "?"))")
+                print("database   \(text(object["database"], "?"))")
+                let (bytes, maxBytes) = (text(spool["bytes"], "0"), text(spool["maxBytes"], "0"))
+                print("spool      \(text(spool["state"], "?")) (\(bytes) of \(maxBytes) bytes)")
+                print("queue      \(text(object["queuedPings"], "0")) pings")
+            } else {
+                print(String(decoding: body, as: UTF8.self))
+            }
+            if status != 200 { throw Failure(exitStatus: Failure.daemonError, "not ready (\(status))") }
         }
-        if status != 200 { throw ExitCode(1) }
     }
 }
 
@@ -78,10 +157,13 @@ struct Metrics: AsyncParsableCommand {
     @Argument(help: "Only lines containing this text.") var filter: String?
 
     func run() async throws {
-        let (status, body) = try await address.get("/metrics")
-        let text = String(decoding: body, as: UTF8.self)
-        for line in text.split(separator: "\n") where filter.map({ line.contains($0) }) ?? true { print(line) }
-        if status != 200 { throw ExitCode(1) }
+        try await reportingFailures { () throws(Failure) in
+            let client = try address.client()
+            let (status, body) = try await client.send(APIRequest(.get, ["metrics"]))
+            if let failure = failure(status: status, body: body, settings: client.settings) { throw failure }
+            let text = String(decoding: body, as: UTF8.self)
+            for line in text.split(separator: "\n") where filter.map({ line.contains($0) }) ?? true { print(line) }
+        }
     }
 }
 
@@ -92,7 +174,9 @@ struct Token: AsyncParsableCommand {
     @Option(name: .long, help: "Scopes joined with +: ingest, query, admin, subscribe:WALL.") var scopes: String = "ingest"
 
     func run() async throws {
-        guard !name.isEmpty, !name.contains(":") else { throw ValidationError("--name must be non-empty and without ':'") }
+        guard !name.isEmpty, !name.contains(":") else {
+            throw ArgumentParser.ValidationError("--name must be non-empty and without ':'")
+        }
         var generator = SystemRandomNumberGenerator()
         let secret = "hv_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let hash = AccessToken.hash(secret: secret)

@@ -1,0 +1,30 @@
+/// How the live picture behaves: when a unit counts as stale, and the grain of its spatial index.
+public struct LivePictureConfiguration: Sendable, Hashable {
+    /// Seconds of silence (by receive time) after which a unit is stale. Five minutes by default:
+    /// trackers report every 1–30 s, so five silent minutes means a dead battery, a tunnel or a
+    /// switched-off terminal, which the command room wants to see greyed out.
+    public var staleAfter: Double
+
+    /// Cell size of the spatial index, in equatorial degrees (0.01° ≈ 1.1 km). Small enough that a
+    /// 1 km radius touches about nine cells, large enough that a city is a few hundred of them.
+    public var cellDegrees: Double
+
+    /// Cell size of the camera index. Cameras see 50–500 m, so cells the size of the unit grid
+    /// keep a covering query to a handful of cells.
+    public var cameraCellDegrees: Double
+
+    /// How many pings ``LivePicture/apply(_:)`` applies per lock acquisition:
+    /// a 10,000-ping batch lets readers in between slices instead of making them wait ~1 ms.
+    public var applySliceSize: Int
+
+    public init(staleAfter: Double = 300, cellDegrees: Double = 0.01, cameraCellDegrees: Double = 0.01, applySliceSize: Int = 256) {
+        precondition(staleAfter >= 0, "staleAfter must not be negative")
+        precondition(cellDegrees > 0 && cellDegrees <= 10, "cellDegrees must be in (0, 10]")
+        precondition(cameraCellDegrees > 0 && cameraCellDegrees <= 10, "cameraCellDegrees must be in (0, 10]")
+        precondition(applySliceSize > 0, "applySliceSize must be positive")
+        self.staleAfter = staleAfter
+        self.cellDegrees = cellDegrees
+        self.cameraCellDegrees = cameraCellDegrees
+        self.applySliceSize = applySliceSize
+    }
+}

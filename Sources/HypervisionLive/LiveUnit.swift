@@ -1,0 +1,121 @@
+public import HypervisionCore
+
+/// What the live picture knows about one unit now: its latest position (by device time), the
+/// telemetry that came with it, its metadata, when it was last heard, and whether it is stale.
+public struct LiveUnit: Sendable, Hashable {
+    public var id: UnitID
+    public var callsign: String?
+    public var kind: Unit.Kind?
+    public var agency: Unit.Agency?
+    /// The position of the newest ping by device time.
+    public var position: GeoPoint
+    /// Device time of ``position``.
+    public var time: Timestamp
+    public var altitude: Double?
+    public var speed: Double?
+    public var heading: Double?
+    public var accuracy: Double?
+    /// The last status the unit reported. A newer ping without a status keeps it: trackers that
+    /// send positions only (OsmAnd, NMEA) must not erase the status a terminal set.
+    public var status: UnitStatus?
+    /// The last battery level reported, kept like ``status`` when a newer ping omits it.
+    public var battery: Int?
+    /// When Hypervision last received any ping of the unit, even one too old to move it: a late
+    /// burst from a tracker's buffer still proves the unit is alive.
+    public var lastHeard: Timestamp
+    /// When the unit became stale (``lastHeard`` plus the configured silence), or nil while it
+    /// is fresh. Computed at the moment of the query, so it never lags a sweep.
+    public var staleSince: Timestamp?
+
+    /// Whether the unit has been silent for longer than the configured threshold.
+    public var isStale: Bool { staleSince != nil }
+
+    public init(
+        id: UnitID, callsign: String? = nil, kind: Unit.Kind? = nil, agency: Unit.Agency? = nil, position: GeoPoint,
+        time: Timestamp, altitude: Double? = nil, speed: Double? = nil, heading: Double? = nil,
+        accuracy: Double? = nil, status: UnitStatus? = nil, battery: Int? = nil, lastHeard: Timestamp,
+        staleSince: Timestamp? = nil
+    ) {
+        self.id = id
+        self.callsign = callsign
+        self.kind = kind
+        self.agency = agency
+        self.position = position
+        self.time = time
+        self.altitude = altitude
+        self.speed = speed
+        self.heading = heading
+        self.accuracy = accuracy
+        self.status = status
+        self.battery = battery
+        self.lastHeard = lastHeard
+        self.staleSince = staleSince
+    }
+}
+
+/// One answer of a unit query: the unit and, when the query had a point, its geodesic distance.
+public struct LiveUnitResult: Sendable, Hashable {
+    public var unit: LiveUnit
+    /// Metres from the query point on the WGS 84 ellipsoid (Vincenty), or nil for box and polygon
+    /// queries.
+    public var distance: Double?
+
+    public init(unit: LiveUnit, distance: Double? = nil) {
+        self.unit = unit
+        self.distance = distance
+    }
+}
+
+/// Which units a query returns. Each criterion left nil accepts everything; a set criterion
+/// excludes units that have no value for it (a unit without a status does not match
+/// `statuses: [.available]`).
+public struct LiveUnitFilter: Sendable, Hashable {
+    public var statuses: Set<UnitStatus>?
+    public var agencies: Set<Unit.Agency>?
+    public var kinds: Set<Unit.Kind>?
+    /// true: only stale units; false: only fresh ones; nil: both.
+    public var stale: Bool?
+
+    public init(
+        statuses: Set<UnitStatus>? = nil, agencies: Set<Unit.Agency>? = nil, kinds: Set<Unit.Kind>? = nil,
+        stale: Bool? = nil
+    ) {
+        self.statuses = statuses
+        self.agencies = agencies
+        self.kinds = kinds
+        self.stale = stale
+    }
+
+    /// Every unit.
+    public static let all = LiveUnitFilter()
+
+    /// Whether no criterion is set, so queries can skip the per-unit checks.
+    public var acceptsAll: Bool { statuses == nil && agencies == nil && kinds == nil && stale == nil }
+
+    @inline(__always)
+    func accepts(_ unit: LiveUnit, staleBefore: Timestamp) -> Bool {
+        if let stale, stale != (unit.lastHeard <= staleBefore) { return false }
+        if let statuses {
+            guard let status = unit.status, statuses.contains(status) else { return false }
+        }
+        if let agencies {
+            guard let agency = unit.agency, agencies.contains(agency) else { return false }
+        }
+        if let kinds {
+            guard let kind = unit.kind, kinds.contains(kind) else { return false }
+        }
+        return true
+    }
+}
+
+/// What ``LivePicture/apply(_:)`` did with a batch.
+public struct LiveApplyResult: Sendable, Hashable {
+    /// For each ping in input order: true when it became its unit's live position; false when it
+    /// was no newer (by device time) than what the picture already held.
+    public var applied: [Bool]
+
+    public var appliedCount: Int { applied.reduce(0) { $0 + ($1 ? 1 : 0) } }
+    public var ignoredCount: Int { applied.count - appliedCount }
+
+    public init(applied: [Bool]) { self.applied = applied }
+}

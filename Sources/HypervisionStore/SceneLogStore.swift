@@ -1,0 +1,113 @@
+import HypervisionCore
+import Logging
+import PostgresNIO
+
+/// One entry of the scene log: a full scene (a keyframe) or the patch from `base` to `seq`.
+public struct SceneLogEntry: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case scene, patch }
+    public var wall: String
+    public var seq: Int64
+    public var base: Int64?
+    public var generatedAt: Timestamp
+    public var kind: Kind
+    /// The scene document, or the RFC 6902 operations array, as JSON text.
+    public var json: String
+
+    public init(wall: String, seq: Int64, base: Int64?, generatedAt: Timestamp, kind: Kind, json: String) {
+        self.wall = wall
+        self.seq = seq
+        self.base = base
+        self.generatedAt = generatedAt
+        self.kind = kind
+        self.json = json
+    }
+}
+
+/// The scene log in PostGIS: what every wall showed, for after-action review.
+public struct SceneLogStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Appends entries in one statement. Entries already logged (same wall and seq) are skipped.
+    public func append(_ entries: [SceneLogEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await client.query(
+            """
+            INSERT INTO scene_log (wall_id, seq, base, generated_at, kind, scene)
+            SELECT w, s, NULLIF(b, -1), t::timestamptz, k, j::jsonb
+            FROM unnest(\(entries.map(\.wall))::text[], \(entries.map(\.seq))::int8[], \(entries.map { $0.base ?? -1 })::int8[],
+                        \(entries.map(\.generatedAt.postgresText))::text[], \(entries.map(\.kind.rawValue))::text[],
+                        \(entries.map(\.json))::text[]) AS e(w, s, b, t, k, j)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// The entries needed to rebuild what `wall` showed at `time`: the last keyframe at or
+    /// before it, then the patches after that keyframe up to `time`, in order.
+    public func entries(wall: String, at time: Timestamp, maximumPatches: Int = 100_000) async throws -> [SceneLogEntry] {
+        let rows = try await client.query(
+            """
+            WITH key AS (
+                SELECT seq FROM scene_log
+                WHERE wall_id = \(wall) AND kind = 'scene' AND generated_at <= \(time.postgresText)::timestamptz
+                ORDER BY seq DESC LIMIT 1
+            )
+            SELECT seq, base, (extract(epoch FROM generated_at) * 1000000)::int8, kind, scene::text
+            FROM scene_log, key
+            WHERE wall_id = \(wall) AND scene_log.seq >= key.seq AND generated_at <= \(time.postgresText)::timestamptz
+            ORDER BY scene_log.seq
+            LIMIT \(Int64(maximumPatches + 1))
+            """, logger: logger)
+        var entries: [SceneLogEntry] = []
+        for try await (seq, base, micros, kind, json) in rows.decode((Int64, Int64?, Int64, String, String).self) {
+            entries.append(
+                SceneLogEntry(
+                    wall: wall, seq: seq, base: base, generatedAt: Timestamp(microseconds: micros),
+                    kind: SceneLogEntry.Kind(rawValue: kind) ?? .scene, json: json))
+        }
+        return entries
+    }
+
+    /// Deletes entries older than the cutoff (retention), keeping every wall's newest keyframe.
+    @discardableResult
+    public func deleteBefore(_ cutoff: Timestamp) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH deleted AS (
+                DELETE FROM scene_log WHERE generated_at < \(cutoff.postgresText)::timestamptz
+                  AND (wall_id, seq) NOT IN (SELECT wall_id, max(seq) FROM scene_log WHERE kind = 'scene' GROUP BY wall_id)
+                RETURNING 1)
+            SELECT count(*) FROM deleted
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
+    /// Stored wall definitions (from `PUT /api/v1/walls/{id}`), as JSON text, by id.
+    public func wallDefinitions() async throws -> [(String, String)] {
+        let rows = try await client.query("SELECT id, definition::text FROM walls ORDER BY id", logger: logger)
+        var walls: [(String, String)] = []
+        for try await row in rows.decode((String, String).self) { walls.append(row) }
+        return walls
+    }
+
+    public func saveWallDefinition(id: String, json: String) async throws {
+        try await client.query(
+            """
+            INSERT INTO walls (id, definition, updated_at) VALUES (\(id), \(json)::jsonb, now())
+            ON CONFLICT (id) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()
+            """, logger: logger)
+    }
+
+    @discardableResult
+    public func deleteWallDefinition(id: String) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM walls WHERE id = \(id) RETURNING 1", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

@@ -1,0 +1,306 @@
+import HypervisionCore
+import Synchronization
+
+/// Where a subscriber's bytes go: a TCP connection or a WebSocket. Implementations hand the
+/// bytes to their event loop or writer and return at once; the hub never waits on a subscriber.
+public protocol SceneSink: AnyObject, Sendable {
+    /// Queues one wire line (a scene, patch, heartbeat or error) for sending.
+    func send(_ line: [UInt8])
+    /// Closes the connection once what was queued has been sent.
+    func close()
+}
+
+/// The scene hub: for every stream (a wall, or one display of it) the current scene, a bounded
+/// history of patches, and its subscribers with their delivery state machines.
+///
+/// All state sits behind one `Mutex`; every method decides under the lock and writes to sinks
+/// after releasing it, so a slow socket never holds the lock, and publishing never waits on
+/// subscribers. Time comes from the caller-supplied clocks, so tests drive it.
+public final class SceneHub: Sendable {
+    /// Limits for every stream and subscriber of the hub.
+    public struct Configuration: Sendable, Hashable {
+        public var subscriber = SubscriberStateMachine.Configuration()
+        public var history = SceneHistory.Limits()
+        /// Subscribers across all streams; one more is refused (`too_many_subscribers`).
+        public var maximumSubscribers = 10_000
+        public init() {}
+    }
+
+    /// A subscription, to report writability and to unsubscribe.
+    public struct SubscriptionID: Sendable, Hashable {
+        let key: StreamKey
+        let number: UInt64
+    }
+
+    private struct Subscriber {
+        var machine: SubscriberStateMachine
+        let sink: any SceneSink
+    }
+
+    private struct Stream {
+        var history: SceneHistory
+        /// The last published content before stamping (seq and time are left out), so a
+        /// recompute that changes nothing publishes nothing.
+        var content: JSONValue
+        var subscribers: [UInt64: Subscriber] = [:]
+    }
+
+    private struct State {
+        var streams: [StreamKey: Stream] = [:]
+        var nextSubscriber: UInt64 = 1
+        var subscriberCount = 0
+        var shutDown = false
+    }
+
+    /// One write (or close) decided under the lock and performed after it.
+    private struct Delivery {
+        let sink: any SceneSink
+        let line: [UInt8]?
+        let close: Bool
+    }
+
+    public let configuration: Configuration
+    private let state = Mutex(State())
+    private let monotonicNanoseconds: @Sendable () -> UInt64
+    private let wallClock: @Sendable () -> Timestamp
+    /// Sequence numbers of new streams start here: the daemon's start time in microseconds, so
+    /// a renderer resuming with a `since` from before a restart is never given patches of
+    /// another scene history.
+    private let firstSequence: UInt64
+
+    public init(
+        configuration: Configuration = Configuration(),
+        monotonicNanoseconds: @escaping @Sendable () -> UInt64 = SceneHub.monotonicNow,
+        wallClock: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
+        self.configuration = configuration
+        self.monotonicNanoseconds = monotonicNanoseconds
+        self.wallClock = wallClock
+        self.firstSequence = UInt64(max(1, wallClock().microseconds))
+    }
+
+    /// Publishes new content for a stream (creating it on first use). Returns the new sequence
+    /// number, or nil when the content equals the last published one. `stamp` writes the
+    /// sequence number and time into the document (the scene carries them).
+    @discardableResult
+    public func publish(
+        _ key: StreamKey, content: JSONValue, stamp: (JSONValue, UInt64, Timestamp) -> JSONValue = { document, _, _ in document }
+    ) -> UInt64? {
+        let now = monotonicNanoseconds()
+        let time = wallClock()
+        let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
+            guard var stream = state.streams[key] else {
+                let seq = firstSequence
+                state.streams[key] = Stream(
+                    history: SceneHistory(key: key, seq: seq, document: stamp(content, seq, time), limits: configuration.history),
+                    content: content)
+                return (seq, [])
+            }
+            guard stream.content != content else { return (nil, []) }
+            let next = stream.history.seq + 1
+            guard let (seq, _) = stream.history.publish(stamp(content, next, time)) else { return (nil, []) }
+            stream.content = content
+            var deliveries: [Delivery] = []
+            for (number, var subscriber) in stream.subscribers {
+                let action = subscriber.machine.published(seq: seq, now: now)
+                if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                    stream.subscribers[number] = nil
+                    state.subscriberCount -= 1
+                } else {
+                    stream.subscribers[number] = subscriber
+                }
+            }
+            state.streams[key] = stream
+            return (seq, deliveries)
+        }
+        deliver(deliveries)
+        return seq
+    }
+
+    /// Adds a subscriber to an existing stream. It is sent the full scene, or the patches since
+    /// `since` when the history still holds them.
+    public func subscribe(_ request: SubscribeRequest, sink: any SceneSink) -> Result<SubscriptionID, StreamError> {
+        let now = monotonicNanoseconds()
+        let time = wallClock()
+        let key = request.key
+        let (result, deliveries): (Result<SubscriptionID, StreamError>, [Delivery]) = state.withLock { state in
+            if state.shutDown { return (.failure(StreamError(code: .shuttingDown, message: "the daemon is shutting down")), []) }
+            guard var stream = state.streams[key] else {
+                let wallExists = state.streams.keys.contains { $0.wall == key.wall }
+                let message = wallExists
+                    ? "wall \(key.wall) has no display \(key.display ?? "")"
+                    : "no wall \(key.wall)"
+                return (.failure(StreamError(code: .notFound, message: message)), [])
+            }
+            guard state.subscriberCount < configuration.maximumSubscribers else {
+                return (
+                    .failure(StreamError(code: StreamError.Code(rawValue: "too_many_subscribers"),
+                                         message: "the hub serves \(configuration.maximumSubscribers) subscribers at most")), []
+                )
+            }
+            var subscriber = Subscriber(machine: SubscriberStateMachine(configuration: configuration.subscriber), sink: sink)
+            let action = subscriber.machine.subscribed(since: request.since, currentSeq: stream.history.seq, now: now)
+            var deliveries: [Delivery] = []
+            let number = state.nextSubscriber
+            state.nextSubscriber += 1
+            if !perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                stream.subscribers[number] = subscriber
+                state.subscriberCount += 1
+                state.streams[key] = stream
+            }
+            return (.success(SubscriptionID(key: key, number: number)), deliveries)
+        }
+        deliver(deliveries)
+        return result
+    }
+
+    public func unsubscribe(_ id: SubscriptionID) {
+        state.withLock { state in
+            if state.streams[id.key]?.subscribers.removeValue(forKey: id.number) != nil { state.subscriberCount -= 1 }
+        }
+    }
+
+    /// The connection stopped (false) or resumed (true) taking bytes.
+    public func writabilityChanged(_ id: SubscriptionID, writable: Bool) {
+        update(id) { machine, now in machine.writabilityChanged(writable, now: now) }
+    }
+
+    /// Bytes handed to the connection and not yet sent (for sinks that know it, e.g. WebSockets).
+    public func pendingBytes(_ id: SubscriptionID, _ bytes: Int) {
+        update(id) { machine, now in machine.outboundBytesPending(bytes, now: now) }
+    }
+
+    private func update(_ id: SubscriptionID, _ event: (inout SubscriberStateMachine, UInt64) -> SubscriberStateMachine.Action) {
+        let now = monotonicNanoseconds()
+        let time = wallClock()
+        let deliveries: [Delivery] = state.withLock { state in
+            guard var stream = state.streams[id.key], var subscriber = stream.subscribers[id.number] else { return [] }
+            var deliveries: [Delivery] = []
+            let action = event(&subscriber.machine, now)
+            if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                stream.subscribers[id.number] = nil
+                state.subscriberCount -= 1
+            } else {
+                stream.subscribers[id.number] = subscriber
+            }
+            state.streams[id.key] = stream
+            return deliveries
+        }
+        deliver(deliveries)
+    }
+
+    /// Runs the timers: coalesced updates whose slot came, heartbeats, stalled subscribers.
+    public func tick() {
+        let now = monotonicNanoseconds()
+        let time = wallClock()
+        let deliveries: [Delivery] = state.withLock { state in
+            var deliveries: [Delivery] = []
+            for key in state.streams.keys {
+                guard var stream = state.streams[key], !stream.subscribers.isEmpty else { continue }
+                for (number, var subscriber) in stream.subscribers {
+                    guard let deadline = subscriber.machine.nextDeadline, deadline <= now else { continue }
+                    let action = subscriber.machine.tick(now: now)
+                    if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                        stream.subscribers[number] = nil
+                        state.subscriberCount -= 1
+                    } else {
+                        stream.subscribers[number] = subscriber
+                    }
+                }
+                state.streams[key] = stream
+            }
+            return deliveries
+        }
+        deliver(deliveries)
+    }
+
+    /// The current document of a stream and its sequence number.
+    public func current(_ key: StreamKey) -> (seq: UInt64, document: JSONValue, encoded: [UInt8])? {
+        state.withLock { state in
+            state.streams[key].map { ($0.history.seq, $0.history.document, $0.history.encodedDocument) }
+        }
+    }
+
+    /// The RFC 6902 operations (a JSON array) from `since` to the current scene of a stream,
+    /// when the history still holds them.
+    public func operations(_ key: StreamKey, since: UInt64) -> [UInt8]? {
+        state.withLock { $0.streams[key]?.history.composedOperations(since: since) }
+    }
+
+    /// The streams that exist (walls and their displays).
+    public var keys: [StreamKey] { state.withLock { Array($0.streams.keys) } }
+
+    public var subscriberCount: Int { state.withLock { $0.subscriberCount } }
+
+    /// Removes every stream of a wall (it was deleted); its subscribers get `not_found` and are closed.
+    public func removeWall(_ wall: String) {
+        let deliveries: [Delivery] = state.withLock { state in
+            var deliveries: [Delivery] = []
+            for key in state.streams.keys where key.wall == wall {
+                for subscriber in state.streams[key]!.subscribers.values {
+                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .notFound, message: "wall \(wall) was removed")), close: true))
+                    state.subscriberCount -= 1
+                }
+                state.streams[key] = nil
+            }
+            return deliveries
+        }
+        deliver(deliveries)
+    }
+
+    /// Closes every subscriber with `shutting_down` and refuses new ones.
+    public func shutdown() {
+        let deliveries: [Delivery] = state.withLock { state in
+            state.shutDown = true
+            var deliveries: [Delivery] = []
+            for key in state.streams.keys {
+                for subscriber in state.streams[key]!.subscribers.values {
+                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .shuttingDown, message: "the daemon is shutting down")), close: true))
+                }
+                state.streams[key]!.subscribers = [:]
+            }
+            state.subscriberCount = 0
+            return deliveries
+        }
+        deliver(deliveries)
+    }
+
+    /// Turns an action into a delivery. Returns true when the subscriber is done (closed).
+    private func perform(
+        _ action: SubscriberStateMachine.Action, for subscriber: Subscriber, history: SceneHistory, time: Timestamp,
+        into deliveries: inout [Delivery]
+    ) -> Bool {
+        switch action {
+        case .none:
+            return false
+        case .sendScene:
+            deliveries.append(Delivery(sink: subscriber.sink, line: history.sceneLine(), close: false))
+        case .sendPatch(let base):
+            if let line = history.updateLine(since: base) { deliveries.append(Delivery(sink: subscriber.sink, line: line, close: false)) }
+        case .sendHeartbeat(let seq):
+            deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.heartbeat(seq: seq, time: time), close: false))
+        case .close(let error):
+            deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(error), close: true))
+            return true
+        }
+        return false
+    }
+
+    private func deliver(_ deliveries: [Delivery]) {
+        for delivery in deliveries {
+            if let line = delivery.line { delivery.sink.send(line) }
+            if delivery.close { delivery.sink.close() }
+        }
+    }
+}
+
+extension SceneHub {
+    /// Nanoseconds of the monotonic clock since the hub's module was loaded.
+    public static let monotonicNow: @Sendable () -> UInt64 = {
+        let origin = monotonicOrigin  // initialised on first use: read it before the clock
+        let elapsed = ContinuousClock.now - origin
+        return UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
+
+private let monotonicOrigin = ContinuousClock.now

@@ -1,0 +1,222 @@
+import Foundation
+import HypervisionCore
+import HypervisionStream
+import HypervisionTestSupport
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The subscription port over real sockets: subscribe, resume, display views, bad requests,
+/// tokens, a stalled subscriber beside a healthy one, and TLS.
+@Suite(.serialized) struct SubscriptionServerTests {
+    static let authority = TokenAuthority(tokens: [
+        AccessToken(name: "renderer", sha256: Hex.decode(AccessToken.hash(secret: "wall-secret"))!, scopes: [.subscribe(wall: "cic")]),
+        AccessToken(name: "other", sha256: Hex.decode(AccessToken.hash(secret: "other-secret"))!, scopes: [.subscribe(wall: "elsewhere")]),
+    ])
+
+    /// Runs a server on a free port around `body`.
+    func withServer(
+        hub: SceneHub, tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
+        var configuration = SubscriptionServerConfiguration()
+        configuration.port = 0
+        configuration.tls = tls
+        configuration.subscribeTimeout = .seconds(2)
+        let bound = Mutex<Int?>(nil)
+        let server = SubscriptionServer(
+            configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"),
+            onBound: { address in bound.withLock { $0 = address?.port } })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            group.addTask { try await SceneHubService(hub: hub).run() }
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                port = bound.withLock { $0 }
+                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            try await body(try #require(port))
+            group.cancelAll()
+        }
+    }
+
+    static func document(_ n: Int, padding: Int = 0) -> JSONValue {
+        var tiles: [String: JSONValue] = [:]
+        for i in 0..<4 { tiles["cam-\(i)"] = .object(["slot": .number(Double((i + n) % 4)), "title": .string("camera \(i)")]) }
+        return .object(["wall": "cic", "tiles": .object(tiles), "n": .number(Double(n)), "pad": .string(String(repeating: "x", count: padding))])
+    }
+
+    func message(_ line: String?, sourceLocation: SourceLocation = #_sourceLocation) throws -> ServerMessage {
+        try ServerMessage(line: Array(try #require(line, "no line", sourceLocation: sourceLocation).utf8))
+    }
+
+    @Test func subscribersGetTheSceneThenPatchesAndResumeInsideOrOutsideTheHistory() async throws {
+        var configuration = SceneHub.Configuration()
+        configuration.history = .init(maximumPatches: 5)
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000)
+        let hub = SceneHub(configuration: configuration)
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0, padding: 2_000))
+        try await withServer(hub: hub) { port in
+            let client = try LineClient(port: port)
+            client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            var replica = SceneReplica()
+            try replica.apply(try message(client.readLine()))
+            let first = try #require(replica.seq)
+            for n in 1...3 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
+            // Coalesced to at most one update per millisecond: patches, or a scene when the
+            // combined patch would be larger than the scene itself.
+            while replica.seq != first + 3 {
+                let next = try message(client.readLine())
+                if case .heartbeat = next { continue }
+                try replica.apply(next)
+            }
+            #expect(replica.document == Self.document(3, padding: 2_000))
+
+            // Resume inside the history: one patch from `since`, not a full scene (the 2 kB
+            // padding never changes, so the patch is the smaller).
+            let resumed = try LineClient(port: port)
+            resumed.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first + 1)}"# + "\n")
+            guard case .patch(let seq, let base, _) = try message(resumed.readLine()) else { Issue.record("no patch on resume"); return }
+            #expect(base == first + 1 && seq == first + 3)
+
+            // Outside the history (5 patches held): a full scene.
+            for n in 4...12 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
+            let late = try LineClient(port: port)
+            late.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first + 1)}"# + "\n")
+            guard case .scene(let sceneSeq, let scene) = try message(late.readLine()) else { Issue.record("no scene when outside history"); return }
+            #expect(sceneSeq == first + 12 && scene == Self.document(12, padding: 2_000))
+        }
+    }
+
+    @Test func badRequestsAndWrongTokensGetAnErrorLineAndAClose() async throws {
+        let hub = SceneHub()
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+        hub.publish(StreamKey(wall: "cic", display: "r0c0"), content: Self.document(0))
+        try await withServer(hub: hub) { port in
+            let cases: [(String, String)] = [
+                ("not json\n", "bad_request"),
+                (#"{"type":"subscribe"}"# + "\n", "bad_request"),
+                (#"{"type":"subscribe","wall":"cic","since":"x","token":"wall-secret"}"# + "\n", "bad_request"),
+                (#"{"type":"subscribe","wall":"cic"}"# + "\n", "unauthorized"),
+                (#"{"type":"subscribe","wall":"cic","token":"nope"}"# + "\n", "unauthorized"),
+                (#"{"type":"subscribe","wall":"cic","token":"other-secret"}"# + "\n", "forbidden"),
+                (#"{"type":"subscribe","wall":"cic","display":"r9c9","token":"wall-secret"}"# + "\n", "not_found"),
+                (String(repeating: "x", count: 20_000) + "\n", "bad_request"),
+            ]
+            for (request, code) in cases {
+                let client = try LineClient(port: port)
+                client.send(request)
+                guard let line = client.readLine() else { Issue.record("no answer to \(request.prefix(60))"); continue }
+                guard case .error(let error) = try message(line) else { Issue.record("no error for \(request.prefix(60))"); continue }
+                #expect(error.code.rawValue == code, "\(request.prefix(60)): \(error)")
+                #expect(client.isClosed())
+            }
+            // Silence: dropped after the subscribe timeout (2 s here).
+            let silent = try LineClient(port: port)
+            guard case .error(let error) = try message(silent.readLine(timeout: .seconds(5))) else { Issue.record("no timeout error"); return }
+            #expect(error.message.contains("no subscribe line"))
+            #expect(silent.isClosed())
+
+            // A display view is its own stream.
+            let display = try LineClient(port: port)
+            display.send(#"{"type":"subscribe","wall":"cic","display":"r0c0","token":"wall-secret"}"# + "\n")
+            guard case .scene = try message(display.readLine()) else { Issue.record("no display scene"); return }
+        }
+    }
+
+    @Test func aStalledSubscriberNeitherSlowsTheOthersNorHoldsItsBacklog() async throws {
+        var configuration = SceneHub.Configuration()
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000, maximumPendingBytes: 64 * 1024)
+        let hub = SceneHub(configuration: configuration)
+        let key = StreamKey(wall: "cic")
+        hub.publish(key, content: Self.document(0, padding: 100_000))
+        try await withServer(hub: hub) { port in
+            let stalled = try LineClient(port: port, receiveBuffer: 4096)
+            stalled.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            let healthy = try LineClient(port: port)
+            healthy.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            var replica = SceneReplica()
+            try replica.apply(try message(healthy.readLine()))
+            // Every change rewrites the 100 kB padding: ~100 kB per patch, 60 of them (6 MB). The
+            // stalled client's socket buffers hold well under 1 MB of that.
+            var published: UInt64 = 0
+            for n in 1...60 {
+                published = hub.publish(key, content: Self.document(n, padding: 100_000 + n)) ?? published
+                // The healthy renderer keeps up with every change while the other reads nothing.
+                while replica.seq != published {
+                    let next = try message(healthy.readLine(timeout: .seconds(5)))
+                    if case .heartbeat = next { continue }
+                    try replica.apply(next)
+                }
+            }
+            #expect(replica.document == Self.document(60, padding: 100_060))
+            // The stalled one now reads: it was skipped ahead (a fresh scene after its backlog
+            // was dropped), so it received far less than was published, and ends current.
+            var stalledReplica = SceneReplica()
+            var received = 0
+            var scenes = 0
+            while stalledReplica.seq != published {
+                guard let line = stalled.readLine(timeout: .seconds(5)) else { Issue.record("stalled subscriber never caught up"); return }
+                received += line.utf8.count
+                let next = try ServerMessage(line: Array(line.utf8))
+                if case .scene = next { scenes += 1 }
+                if case .heartbeat = next { continue }
+                try stalledReplica.apply(next)
+            }
+            #expect(scenes >= 2, "a resync scene after the dropped backlog")
+            #expect(received < 60 * 100_000 / 3, "received \(received) bytes of ~6,000,000 published")
+            #expect(stalledReplica.document == replica.document)
+        }
+    }
+
+    @Test func tlsCarriesTheSameProtocol() async throws {
+        let directory = NSTemporaryDirectory() + "hv-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(directory + "/cert.pem").map { .certificate($0) },
+            privateKey: .file(directory + "/key.pem"))
+        let hub = SceneHub()
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+        try await withServer(hub: hub, tls: tls) { port in
+            // openssl s_client as an independent TLS client.
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            client.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", directory + "/cert.pem", "-verify_return_error"]
+            let input = Pipe(), output = Pipe()
+            client.standardInput = input
+            client.standardOutput = output
+            client.standardError = FileHandle.nullDevice
+            try client.run()
+            input.fileHandleForWriting.write(Data((#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n").utf8))
+            var received = Data()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !received.contains(0x0A), ContinuousClock.now < deadline {
+                received += output.fileHandleForReading.availableData
+            }
+            client.terminate()
+            let line = String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
+            guard case .scene(_, let scene) = try message(line) else { Issue.record("no scene over TLS: \(line)"); return }
+            #expect(scene == Self.document(0))
+            // A plain-text client gets nothing usable from a TLS port.
+            let plain = try LineClient(port: port)
+            plain.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            #expect(plain.readLine(timeout: .seconds(2)).map { $0.contains("\"scene\"") } != true)
+        }
+    }
+}
