@@ -4,7 +4,12 @@ import HummingbirdCore
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
+import HypervisionLayout
+import HypervisionLive
 import HypervisionStore
+import HypervisionStream
+import HummingbirdWebSocket
+import NIOSSL
 import Logging
 import Metrics
 import PostgresNIO
@@ -117,29 +122,66 @@ public struct Daemon {
         let supervisor = DatabaseSupervisor(
             client: client, endpoint: endpoint, store: store, status: status, configuration: supervisorConfiguration,
             logger: logger,
-            onReady: { systemd.databaseReady() })
+            onReady: {})
+
+        // The live picture: updated by every ingest path before the database write.
+        let live = LiveState(picture: LivePicture(configuration: LivePictureConfiguration(staleAfter: Double(configuration.unitStaleSeconds))))
+        let observe: @Sendable ([Ping]) -> Void = { live.picture.apply($0) }
+        func intake(_ name: String) -> PingIntake {
+            PingIntake(writer: writer, protocol: name, metricsFactory: metricsFactory, observe: observe)
+        }
+        let cameraStore = CameraStore(client: client, logger: logger)
+        let incidentStore = IncidentStore(client: client, logger: logger)
+        let history = HistoryStore(client: client, logger: logger)
+
+        // Walls: definitions, the layout loop, the hub that serves scenes to renderers.
+        var hubConfiguration = SceneHub.Configuration()
+        hubConfiguration.subscriber = SubscriberStateMachine.Configuration(
+            maximumMessagesPerSecond: configuration.subscriptionMaximumRate,
+            heartbeatInterval: .milliseconds(Int64(configuration.subscriptionHeartbeatSeconds * 1000)))
+        hubConfiguration.maximumSubscribers = configuration.subscriptionMaximumConnections * 2
+        let hub = SceneHub(configuration: hubConfiguration)
+        var wallConfiguration = WallService.Configuration()
+        wallConfiguration.interval = .milliseconds(Int64(configuration.wallsIntervalMilliseconds))
+        wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))
+        let walls = WallService(
+            configuration: wallConfiguration, hub: hub, log: SceneLogStore(client: client, logger: logger), logger: logger,
+            inputs: { live.layoutInputs(at: .now()) })
+        Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
+        if configuration.demo {
+            do {
+                try walls.define(json: DemoWall.definition, origin: .file(path: "(built in, --demo)"))
+            } catch {
+                logger.error("the demo wall is refused", metadata: ["error": "\(error)"])
+            }
+        }
+        // Set once the live picture is rebuilt: /readyz waits for it, and so does the demo.
+        let demoReadiness = DemoReadiness()
+        let loader = LiveStateLoader(
+            live: live, status: status, history: history, cameras: cameraStore, incidents: incidentStore, walls: walls, logger: logger,
+            onLoaded: {
+                demoReadiness.markReady()
+                systemd.databaseReady()
+            })
 
         let router = Router()
         let authority = TokenAuthority(tokens: configuration.tokens)
-        PingIngestRoutes(
-            intake: PingIntake(writer: writer, protocol: "http", metricsFactory: metricsFactory), authority: authority,
-            limits: configuration.httpIngest
-        ).addRoutes(to: router)
-        let incidents = IncidentDesk(store: IncidentStore(client: client, logger: logger), router: configuration.incidentRouter)
+        PingIngestRoutes(intake: intake("http"), authority: authority, limits: configuration.httpIngest).addRoutes(to: router)
+        let incidents = IncidentDesk(store: incidentStore, router: configuration.incidentRouter, live: live)
         IncidentRoutes(desk: incidents, authority: authority).addRoutes(to: router)
-        CameraRoutes(
-            store: CameraStore(client: client, logger: logger), authority: authority, configuration: configuration.cameras,
-            incidents: incidents
-        ).addRoutes(to: router)
+        CameraRoutes(store: cameraStore, authority: authority, configuration: configuration.cameras, incidents: incidents, live: live)
+            .addRoutes(to: router)
+        QueryRoutes(live: live, history: history, incidents: incidentStore, authority: authority).addRoutes(to: router)
+        WallRoutes(walls: walls, authority: authority).addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
                 database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
-                spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings)
+                spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings, liveLoaded: demoReadiness.isReady)
         }.addRoutes(to: router)
         // Hummingbird closes nothing by itself: an idle (or trickling) client is dropped here.
-        let httpServer = HTTPServerBuilder.http1(
-            configuration: .init(idleTimeout: .seconds(Int64(configuration.httpIdleTimeoutSeconds))))
+        let idleTimeout = TimeAmount.seconds(Int64(configuration.httpIdleTimeoutSeconds))
+        let httpServer = WallStreamRoutes(hub: hub, authority: authority).serverBuilder(idleTimeout: idleTimeout)
         let http = Application(
             router: router,
             server: httpServer,
@@ -152,7 +194,13 @@ public struct Daemon {
 
         let reload = ReloadService(
             filePath: configurationFile, overrides: overrides, initial: configuration, logLevel: logLevel,
-            supervisor: supervisor, notifier: notifier, logger: logger)
+            supervisor: supervisor, notifier: notifier, logger: logger,
+            onReload: { [logger, directory = configuration.wallsDirectory] fresh in
+                if fresh.wallsDirectory != directory {
+                    logger.warning("walls.directory changed: restart to use the new directory; reloading the old one")
+                }
+                Self.loadWallFiles(into: walls, directory: directory, logger: logger)
+            })
 
         // Started in this order, stopped in reverse: the client stops last so the writer can
         // flush through it; systemd hears STOPPING=1 first.
@@ -163,19 +211,19 @@ public struct Daemon {
             tcp.host = httpHost
             listeners.append(
                 NDJSONIngestServer(
-                    configuration: tcp, intake: PingIntake(writer: writer, protocol: "tcp", metricsFactory: metricsFactory),
+                    configuration: tcp, intake: intake("tcp"),
                     authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.osmandEnabled {
             let osmandRouter = Router(context: PeerRequestContext.self)
             OsmAndRoutes(
-                intake: PingIntake(writer: writer, protocol: "osmand", metricsFactory: metricsFactory), authority: authority,
+                intake: intake("osmand"), authority: authority,
                 configuration: configuration.osmand
             ).addRoutes(to: osmandRouter)
             listeners.append(
                 Application(
                     router: osmandRouter,
-                    server: httpServer,
+                    server: .http1(configuration: .init(idleTimeout: idleTimeout)),
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
                     onServerRunning: { [logger] channel in
                         logger.notice("OsmAnd ingest listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
@@ -186,8 +234,8 @@ public struct Daemon {
         if configuration.cotEnabled {
             var cot = configuration.cot
             cot.host = httpHost
-            let intake = PingIntake(writer: writer, protocol: "cot", metricsFactory: metricsFactory)
-            listeners.append(CoTIngestServer(configuration: cot, intake: intake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+            let cotIntake = intake("cot")
+            listeners.append(CoTIngestServer(configuration: cot, intake: cotIntake, logger: logger, onBound: { _ in systemd.listenerBound() }))
             var datagrams = UDPIngestConfiguration()
             datagrams.host = httpHost
             datagrams.port = cot.port
@@ -196,7 +244,7 @@ public struct Daemon {
             datagrams.name = "ingest.cot"
             listeners.append(
                 UDPIngestServer(
-                    configuration: datagrams, intake: intake, logger: logger, metricsFactory: metricsFactory,
+                    configuration: datagrams, intake: cotIntake, logger: logger, metricsFactory: metricsFactory,
                     onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.udpIngestEnabled {
@@ -204,17 +252,66 @@ public struct Daemon {
             udp.host = httpHost
             listeners.append(
                 UDPIngestServer(
-                    configuration: udp, intake: PingIntake(writer: writer, protocol: "udp", metricsFactory: metricsFactory),
+                    configuration: udp, intake: intake("udp"),
                     logger: logger, metricsFactory: metricsFactory, onBound: { _ in systemd.listenerBound() }))
         }
+        if configuration.subscriptionsEnabled {
+            var subscriptions = SubscriptionServerConfiguration()
+            subscriptions.host = httpHost
+            subscriptions.port = configuration.subscriptionPort
+            subscriptions.maximumConnections = configuration.subscriptionMaximumConnections
+            subscriptions.tls = try subscriptionTLS()
+            listeners.append(
+                SubscriptionServer(
+                    configuration: subscriptions, hub: hub, authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+        }
         systemd.expect(listeners: listeners.count)
-        var services: [any Service] = [client, supervisor, writer] + listeners
-        if configuration.demo { services.append(DemoFeed(writer: writer, logger: logger)) }
+        var services: [any Service] = [client, supervisor, writer, loader, SceneHubService(hub: hub), walls] + listeners
+        if configuration.demo {
+            services.append(
+                DemoFeed(
+                    intake: intake("demo"), cameras: cameraStore, incidents: incidents, history: history, live: live, ready: demoReadiness,
+                    logger: logger))
+        }
         services.append(reload)
         services.append(systemd)
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension Daemon {
+    /// Defines the walls of the walls directory; a file that cannot be used is logged with its
+    /// problems and its previous definition (if any) is kept.
+    static func loadWallFiles(into walls: WallService, directory: String, logger: Logger) {
+        guard !directory.isEmpty else { return }
+        let (definitions, unreadable) = WallFiles.load(directory: directory)
+        for (path, problem) in unreadable {
+            logger.error("wall file unreadable", metadata: ["path": "\(path)", "problem": "\(problem)"])
+        }
+        for (path, error) in walls.loadFiles(definitions) {
+            logger.error("wall file refused", metadata: ["path": "\(path)", "problem": "\(error)"])
+        }
+        logger.notice("walls loaded", metadata: ["directory": "\(directory)", "walls": "\(walls.wallIDs)"])
+    }
+
+    /// TLS for the subscription port from the configured PEM files, with optional client certificates.
+    func subscriptionTLS() throws -> TLSConfiguration? {
+        guard !configuration.subscriptionTLSCertificate.isEmpty else { return nil }
+        do {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.subscriptionTLSCertificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.subscriptionTLSKey, format: .pem)))
+            tls.minimumTLSVersion = .tlsv12
+            if !configuration.subscriptionTLSClientCA.isEmpty {
+                tls.trustRoots = .file(configuration.subscriptionTLSClientCA)
+                tls.certificateVerification = configuration.subscriptionTLSRequireClientCertificate ? .noHostnameVerification : .optionalVerification
+            }
+            return tls
+        } catch {
+            throw ConfigurationError(key: "subscriptions.tls.certificate", problem: "cannot load the TLS certificate or key: \(error)")
+        }
     }
 }
 

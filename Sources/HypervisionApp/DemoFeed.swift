@@ -1,81 +1,92 @@
-import Foundation
 import HypervisionCore
+import HypervisionHTTP
+import HypervisionIngestServer
+import HypervisionLive
 import HypervisionStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// A simulated patrol fleet for `--demo`: units driving around central Paris, one ping per unit
-/// per second, through the same durable writer as real traffic.
+/// `--demo`: a simulated city (``DemoCity``) fed through the same paths as real sources: pings
+/// through the ingest intake (validated, live picture, durable writer), cameras, camera events
+/// and incidents through their stores and the live state. Starts once the live picture is loaded.
 public struct DemoFeed: Service {
-    let writer: PingWriter
-    let unitCount: Int
+    let intake: PingIntake
+    let cameras: CameraStore
+    let incidents: IncidentDesk
+    let history: HistoryStore
+    let live: LiveState
+    let ready: DemoReadiness
     let logger: Logger
 
-    public init(writer: PingWriter, unitCount: Int = 200, logger: Logger) {
-        self.writer = writer
-        self.unitCount = unitCount
+    public init(
+        intake: PingIntake, cameras: CameraStore, incidents: IncidentDesk, history: HistoryStore, live: LiveState, ready: DemoReadiness,
+        logger: Logger
+    ) {
+        self.intake = intake
+        self.cameras = cameras
+        self.incidents = incidents
+        self.history = history
+        self.live = live
+        self.ready = ready
         self.logger = logger
     }
 
-    struct SimulatedUnit {
-        var id: UnitID
-        var position: GeoPoint
-        var heading: Double
-        var speed: Double
-        var status: UnitStatus
-    }
-
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await self.simulate() }
+        await cancelWhenGracefulShutdown {
+            while !ready.isReady && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+            await self.simulate()
+        }
     }
 
     private func simulate() async {
-        var generator = SystemRandomNumberGenerator()
-        let prefixes = ["PN-75-BAC", "PN-75-BST", "GN-92-PSIG", "PM-75-VTT"]
-        var units = (0..<unitCount).map { index -> SimulatedUnit in
-            let onFoot = index % 5 == 4
-            return SimulatedUnit(
-                id: UnitID(trusted: "\(prefixes[index % prefixes.count])-\(index / prefixes.count + 1)"),
-                position: GeoPoint(
-                    latitude: 48.8566 + Double.random(in: -0.03...0.03, using: &generator),
-                    longitude: 2.3522 + Double.random(in: -0.05...0.05, using: &generator)),
-                heading: Double.random(in: 0..<360, using: &generator),
-                speed: onFoot ? 1.4 : Double.random(in: 5...14, using: &generator),
-                status: .available)
-        }
-        logger.notice("demo feed started", metadata: ["units": "\(unitCount)"])
-        let statuses: [UnitStatus] = [.available, .available, .available, .busy, .enRoute, .onScene]
+        var city = DemoCity(seed: UInt64(Timestamp.now().seconds), start: .now())
         do {
-            while !Task.isCancelled {
-                let now = Timestamp.now()
-                let pings = units.indices.map { i -> Ping in
-                    var unit = units[i]
-                    unit.heading = (unit.heading + Double.random(in: -25...25, using: &generator) + 360)
-                        .truncatingRemainder(dividingBy: 360)
-                    let radians = unit.heading * .pi / 180
-                    let metresPerDegreeLat = 111_320.0
-                    let metresPerDegreeLon = 111_320.0 * cos(unit.position.latitude * .pi / 180)
-                    unit.position.latitude += unit.speed * cos(radians) / metresPerDegreeLat
-                    unit.position.longitude += unit.speed * sin(radians) / metresPerDegreeLon
-                    // Stay inside the demo city: turn back at its edge.
-                    if abs(unit.position.latitude - 48.8566) > 0.04 || abs(unit.position.longitude - 2.3522) > 0.07 {
-                        unit.heading = (unit.heading + 180).truncatingRemainder(dividingBy: 360)
-                    }
-                    if Int.random(in: 0..<600, using: &generator) == 0 {
-                        unit.status = statuses.randomElement(using: &generator)!
-                    }
-                    units[i] = unit
-                    return Ping(
-                        unit: unit.id, time: now, position: unit.position, speed: unit.speed, heading: unit.heading,
-                        accuracy: 5, status: unit.status, battery: 80, receivedAt: now)
-                }
-                do {
-                    _ = try await writer.write(pings)
-                } catch {
-                    logger.warning("demo pings refused", metadata: ["reason": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(1))
+            try await history.register(city.units)
+            live.picture.upsert(units: city.units)
+            let now = Timestamp.now()
+            _ = try await cameras.upsert(city.cameras, at: now)
+            for camera in try await cameras.all() where camera.camera.id.hasPrefix("cam-") {
+                live.upsert(camera: camera.camera, statusSince: camera.statusSince)
             }
+        } catch {
+            logger.error("demo: cannot register its units and cameras", metadata: ["error": "\(DatabaseErrors.describe(error))"])
+        }
+        logger.notice("demo city running", metadata: ["units": "\(city.units.count)", "cameras": "\(city.cameras.count)"])
+        var incidentIDs: [String?] = []
+        while !Task.isCancelled {
+            let step = city.advance(to: .now())
+            do {
+                _ = try await intake.submit(validated: step.pings)
+            } catch {
+                logger.warning("demo: pings refused", metadata: ["error": "\(error)"])
+            }
+            for incident in step.openedIncidents {
+                incidentIDs.append(try? await incidents.open(incident).id)
+            }
+            for update in step.incidentUpdates where update.index < incidentIDs.count {
+                guard let id = incidentIDs[update.index] else { continue }
+                _ = try? await incidents.update(
+                    id: id, changes: IncidentChanges(priority: update.priority, status: update.status), at: update.time)
+            }
+            for event in step.cameraEvents {
+                if let stored = try? await cameras.add(event) { live.add(event: stored) }
+            }
+            for change in step.cameraStatusChanges {
+                if let stored = try? await cameras.updateStatus(id: change.cameraID, to: change.status, at: change.time) {
+                    live.upsert(camera: stored.camera, statusSince: stored.statusSince)
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
+}
+
+/// Set once the live picture is loaded: the demo starts after, so its first pings are not
+/// spooled while migrations run.
+public final class DemoReadiness: Sendable {
+    private let flag = Mutex(false)
+    public init() {}
+    public var isReady: Bool { flag.withLock { $0 } }
+    public func markReady() { flag.withLock { $0 = true } }
 }

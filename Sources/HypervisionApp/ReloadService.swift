@@ -3,8 +3,8 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Reloads what can change without a restart when the daemon receives SIGHUP: the log level and
-/// the retention. Other changed keys are reported as needing a restart.
+/// Reloads what can change without a restart when the daemon receives SIGHUP: the log level,
+/// the retention and the wall definition files. Other changed keys are reported as needing a restart.
 public struct ReloadService: Service {
     let filePath: String?
     let overrides: [String: String]
@@ -13,11 +13,15 @@ public struct ReloadService: Service {
     let notifier: SystemdNotifier
     let logger: Logger
     let initial: DaemonConfiguration
+    /// Reloads what belongs to other services (the wall files), given the new configuration.
+    let onReload: @Sendable (DaemonConfiguration) -> Void
 
     public init(
         filePath: String?, overrides: [String: String], initial: DaemonConfiguration, logLevel: LogLevelControl,
-        supervisor: DatabaseSupervisor, notifier: SystemdNotifier, logger: Logger
+        supervisor: DatabaseSupervisor, notifier: SystemdNotifier, logger: Logger,
+        onReload: @escaping @Sendable (DaemonConfiguration) -> Void = { _ in }
     ) {
+        self.onReload = onReload
         self.filePath = filePath
         self.overrides = overrides
         self.initial = initial
@@ -38,6 +42,7 @@ public struct ReloadService: Service {
                     logLevel.current = fresh.logLevel
                 }
                 supervisor.updateRetention(days: fresh.retentionDays)
+                onReload(fresh)
                 var needsRestart: [String] = []
                 if fresh.httpHost != initial.httpHost || fresh.httpPort != initial.httpPort { needsRestart.append("http") }
                 if fresh.databaseURL != initial.databaseURL || fresh.databasePoolSize != initial.databasePoolSize {

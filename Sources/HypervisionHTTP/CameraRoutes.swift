@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HypervisionCore
+import HypervisionLive
 import HypervisionStore
 import NIOCore
 
@@ -24,16 +25,19 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
     let eventValidator = CameraEventValidator()
     /// Where an analytics event that asks for an incident opens it; nil refuses such events.
     let incidents: IncidentDesk?
+    /// Told of every committed change, so walls and queries see it at once.
+    let live: LiveState?
     let now: @Sendable () -> Timestamp
 
     public init(
         store: CameraStore, authority: TokenAuthority, configuration: CameraAPIConfiguration = .init(),
-        incidents: IncidentDesk? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }
+        incidents: IncidentDesk? = nil, live: LiveState? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }
     ) {
         self.store = store
         self.authority = authority
         self.configuration = configuration
         self.incidents = incidents
+        self.live = live
         self.now = now
     }
 
@@ -55,6 +59,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                 let camera = try validator.validate(raw)
                 let created = try await store.upsert(camera, at: now())
                 guard let stored = try await store.get(id: camera.id) else { throw HTTPError(.internalServerError) }
+                live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
                 return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds), status: created ? .created : .ok)
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
@@ -72,6 +77,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
             guard try await store.delete(id: id) else { return APIError.response(.notFound, "not_found", "no camera \(id)") }
+            live?.removeCamera(id: id)
             return Response(status: .noContent)
         }
         router.patch("/api/v1/cameras/:id/status") { request, context in
@@ -89,6 +95,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
             guard let stored = try await store.updateStatus(id: id, to: status, at: now()) else {
                 return APIError.response(.notFound, "not_found", "no camera \(id)")
             }
+            live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
             return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.post("/api/v1/cameras/:id/events") { request, context in
@@ -124,6 +131,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                 guard let stored = try await store.add(event) else {
                     return APIError.response(.notFound, "not_found", "no camera \(id)")
                 }
+                live?.add(event: stored)
                 return jsonResponse(CameraJSON.event(stored, now: now()), status: .created)
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
@@ -168,6 +176,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                 }
             }
             let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
+            for camera in cameras { live?.upsert(camera: camera, now: now()) }
             return jsonResponse(["imported": created, "updated": cameras.count - created, "rejected": rejected])
         }
     }

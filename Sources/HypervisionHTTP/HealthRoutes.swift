@@ -10,8 +10,14 @@ public struct PipelineSnapshot: Sendable {
     public var spoolBytes: Int
     public var spoolMaximumBytes: Int
     public var queuedPings: Int
+    /// The live picture has been rebuilt from PostGIS (queries and walls answer as before a restart).
+    public var liveLoaded: Bool
 
-    public init(database: DatabaseStatus.State, databaseSummary: String, spoolBytes: Int, spoolMaximumBytes: Int, queuedPings: Int) {
+    public init(
+        database: DatabaseStatus.State, databaseSummary: String, spoolBytes: Int, spoolMaximumBytes: Int, queuedPings: Int,
+        liveLoaded: Bool = true
+    ) {
+        self.liveLoaded = liveLoaded
         self.database = database
         self.databaseSummary = databaseSummary
         self.spoolBytes = spoolBytes
@@ -37,11 +43,11 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/readyz") { _, _ in
             let s = snapshot()
-            let ready = s.database == .ready
+            let ready = s.database == .ready && s.liveLoaded
             let spoolState: String
             if s.spoolBytes == 0 {
                 spoolState = "empty"
-            } else if ready {
+            } else if s.database == .ready {
                 spoolState = "replaying"
             } else {
                 spoolState = "spooling"
@@ -51,6 +57,7 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
                 "database": s.databaseSummary,
                 "spool": ["state": spoolState, "bytes": s.spoolBytes, "maxBytes": s.spoolMaximumBytes],
                 "queuedPings": s.queuedPings,
+                "live": s.liveLoaded ? "loaded" : "loading",
             ]
             return Self.json(body, status: ready ? .ok : .serviceUnavailable)
         }

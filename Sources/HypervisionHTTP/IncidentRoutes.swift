@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HypervisionCore
+import HypervisionLive
 import HypervisionStore
 
 /// Opens and edits incidents: validation, routing to a service, storage. Shared by the incident
@@ -10,11 +11,25 @@ public struct IncidentDesk: Sendable {
     public let router: IncidentRouter
     public let validator = IncidentValidator()
     public let now: @Sendable () -> Timestamp
+    /// Told of every committed change, so walls and dossiers see it at once.
+    public let live: LiveState?
 
-    public init(store: IncidentStore, router: IncidentRouter, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+    public init(
+        store: IncidentStore, router: IncidentRouter, live: LiveState? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
         self.store = store
         self.router = router
+        self.live = live
         self.now = now
+    }
+
+    /// Applies changes to a stored incident, re-routing when its category or priority changed.
+    public func update(id: String, changes: IncidentChanges, at time: Timestamp) async throws -> Incident {
+        let updated = try await store.update(id: id, changes: changes, at: time) { [router] incident in
+            router.route(category: incident.category, priority: incident.priority, location: incident.location, at: incident.openedAt)
+        }
+        live?.picture.upsert(incident: updated)
+        return updated
     }
 
     /// Routes a validated incident and stores it.
@@ -23,7 +38,9 @@ public struct IncidentDesk: Sendable {
         let decision = router.route(category: incident.category, priority: incident.priority, location: incident.location, at: incident.openedAt)
         incident.service = decision.service
         incident.routingReason = decision.reason
-        return try await store.create(incident, at: now())
+        let stored = try await store.create(incident, at: now())
+        live?.picture.upsert(incident: stored)
+        return stored
     }
 }
 
@@ -52,7 +69,7 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
             do {
                 let incident = try desk.validator.validate(try IncidentJSON.raw(from: object), now: desk.now())
                 let stored = try await desk.open(incident)
-                return jsonResponse(IncidentJSON.feature(stored), status: .created)
+                return geoJSONResponse(GeoJSON.incident(stored), status: .created)
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
             } catch let error as IncidentStoreError {
@@ -65,7 +82,7 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
             guard let incident = try await desk.store.get(id: id) else {
                 return APIError.response(.notFound, "not_found", "no incident \(id)")
             }
-            return jsonResponse(IncidentJSON.feature(incident))
+            return geoJSONResponse(GeoJSON.incident(incident))
         }
         router.patch("/api/v1/incidents/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
@@ -77,10 +94,8 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
             }
             do {
                 let changes = try IncidentJSON.changes(from: object, validator: desk.validator)
-                let updated = try await desk.store.update(id: id, changes: changes, at: desk.now()) { [router = desk.router] incident in
-                    router.route(category: incident.category, priority: incident.priority, location: incident.location, at: incident.openedAt)
-                }
-                return jsonResponse(IncidentJSON.feature(updated))
+                let updated = try await desk.update(id: id, changes: changes, at: desk.now())
+                return geoJSONResponse(GeoJSON.incident(updated))
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
             } catch let error as IncidentStoreError {
@@ -92,7 +107,7 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
             do {
                 let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit)
                 let incidents = try await desk.store.list(filter)
-                return jsonResponse(["type": "FeatureCollection", "features": incidents.map(IncidentJSON.feature)])
+                return geoJSONResponse(GeoJSON.collection(incidents.map(GeoJSON.incident)))
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
             }
@@ -190,26 +205,6 @@ enum IncidentJSON {
             filter.limit = limit
         }
         return filter
-    }
-
-    static func feature(_ incident: Incident) -> [String: Any] {
-        var properties: [String: Any] = [
-            "category": incident.category,
-            "priority": incident.priority,
-            "status": incident.status.rawValue,
-            "openedAt": incident.openedAt.rfc3339,
-            "source": incident.source.rawValue,
-        ]
-        if let closedAt = incident.closedAt { properties["closedAt"] = closedAt.rfc3339 }
-        if let summary = incident.summary { properties["summary"] = summary }
-        if let service = incident.service { properties["service"] = service }
-        if let reason = incident.routingReason { properties["routingReason"] = reason }
-        return [
-            "type": "Feature",
-            "id": incident.id,
-            "geometry": ["type": "Point", "coordinates": [incident.location.longitude, incident.location.latitude]],
-            "properties": properties,
-        ]
     }
 
     static func response(for error: IncidentStoreError) -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HypervisionCore
 import NIOCore
 
 /// Reads a request body of at most `limit` bytes as one JSON object, or the 413/400 answer to send.
@@ -33,4 +34,9 @@ func jsonNumber(_ value: Any?) -> Double? {
     guard let number = value as? NSNumber else { return nil }
     if String(cString: number.objCType) == "c" { return nil }
     return number.doubleValue
+}
+
+/// A GeoJSON answer (`application/geo+json`) from a JSON document.
+func geoJSONResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/geo+json"], body: .init(byteBuffer: ByteBuffer(string: value.encoded())))
 }

@@ -1,5 +1,8 @@
 import Hummingbird
+import HTTPTypes
+import HummingbirdCore
 import HummingbirdWebSocket
+import Logging
 import HypervisionCore
 import HypervisionLayout
 import HypervisionStream
@@ -269,65 +272,130 @@ public struct WallStreamRoutes: Sendable {
         self.authority = authority
     }
 
-    public func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
-        router.ws("/api/v1/walls/:id/stream") { inbound, outbound, context in
-            let wall = context.requestContext.parameters.get("id") ?? ""
-            let queryToken = context.request.uri.queryParameters["token"].map(String.init)
-            let headerToken = TokenAuthority.bearer(context.request.headers[.authorization])
-            let sink = WebSocketSink(highWaterBytes: highWaterBytes)
-            var subscription: SceneHub.SubscriptionID?
-            defer { if let subscription { hub.unsubscribe(subscription) } }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                // Writer: drains the sink's queue into the socket.
-                group.addTask {
-                    for await line in sink.lines {
-                        var text = String(decoding: line, as: UTF8.self)
-                        if text.hasSuffix("\n") { text.removeLast() }
-                        try await outbound.write(.text(text))
-                        sink.sent(line.count)
-                    }
-                }
-                // Reader: the first message subscribes; later ones are ignored.
-                for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
-                    guard subscription == nil else { continue }
-                    guard case .text(let text) = message else {
-                        sink.refuse(StreamError(code: .badRequest, message: "the subscribe message must be a text message"))
-                        break
-                    }
-                    var request: SubscribeRequest
-                    do throws(StreamError) {
-                        request = try SubscribeRequest(line: Array(text.utf8))
-                    } catch {
-                        sink.refuse(error)
-                        break
-                    }
-                    guard request.wall == wall else {
-                        sink.refuse(StreamError(code: .badRequest, message: "this stream is for wall \(wall), not \(request.wall)"))
-                        break
-                    }
-                    request.token = request.token ?? queryToken ?? headerToken
-                    switch authority.authorize(secret: request.token, for: .subscribe(wall: wall)) {
-                    case .allowed: break
-                    case .unauthenticated(let why):
-                        sink.refuse(StreamError(code: .unauthorized, message: why))
-                    case .forbidden(let why):
-                        sink.refuse(StreamError(code: .forbidden, message: why))
-                    }
-                    if sink.isClosed { break }
-                    switch hub.subscribe(request, sink: sink) {
-                    case .success(let id):
-                        subscription = id
-                        sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
-                    case .failure(let error):
-                        sink.refuse(error)
-                    }
-                    if sink.isClosed { break }
-                }
-                // The client left (or was refused): stop writing.
-                sink.close()
-                try await group.waitForAll()
-            }
+    /// The HTTP server of the API port: HTTP/1.1 with the WebSocket upgrade for scene streams,
+    /// idle connections closed, including ones that never send a first request.
+    public func serverBuilder(idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            FirstRequestDeadlineChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, configuration: .init(http1: .init(idleTimeout: idleTimeout)),
+                    shouldUpgrade: { head, _, _ in self.shouldUpgrade(head) }),
+                deadline: idleTimeout)
         }
+    }
+
+    /// Upgrades `GET /api/v1/walls/{id}/stream`; anything else stays HTTP.
+    func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        guard head.method == .get, let target = head.path else { return .dontUpgrade }
+        let uri = URI(target)
+        let parts = uri.path.split(separator: "/")
+        guard parts.count == 5, parts[0] == "api", parts[1] == "v1", parts[2] == "walls", parts[4] == "stream" else { return .dontUpgrade }
+        let wall = String(parts[3])
+        let queryToken = uri.queryParameters["token"].map(String.init)
+        let headerToken = TokenAuthority.bearer(head.headerFields[.authorization])
+        return .upgrade([:]) { inbound, outbound, _ in
+            try await serve(wall: wall, token: queryToken ?? headerToken, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private func serve(wall: String, token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let sink = WebSocketSink(highWaterBytes: highWaterBytes)
+        var subscription: SceneHub.SubscriptionID?
+        defer { if let subscription { hub.unsubscribe(subscription) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Writer: drains the sink's queue into the socket.
+            group.addTask {
+                for await line in sink.lines {
+                    var text = String(decoding: line, as: UTF8.self)
+                    if text.hasSuffix("\n") { text.removeLast() }
+                    try await outbound.write(.text(text))
+                    sink.sent(line.count)
+                }
+            }
+            // Reader: the first message subscribes; later ones are ignored.
+            for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
+                guard subscription == nil else { continue }
+                guard case .text(let text) = message else {
+                    sink.refuse(StreamError(code: .badRequest, message: "the subscribe message must be a text message"))
+                    break
+                }
+                var request: SubscribeRequest
+                do throws(StreamError) {
+                    request = try SubscribeRequest(line: Array(text.utf8))
+                } catch {
+                    sink.refuse(error)
+                    break
+                }
+                guard request.wall == wall else {
+                    sink.refuse(StreamError(code: .badRequest, message: "this stream is for wall \(wall), not \(request.wall)"))
+                    break
+                }
+                request.token = request.token ?? token
+                switch authority.authorize(secret: request.token, for: .subscribe(wall: wall)) {
+                case .allowed: break
+                case .unauthenticated(let why):
+                    sink.refuse(StreamError(code: .unauthorized, message: why))
+                case .forbidden(let why):
+                    sink.refuse(StreamError(code: .forbidden, message: why))
+                }
+                if sink.isClosed { break }
+                switch hub.subscribe(request, sink: sink) {
+                case .success(let id):
+                    subscription = id
+                    sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
+                case .failure(let error):
+                    sink.refuse(error)
+                }
+                if sink.isClosed { break }
+            }
+            // The client left (or was refused): stop writing.
+            sink.close()
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// Closes a connection that sends nothing within `deadline` of connecting. Hummingbird's idle
+/// timeout starts with the first request, so without this a silent client holds a connection
+/// forever. Removes itself at the first byte.
+struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let deadline: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(FirstByteDeadlineHandler(deadline: deadline), position: .first)
+        }.flatMap { base.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let deadline: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(deadline: TimeAmount) { self.deadline = deadline }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
     }
 }
 

@@ -12,15 +12,19 @@ public struct PingIntake: Sendable {
     let validator: PingValidator
     let metrics: IngestMetrics
     let now: @Sendable () -> Timestamp
+    /// Sees every valid ping before the database write: the live picture, which must not wait
+    /// for durability (walls and queries show a ping at once).
+    let observe: @Sendable ([Ping]) -> Void
 
     public init(
         writer: PingWriter, protocol name: String, validator: PingValidator = .init(), metricsFactory: any MetricsFactory,
-        now: @escaping @Sendable () -> Timestamp = { .now() }
+        now: @escaping @Sendable () -> Timestamp = { .now() }, observe: @escaping @Sendable ([Ping]) -> Void = { _ in }
     ) {
         self.writer = writer
         self.validator = validator
         self.metrics = IngestMetrics(protocol: name, factory: metricsFactory)
         self.now = now
+        self.observe = observe
     }
 
     /// What happened to a submission of items.
@@ -53,17 +57,30 @@ public struct PingIntake: Sendable {
         metrics.received.increment(by: items.count)
         for (_, error) in report.rejected { metrics.rejected(error.code) }
         guard !pings.isEmpty else { return report }
+        let stored = try await store(pings)
+        report.accepted = stored.accepted
+        report.duplicates = stored.duplicates
+        return report
+    }
+
+    /// Stores pings that are already valid (the demo feed's): observed, written, counted.
+    public func submit(validated pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
+        metrics.received.increment(by: pings.count)
+        return try await store(pings)
+    }
+
+    private func store(_ pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
+        observe(pings)
+        let receipt: WriteReceipt
         do {
-            let receipt = try await writer.write(pings)
-            report.accepted = receipt.accepted
-            report.duplicates = receipt.duplicates
+            receipt = try await writer.write(pings)
         } catch {
             metrics.failed.increment(by: pings.count)
             throw error
         }
-        metrics.accepted.increment(by: report.accepted)
-        metrics.duplicates.increment(by: report.duplicates)
-        return report
+        metrics.accepted.increment(by: receipt.accepted)
+        metrics.duplicates.increment(by: receipt.duplicates)
+        return receipt
     }
 
     /// Counts a body or line refused as a whole (malformed framing, too large).

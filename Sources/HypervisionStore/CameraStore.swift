@@ -216,3 +216,39 @@ extension CameraStore {
         return events
     }
 }
+
+extension CameraStore {
+    /// Every camera with its status history marks, to rebuild the live picture at start-up.
+    public func all() async throws -> [StoredCamera] {
+        let rows = try await client.query(
+            """
+            SELECT id, name, ST_Y(position::geometry), ST_X(position::geometry), heading::float8, field_of_view::float8,
+                   range_m::float8, status, (extract(epoch FROM status_since) * 1000000)::int8, previous_status,
+                   tags, (extract(epoch FROM updated_at) * 1000000)::int8, streams::text
+            FROM cameras ORDER BY id
+            """, logger: logger)
+        var cameras: [StoredCamera] = []
+        for try await row in rows.decode(
+            (String, String, Double, Double, Double, Double, Double, String, Int64, String, [String], Int64, String).self)
+        {
+            var streams: [Camera.Stream] = []
+            if let list = (try? JSONValue(parsing: row.12))?.arrayValue {
+                for item in list {
+                    if let transport = item["protocol"]?.stringValue.flatMap(Camera.Stream.Transport.init(rawValue:)),
+                        let url = item["url"]?.stringValue
+                    {
+                        streams.append(Camera.Stream(transport: transport, quality: item["quality"]?.stringValue ?? "main", url: url))
+                    }
+                }
+            }
+            let camera = Camera(
+                id: row.0, name: row.1, position: GeoPoint(latitude: row.2, longitude: row.3), heading: row.4, fieldOfView: row.5,
+                range: row.6, streams: streams, status: Camera.Status(rawValue: row.7) ?? .online, tags: row.10)
+            cameras.append(
+                StoredCamera(
+                    camera: camera, statusSince: Timestamp(microseconds: row.8), previousStatus: Camera.Status(rawValue: row.9) ?? .online,
+                    updatedAt: Timestamp(microseconds: row.11)))
+        }
+        return cameras
+    }
+}

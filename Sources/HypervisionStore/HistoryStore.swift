@@ -188,3 +188,51 @@ public struct HistoryStore: Sendable {
         }
     }
 }
+
+extension HistoryStore {
+    /// Every unit's latest position (from `unit_positions`), to rebuild the live picture at start-up.
+    public func latestPositions() async throws -> [Ping] {
+        let rows = try await client.query(
+            """
+            SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
+                   altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
+                   (extract(epoch FROM received_at) * 1000000)::int8
+            FROM unit_positions
+            """, logger: logger)
+        var pings: [Ping] = []
+        for try await row in rows.decode((String, Int64, Double, Double, Double?, Double?, Double?, Double?, String?, Int64?, Int64).self) {
+            pings.append(
+                Ping(
+                    unit: UnitID(trusted: row.0), time: Timestamp(microseconds: row.1), position: GeoPoint(latitude: row.2, longitude: row.3),
+                    altitude: row.4, speed: row.5, heading: row.6, accuracy: row.7, status: row.8.flatMap(UnitStatus.init(rawValue:)),
+                    battery: row.9.map(Int.init), receivedAt: Timestamp(microseconds: row.10)))
+        }
+        return pings
+    }
+
+    /// Units with registry data (callsign, kind, agency).
+    public func registeredUnits() async throws -> [Unit] {
+        let rows = try await client.query(
+            "SELECT id, callsign, kind, agency FROM units WHERE callsign IS NOT NULL OR kind IS NOT NULL OR agency IS NOT NULL",
+            logger: logger)
+        var units: [Unit] = []
+        for try await (id, callsign, kind, agency) in rows.decode((String, String?, String?, String?).self) {
+            units.append(
+                Unit(id: UnitID(trusted: id), callsign: callsign, kind: kind.map(Unit.Kind.init(rawValue:)), agency: agency.map(Unit.Agency.init(rawValue:))))
+        }
+        return units
+    }
+
+    /// Records registry data of units (the demo's fleet, an import), so it survives restarts.
+    public func register(_ units: [Unit]) async throws {
+        guard !units.isEmpty else { return }
+        try await client.query(
+            """
+            INSERT INTO units (id, callsign, kind, agency)
+            SELECT i, NULLIF(c, ''), NULLIF(k, ''), NULLIF(a, '')
+            FROM unnest(\(units.map(\.id.rawValue))::text[], \(units.map { $0.callsign ?? "" })::text[],
+                        \(units.map { $0.kind?.rawValue ?? "" })::text[], \(units.map { $0.agency?.rawValue ?? "" })::text[]) AS u(i, c, k, a)
+            ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign, kind = EXCLUDED.kind, agency = EXCLUDED.agency, updated_at = now()
+            """, logger: logger)
+    }
+}

@@ -53,7 +53,7 @@ import Glibc
         let ready = await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }
         #expect(ready.found != nil, "no READY=1; saw \(ready.seen); log: \(daemon.log)")
         // READY=1 came after the migrations and with the HTTP port already answering.
-        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [1])
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [Int64(Migration.all.count)])
         let readyz = await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")
         #expect(readyz?.status == 200)
         #expect(readyz?.body.contains("\"database\":\"ready\"") == true)

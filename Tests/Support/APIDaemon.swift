@@ -19,10 +19,22 @@ public final class APIDaemon: @unchecked Sendable {
     public let port: Int
 
     /// Starts with `extraConfiguration` (YAML, appended to the tokens) and waits until ready.
-    public init(_ name: String, extraConfiguration: String = "", files: [String: String] = [:]) async throws {
-        endpoint = try await TestPostgres.shared.makeDatabase()
+    /// `database`: an existing test database (a restart); nil creates a fresh one.
+    public init(
+        _ name: String, extraConfiguration: String = "", files: [String: String] = [:], environment: [String: String] = [:],
+        database: DatabaseEndpoint? = nil
+    ) async throws {
+        if let database {
+            endpoint = database
+        } else {
+            endpoint = try await TestPostgres.shared.makeDatabase()
+        }
         state = TestPostgres.makeBaseDirectory(name)
-        for (file, content) in files { try content.write(toFile: state + "/" + file, atomically: true, encoding: .utf8) }
+        for (file, content) in files {
+            let path = state + "/" + file
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+        }
         let configuration = """
             auth:
               tokens:
@@ -36,7 +48,7 @@ public final class APIDaemon: @unchecked Sendable {
         process = try DaemonProcess(arguments: [
             "--config", state + "/config.yaml", "--http-port", "\(port)", "--state-dir", state,
             "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
-        ])
+        ], environment: environment)
         for _ in 0..<300 {
             if await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")?.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))

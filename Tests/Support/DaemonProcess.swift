@@ -38,6 +38,7 @@ public final class DaemonProcess: @unchecked Sendable {
         env["HYPERVISION_INGEST_UDP_PORT"] = String(Self.freePort())
         env["HYPERVISION_INGEST_OSMAND_PORT"] = String(Self.freePort())
         env["HYPERVISION_INGEST_COT_PORT"] = String(Self.freePort())
+        env["HYPERVISION_SUBSCRIPTIONS_PORT"] = String(Self.freePort())
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = output

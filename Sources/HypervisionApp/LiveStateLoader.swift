@@ -1,0 +1,89 @@
+import HypervisionCore
+import HypervisionLayout
+import HypervisionLive
+import HypervisionStore
+import HypervisionStream
+import Logging
+import ServiceLifecycle
+
+/// Rebuilds the live picture from PostGIS once the schema is ready, so a restarted daemon shows
+/// the same picture: latest positions, unit registry data, cameras, active incidents and
+/// camera events, and the walls defined through the API. Pings that arrived meanwhile are not
+/// overwritten (the live picture never moves a unit back in time).
+public struct LiveStateLoader: Service {
+    let live: LiveState
+    let status: DatabaseStatus
+    let history: HistoryStore
+    let cameras: CameraStore
+    let incidents: IncidentStore
+    let walls: WallService
+    let logger: Logger
+    /// Called once everything is loaded (the demo feed waits for it).
+    let onLoaded: @Sendable () -> Void
+
+    public init(
+        live: LiveState, status: DatabaseStatus, history: HistoryStore, cameras: CameraStore, incidents: IncidentStore,
+        walls: WallService, logger: Logger, onLoaded: @escaping @Sendable () -> Void = {}
+    ) {
+        self.live = live
+        self.status = status
+        self.history = history
+        self.cameras = cameras
+        self.incidents = incidents
+        self.walls = walls
+        self.logger = logger
+        self.onLoaded = onLoaded
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if status.isSchemaReady {
+                do {
+                    try await load()
+                    onLoaded()
+                    break
+                } catch {
+                    logger.warning("loading the live picture failed; retrying", metadata: ["error": "\(DatabaseErrors.describe(error))"])
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        // A service that returns early would end the group: wait for shutdown instead.
+        try? await gracefulShutdown()
+    }
+
+    func load() async throws {
+        let now = Timestamp.now()
+        live.picture.upsert(units: try await history.registeredUnits())
+        let positions = try await history.latestPositions()
+        live.picture.load(positions: positions)
+        let stored = try await cameras.all()
+        for camera in stored { live.upsert(camera: camera.camera, statusSince: camera.statusSince) }
+        var filter = IncidentFilter()
+        filter.statuses = [.open, .acknowledged]
+        filter.limit = 100_000
+        live.picture.upsert(incidents: try await incidents.list(filter))
+        for event in try await cameras.activeEvents(at: now, limit: live.maximumEvents).reversed() { live.add(event: event) }
+        for (id, error) in try await walls.loadStored() {
+            logger.error("a stored wall definition is refused", metadata: ["wall": "\(id)", "error": "\(error)"])
+        }
+        logger.notice(
+            "live picture loaded",
+            metadata: ["units": "\(positions.count)", "cameras": "\(stored.count)", "incidents": "\(live.picture.activeIncidents().count)"])
+    }
+}
+
+extension LiveState {
+    /// A snapshot of what the walls are computed from.
+    func layoutInputs(at now: Timestamp) -> LiveInputs {
+        var cameras: [String: CameraState] = [:]
+        for (camera, since) in self.cameras() { cameras[camera.id] = CameraState(camera: camera, statusSince: since) }
+        var units: [UnitID: HypervisionLayout.LiveUnit] = [:]
+        for unit in picture.allUnits() {
+            units[unit.id] = HypervisionLayout.LiveUnit(
+                id: unit.id, callsign: unit.callsign, kind: unit.kind, position: unit.position, heading: unit.heading, status: unit.status,
+                time: unit.time)
+        }
+        return LiveInputs(cameras: cameras, units: units, incidents: picture.activeIncidents(), events: activeEvents(at: now))
+    }
+}

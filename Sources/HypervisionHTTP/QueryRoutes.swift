@@ -1,0 +1,437 @@
+import Hummingbird
+import HypervisionCore
+import HypervisionLive
+import HypervisionStore
+import NIOCore
+
+/// Limits of the query endpoints.
+public struct QueryLimits: Sendable, Hashable {
+    public var maximumResults = 10_000
+    public var maximumK = 1_000
+    public var maximumRadiusMetres = 1_000_000.0
+    public var maximumTrackPoints = 100_000
+    public var maximumTrackSeconds = 7 * 86_400.0
+    public var maximumPolygonBytes = 1 << 20
+    public var maximumZoneCells = 20_000
+    public init() {}
+}
+
+/// Where the units are, which cameras see a place, what a zone looks like, and the dossier of an
+/// incident. Live questions are answered from memory, history from PostGIS, all as GeoJSON.
+public struct QueryRoutes<Context: RequestContext>: Sendable {
+    let live: LiveState
+    let history: HistoryStore
+    let incidents: IncidentStore
+    let authority: TokenAuthority
+    let limits: QueryLimits
+    let now: @Sendable () -> Timestamp
+
+    public init(
+        live: LiveState, history: HistoryStore, incidents: IncidentStore, authority: TokenAuthority, limits: QueryLimits = .init(),
+        now: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
+        self.live = live
+        self.history = history
+        self.incidents = incidents
+        self.authority = authority
+        self.limits = limits
+        self.now = now
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.get("/api/v1/units/:id") { request, context in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            let id = try context.parameters.require("id")
+            guard let unitID = try? UnitID(id), let unit = live.picture.unit(unitID) else {
+                return APIError.response(.notFound, "not_found", "no unit \(id) with a known position")
+            }
+            return Self.geoJSON(GeoJSON.unit(unit, distance: nil))
+        }
+        router.get("/api/v1/units") { request, _ in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            do {
+                let query = request.uri.queryParameters
+                let filter = try Self.unitFilter(query)
+                let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
+                var results: [LiveUnitResult]
+                if let text = query["nearest"] {
+                    let point = try Self.point(text, name: "nearest")
+                    let k = try Self.integer(query, "k", default: 10, in: 1...limits.maximumK)
+                    results = live.picture.nearest(to: point, k: k, filter: filter)
+                } else if let text = query["near"] {
+                    let point = try Self.point(text, name: "near")
+                    guard let radiusText = query["radius"], let radius = Double(radiusText), radius >= 0, radius <= limits.maximumRadiusMetres else {
+                        throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
+                    }
+                    results = live.picture.units(near: point, radius: radius, filter: filter)
+                } else if let text = query["bbox"] {
+                    results = live.picture.units(in: try BoundingBox(parsing: text), filter: filter).sorted { $0.unit.id < $1.unit.id }
+                } else {
+                    results = live.picture.allUnits(filter: filter).sorted { $0.id < $1.id }.map { LiveUnitResult(unit: $0) }
+                }
+                return Self.geoJSON(GeoJSON.collection(results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            }
+        }
+        router.post("/api/v1/units/search") { request, _ in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            do {
+                let body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
+                let polygon = try Self.polygon(body)
+                let filter = try Self.unitFilter(request.uri.queryParameters)
+                let results = live.picture.units(in: polygon, filter: filter).sorted { $0.unit.id < $1.unit.id }
+                return Self.geoJSON(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.unit($0.unit, distance: nil) }))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            } catch is NIOTooManyBytesError {
+                return APIError.response(.contentTooLarge, "body_too_large", "the polygon is larger than \(limits.maximumPolygonBytes) bytes")
+            }
+        }
+        router.get("/api/v1/units/:id/track") { request, context in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            let id = try context.parameters.require("id")
+            do {
+                let unit = try UnitID(id)
+                let query = request.uri.queryParameters
+                let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
+                let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -3_600)
+                guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
+                guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumTrackSeconds else {
+                    throw ValidationError(.valueInvalid, "a track covers at most \(Int(limits.maximumTrackSeconds / 86_400)) days")
+                }
+                var points = try await history.track(unit: unit.rawValue, from: from, to: to, limit: limits.maximumTrackPoints)
+                guard points.count <= limits.maximumTrackPoints else {
+                    return APIError.response(
+                        .contentTooLarge, "too_many_points", "more than \(limits.maximumTrackPoints) pings in the window; narrow from/to")
+                }
+                if let text = query["simplify"] {
+                    guard let tolerance = Double(text), tolerance >= 0, tolerance <= 100_000 else {
+                        throw ValidationError(.valueInvalid, "simplify is a tolerance in metres, 0 to 100000")
+                    }
+                    let kept = TrackSimplifier.keep(points.map(\.position), toleranceMetres: tolerance)
+                    points = kept.map { points[$0] }
+                }
+                switch query["format"] ?? "line" {
+                case "points":
+                    return Self.geoJSON(GeoJSON.collection(points.map { GeoJSON.trackPoint($0, unit: unit.rawValue) }))
+                case "line":
+                    return Self.geoJSON(GeoJSON.track(points, unit: unit.rawValue, from: from, to: to))
+                default:
+                    throw ValidationError(.valueInvalid, "format is line or points")
+                }
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            }
+        }
+        router.get("/api/v1/cameras") { request, _ in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            do {
+                let query = request.uri.queryParameters
+                var results: [LiveCameraResult]
+                if let text = query["covering"] {
+                    results = live.picture.cameras(covering: try Self.point(text, name: "covering"))
+                } else if let text = query["near"] {
+                    let point = try Self.point(text, name: "near")
+                    let radius = Double(query["radius"] ?? "500") ?? -1
+                    guard radius >= 0, radius <= limits.maximumRadiusMetres else {
+                        throw ValidationError(.valueInvalid, "radius is in metres, 0 to \(Int(limits.maximumRadiusMetres))")
+                    }
+                    results = live.picture.cameras(near: point, radius: radius)
+                } else if let text = query["bbox"] {
+                    results = live.picture.cameras(in: try BoundingBox(parsing: text)).sorted { $0.camera.id < $1.camera.id }
+                } else {
+                    results = live.picture.allCameras().sorted { $0.id < $1.id }.map { LiveCameraResult(camera: $0) }
+                }
+                return Self.geoJSON(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.camera($0.camera, distance: $0.distance) }))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            }
+        }
+        router.get("/api/v1/zones/stats") { request, _ in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            do {
+                let query = request.uri.queryParameters
+                guard (query["cell"] ?? "hex") == "hex" else { throw ValidationError(.valueInvalid, "cell must be hex (hexagonal cells)") }
+                guard let layerText = query["layer"].map(String.init) ?? Optional("incidents"), let layer = ZoneLayer(rawValue: layerText) else {
+                    throw ValidationError(.valueInvalid, "layer is one of \(ZoneLayer.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard let sizeText = query["size"], let size = Double(sizeText), size >= 50, size <= 50_000 else {
+                    throw ValidationError(.valueInvalid, "size is the cell edge in metres, 50 to 50000")
+                }
+                guard let bboxText = query["bbox"] else { throw ValidationError(.fieldMissing, "bbox=west,south,east,north is required") }
+                let box = try BoundingBox(parsing: bboxText)
+                guard !box.crossesAntimeridian else { throw ValidationError(.valueInvalid, "a zone analysis box cannot cross the antimeridian") }
+                let width = Geodesy.distance(
+                    GeoPoint(latitude: (box.south + box.north) / 2, longitude: box.west), GeoPoint(latitude: (box.south + box.north) / 2, longitude: box.east))
+                let height = Geodesy.distance(GeoPoint(latitude: box.south, longitude: box.west), GeoPoint(latitude: box.north, longitude: box.west))
+                let cells = width * height / (2.6 * size * size)
+                guard cells <= Double(limits.maximumZoneCells) else {
+                    throw ValidationError(.valueInvalid, "about \(Int(cells)) cells; at most \(limits.maximumZoneCells): enlarge size or shrink bbox")
+                }
+                let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
+                let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -7 * 86_400)
+                guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
+                let result = try await history.zoneStatistics(
+                    layer: layer, cellMetres: size, west: box.west, south: box.south, east: box.east, north: box.north, from: from, to: to)
+                return Self.geoJSON(GeoJSON.collection(result.map(GeoJSON.zoneCell)))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            }
+        }
+        router.get("/api/v1/incidents/:id/dossier") { request, context in
+            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+            let id = try context.parameters.require("id")
+            guard let incident = try await incidents.get(id: id) else { return APIError.response(.notFound, "not_found", "no incident \(id)") }
+            return Self.json(try await dossier(incident))
+        }
+    }
+
+    /// The prefilled record for the officers sent to an incident.
+    func dossier(_ incident: Incident) async throws -> JSONValue {
+        let place = incident.location
+        let available = live.picture.nearest(to: place, k: 5, filter: LiveUnitFilter(statuses: [.available], stale: false))
+        let nearest: [JSONValue] = available.map { result in
+            let unit = result.unit
+            let distance = result.distance ?? Geodesy.distance(unit.position, place)
+            var object: [String: JSONValue] = [
+                "unit": .string(unit.id.rawValue), "distance": .number(distance.rounded()),
+                // Straight-line distance over a typical urban speed for the unit's kind: an
+                // order of magnitude for the dispatcher, not a route.
+                "etaSeconds": .number((distance / Self.typicalSpeed(unit.kind)).rounded()),
+            ]
+            if let callsign = unit.callsign { object["callsign"] = .string(callsign) }
+            if let status = unit.status { object["status"] = .string(status.rawValue) }
+            if let kind = unit.kind { object["kind"] = .string(kind.rawValue) }
+            return .object(object)
+        }
+        let cameras: [JSONValue] = live.picture.cameras(covering: place).map { result in
+            .object([
+                "id": .string(result.camera.id), "name": .string(result.camera.name), "status": .string(result.camera.status.rawValue),
+                "distance": .number((result.distance ?? 0).rounded()),
+            ])
+        }
+        let windowStart = incident.openedAt.adding(seconds: -900)
+        let windowEnd = incident.closedAt ?? now()
+        let present = try await history.unitsPassing(near: place, radius: 300, from: windowStart, to: windowEnd, limit: 100).map { unit in
+            JSONValue.object([
+                "unit": .string(unit.unit), "closestMetres": .number(unit.closestMetres.rounded()),
+                "closestAt": .string(unit.closestAt.rfc3339), "pings": .number(Double(unit.pings)),
+            ])
+        }
+        let earlier = try await history.earlierIncidents(near: place, radius: 250, before: incident.openedAt, excluding: incident.id, limit: 20)
+        return .object([
+            "incident": GeoJSON.incident(incident),
+            "nearestUnits": .array(nearest),
+            "cameras": .array(cameras),
+            "unitsPresent": .array(present),
+            "unitsPresentWindow": .object([
+                "from": .string(windowStart.rfc3339), "to": .string(windowEnd.rfc3339), "radiusMetres": .number(300),
+            ]),
+            "earlierIncidents": .array(earlier.map(GeoJSON.incident)),
+            "earlierIncidentsRadiusMetres": .number(250),
+        ])
+    }
+
+    static func typicalSpeed(_ kind: Unit.Kind?) -> Double {
+        switch kind {
+        case .foot?: return 1.4
+        case .motorbike?: return 12
+        case .helicopter?: return 50
+        case .boat?: return 8
+        default: return 10
+        }
+    }
+
+    // MARK: Parameters
+
+    static func point(_ text: some StringProtocol, name: String) throws(ValidationError) -> GeoPoint {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let lat = Double(parts[0].trimmingCharacters(in: .whitespaces)), let lon = Double(parts[1].trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError(.valueInvalid, "\(name) must be lat,lon in degrees (got \"\(text.prefix(40))\")")
+        }
+        return try GeoPoint.validated(latitude: lat, longitude: lon)
+    }
+
+    static func time(_ text: some StringProtocol, name: String) throws(ValidationError) -> Timestamp {
+        guard let time = Timestamp(rfc3339: text) else {
+            throw ValidationError(.timeInvalid, "\(name) \"\(text.prefix(40))\" is not an RFC 3339 time")
+        }
+        return time
+    }
+
+    static func integer(_ query: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws(ValidationError) -> Int {
+        guard let text = query[Substring(name)] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw ValidationError(.valueInvalid, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func unitFilter(_ query: Parameters) throws(ValidationError) -> LiveUnitFilter {
+        func list(_ name: String) -> [String]? {
+            query[Substring(name)].map { $0.split(separator: ",").map(String.init) }
+        }
+        var statuses: Set<UnitStatus>?
+        if let names = list("status") {
+            statuses = []
+            for name in names {
+                guard let status = UnitStatus(rawValue: name) else { throw ValidationError(.statusInvalid, "status \"\(name.prefix(32))\" is not a status") }
+                statuses!.insert(status)
+            }
+        }
+        var stale: Bool?
+        if let text = query["stale"] {
+            switch text {
+            case "true": stale = true
+            case "false": stale = false
+            default: throw ValidationError(.valueInvalid, "stale is true or false")
+            }
+        }
+        return LiveUnitFilter(
+            statuses: statuses, agencies: list("agency").map { Set($0.map(Unit.Agency.init(rawValue:))) },
+            kinds: list("kind").map { Set($0.map(Unit.Kind.init(rawValue:))) }, stale: stale)
+    }
+
+    /// A GeoJSON Polygon: a geometry, a Feature with one, or a FeatureCollection of one Feature.
+    static func polygon(_ body: ByteBuffer) throws(ValidationError) -> GeoPolygon {
+        let document: JSONValue
+        do {
+            document = try JSONValue(parsing: body.readableBytesView)
+        } catch {
+            throw ValidationError(.jsonInvalid, "\(error)")
+        }
+        var geometry = document
+        if document["type"]?.stringValue == "FeatureCollection" {
+            guard let features = document["features"]?.arrayValue, features.count == 1 else {
+                throw ValidationError(.valueInvalid, "a FeatureCollection must hold exactly one Polygon feature")
+            }
+            geometry = features[0]
+        }
+        if geometry["type"]?.stringValue == "Feature" { geometry = geometry["geometry"] ?? .null }
+        guard geometry["type"]?.stringValue == "Polygon", let rings = geometry["coordinates"]?.arrayValue else {
+            throw ValidationError(.valueInvalid, "the body must be a GeoJSON Polygon (geometry, Feature or FeatureCollection of one)")
+        }
+        var coordinates: [[[Double]]] = []
+        for ring in rings {
+            guard let positions = ring.arrayValue else { throw ValidationError(.valueInvalid, "a ring is an array of [lon, lat]") }
+            var points: [[Double]] = []
+            for position in positions {
+                guard let pair = position.arrayValue?.compactMap(\.doubleValue), pair.count >= 2 else {
+                    throw ValidationError(.valueInvalid, "a position is [lon, lat]")
+                }
+                points.append(pair)
+            }
+            coordinates.append(points)
+        }
+        return try GeoPolygon(geoJSONCoordinates: coordinates)
+    }
+
+    static func geoJSON(_ value: JSONValue) -> Response { geoJSONResponse(value) }
+
+    static func json(_ value: JSONValue) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: value.encoded())))
+    }
+}
+
+/// Units, cameras, incidents, tracks and zone cells as RFC 7946 GeoJSON.
+enum GeoJSON {
+    static func point(_ point: GeoPoint) -> JSONValue {
+        .object(["type": "Point", "coordinates": .array([.number(point.longitude), .number(point.latitude)])])
+    }
+
+    static func collection(_ features: [JSONValue]) -> JSONValue {
+        .object(["type": "FeatureCollection", "features": .array(features)])
+    }
+
+    static func feature(id: String, geometry: JSONValue, properties: [String: JSONValue]) -> JSONValue {
+        .object(["type": "Feature", "id": .string(id), "geometry": geometry, "properties": .object(properties)])
+    }
+
+    static func unit(_ unit: LiveUnit, distance: Double?) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "time": .string(unit.time.rfc3339), "receivedAt": .string(unit.lastHeard.rfc3339), "stale": .bool(unit.isStale),
+        ]
+        if let value = unit.callsign { properties["callsign"] = .string(value) }
+        if let value = unit.kind { properties["kind"] = .string(value.rawValue) }
+        if let value = unit.agency { properties["agency"] = .string(value.rawValue) }
+        if let value = unit.status { properties["status"] = .string(value.rawValue) }
+        if let value = unit.speed { properties["speed"] = .number(value) }
+        if let value = unit.heading { properties["heading"] = .number(value) }
+        if let value = unit.altitude { properties["altitude"] = .number(value) }
+        if let value = unit.accuracy { properties["accuracy"] = .number(value) }
+        if let value = unit.battery { properties["battery"] = .number(Double(value)) }
+        if let value = unit.staleSince { properties["staleSince"] = .string(value.rfc3339) }
+        if let distance { properties["distance"] = .number((distance * 10).rounded() / 10) }
+        return feature(id: unit.id.rawValue, geometry: point(unit.position), properties: properties)
+    }
+
+    static func camera(_ camera: Camera, distance: Double?) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "name": .string(camera.name), "heading": .number(camera.heading), "fov": .number(camera.fieldOfView),
+            "range": .number(camera.range), "status": .string(camera.status.rawValue), "tags": .array(camera.tags.map { .string($0) }),
+            "streams": .array(camera.streams.map {
+                .object(["protocol": .string($0.transport.rawValue), "quality": .string($0.quality), "url": .string($0.url)])
+            }),
+        ]
+        if let distance { properties["distance"] = .number((distance * 10).rounded() / 10) }
+        return feature(id: camera.id, geometry: point(camera.position), properties: properties)
+    }
+
+    static func incident(_ incident: Incident) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "category": .string(incident.category), "priority": .number(Double(incident.priority)),
+            "status": .string(incident.status.rawValue), "openedAt": .string(incident.openedAt.rfc3339),
+            "source": .string(incident.source.rawValue),
+        ]
+        if let value = incident.closedAt { properties["closedAt"] = .string(value.rfc3339) }
+        if let value = incident.summary { properties["summary"] = .string(value) }
+        if let value = incident.service { properties["service"] = .string(value) }
+        if let value = incident.routingReason { properties["routingReason"] = .string(value) }
+        return feature(id: incident.id, geometry: point(incident.location), properties: properties)
+    }
+
+    static func trackPoint(_ point: TrackPoint, unit: String) -> JSONValue {
+        var properties: [String: JSONValue] = ["unit": .string(unit), "time": .string(point.time.rfc3339)]
+        if let value = point.speed { properties["speed"] = .number(value) }
+        if let value = point.heading { properties["heading"] = .number(value) }
+        if let value = point.status { properties["status"] = .string(value) }
+        return .object(["type": "Feature", "geometry": self.point(point.position), "properties": .object(properties)])
+    }
+
+    /// A LineString with the time of every vertex in `properties.times` (GeoJSON has no
+    /// per-vertex attributes). A single ping is a Point; none is a null geometry.
+    static func track(_ points: [TrackPoint], unit: String, from: Timestamp, to: Timestamp) -> JSONValue {
+        let geometry: JSONValue
+        switch points.count {
+        case 0: geometry = .null
+        case 1: geometry = point(points[0].position)
+        default:
+            geometry = .object([
+                "type": "LineString",
+                "coordinates": .array(points.map { .array([.number($0.position.longitude), .number($0.position.latitude)]) }),
+            ])
+        }
+        return .object([
+            "type": "Feature", "id": .string(unit), "geometry": geometry,
+            "properties": .object([
+                "unit": .string(unit), "from": .string(from.rfc3339), "to": .string(to.rfc3339),
+                "times": .array(points.map { .string($0.time.rfc3339) }), "points": .number(Double(points.count)),
+            ]),
+        ])
+    }
+
+    static func zoneCell(_ cell: ZoneCell) -> JSONValue {
+        .object([
+            "type": "Feature",
+            "geometry": .object([
+                "type": "Polygon",
+                "coordinates": .array([.array(cell.ring.map { .array([.number($0.longitude), .number($0.latitude)]) })]),
+            ]),
+            "properties": .object([
+                "count": .number(Double(cell.count)), "previous": .number(Double(cell.previous)),
+                "change": .number(Double(cell.count - cell.previous)),
+            ]),
+        ])
+    }
+}

@@ -1,0 +1,61 @@
+import HypervisionCore
+import Synchronization
+
+/// Everything live that the walls and queries read, beside the units' positions: since when
+/// each camera has its reported status (the layout's offline grace counts from there) and the
+/// camera events still active. Updated by the HTTP routes after their database write commits.
+public final class LiveState: Sendable {
+    public let picture: LivePicture
+    private let statusSince = Mutex<[String: Timestamp]>([:])
+    private let events = Mutex<[CameraEvent]>([])
+    /// Active events held at most; the oldest go first (a flood of motion events must not grow memory).
+    public let maximumEvents: Int
+
+    public init(picture: LivePicture, maximumEvents: Int = 10_000) {
+        self.picture = picture
+        self.maximumEvents = maximumEvents
+    }
+
+    /// A camera as stored, with since when it has its reported status.
+    public func upsert(camera: Camera, statusSince since: Timestamp) {
+        picture.upsert(camera: camera)
+        statusSince.withLock { $0[camera.id] = since }
+    }
+
+    /// A camera imported or replaced without its history at hand: its status counts from `now`
+    /// unless it is unchanged.
+    public func upsert(camera: Camera, now: Timestamp) {
+        let unchanged = picture.camera(id: camera.id)?.status == camera.status
+        picture.upsert(camera: camera)
+        statusSince.withLock { since in
+            if !unchanged || since[camera.id] == nil { since[camera.id] = now }
+        }
+    }
+
+    public func removeCamera(id: String) {
+        picture.removeCamera(id: id)
+        statusSince.withLock { $0[id] = nil }
+        events.withLock { $0.removeAll { $0.cameraID == id } }
+    }
+
+    /// Every camera with since when it has its status.
+    public func cameras() -> [(camera: Camera, statusSince: Timestamp)] {
+        let since = statusSince.withLock { $0 }
+        return picture.allCameras().map { ($0, since[$0.id] ?? Timestamp(microseconds: 0)) }
+    }
+
+    public func add(event: CameraEvent) {
+        events.withLock { events in
+            events.append(event)
+            if events.count > maximumEvents { events.removeFirst(events.count - maximumEvents) }
+        }
+    }
+
+    /// Events active at `now`; expired ones are dropped.
+    public func activeEvents(at now: Timestamp) -> [CameraEvent] {
+        events.withLock { events in
+            events.removeAll { $0.expiresAt <= now }
+            return events.filter { $0.isActive(at: now) }
+        }
+    }
+}
