@@ -232,13 +232,16 @@ public final class SceneHub: Sendable {
 
     public var subscriberCount: Int { state.withLock { $0.subscriberCount } }
 
-    /// Removes every stream of a wall (it was deleted); its subscribers get `not_found` and are closed.
-    public func removeWall(_ wall: String) {
+    /// Removes every stream of a wall (it was deleted), or only the display streams not in
+    /// `keepingDisplays` (it was redefined); their subscribers get `not_found` and are closed.
+    public func removeWall(_ wall: String, keepingDisplays: Set<String>? = nil) {
         let deliveries: [Delivery] = state.withLock { state in
             var deliveries: [Delivery] = []
             for key in state.streams.keys where key.wall == wall {
+                if let keep = keepingDisplays, key.display.map(keep.contains) ?? true { continue }
                 for subscriber in state.streams[key]!.subscribers.values {
-                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .notFound, message: "wall \(wall) was removed")), close: true))
+                    let message = key.display.map { "display \($0) of wall \(wall) was removed" } ?? "wall \(wall) was removed"
+                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .notFound, message: message)), close: true))
                     state.subscriberCount -= 1
                 }
                 state.streams[key] = nil

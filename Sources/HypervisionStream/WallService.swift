@@ -108,8 +108,8 @@ public final class WallService: Service, Sendable {
             let previous = walls[id]
             walls[id] = Wall(layout: layout, definition: json, origin: origin, pins: previous?.pins ?? [], tours: previous?.tours ?? [])
         }
-        // A changed geometry invalidates the displays' streams; subscribers resubscribe.
-        hub.removeWall(id)
+        // Displays that no longer exist lose their streams; the wall's own stream goes on.
+        hub.removeWall(id, keepingDisplays: Set(layout.displays.map(\.id)))
         recompute()
         return layout
     }
