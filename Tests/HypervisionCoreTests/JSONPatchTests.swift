@@ -194,7 +194,7 @@ import Testing
     }
 
     @Test func diffThenApplyGivesTheTarget() throws {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SeededRandom(seed: 42)
         for round in 0..<1000 {
             let from = JSONValue.random(using: &generator, depth: 4)
             let to =
@@ -210,7 +210,7 @@ import Testing
     }
 
     @Test func composedPatchesGiveTheLastDocument() throws {
-        var generator = SeededGenerator(seed: 3)
+        var generator = SeededRandom(seed: 3)
         var document = JSONValue.random(using: &generator, depth: 3)
         let start = document
         var composed = JSONPatch()
@@ -252,7 +252,7 @@ import Testing
     /// implementation (Python's `jsonpatch`) and checks that it gives `to`.
     @Test func writeCrossCheckCorpus() throws {
         guard let path = ProcessInfo.processInfo.environment["HYPERVISION_PATCH_CORPUS"], !path.isEmpty else { return }
-        var generator = SeededGenerator(seed: 2026)
+        var generator = SeededRandom(seed: 2026)
         var lines: [UInt8] = []
         for round in 0..<2000 {
             let from = JSONValue.random(using: &generator, depth: 4)
@@ -286,13 +286,13 @@ import Testing
 extension JSONValue {
     /// This document with `changes` small random edits (a value replaced, a member added or removed,
     /// an element appended or dropped), the kind of change a scene goes through between two frames.
-    func mutated(using generator: inout SeededGenerator, changes: Int) -> JSONValue {
+    func mutated(using generator: inout SeededRandom, changes: Int) -> JSONValue {
         var result = self
         for _ in 0..<changes { result = result.mutatedOnce(using: &generator) }
         return result
     }
 
-    private func mutatedOnce(using generator: inout SeededGenerator) -> JSONValue {
+    private func mutatedOnce(using generator: inout SeededRandom) -> JSONValue {
         let descend = Int.random(in: 0..<3, using: &generator) != 0
         switch self {
         case .object(var members):

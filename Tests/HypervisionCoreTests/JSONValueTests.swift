@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func roundTripsThroughText() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeededRandom(seed: 7)
         for _ in 0..<300 {
             let value = JSONValue.random(using: &generator, depth: 4)
             let text = value.encoded()
@@ -209,23 +209,11 @@ import Testing
 
 // MARK: - Test support
 
-/// SplitMix64: a small deterministic generator so that random documents are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 extension JSONValue {
     /// A random document: scalars of every kind, keys with characters that need escaping in strings
     /// and in JSON Pointers (`/`, `~`), arrays and objects nested up to `depth`.
-    static func random(using generator: inout SeededGenerator, depth: Int) -> JSONValue {
+    static func random(using generator: inout SeededRandom, depth: Int) -> JSONValue {
         let kind = depth <= 0 ? Int.random(in: 0..<4, using: &generator) : Int.random(in: 0..<6, using: &generator)
         switch kind {
         case 0: return Bool.random(using: &generator) ? .null : .bool(Bool.random(using: &generator))
@@ -243,7 +231,7 @@ extension JSONValue {
         }
     }
 
-    static func randomKey(using generator: inout SeededGenerator) -> String {
+    static func randomKey(using generator: inout SeededRandom) -> String {
         let alphabet: [String] = ["a", "b", "c", "d", "/", "~", "0", "1", "~1", "~0", "\"", "\\", "\n", "é", "😀", " ", "-"]
         let length = Int.random(in: 0..<4, using: &generator)
         return (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()

@@ -457,22 +457,11 @@ func escapesCountAsTheBytesTheyDecodeTo(escaped: String, decoded: String) throws
 
 // MARK: - Round trip
 
-/// SplitMix64: a seeded generator, so a failing case can be replayed from its seed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A deliberately naive JSON writer for the test, with random choices where JSON allows several
 /// spellings (escapes, whitespace, key order, null or omitted), so the decoder sees them all.
 private struct TinyEncoder {
-    var rng: SplitMix64
+    var rng: SeededRandom
 
     mutating func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
 
@@ -541,7 +530,7 @@ private struct TinyEncoder {
     }
 }
 
-private func randomText(_ rng: inout SplitMix64) -> String {
+private func randomText(_ rng: inout SeededRandom) -> String {
     let pool: [Unicode.Scalar] = [
         "A", "z", "0", "9", "-", ":", " ", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "€", "日",
         "\u{FFFF}", "🚓", "\u{10FFFF}",
@@ -552,7 +541,7 @@ private func randomText(_ rng: inout SplitMix64) -> String {
     return text
 }
 
-private func randomDouble(_ rng: inout SplitMix64) -> Double {
+private func randomDouble(_ rng: inout SeededRandom) -> Double {
     switch rng.next() % 5 {
     case 0: return Double.random(in: -90...90, using: &rng)
     case 1: return Double(Int64.random(in: -100_000...100_000, using: &rng))
@@ -566,8 +555,8 @@ private func randomDouble(_ rng: inout SplitMix64) -> Double {
     }
 }
 
-private func randomPing(_ rng: inout SplitMix64) -> RawPing {
-    func maybe<T>(_ make: (inout SplitMix64) -> T) -> T? { rng.next() % 4 == 0 ? nil : make(&rng) }
+private func randomPing(_ rng: inout SeededRandom) -> RawPing {
+    func maybe<T>(_ make: (inout SeededRandom) -> T) -> T? { rng.next() % 4 == 0 ? nil : make(&rng) }
     var ping = RawPing(
         unit: maybe(randomText), time: maybe(randomText), latitude: maybe(randomDouble), longitude: maybe(randomDouble),
         altitude: maybe(randomDouble), speed: maybe(randomDouble), heading: maybe(randomDouble),
@@ -578,8 +567,8 @@ private func randomPing(_ rng: inout SplitMix64) -> RawPing {
 
 @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
 func randomPingsSurviveARoundTrip(seed: UInt64) throws {
-    var rng = SplitMix64(state: seed)
-    var encoder = TinyEncoder(rng: SplitMix64(state: ~seed))
+    var rng = SeededRandom(seed: seed)
+    var encoder = TinyEncoder(rng: SeededRandom(seed: ~seed))
     let pings = (0..<300).map { _ in randomPing(&rng) }
     let objects = pings.map { encoder.ping($0) }
     let expected = pings.map { Item.ping($0) }

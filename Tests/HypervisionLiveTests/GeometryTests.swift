@@ -85,7 +85,7 @@ import Testing
 
     @Test func largePolygonAgreesWithThePlainTest() throws {
         // A 9,999-position spiky ring: the band index must give the plain even-odd answer.
-        var rng = SeededGenerator(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let n = 9_998
         var ring = (0..<n).map { i -> GeoPoint in
             let angle = Double(i) / Double(n) * 2 * .pi

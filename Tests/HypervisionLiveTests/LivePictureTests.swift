@@ -188,7 +188,7 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<2 {
                 group.addTask {
-                    var rng = SeededGenerator(seed: UInt64(writer))
+                    var rng = SeededRandom(seed: UInt64(writer))
                     for round in 1...200 {
                         let batch = (0..<50).map { i in
                             ping(

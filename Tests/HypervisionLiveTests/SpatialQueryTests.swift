@@ -12,8 +12,8 @@ import Testing
 @Suite struct SpatialQueryTests {
     /// A picture of `count` random units, some moved and some removed afterwards so the
     /// comparison also covers the grid's swap-remove bookkeeping.
-    static func makePicture(seed: UInt64, count: Int, cellDegrees: Double) -> (LivePicture, SeededGenerator) {
-        var rng = SeededGenerator(seed: seed)
+    static func makePicture(seed: UInt64, count: Int, cellDegrees: Double) -> (LivePicture, SeededRandom) {
+        var rng = SeededRandom(seed: seed)
         let picture = LivePicture(
             configuration: LivePictureConfiguration(cellDegrees: cellDegrees), clock: { t0.adding(seconds: 10) })
         var pings: [Ping] = []

@@ -2,18 +2,6 @@ import HypervisionCore
 import HypervisionLive
 import Synchronization
 
-/// A deterministic generator (SplitMix64) so a failing random comparison can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
@@ -56,7 +44,7 @@ func normalized(latitude: Double, longitude: Double) -> GeoPoint {
 /// Points that stress the index: clusters at the poles, on both sides of the antimeridian, at
 /// the equator/antimeridian crossing, in a city, plus points spread over the globe and the
 /// exact edges (±90, ±180).
-func randomPoint(_ rng: inout SeededGenerator) -> GeoPoint {
+func randomPoint(_ rng: inout SeededRandom) -> GeoPoint {
     let clusters: [(Double, Double, Double)] = [  // lat, lon, spread in degrees
         (0, 179.99, 0.05), (0, -179.99, 0.05), (45, 180, 0.3), (-30, -180, 0.3), (89.95, 0, 0.08),
         (89.999, 120, 0.01), (-89.9, -45, 0.2), (48.8566, 2.3522, 0.05), (65, 179.5, 1.0),

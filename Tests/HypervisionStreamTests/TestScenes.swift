@@ -3,29 +3,17 @@ import Testing
 
 @testable import HypervisionStream
 
-/// SplitMix64: deterministic random numbers, so that every run sees the same scenes.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A scene shaped like the real ones (tiles and units keyed by id) that moves like one: each step
 /// moves a few units, sometimes changes a status, adds or removes a unit, or swaps a tile's source.
 struct MovingScene {
-    var generator: SeededGenerator
+    var generator: SeededRandom
     var units: [String: (lat: Double, lon: Double, status: String)] = [:]
     var tiles: [String: String] = [:]
     var step = 0
 
     init(seed: UInt64, unitCount: Int = 20) {
-        generator = SeededGenerator(seed: seed)
+        generator = SeededRandom(seed: seed)
         for index in 0..<unitCount {
             units["PN-75-BAC-\(index)"] = (48.85 + Double(index) * 0.001, 2.35, "available")
         }

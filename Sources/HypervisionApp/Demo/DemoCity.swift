@@ -41,7 +41,7 @@ public struct DemoCity: Sendable {
     var cameraStates: [DemoCameraState]
     /// Open and acknowledged incidents; closed ones are dropped.
     var incidents: [DemoIncident] = []
-    var rng: DemoRandom
+    var rng: SeededRandom
     var lastPingTime: Timestamp?
     var nextIncidentAt: Timestamp
     var nextCameraEventAt: Timestamp
@@ -60,7 +60,7 @@ public struct DemoCity: Sendable {
         seed: UInt64 = 1, centre: GeoPoint = DemoCity.defaultCentre, units unitCount: Int = 200, cameras cameraCount: Int = 100,
         start: Timestamp
     ) {
-        var root = DemoRandom(seed: seed)
+        var root = SeededRandom(seed: seed)
         // Separate streams, so that changing how cameras are drawn does not move the streets.
         var streetRandom = root.fork(1), fleetRandom = root.fork(2), cameraRandom = root.fork(3)
         self.centre = centre
@@ -636,7 +636,7 @@ extension DemoCity {
         ("PM-75-MOTO", "PM MOTO", .motorbike, .policeMunicipale, 4),
     ]
 
-    static func makeFleet(count: Int, network: DemoStreetNetwork, start: Timestamp, using rng: inout DemoRandom) -> [DemoVehicle] {
+    static func makeFleet(count: Int, network: DemoStreetNetwork, start: Timestamp, using rng: inout SeededRandom) -> [DemoVehicle] {
         // Exact team sizes by largest remainder, so a 200-unit fleet always has the same mix.
         let total = teams.reduce(0) { $0 + $1.share }
         var sizes = teams.map { Int((Double(count) * $0.share / total).rounded(.down)) }
@@ -693,7 +693,7 @@ extension DemoCity {
     private static let extraTags = ["traffic", "anpr", "school", "metro", "shops", "night-ir", "bank", "park"]
 
     static func makeCameras(
-        count: Int, network: DemoStreetNetwork, projection: DemoProjection, start: Timestamp, using rng: inout DemoRandom
+        count: Int, network: DemoStreetNetwork, projection: DemoProjection, start: Timestamp, using rng: inout SeededRandom
     ) -> [DemoCameraState] {
         // Junctions where several streets meet, boulevards and avenues first.
         var junctions = network.nodes.indices.filter { network.adjacency[$0].count >= 3 }

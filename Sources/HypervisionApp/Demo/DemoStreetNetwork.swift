@@ -213,7 +213,7 @@ struct DemoStreetNetwork: Sendable {
     ]
 
     /// Generates a network within `radius` metres of the centre.
-    static func synthesize(using rng: inout DemoRandom, radius: Double = 2_500) -> DemoStreetNetwork {
+    static func synthesize(using rng: inout SeededRandom, radius: Double = 2_500) -> DemoStreetNetwork {
         let lines = 25  // odd, so the diagonals cross at a junction rather than mid-block
         let middle = lines / 2
         func coordinates() -> [Double] {

@@ -1,15 +1,16 @@
-/// The demo city's random number generator: SplitMix64, seeded.
+/// A seeded random number generator: SplitMix64.
 ///
-/// The simulation must replay exactly from its seed (tests compare runs step by step, and a demo
-/// that misbehaves can be reproduced), so it never touches `SystemRandomNumberGenerator`.
+/// For whatever must replay exactly from its seed: the demo city (tests compare runs step by
+/// step, and a demo that misbehaves can be reproduced) and the randomised tests (a failing case
+/// is replayed from its seed). It never touches `SystemRandomNumberGenerator`.
 /// SplitMix64 is tiny, fast, passes BigCrush and has no bad seeds, which is all a simulation needs;
 /// it is not for anything secret.
-struct DemoRandom: RandomNumberGenerator, Sendable, Hashable {
+public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -19,26 +20,26 @@ struct DemoRandom: RandomNumberGenerator, Sendable, Hashable {
 
     /// A uniform double in `range`. Written out rather than `Double.random(in:using:)` so the
     /// stream of values does not depend on how a standard library version draws them.
-    mutating func uniform(_ range: ClosedRange<Double>) -> Double {
+    public mutating func uniform(_ range: ClosedRange<Double>) -> Double {
         let unit = Double(next() >> 11) * 0x1.0p-53
         return range.lowerBound + (range.upperBound - range.lowerBound) * unit
     }
 
     /// A uniform integer in `0..<bound`; `bound` must be positive.
-    mutating func below(_ bound: Int) -> Int {
+    public mutating func below(_ bound: Int) -> Int {
         precondition(bound > 0, "bound must be positive")
         // Lemire's multiply-shift; the bias is below 2^-50 for the bounds used here.
         return Int(next().multipliedFullWidth(by: UInt64(bound)).high)
     }
 
     /// True with probability `p`.
-    mutating func chance(_ p: Double) -> Bool { uniform(0...1) < p }
+    public mutating func chance(_ p: Double) -> Bool { uniform(0...1) < p }
 
     /// A random element of a non-empty array.
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    public mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 
     /// An index drawn with probability proportional to its weight.
-    mutating func weighted(_ weights: [Double]) -> Int {
+    public mutating func weighted(_ weights: [Double]) -> Int {
         let total = weights.reduce(0, +)
         var target = uniform(0...total)
         for (index, weight) in weights.enumerated() {
@@ -50,7 +51,7 @@ struct DemoRandom: RandomNumberGenerator, Sendable, Hashable {
 
     /// A derived generator for an independent stream (the network, the fleet, the cameras), so
     /// that adding a draw to one part does not reshuffle the others.
-    mutating func fork(_ salt: UInt64) -> DemoRandom {
-        DemoRandom(seed: next() ^ (salt &* 0xD6E8_FEB8_6659_FD93))
+    public mutating func fork(_ salt: UInt64) -> SeededRandom {
+        SeededRandom(seed: next() ^ (salt &* 0xD6E8_FEB8_6659_FD93))
     }
 }
