@@ -8,63 +8,23 @@ import Foundation
 /// to the neighbouring service.
 public struct RoutingZone: Sendable, Hashable {
     public var name: String
-    public var rings: [[GeoPoint]]
+    public var polygon: GeoPolygon
+
+    /// Zones can follow municipal boundaries, which have many more vertices than a query polygon.
+    public static let maximumVertices = 200_000
 
     public init(name: String, rings: [[GeoPoint]]) throws(ValidationError) {
-        guard !rings.isEmpty else { throw ValidationError(.valueInvalid, "zone \(name) has no ring") }
-        for (index, ring) in rings.enumerated() {
-            guard ring.count >= 4 else {
-                throw ValidationError(.valueInvalid, "zone \(name) ring \(index) has \(ring.count) points; a closed ring needs at least 4")
-            }
-            guard ring.first == ring.last else {
-                throw ValidationError(.valueInvalid, "zone \(name) ring \(index) is not closed (the last point must repeat the first)")
-            }
-            guard ring.count <= 100_000 else {
-                throw ValidationError(.valueInvalid, "zone \(name) ring \(index) has more than 100000 points")
-            }
+        do {
+            polygon = try GeoPolygon(rings: rings, maximumVertices: Self.maximumVertices)
+        } catch {
+            throw ValidationError(error.code, "zone \(name): \(error.message)")
         }
         self.name = name
-        self.rings = rings
     }
 
-    public func contains(_ point: GeoPoint) -> Bool {
-        guard Self.covers(rings[0], point) else { return false }
-        for hole in rings.dropFirst() where Self.covers(hole, point) && !Self.onBoundary(hole, point) {
-            return false
-        }
-        return true
-    }
+    public var rings: [[GeoPoint]] { polygon.rings }
 
-    /// Even-odd crossing test, with points on an edge counted as covered.
-    static func covers(_ ring: [GeoPoint], _ point: GeoPoint) -> Bool {
-        if onBoundary(ring, point) { return true }
-        let x = point.longitude, y = point.latitude
-        var inside = false
-        var j = ring.count - 1
-        for i in 0..<ring.count {
-            let a = ring[i], b = ring[j]
-            if (a.latitude > y) != (b.latitude > y) {
-                let crossing = (b.longitude - a.longitude) * (y - a.latitude) / (b.latitude - a.latitude) + a.longitude
-                if x < crossing { inside.toggle() }
-            }
-            j = i
-        }
-        return inside
-    }
-
-    static func onBoundary(_ ring: [GeoPoint], _ point: GeoPoint) -> Bool {
-        for i in 1..<ring.count {
-            let a = ring[i - 1], b = ring[i]
-            let cross = (b.longitude - a.longitude) * (point.latitude - a.latitude) - (b.latitude - a.latitude) * (point.longitude - a.longitude)
-            guard abs(cross) <= 1e-12 else { continue }
-            if point.longitude >= min(a.longitude, b.longitude) - 1e-12, point.longitude <= max(a.longitude, b.longitude) + 1e-12,
-                point.latitude >= min(a.latitude, b.latitude) - 1e-12, point.latitude <= max(a.latitude, b.latitude) + 1e-12
-            {
-                return true
-            }
-        }
-        return false
-    }
+    public func contains(_ point: GeoPoint) -> Bool { polygon.covers(point) }
 }
 
 /// A daily window of local wall-clock time, such as `22:00-06:00` (which wraps midnight).

@@ -188,16 +188,7 @@ enum IncidentJSON {
                 filter[keyPath: path] = time
             }
         }
-        if let text = query["bbox"] {
-            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
-            guard parts.count == 4, let west = parts[0], let south = parts[1], let east = parts[2], let north = parts[3],
-                (-180...180).contains(west), (-180...180).contains(east), (-90...90).contains(south), (-90...90).contains(north),
-                south <= north
-            else {
-                throw ValidationError(.valueInvalid, "bbox must be west,south,east,north in degrees with south <= north")
-            }
-            filter.boundingBox = (west, south, east, north)
-        }
+        if let text = query["bbox"] { filter.boundingBox = try BoundingBox(parsing: text) }
         if let text = query["limit"] {
             guard let limit = Int(text), (1...maximumLimit).contains(limit) else {
                 throw ValidationError(.valueInvalid, "limit must be a whole number from 1 to \(maximumLimit)")

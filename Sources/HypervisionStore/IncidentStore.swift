@@ -42,18 +42,10 @@ public struct IncidentFilter: Sendable, Hashable {
     /// Opened at or after / before.
     public var openedFrom: Timestamp?
     public var openedTo: Timestamp?
-    /// west, south, east, north in degrees (west > east crosses the antimeridian).
-    public var boundingBox: (west: Double, south: Double, east: Double, north: Double)?
+    public var boundingBox: BoundingBox?
     public var limit: Int = 100
 
     public init() {}
-
-    public static func == (lhs: IncidentFilter, rhs: IncidentFilter) -> Bool {
-        lhs.statuses == rhs.statuses && lhs.category == rhs.category && lhs.service == rhs.service
-            && lhs.openedFrom == rhs.openedFrom && lhs.openedTo == rhs.openedTo && lhs.limit == rhs.limit
-            && lhs.boundingBox.map { [$0.west, $0.south, $0.east, $0.north] } == rhs.boundingBox.map { [$0.west, $0.south, $0.east, $0.north] }
-    }
-    public func hash(into hasher: inout Hasher) { hasher.combine(category) }
 }
 
 /// Incidents in PostGIS, with every change kept in `incident_history`.

@@ -93,7 +93,7 @@ import Testing
             ("rules:\n  - service: x\n    zone: nowhere\n", "rules[0].zone: \"nowhere\" is not one of the zones"),
             ("rules:\n  - name: a\n", "rules[0]: service is required"),
             ("rules:\n  - service: x\n    hours: \"25:00-01:00\"\n", "rules[0].hours"),
-            ("zones:\n  z: [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]\n", "zones.z: zone z ring 0 is not closed"),
+            ("zones:\n  z: [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]\n", "zones.z: zone z: ring 0 is not closed"),
             ("timeZone: Mars/Olympus\n", "not a known IANA zone"),
             ("rules:\n  - service: x\n    colour: red\n", "rules[0].colour: unknown key"),
         ]

@@ -1,4 +1,3 @@
-public import HypervisionCore
 
 /// A polygon with optional holes, as in a GeoJSON `Polygon`: the first ring is the outer
 /// boundary, the others are holes. Every ring is closed (last position equals the first).

@@ -1,4 +1,3 @@
-public import HypervisionCore
 
 /// A longitude/latitude rectangle, `west,south,east,north` in degrees, as in `?bbox=` and
 /// RFC 7946 §5.

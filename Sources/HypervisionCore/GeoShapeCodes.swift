@@ -1,7 +1,6 @@
-public import HypervisionCore
 
-// Codes for the query shapes this module parses. They live here rather than in Core because only
-// the live picture's query types raise them; like Core's codes they are published on the wire
+// Codes for the query shapes (boxes, polygons) that HTTP queries and configuration files carry.
+// Like the other codes they are published on the wire
 // (HTTP 400 bodies) and never change once released.
 extension ValidationError.Code {
     /// A `bbox` is not four comma-separated numbers `west,south,east,north`.
