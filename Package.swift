@@ -215,7 +215,7 @@ let package = Package(
             name: "HypervisionAppTests",
             dependencies: [
                 "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionTestSupport",
-                "hypervisiond",
+                "hypervisiond", "hypervisionctl",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
