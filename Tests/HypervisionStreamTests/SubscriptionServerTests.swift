@@ -219,4 +219,63 @@ import Glibc
             #expect(plain.readLine(timeout: .seconds(2)).map { $0.contains("\"scene\"") } != true)
         }
     }
+
+    @Test func requiredClientCertificatesAreChecked() async throws {
+        let directory = NSTemporaryDirectory() + "hv-mtls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func openssl(_ arguments: [String]) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "openssl \(arguments.prefix(2))")
+        }
+        let d = directory
+        // A CA, a server certificate, and a renderer's client certificate signed by the CA.
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                     "-subj", "/CN=Hypervision test CA", "-keyout", d + "/ca.key", "-out", d + "/ca.pem"])
+        for name in ["server", "renderer"] {
+            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
+                         "-keyout", d + "/\(name)-key.pem", "-out", d + "/\(name).csr"])
+            try openssl(["x509", "-req", "-in", d + "/\(name).csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
+                         "-days", "1", "-out", d + "/\(name).pem"])
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(d + "/server.pem").map { .certificate($0) },
+            privateKey: .file(d + "/server-key.pem"))  // NIOSSL reads the format from the extension
+        tls.trustRoots = .file(d + "/ca.pem")
+        tls.certificateVerification = .noHostnameVerification
+        _ = try NIOSSLContext(configuration: tls)  // a bad configuration fails here, with its reason
+        let hub = SceneHub()
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+        try await withServer(hub: hub, tls: tls) { port in
+            func firstLine(_ extra: [String]) throws -> String {
+                let client = Process()
+                client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                client.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", d + "/ca.pem"] + extra
+                let input = Pipe(), output = Pipe()
+                client.standardInput = input
+                client.standardOutput = output
+                client.standardError = FileHandle.nullDevice
+                try client.run()
+                input.fileHandleForWriting.write(Data((#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n").utf8))
+                var received = Data()
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !received.contains(0x0A), client.isRunning, ContinuousClock.now < deadline {
+                    received += output.fileHandleForReading.availableData
+                }
+                client.terminate()
+                return String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
+            }
+            // With the renderer's certificate: the scene. Without one: the handshake fails.
+            let withCertificate = try firstLine(["-cert", d + "/renderer.pem", "-key", d + "/renderer-key.pem"])
+            #expect(withCertificate.contains("\"type\":\"scene\""), "\(withCertificate)")
+            let without = try firstLine([])
+            #expect(without.isEmpty, "\(without)")
+        }
+    }
 }
