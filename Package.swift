@@ -181,7 +181,13 @@ let package = Package(
         .testTarget(
             name: "HypervisionLayoutTests", dependencies: ["HypervisionLayout", "HypervisionCore"], exclude: ["Golden"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HypervisionLiveTests", dependencies: ["HypervisionLive", "HypervisionCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionLiveTests",
+            dependencies: [
+                "HypervisionLive", "HypervisionCore", "HypervisionStore", "HypervisionTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "HypervisionctlTests", dependencies: ["HypervisionCLI", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionStreamTests",

@@ -127,12 +127,15 @@ public struct Daemon {
         // The live picture: updated by every ingest path before the database write.
         let live = LiveState(picture: LivePicture(configuration: LivePictureConfiguration(staleAfter: Double(configuration.unitStaleSeconds))))
         let observe: @Sendable ([Ping]) -> Void = { live.picture.apply($0) }
-        func intake(_ name: String) -> PingIntake {
-            PingIntake(writer: writer, protocol: name, metricsFactory: metricsFactory, observe: observe)
-        }
         let cameraStore = CameraStore(client: client, logger: logger)
         let incidentStore = IncidentStore(client: client, logger: logger)
         let history = HistoryStore(client: client, logger: logger)
+        let callsigns = CallsignRegistry(live: live, history: history, logger: logger)
+        func intake(_ name: String) -> PingIntake {
+            PingIntake(
+                writer: writer, protocol: name, metricsFactory: metricsFactory, observe: observe,
+                observeCallsigns: { callsigns.note($0) })
+        }
 
         // Walls: definitions, the layout loop, the hub that serves scenes to renderers.
         var hubConfiguration = SceneHub.Configuration()
@@ -266,7 +269,9 @@ public struct Daemon {
                     configuration: subscriptions, hub: hub, authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
         }
         systemd.expect(listeners: listeners.count)
-        var services: [any Service] = [client, supervisor, writer, loader, SceneHubService(hub: hub), walls] + listeners
+        // The hub's service comes after the listeners so that it stops before them: renderers are
+        // told `shutting_down` and closed, and the listeners then have no connection to wait for.
+        var services: [any Service] = [client, supervisor, writer, loader, callsigns, walls] + listeners + [SceneHubService(hub: hub)]
         if configuration.demo {
             services.append(
                 DemoFeed(

@@ -59,12 +59,16 @@ public struct RawPing: Sendable, Hashable {
     public var accuracy: Double?
     public var status: String?
     public var battery: Double?
+    /// The name people know the unit by, when the protocol carries it (Cursor-on-Target
+    /// `contact@callsign`). Not part of the stored ping: it updates the unit's registry entry.
+    public var callsign: String?
 
     public init(
         unit: String? = nil, time: String? = nil, latitude: Double? = nil, longitude: Double? = nil,
         altitude: Double? = nil, speed: Double? = nil, heading: Double? = nil, accuracy: Double? = nil,
-        status: String? = nil, battery: Double? = nil
+        status: String? = nil, battery: Double? = nil, callsign: String? = nil
     ) {
+        self.callsign = callsign
         self.unit = unit
         self.time = time
         self.latitude = latitude

@@ -300,10 +300,9 @@ public struct WallStreamRoutes: Sendable {
 
     private func serve(wall: String, token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let sink = WebSocketSink(highWaterBytes: highWaterBytes)
-        var subscription: SceneHub.SubscriptionID?
-        defer { if let subscription { hub.unsubscribe(subscription) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Writer: drains the sink's queue into the socket.
+            // Writer: drains the sink's queue into the socket; ends when the hub closes the sink
+            // (refused, slow, shutting down).
             group.addTask {
                 for await line in sink.lines {
                     var text = String(decoding: line, as: UTF8.self)
@@ -312,46 +311,60 @@ public struct WallStreamRoutes: Sendable {
                     sink.sent(line.count)
                 }
             }
-            // Reader: the first message subscribes; later ones are ignored.
-            for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
-                guard subscription == nil else { continue }
-                guard case .text(let text) = message else {
-                    sink.refuse(StreamError(code: .badRequest, message: "the subscribe message must be a text message"))
-                    break
+            // Reader: the first message subscribes; later ones are ignored. Ends when the client leaves.
+            group.addTask {
+                var subscription: SceneHub.SubscriptionID?
+                defer {
+                    if let subscription { hub.unsubscribe(subscription) }
+                    sink.close()
                 }
-                var request: SubscribeRequest
-                do throws(StreamError) {
-                    request = try SubscribeRequest(line: Array(text.utf8))
-                } catch {
-                    sink.refuse(error)
-                    break
+                for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
+                    guard subscription == nil else { continue }
+                    guard let request = subscribeRequest(message, wall: wall, token: token, sink: sink) else { return }
+                    switch hub.subscribe(request, sink: sink) {
+                    case .success(let id):
+                        subscription = id
+                        sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
+                    case .failure(let error):
+                        sink.refuse(error)
+                        return
+                    }
                 }
-                guard request.wall == wall else {
-                    sink.refuse(StreamError(code: .badRequest, message: "this stream is for wall \(wall), not \(request.wall)"))
-                    break
-                }
-                request.token = request.token ?? token
-                switch authority.authorize(secret: request.token, for: .subscribe(wall: wall)) {
-                case .allowed: break
-                case .unauthenticated(let why):
-                    sink.refuse(StreamError(code: .unauthorized, message: why))
-                case .forbidden(let why):
-                    sink.refuse(StreamError(code: .forbidden, message: why))
-                }
-                if sink.isClosed { break }
-                switch hub.subscribe(request, sink: sink) {
-                case .success(let id):
-                    subscription = id
-                    sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
-                case .failure(let error):
-                    sink.refuse(error)
-                }
-                if sink.isClosed { break }
             }
-            // The client left (or was refused): stop writing.
+            // Whichever ends first ends the connection: the client leaving, or the hub closing it.
+            _ = try await group.next()
             sink.close()
-            try await group.waitForAll()
+            group.cancelAll()
         }
+    }
+
+    /// The subscribe request of a first message, or nil after refusing it on the sink.
+    private func subscribeRequest(_ message: WebSocketMessage, wall: String, token: String?, sink: WebSocketSink) -> SubscribeRequest? {
+        guard case .text(let text) = message else {
+            sink.refuse(StreamError(code: .badRequest, message: "the subscribe message must be a text message"))
+            return nil
+        }
+        var request: SubscribeRequest
+        do throws(StreamError) {
+            request = try SubscribeRequest(line: Array(text.utf8))
+        } catch {
+            sink.refuse(error)
+            return nil
+        }
+        guard request.wall == wall else {
+            sink.refuse(StreamError(code: .badRequest, message: "this stream is for wall \(wall), not \(request.wall)"))
+            return nil
+        }
+        request.token = request.token ?? token
+        switch authority.authorize(secret: request.token, for: .subscribe(wall: wall)) {
+        case .allowed:
+            return request
+        case .unauthenticated(let why):
+            sink.refuse(StreamError(code: .unauthorized, message: why))
+        case .forbidden(let why):
+            sink.refuse(StreamError(code: .forbidden, message: why))
+        }
+        return nil
     }
 }
 

@@ -73,7 +73,10 @@ public final class CoTIngestServer: Service, Sendable {
                     guard !events.isEmpty else { continue }
                     let items: [JSONPingDecoder.Item] = events.map { event in
                         switch decoder.decode(event) {
-                        case .success(let decoded): return .ping(decoded.ping)
+                        case .success(let decoded):
+                            var ping = decoded.ping
+                            ping.callsign = decoded.callsign
+                            return .ping(ping)
                         case .failure(let error): return .invalid(error)
                         }
                     }

@@ -15,11 +15,15 @@ public struct PingIntake: Sendable {
     /// Sees every valid ping before the database write: the live picture, which must not wait
     /// for durability (walls and queries show a ping at once).
     let observe: @Sendable ([Ping]) -> Void
+    /// Sees the callsigns that valid pings carried (Cursor-on-Target), for the unit registry.
+    let observeCallsigns: @Sendable ([(UnitID, String)]) -> Void
 
     public init(
         writer: PingWriter, protocol name: String, validator: PingValidator = .init(), metricsFactory: any MetricsFactory,
-        now: @escaping @Sendable () -> Timestamp = { .now() }, observe: @escaping @Sendable ([Ping]) -> Void = { _ in }
+        now: @escaping @Sendable () -> Timestamp = { .now() }, observe: @escaping @Sendable ([Ping]) -> Void = { _ in },
+        observeCallsigns: @escaping @Sendable ([(UnitID, String)]) -> Void = { _ in }
     ) {
+        self.observeCallsigns = observeCallsigns
         self.writer = writer
         self.validator = validator
         self.metrics = IngestMetrics(protocol: name, factory: metricsFactory)
@@ -42,11 +46,14 @@ public struct PingIntake: Sendable {
         var pings: [Ping] = []
         pings.reserveCapacity(items.count)
         var report = Report()
+        var callsigns: [(UnitID, String)] = []
         for (index, item) in items.enumerated() {
             switch item {
             case .ping(let raw):
                 do {
-                    pings.append(try validator.validate(raw, now: receivedAt))
+                    let ping = try validator.validate(raw, now: receivedAt)
+                    pings.append(ping)
+                    if let callsign = raw.callsign, !callsign.isEmpty, callsign.utf8.count <= 64 { callsigns.append((ping.unit, callsign)) }
                 } catch {
                     report.rejected.append((index, error))
                 }
@@ -57,6 +64,7 @@ public struct PingIntake: Sendable {
         metrics.received.increment(by: items.count)
         for (_, error) in report.rejected { metrics.rejected(error.code) }
         guard !pings.isEmpty else { return report }
+        if !callsigns.isEmpty { observeCallsigns(callsigns) }
         let stored = try await store(pings)
         report.accepted = stored.accepted
         report.duplicates = stored.duplicates

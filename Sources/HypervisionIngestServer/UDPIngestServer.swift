@@ -19,7 +19,10 @@ public enum DatagramFormat: String, Sendable, Hashable {
             return JSONPingDecoder().decodeLine(bytes)
         case .cursorOnTarget:
             switch CoTDecoder().decode(bytes) {
-            case .success(let event): return .ping(event.ping)
+            case .success(let event):
+                var ping = event.ping
+                ping.callsign = event.callsign
+                return .ping(ping)
             case .failure(let error): return .invalid(error)
             }
         }

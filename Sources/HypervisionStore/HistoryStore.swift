@@ -236,3 +236,18 @@ extension HistoryStore {
             """, logger: logger)
     }
 }
+
+extension HistoryStore {
+    /// Records the callsigns units announced themselves with (Cursor-on-Target), keeping their
+    /// kind and agency.
+    public func recordCallsigns(_ callsigns: [(unit: UnitID, callsign: String)]) async throws {
+        guard !callsigns.isEmpty else { return }
+        try await client.query(
+            """
+            INSERT INTO units (id, callsign)
+            SELECT * FROM unnest(\(callsigns.map(\.unit.rawValue))::text[], \(callsigns.map(\.callsign))::text[])
+            ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign, updated_at = now()
+            WHERE units.callsign IS DISTINCT FROM EXCLUDED.callsign
+            """, logger: logger)
+    }
+}

@@ -57,7 +57,7 @@ public struct SceneLogStore: Sendable {
                 WHERE wall_id = \(wall) AND kind = 'scene' AND generated_at <= \(time.postgresText)::timestamptz
                 ORDER BY seq DESC LIMIT 1
             )
-            SELECT seq, base, (extract(epoch FROM generated_at) * 1000000)::int8, kind, scene::text
+            SELECT scene_log.seq, base, (extract(epoch FROM generated_at) * 1000000)::int8, kind, scene::text
             FROM scene_log, key
             WHERE wall_id = \(wall) AND scene_log.seq >= key.seq AND generated_at <= \(time.postgresText)::timestamptz
             ORDER BY scene_log.seq

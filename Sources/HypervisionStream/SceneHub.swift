@@ -48,6 +48,9 @@ public final class SceneHub: Sendable {
     private struct State {
         var streams: [StreamKey: Stream] = [:]
         var nextSubscriber: UInt64 = 1
+        /// The last sequence number of each stream removed, so a stream created again under the
+        /// same key (a wall replaced or deleted and defined again) never reuses a number.
+        var retired: [StreamKey: UInt64] = [:]
         var subscriberCount = 0
         var shutDown = false
     }
@@ -90,7 +93,7 @@ public final class SceneHub: Sendable {
         let time = wallClock()
         let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
             guard var stream = state.streams[key] else {
-                let seq = firstSequence
+                let seq = max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
                 state.streams[key] = Stream(
                     history: SceneHistory(key: key, seq: seq, document: stamp(content, seq, time), limits: configuration.history),
                     content: content)
@@ -239,6 +242,7 @@ public final class SceneHub: Sendable {
             var deliveries: [Delivery] = []
             for key in state.streams.keys where key.wall == wall {
                 if let keep = keepingDisplays, key.display.map(keep.contains) ?? true { continue }
+                state.retired[key] = state.streams[key]!.history.seq
                 for subscriber in state.streams[key]!.subscribers.values {
                     let message = key.display.map { "display \($0) of wall \(wall) was removed" } ?? "wall \(wall) was removed"
                     deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .notFound, message: message)), close: true))

@@ -71,12 +71,18 @@ public final class SubscriptionServer: Service, Sendable {
             "address": "\(server.channel.localAddress?.description ?? "?")", "tls": "\(configuration.tls != nil)",
         ])
         onBound(server.channel.localAddress)
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await (connection, reporter) in inbound.cancelOnGracefulShutdown() {
-                    group.addTask { await self.serve(connection, reporter: reporter) }
+        // On shutdown, subscribers are told `shutting_down` and closed here: the task group
+        // waits for every connection, and the hub's own service stops only after this one.
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await (connection, reporter) in inbound.cancelOnGracefulShutdown() {
+                        group.addTask { await self.serve(connection, reporter: reporter) }
+                    }
                 }
             }
+        } onGracefulShutdown: { [hub] in
+            hub.shutdown()
         }
     }
 
@@ -156,8 +162,11 @@ final class ChannelSink: SceneSink {
     }
 
     func close() {
-        // Queued after the writes above, so the error line goes out before the close.
-        channel.eventLoop.execute { [channel] in channel.close(promise: nil) }
+        // Queued on the channel's event loop after the writes above, so the error line goes out
+        // first. Shutting the output down sends the FIN even if a child process inherited the
+        // descriptor (a plain close would then not end the connection).
+        channel.close(mode: .output, promise: nil)
+        channel.close(mode: .all, promise: nil)
     }
 }
 

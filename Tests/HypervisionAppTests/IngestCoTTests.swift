@@ -51,6 +51,15 @@ import Glibc
         // The sentinel 9999999.0 means unknown: no speed stored.
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings WHERE speed IS NULL") == [1])
         #expect(daemon.log.contains("CoT event refused"))
+        // contact@callsign is the unit's callsign, in the registry (units) for later restarts.
+        var callsigns: [Int64] = []
+        for _ in 0..<50 {
+            callsigns = try await TestPostgres.integers(
+                endpoint, "SELECT count(*) FROM units WHERE callsign = 'BAC 12' AND id IN ('ANDROID-PN-75-BAC-12', 'ITAK-GN-64-PSIG-3')")
+            if callsigns == [2] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(callsigns == [2])
 
         // A DOCTYPE (entity expansion, XXE) closes the stream.
         let attacker = try LineClient(port: port)

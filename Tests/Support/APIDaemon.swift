@@ -17,6 +17,8 @@ public final class APIDaemon: @unchecked Sendable {
     public let endpoint: DatabaseEndpoint
     public let state: String
     public let port: Int
+    /// The TCP port of the scene subscriptions (newline-delimited JSON).
+    public var subscriptionsPort: Int { process.subscriptionsPort }
 
     /// Starts with `extraConfiguration` (YAML, appended to the tokens) and waits until ready.
     /// `database`: an existing test database (a restart); nil creates a fresh one.

@@ -13,6 +13,9 @@ public final class DaemonProcess: @unchecked Sendable {
     // @unchecked: the Process is only touched from the test that owns this object.
     public let process = Process()
     public let logPath: String
+    /// The TCP port of the scene subscriptions (`HYPERVISION_SUBSCRIPTIONS_PORT`), picked free
+    /// unless the caller's `environment` sets it.
+    public let subscriptionsPort: Int
 
     /// The `hypervisiond` built next to the test bundle.
     public static var executable: String {
@@ -40,6 +43,7 @@ public final class DaemonProcess: @unchecked Sendable {
         env["HYPERVISION_INGEST_COT_PORT"] = String(Self.freePort())
         env["HYPERVISION_SUBSCRIPTIONS_PORT"] = String(Self.freePort())
         for (key, value) in environment { env[key] = value }
+        subscriptionsPort = env["HYPERVISION_SUBSCRIPTIONS_PORT"].flatMap { Int($0) } ?? 7400
         process.environment = env
         process.standardOutput = output
         process.standardError = output
