@@ -200,6 +200,12 @@ if ! cmp -s "$SCRIPT_DIR/config.example.yaml" "$CONFIG_DIR/config.example.yaml";
     install -m 0644 -o root -g root "$SCRIPT_DIR/config.example.yaml" "$CONFIG_DIR/config.example.yaml"
     did "installed $CONFIG_DIR/config.example.yaml"
 fi
+# Wall definitions (walls.directory) and incident routing rules live beside the configuration.
+install -d -m 0755 -o root -g root "$CONFIG_DIR/walls"
+if [[ ! -e $CONFIG_DIR/routing.example.yaml ]] || ! cmp -s "$SCRIPT_DIR/routing.example.yaml" "$CONFIG_DIR/routing.example.yaml"; then
+    install -m 0644 -o root -g root "$SCRIPT_DIR/routing.example.yaml" "$CONFIG_DIR/routing.example.yaml"
+    did "installed $CONFIG_DIR/routing.example.yaml"
+fi
 if [[ -e $CONFIG_DIR/config.yaml ]]; then
     printf '    %s exists, kept (compare with %s)\n' "$CONFIG_DIR/config.yaml" "$CONFIG_DIR/config.example.yaml"
 else

@@ -220,7 +220,13 @@ public struct DaemonConfiguration: Sendable {
         func walk(_ node: [String: Any], prefix: String) {
             for (key, value) in node {
                 let path = prefix.isEmpty ? key : prefix + "." + key
-                if let child = value as? [String: Any] { walk(child, prefix: path) } else { leaves.append(path) }
+                if let child = value as? [String: Any] {
+                    walk(child, prefix: path)
+                } else if value is NSNull, knownKeys.contains(where: { $0.hasPrefix(path + ".") }) {
+                    continue  // a section whose settings are all commented out
+                } else {
+                    leaves.append(path)
+                }
             }
         }
         walk(root, prefix: "")

@@ -78,6 +78,13 @@ import Testing
         #expect(error?.problem.contains("not valid YAML") == true)
     }
 
+    @Test func theShippedExampleConfigurationLoads() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/config.example.yaml").path
+        let configuration = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
+        #expect(configuration.wallsDirectory == "/etc/hypervision/walls")
+        #expect(configuration.subscriptionPort == 7400 && configuration.unitStaleSeconds == 300)
+    }
+
     @Test func theShippedRoutingExampleLoadsAndRoutes() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/routing.example.yaml").path
         let router = try RoutingRulesFile.load(path: path)
