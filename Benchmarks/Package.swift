@@ -6,6 +6,9 @@ import PackageDescription
 //   swift package --package-path Benchmarks benchmark            (micro-benchmarks)
 //   swift run -c release --package-path Benchmarks writer-throughput   (durable ingest vs COPY)
 //   scripts/bench-ingest          (end to end over HTTP and TCP vs the writer, needs a release hypervisiond)
+//   swift run -c release --package-path Benchmarks live-memory     (bytes per live unit, flat under moves)
+//   swift run -c release --package-path Benchmarks fanout-load     (1,000 TCP subscribers: CPU and memory)
+//   swift run -c release --package-path Benchmarks latency-load --daemon PATH   (ping to patch, end to end)
 let package = Package(
     name: "HypervisionBenchmarks",
     platforms: [.macOS(.v15)],
@@ -54,6 +57,52 @@ let package = Package(
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "LiveBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionLive", package: "hypervision"),
+            ],
+            path: "Benchmarks/LiveBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "LayoutBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionLayout", package: "hypervision"),
+            ],
+            path: "Benchmarks/LayoutBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .target(name: "CMallocInfo"),
+        .executableTarget(
+            name: "live-memory",
+            dependencies: [
+                "CMallocInfo",
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionLive", package: "hypervision"),
+            ]
+        ),
+        .executableTarget(
+            name: "fanout-load",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStream", package: "hypervision"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "latency-load",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

@@ -193,6 +193,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 position: GeoPoint(latitude: 43 + Double(unit % 500) * 0.01 + Double(n) * 1e-5, longitude: -1 + Double(unit / 500) * 0.01),
                 speed: 12.5, heading: Double(i % 360), status: .available, battery: 81, receivedAt: time)
         }
+        try await adminClient.query("CHECKPOINT")
         let t0 = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { submitters in
             let share = (perPhase + options.connections - 1) / options.connections
@@ -251,6 +252,17 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     guard ready else { print("the daemon did not become ready"); exit(1) }
 
     // HTTP: each connection POSTs NDJSON bodies of `batch` pings and waits for the answer.
+    // Every phase starts from the same state: empty tables, a fresh checkpoint (so one phase
+    // does not pay for the previous one's dirty pages or bigger indexes).
+    var daemonDatabase = try database("daemon").clientConfiguration()
+    daemonDatabase.options.maximumConnections = 1
+    let daemonClient = PostgresClient(configuration: daemonDatabase, backgroundLogger: logger)
+    group.addTask { await daemonClient.run() }
+    func resetDaemonTables() async throws {
+        try await daemonClient.query("TRUNCATE pings, unit_positions")
+        try await adminClient.query("CHECKPOINT")
+    }
+    try await resetDaemonTables()
     let httpLines = ndjsonLines(count: perPhase, units: options.units, start: startTime)
     let httpBodies = stride(from: 0, to: perPhase, by: options.batch).map { httpLines[$0..<min($0 + options.batch, perPhase)].reduce(into: [UInt8](), +=) }
     let httpLatencies = Latencies()
@@ -275,6 +287,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 
     // TCP NDJSON: each connection sends a window of `batch` lines and waits for the ack lines
     // that cover them (durable), then sends the next window.
+    try await resetDaemonTables()
     let tcpLines = ndjsonLines(count: perPhase, units: options.units, start: startTime.adding(seconds: Double(perPhase / options.units + 10)))
     let tcpLatencies = Latencies()
     let tcpTime = onThreads(options.connections) { c in

@@ -18,6 +18,8 @@ struct Options {
     /// Parallel streams for both sides: the writer's concurrent batches and the COPY reference's
     /// concurrent COPYs, so neither is compared against a handicapped other.
     var streams = 2
+    /// The writer's largest batch (`writer.batchSize`); nil keeps the daemon's default.
+    var batchSize: Int?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -30,9 +32,10 @@ struct Options {
             case "--concurrency": concurrency = Int(iterator.next() ?? "") ?? concurrency
             case "--database-url": databaseURL = iterator.next()
             case "--streams": streams = Int(iterator.next() ?? "") ?? streams
+            case "--batch-size": batchSize = Int(iterator.next() ?? "")
             default:
                 print("""
-                    usage: writer-throughput [--pings N] [--units N] [--rounds N] [--submission N] [--concurrency N] [--streams N]
+                    usage: writer-throughput [--pings N] [--units N] [--rounds N] [--submission N] [--concurrency N] [--streams N] [--batch-size N]
                                              [--database-url postgres://… (a scratch database: its tables are truncated)]
                     """)
                 exit(2)
@@ -162,6 +165,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         var configuration = PingWriterConfiguration()
         configuration.queueCapacity = options.pings
         configuration.concurrency = options.streams
+        if let batchSize = options.batchSize { configuration.maximumBatchSize = batchSize }
         let writer = PingWriter(
             store: PingStore(client: client, logger: logger), status: status, spool: spool, configuration: configuration,
             logger: logger)

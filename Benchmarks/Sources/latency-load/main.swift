@@ -1,0 +1,464 @@
+// Ping-to-patch latency, end to end, against a real hypervisiond: a wall whose map region covers
+// the test area (walls directory), layout every 10 ms, subscribers capped at 100 messages/s, 50
+// TCP subscribers on the subscription port, pings at 10,000/s over TCP NDJSON for units inside the
+// map viewport. For every ping: the time from its write on the ingest socket until the first patch
+// that puts its unit's marker at its position reaches subscriber 0, and reaches all subscribers.
+//
+//   swift build -c release --package-path Benchmarks --product hypervisiond
+//   swift run -c release --package-path Benchmarks latency-load --daemon Benchmarks/.build/release/hypervisiond
+import Foundation
+import HypervisionCore
+import HypervisionStore
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var rate = 10_000
+    var seconds = 20
+    var warmup = 3
+    var subscribers = 50
+    var units = 1_000
+    var connections = 10
+    var daemon = "../.build/release/hypervisiond"
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--rate": rate = Int(iterator.next() ?? "") ?? rate
+            case "--seconds": seconds = Int(iterator.next() ?? "") ?? seconds
+            case "--warmup": warmup = Int(iterator.next() ?? "") ?? warmup
+            case "--subscribers": subscribers = Int(iterator.next() ?? "") ?? subscribers
+            case "--units": units = Int(iterator.next() ?? "") ?? units
+            case "--connections": connections = Int(iterator.next() ?? "") ?? connections
+            case "--daemon": daemon = iterator.next() ?? daemon
+            default:
+                print("usage: latency-load [--rate PINGS_PER_S] [--seconds S] [--warmup S] [--subscribers N] [--units N] [--connections N] [--daemon PATH]")
+                exit(2)
+            }
+        }
+    }
+}
+
+func monotonic() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+/// Progress on stderr (unbuffered), with the time since start.
+let toolStart = monotonic()
+func say(_ text: String) {
+    FileHandle.standardError.write(Data("[\(String(format: "%6.2f", monotonic() - toolStart)) s] \(text)\n".utf8))
+}
+func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+func cpuSeconds(pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the ")".
+    let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// Every socket opened, closed before the daemon is stopped (it waits for open connections).
+let openSockets = Mutex<[Int32]>([])
+func connectLoopback(_ port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    openSockets.withLock { $0.append(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard result == 0 else {
+        close(fd)
+        return nil
+    }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    return fd
+}
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        precondition(n > 0, "write failed: \(errno)")
+        offset += n
+    }
+}
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Where the units are: a grid inside the map viewport (central Paris). Unit u's ping of round r
+/// is at (baseLatitude(u) + r * step, baseLongitude(u)), so a latitude in a patch names its round.
+let viewport = (west: 2.25, south: 48.81, east: 2.42, north: 48.91)
+let step = 1e-5  // ~1 m per round
+func baseLatitude(_ unit: Int) -> Double { 48.83 + Double(unit % 40) * 0.0015 }
+func baseLongitude(_ unit: Int) -> Double { 2.28 + Double(unit / 40 % 50) * 0.002 }
+func unitName(_ unit: Int) -> String { "LAT-\(unit)" }
+
+let options = Options(CommandLine.arguments)
+var logger = Logger(label: "latency-load")
+logger.logLevel = .warning
+guard FileManager.default.isExecutableFile(atPath: options.daemon) else {
+    print("no hypervisiond at \(options.daemon): build it with `swift build -c release --package-path Benchmarks --product hypervisiond` or pass --daemon")
+    exit(2)
+}
+let roundsNeeded = Double(options.rate) * Double(options.seconds + options.warmup + 2) / Double(options.units)
+precondition(48.83 + 39 * 0.0015 + roundsNeeded * step < viewport.north, "units would leave the viewport: use fewer seconds or more units")
+
+// 1. A private PostgreSQL and the daemon with one wall: a map over the 3x2 displays.
+let base = "/tmp/hv-latency-\(getpid())"
+try FileManager.default.createDirectory(atPath: base + "/walls", withIntermediateDirectories: true)
+chmod(base, 0o755)
+let wall = """
+    {"id": "bench", "title": "Latency bench",
+     "displays": {"rows": 2, "columns": 3, "default": {"width": 1920, "height": 1080, "widthMm": 1209.6, "heightMm": 680.4, "bezelMm": 1.8}},
+     "regions": [
+       {"id": "map", "area": {"row": 0, "column": 0, "rows": 2, "columns": 3}, "kind": "map",
+        "viewport": {"west": \(viewport.west), "south": \(viewport.south), "east": \(viewport.east), "north": \(viewport.north)}}
+     ]}
+    """
+try wall.write(toFile: base + "/walls/bench.json", atomically: true, encoding: .utf8)
+let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base + "/pg"), logger: logger)
+let admin = try await cluster.start()
+defer {
+    try? cluster.stop()
+    try? FileManager.default.removeItem(atPath: base)
+}
+let httpPort = freePort(), tcpPort = freePort(), subscriptionPort = freePort()
+let daemon = Process()
+daemon.executableURL = URL(fileURLWithPath: options.daemon)
+daemon.arguments = [
+    "--http-port", "\(httpPort)", "--state-dir", base + "/state",
+    "--database-url", "postgres:///postgres?host=\(admin.host)&user=\(admin.user)",
+]
+var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HYPERVISION_") && !$0.key.hasPrefix("PG") }
+environment["HYPERVISION_INGEST_TCP_PORT"] = "\(tcpPort)"
+environment["HYPERVISION_SUBSCRIPTIONS_PORT"] = "\(subscriptionPort)"
+environment["HYPERVISION_SUBSCRIPTIONS_MAXMESSAGESPERSECOND"] = "100"
+environment["HYPERVISION_WALLS_INTERVALMS"] = "10"
+environment["HYPERVISION_WALLS_DIRECTORY"] = base + "/walls"
+environment["HYPERVISION_INGEST_UDP_ENABLED"] = "false"
+environment["HYPERVISION_INGEST_OSMAND_ENABLED"] = "false"
+environment["HYPERVISION_INGEST_COT_ENABLED"] = "false"
+environment["HYPERVISION_LOG_LEVEL"] = "warning"
+daemon.environment = environment
+daemon.standardOutput = FileHandle.nullDevice
+// Not our stderr: the daemon must not hold a pipe open that a caller of this tool waits on.
+let daemonLog = "/tmp/latency-load-daemon-\(getpid()).log"
+FileManager.default.createFile(atPath: daemonLog, contents: nil)
+daemon.standardError = FileHandle(forWritingAtPath: daemonLog)
+try daemon.run()
+say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
+/// Stops the daemon and the cluster, then exits (exit() skips top-level defers).
+let stopAll: @Sendable (Int32) -> Never = { code in
+    fflush(nil)
+    for fd in openSockets.withLock({ $0 }) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    daemon.terminate()
+    // Graceful shutdown is given 10 s, then the daemon is killed.
+    for _ in 0..<100 where daemon.isRunning { usleep(100_000) }
+    if daemon.isRunning {
+        say("the daemon did not stop within 10 s of SIGTERM; killing it")
+        kill(daemon.processIdentifier, SIGKILL)
+    }
+    try? cluster.stop()
+    try? FileManager.default.removeItem(atPath: base)
+    exit(code)
+}
+// A watchdog: whatever hangs, the daemon and the cluster are stopped.
+let watchdogSeconds = 120 + 2 * (options.seconds + options.warmup)
+DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(watchdogSeconds)) {
+    say("watchdog: no result after \(watchdogSeconds) s; stopping")
+    stopAll(3)
+}
+defer {
+    daemon.terminate()
+    daemon.waitUntilExit()
+}
+var ready = false
+for _ in 0..<600 where !ready {
+    if let fd = connectLoopback(httpPort) {
+        writeAll(fd, Array("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        var answer = [UInt8](repeating: 0, count: 256)
+        let n = answer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        ready = n > 0 && String(decoding: answer[..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+        close(fd)
+    }
+    if !ready { try await Task.sleep(for: .milliseconds(100)) }
+}
+guard ready else { print("the daemon did not become ready"); stopAll(1) }
+say("daemon ready")
+print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers; walls every 10 ms, subscribers capped at 100/s")
+
+// 2. Ingest connections, each with a thread reading its ack lines.
+let runStart = Timestamp.now()
+@Sendable func line(unit: Int, round: Int, time: Timestamp) -> [UInt8] {
+    let lat = baseLatitude(unit) + Double(round) * step
+    return Array(
+        #"{"unit":"\#(unitName(unit))","time":"\#(time.rfc3339)","lat":\#(lat),"lon":\#(baseLongitude(unit)),"speed":8.5,"heading":0,"status":"busy"}"#
+            .utf8) + [0x0A]
+}
+final class AckCounter: @unchecked Sendable {
+    // @unchecked: each thread writes its own slot; read after the run.
+    var acked = [Int](repeating: 0, count: 64)
+    var rejected = [Int](repeating: 0, count: 64)
+    var errors: [String] = []
+    let lock = NSLock()
+}
+let acks = AckCounter()
+var ingest: [Int32] = []
+for c in 0..<options.connections {
+    guard let fd = connectLoopback(tcpPort) else { print("cannot connect to the ingest port"); stopAll(1) }
+    ingest.append(fd)
+    Thread.detachNewThread {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var pending: [UInt8] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            pending += buffer[..<n]
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let text = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                if text.contains("\"type\":\"ack\"") {
+                    if let range = text.range(of: "\"through\":") { acks.acked[c] = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? acks.acked[c] }
+                } else {
+                    acks.rejected[c] += 1
+                    acks.lock.withLock { if acks.errors.count < 5 { acks.errors.append(text) } }
+                }
+            }
+        }
+    }
+}
+// Every unit once, so the measured pings move markers that are already on the wall.
+do {
+    let now = runStart.adding(seconds: -1)
+    for unit in 0..<options.units { writeAll(ingest[unit % ingest.count], line(unit: unit, round: 0, time: now)) }
+}
+say("\(options.units) seed pings sent")
+try await Task.sleep(for: .seconds(2))
+
+// 3. Subscribers on one polling thread; every line's arrival time is noted with its sequence
+// number, and subscriber 0 keeps its lines to be parsed after the run.
+var subscriberFDs: [Int32] = []
+for _ in 0..<options.subscribers {
+    guard let fd = connectLoopback(subscriptionPort) else { print("cannot connect to the subscription port"); stopAll(1) }
+    writeAll(fd, Array(#"{"type":"subscribe","wall":"bench"}"#.utf8) + [0x0A])
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    subscriberFDs.append(fd)
+}
+final class Arrivals: @unchecked Sendable {
+    // @unchecked: written by the reader thread only, read after it stopped.
+    var seqTimes: [[(seq: UInt64, time: Double)]]
+    var lines0: [(time: Double, line: [UInt8])] = []
+    var stop = false
+    var stopped = false
+    var closed = 0
+    init(_ n: Int) { seqTimes = Array(repeating: [], count: n) }
+}
+let arrivals = Arrivals(options.subscribers)
+let subscriberFDsCopy = subscriberFDs
+Thread.detachNewThread {
+    let n = subscriberFDsCopy.count
+    var polls = subscriberFDsCopy.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    var pending = [[UInt8]](repeating: [], count: n)
+    var buffer = [UInt8](repeating: 0, count: 1 << 18)
+    let seqTag = Array(#""seq":"#.utf8)
+    while !arrivals.stop {
+        if poll(&polls, nfds_t(n), 20) <= 0 { continue }
+        let now = monotonic()
+        for index in 0..<n where polls[index].revents != 0 {
+            polls[index].revents = 0
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(subscriberFDsCopy[index], $0.baseAddress, $0.count) }
+                if count == 0 { arrivals.closed += 1; polls[index].fd = -1; break }
+                if count < 0 { break }
+                pending[index] += buffer[..<count]
+                var start = pending[index].startIndex
+                while let newline = pending[index][start...].firstIndex(of: 0x0A) {
+                    let line = pending[index][start..<newline]
+                    // `…,"seq":N,"type":"patch"}`: the sequence number is near the end.
+                    let tail = line.suffix(48)
+                    if let at = tail.firstRange(of: seqTag) {
+                        var seq: UInt64 = 0
+                        for byte in tail[at.upperBound...] {
+                            guard byte >= 0x30 && byte <= 0x39 else { break }
+                            seq = seq * 10 + UInt64(byte - 0x30)
+                        }
+                        if !tail.suffix(12).elementsEqual(#""heartbeat"}"#.utf8) {
+                            arrivals.seqTimes[index].append((seq, now))
+                            if index == 0 { arrivals.lines0.append((now, Array(line))) }
+                        }
+                    }
+                    start = newline + 1
+                }
+                pending[index].removeSubrange(..<start)
+                if count < buffer.count { break }
+            }
+        }
+    }
+    arrivals.stopped = true
+}
+try await Task.sleep(for: .seconds(1))
+say("\(options.subscribers) subscribers connected; lines so far at subscriber 0: \(arrivals.seqTimes[0].count)")
+
+// 4. Pings at the rate, in 1 ms ticks; each connection thread sends its share and notes the
+// time of every write (the same for every ping of that write).
+final class Sent: @unchecked Sendable {
+    // @unchecked: each thread writes its own array.
+    var records: [[(unit: Int32, round: Int32, time: Double)]]
+    init(_ n: Int) { records = Array(repeating: [], count: n) }
+}
+let sent = Sent(options.connections)
+let totalPings = options.rate * (options.warmup + options.seconds)
+let startAt = monotonic() + 0.05
+let wallStart = Timestamp.now().adding(seconds: 0.05)
+let senders = DispatchGroup()
+let ingestFDs = ingest
+for c in 0..<options.connections {
+    senders.enter()
+    Thread.detachNewThread {
+        let fd = ingestFDs[c]
+        var records: [(unit: Int32, round: Int32, time: Double)] = []
+        records.reserveCapacity(totalPings / options.connections + 16)
+        var k = c  // ping numbers c, c + C, c + 2C, …
+        var tick = 0
+        while k < totalPings {
+            tick += 1
+            let due = startAt + Double(tick) * 0.001
+            let wait = due - monotonic()
+            if wait > 0 { usleep(useconds_t(wait * 1e6)) }
+            // Every ping scheduled up to this tick.
+            let until = min(totalPings, Int(Double(options.rate) * Double(tick) * 0.001))
+            var chunk: [UInt8] = []
+            var first = records.count
+            let time = wallStart.adding(seconds: Double(tick) * 0.001)
+            while k < until {
+                let unit = k % options.units, round = 1 + k / options.units
+                chunk += line(unit: unit, round: round, time: time)
+                records.append((Int32(unit), Int32(round), 0))
+                k += options.connections
+            }
+            if chunk.isEmpty { continue }
+            let now = monotonic()
+            writeAll(fd, chunk)
+            while first < records.count { records[first].time = now; first += 1 }
+        }
+        sent.records[c] = records
+        senders.leave()
+    }
+}
+let daemonCPU0 = cpuSeconds(pid: daemon.processIdentifier)
+let sendStart = monotonic()
+while senders.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(50)) }
+let sendElapsed = monotonic() - sendStart
+say("sending done in \(f(sendElapsed, 2)) s")
+let daemonCPU = cpuSeconds(pid: daemon.processIdentifier) - daemonCPU0
+try await Task.sleep(for: .seconds(1))
+arrivals.stop = true
+while !arrivals.stopped { try await Task.sleep(for: .milliseconds(10)) }
+
+say("readers stopped; subscriber 0 got \(arrivals.lines0.count) lines")
+// 5. Matching. Subscriber 0's lines: which (unit, round) each one carries, first seen.
+var firstSeq: [Int: UInt64] = [:]  // key unit * 1_000_000 + round
+firstSeq.reserveCapacity(totalPings)
+var patchLines = 0, sceneLines = 0, operations = 0
+func note(_ firstSeq: inout [Int: UInt64], unit name: String, latitude: Double, seq: UInt64) {
+    guard name.hasPrefix("LAT-"), let unit = Int(name.dropFirst(4)) else { return }
+    let round = Int(((latitude - baseLatitude(unit)) / step).rounded())
+    let key = unit * 1_000_000 + round
+    if firstSeq[key] == nil { firstSeq[key] = seq }
+}
+for (_, line) in arrivals.lines0 {
+    guard let message = try? JSONValue(parsing: line), let object = message.objectValue,
+        let seq = object["seq"]?.doubleValue.map({ UInt64($0) })
+    else { continue }
+    switch object["type"]?.stringValue {
+    case "patch":
+        patchLines += 1
+        for op in object["patch"]?.arrayValue ?? [] {
+            guard let path = op.objectValue?["path"]?.stringValue, path.hasPrefix("/units/") else { continue }
+            operations += 1
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            // /units/ID/lat (a replace) or /units/ID (a whole marker).
+            if parts.count == 4, parts[3] == "lat", let latitude = op.objectValue?["value"]?.doubleValue {
+                note(&firstSeq, unit: String(parts[2]), latitude: latitude, seq: seq)
+            } else if parts.count == 3, let latitude = op.objectValue?["value"]?.objectValue?["lat"]?.doubleValue {
+                note(&firstSeq, unit: String(parts[2]), latitude: latitude, seq: seq)
+            }
+        }
+    case "scene":
+        sceneLines += 1
+        for (name, unit) in object["scene"]?.objectValue?["units"]?.objectValue ?? [:] {
+            if let latitude = unit.objectValue?["lat"]?.doubleValue { note(&firstSeq, unit: name, latitude: latitude, seq: seq) }
+        }
+    default: continue
+    }
+}
+// Arrival of each sequence number at subscriber 0 and at the last of all subscribers.
+var arrival0: [UInt64: Double] = [:]
+for (seq, time) in arrivals.seqTimes[0] where arrival0[seq] == nil { arrival0[seq] = time }
+var arrivalAll: [UInt64: (count: Int, last: Double)] = [:]
+for perSubscriber in arrivals.seqTimes {
+    var seen = Set<UInt64>()
+    for (seq, time) in perSubscriber where seen.insert(seq).inserted {
+        let current = arrivalAll[seq] ?? (0, 0)
+        arrivalAll[seq] = (current.count + 1, max(current.last, time))
+    }
+}
+// A later line also covers an earlier seq (coalescing): a ping shown at seq s reached a
+// subscriber with the first line whose seq is >= s. Arrival times by seq, sorted.
+let sorted0 = arrival0.sorted { $0.key < $1.key }
+func firstArrival0(atOrAfter seq: UInt64) -> Double? {
+    var low = 0, high = sorted0.count
+    while low < high {
+        let mid = (low + high) / 2
+        if sorted0[mid].key < seq { low = mid + 1 } else { high = mid }
+    }
+    return low < sorted0.count ? sorted0[low].value : nil
+}
+let measureFrom = startAt + Double(options.warmup)
+var latencies0: [Double] = [], latenciesAll: [Double] = []
+var measured = 0, unseen = 0
+for records in sent.records {
+    for record in records where record.time >= measureFrom {
+        measured += 1
+        guard let seq = firstSeq[Int(record.unit) * 1_000_000 + Int(record.round)], let arrived = firstArrival0(atOrAfter: seq) else {
+            unseen += 1
+            continue
+        }
+        latencies0.append((arrived - record.time) * 1000)
+        if let all = arrivalAll[seq], all.count == options.subscribers { latenciesAll.append((all.last - record.time) * 1000) }
+    }
+}
+latencies0.sort()
+latenciesAll.sort()
+let sentCount = sent.records.reduce(0) { $0 + $1.count }
+let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+print("sent \(sentCount) pings in \(f(sendElapsed, 2)) s: \(f(Double(sentCount) / sendElapsed)) pings/s achieved; acked \(acks.acked.reduce(0, +)) lines (incl. \(options.units) seed pings), \(acks.rejected.reduce(0, +)) error lines \(acks.errors)")
+print("subscriber 0: \(patchLines) patches (\(f(Double(operations) / Double(max(patchLines, 1)), 1)) unit ops each), \(sceneLines) scenes; \(arrivals.closed) subscribers closed")
+print("measured \(measured) pings after the warm-up; \(unseen) never shown (superseded within one round, or lost)")
+print("ping -> patch at subscriber 0:     p50 \(f(percentile(latencies0, 0.5), 2)) ms  p99 \(f(percentile(latencies0, 0.99), 2)) ms  p99.9 \(f(percentile(latencies0, 0.999), 2)) ms  max \(f(latencies0.last ?? .nan, 2)) ms   (target p99 < 20 ms)")
+print("ping -> patch at all \(options.subscribers) subscribers: p50 \(f(percentile(latenciesAll, 0.5), 2)) ms  p99 \(f(percentile(latenciesAll, 0.99), 2)) ms  p99.9 \(f(percentile(latenciesAll, 0.999), 2)) ms  max \(f(latenciesAll.last ?? .nan, 2)) ms")
+print("daemon CPU while sending: \(f(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
+stopAll(0)
