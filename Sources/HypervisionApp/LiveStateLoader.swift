@@ -78,9 +78,9 @@ extension LiveState {
     func layoutInputs(at now: Timestamp) -> LiveInputs {
         var cameras: [String: CameraState] = [:]
         for (camera, since) in self.cameras() { cameras[camera.id] = CameraState(camera: camera, statusSince: since) }
-        var units: [UnitID: HypervisionLayout.LiveUnit] = [:]
+        var units: [UnitID: LayoutUnit] = [:]
         for unit in picture.allUnits() {
-            units[unit.id] = HypervisionLayout.LiveUnit(
+            units[unit.id] = LayoutUnit(
                 id: unit.id, callsign: unit.callsign, kind: unit.kind, position: unit.position, heading: unit.heading, status: unit.status,
                 time: unit.time)
         }

@@ -182,7 +182,7 @@ public enum LayoutEngine {
     /// give with the same previous state and the clock of `scene` (`inputs.now` is ignored: a
     /// marker update does not advance the wall's clock, the next full recompute does). A full
     /// recompute is needed when the unit is or was in emergency (cameras follow it).
-    public static func movingUnit(_ unit: LiveUnit, previously old: LiveUnit?, in scene: Scene, inputs: LayoutInputs) -> Scene? {
+    public static func movingUnit(_ unit: LayoutUnit, previously old: LayoutUnit?, in scene: Scene, inputs: LayoutInputs) -> Scene? {
         guard unit.status != .emergency, old?.status != .emergency else { return nil }
         var updated = scene
         let tuning = inputs.wall.tuning

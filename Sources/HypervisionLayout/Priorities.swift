@@ -13,8 +13,9 @@ public struct CameraState: Sendable, Hashable {
     }
 }
 
-/// A unit's latest known position and status, as a map tile shows it.
-public struct LiveUnit: Sendable, Hashable {
+/// A unit as the layout engine sees it: latest position and status, for map tiles and for
+/// cameras that follow a unit in emergency. (The live picture's `LiveUnit` carries more.)
+public struct LayoutUnit: Sendable, Hashable {
     public var id: UnitID
     public var callsign: String?
     public var kind: Unit.Kind?
@@ -95,7 +96,7 @@ public struct LayoutInputs: Sendable {
     public var wall: WallLayout
     /// Keyed by camera id.
     public var cameras: [String: CameraState]
-    public var units: [UnitID: LiveUnit]
+    public var units: [UnitID: LayoutUnit]
     public var incidents: [Incident]
     public var events: [CameraEvent]
     public var pins: [Pin]
@@ -104,7 +105,7 @@ public struct LayoutInputs: Sendable {
     public var now: Timestamp
 
     public init(
-        wall: WallLayout, cameras: [String: CameraState] = [:], units: [UnitID: LiveUnit] = [:], incidents: [Incident] = [],
+        wall: WallLayout, cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], incidents: [Incident] = [],
         events: [CameraEvent] = [], pins: [Pin] = [], tours: [GuardTour] = [], now: Timestamp
     ) {
         self.wall = wall

@@ -108,7 +108,7 @@ struct SceneBuilder {
     }
 
     /// The units inside at least one map viewport.
-    static func units(_ units: [UnitID: LiveUnit], viewports: [GeoBox], now: Timestamp, tuning: LayoutTuning) -> [String: SceneUnit] {
+    static func units(_ units: [UnitID: LayoutUnit], viewports: [GeoBox], now: Timestamp, tuning: LayoutTuning) -> [String: SceneUnit] {
         guard !viewports.isEmpty else { return [:] }
         var out: [String: SceneUnit] = [:]
         out.reserveCapacity(units.count)
@@ -118,7 +118,7 @@ struct SceneBuilder {
         return out
     }
 
-    static func sceneUnit(_ unit: LiveUnit, now: Timestamp, tuning: LayoutTuning) -> SceneUnit {
+    static func sceneUnit(_ unit: LayoutUnit, now: Timestamp, tuning: LayoutTuning) -> SceneUnit {
         let stale = Double(now.microseconds - unit.time.microseconds) / 1e6 > tuning.unitStaleSeconds
         return SceneUnit(
             id: unit.id.rawValue, callsign: unit.callsign, kind: unit.kind?.rawValue, position: unit.position,

@@ -8,10 +8,10 @@ import Synchronization
 /// What the walls are computed from, snapshotted from the live picture once per round.
 public struct LiveInputs: Sendable {
     public var cameras: [String: CameraState]
-    public var units: [UnitID: LiveUnit]
+    public var units: [UnitID: LayoutUnit]
     public var incidents: [Incident]
     public var events: [CameraEvent]
-    public init(cameras: [String: CameraState] = [:], units: [UnitID: LiveUnit] = [:], incidents: [Incident] = [], events: [CameraEvent] = []) {
+    public init(cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], incidents: [Incident] = [], events: [CameraEvent] = []) {
         self.cameras = cameras
         self.units = units
         self.incidents = incidents

@@ -26,7 +26,7 @@ struct EngineTests {
     @Test("Reasons: pins, events with their age, guard tours, emergencies")
     func reasons() throws {
         let wall = try Fixtures.cameraWall(preset: .grid(rows: 2, columns: 2))
-        let unit = LiveUnit(
+        let unit = LayoutUnit(
             id: UnitID(trusted: "PN-75-BAC-12"), callsign: "BAC 12", position: F.offset(north: 0, east: 5000), status: .emergency,
             time: F.at(-2))
         let inputs = LayoutInputs(

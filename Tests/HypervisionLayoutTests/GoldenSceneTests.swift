@@ -42,10 +42,10 @@ struct GoldenSceneTests {
         var cameras = (1...12).map { F.camera(RandomWorld.cameraID($0), north: Double($0) * 400, east: 0) }
         cameras.append(F.camera("cam-0100", north: 0, east: 1500, range: 250))
         cameras[4].camera.status = .degraded
-        let unit = LiveUnit(
+        let unit = LayoutUnit(
             id: UnitID(trusted: "PN-75-BAC-12"), callsign: "BAC 12", kind: .car, position: F.offset(north: 10, east: 1600),
             heading: 270, status: .emergency, time: F.at(-3))
-        let patrol = LiveUnit(
+        let patrol = LayoutUnit(
             id: UnitID(trusted: "GN-64-PSIG-3"), callsign: "PSIG 3", kind: .motorbike, position: F.offset(north: 800, east: 300),
             heading: 12.5, status: .available, time: F.at(-400))
         return LayoutInputs(

@@ -20,10 +20,10 @@ enum RandomWorld {
             if Int.random(in: 0..<20, using: &random) == 0 { state.camera.status = .degraded }
             cameras[id] = state
         }
-        var units: [UnitID: LiveUnit] = [:]
+        var units: [UnitID: LayoutUnit] = [:]
         for index in 0..<60 {
             let id = UnitID(trusted: "PN-75-U\(index)")
-            units[id] = LiveUnit(
+            units[id] = LayoutUnit(
                 id: id, callsign: "U\(index)",
                 position: Fixtures.offset(north: Double.random(in: -3000...3000, using: &random), east: Double.random(in: -3000...3000, using: &random)),
                 heading: Double(Int.random(in: 0..<360, using: &random)),

@@ -73,10 +73,10 @@ let benchmarks: @Sendable () -> Void = {
             streams: [Camera.Stream(transport: .rtsp, quality: "main", url: "rtsp://vms.local/\(cameraID(i))/main")])
         cameras[camera.id] = CameraState(camera: camera, statusSince: t0.adding(seconds: -3600))
     }
-    var units: [UnitID: LiveUnit] = [:]
+    var units: [UnitID: LayoutUnit] = [:]
     for i in 0..<1000 {
         let id = UnitID(trusted: "PN-75-U\(i)")
-        units[id] = LiveUnit(
+        units[id] = LayoutUnit(
             id: id, callsign: "U\(i)",
             position: offset(Double.random(in: -4000...4000, using: &random), Double.random(in: -4000...4000, using: &random)),
             heading: 90, status: i % 200 == 0 ? .emergency : .available, time: t0)
