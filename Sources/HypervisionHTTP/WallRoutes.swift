@@ -400,6 +400,16 @@ final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The server is shutting down: a connection that has not asked anything yet has nothing
+        // to finish, so it goes now rather than holding the shutdown until the deadline.
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         timer?.cancel()
         timer = nil

@@ -109,7 +109,8 @@ public final class SubscriptionServer: Service, Sendable {
         var subscription: SceneHub.SubscriptionID?
         do {
             try await connection.executeThenClose { inbound, _ in
-                for try await line in inbound {
+                // Ends on graceful shutdown too: a connection that never subscribed must not hold it.
+                for try await line in inbound.cancelOnGracefulShutdown() {
                     if subscription != nil { continue }  // renderers say nothing after subscribing
                     timeout.cancel()
                     let request: SubscribeRequest

@@ -77,10 +77,16 @@ import Glibc
         let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
         #expect(watchdog.found != nil)
 
+        // Connections that never said anything do not hold the shutdown (HTTP, subscriptions,
+        // ingest): each would otherwise wait for its own idle timeout.
+        let idle = try [port, daemon.subscriptionsPort].map { try LineClient(port: $0) }
+        let stopAsked = ContinuousClock.now
         daemon.signal(SIGTERM)
         let stopping = await listener.waitFor(timeout: .seconds(20)) { $0.contains("STOPPING=1") }
         #expect(stopping.found != nil)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(ContinuousClock.now - stopAsked < .seconds(8), "shutdown waited for idle connections (the subscribe timeout is 10 s)")
+        _ = idle
     }
 
     @Test func sighupReloadsTheLogLevelAndRetentionAndRefusesABrokenFile() async throws {
