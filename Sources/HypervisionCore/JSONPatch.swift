@@ -194,6 +194,13 @@ public struct JSONPatch: Sendable, Hashable {
         return JSONPatch(operations: operations)
     }
 
+    /// Appends the operations of ``diff(from:to:)`` for two values found at `path` (escaped
+    /// pointer text) of a larger document: how a typed diff (the scene's) hands a changed member
+    /// to the generic one without building the whole document.
+    public static func appendDiff(from: JSONValue, to: JSONValue, at path: String, into operations: inout [Operation]) {
+        diff(from, to, path: path, into: &operations)
+    }
+
     private static func diff(_ from: JSONValue, _ to: JSONValue, path: String, into operations: inout [Operation]) {
         switch (from, to) {
         case (.object(let old), .object(let new)):
@@ -437,6 +444,28 @@ public struct JSONPatch: Sendable, Hashable {
         .array(operations.map(\.json))
     }
 
+    /// Appends the canonical text of ``json`` to `bytes`, written directly: the same bytes as
+    /// `json.encode(into:)`, without building an object per operation (the scene hub encodes a
+    /// patch every round).
+    public func encode(into bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for operation in operations {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            operation.encode(into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// The canonical text of ``json``, as bytes.
+    public var encodedBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 * operations.count + 2)
+        encode(into: &bytes)
+        return bytes
+    }
+
     /// Reads a patch document. Members an operation does not define are ignored, as RFC 6902 §4
     /// requires; a missing or mistyped member, an unknown `op` or a malformed pointer is refused.
     public init(json: JSONValue) throws(JSONPatchError) {
@@ -489,6 +518,38 @@ extension JSONPatch.Operation {
         case .copy(let from, let path): ["op": "copy", "from": .string(from), "path": .string(path)]
         case .test(let path, let value): ["op": "test", "path": .string(path), "value": value]
         }
+    }
+
+    /// Appends the canonical text of ``json``: members in canonical key order, which for every
+    /// operation is `from`, `op`, `path`, `value`.
+    func encode(into bytes: inout [UInt8]) {
+        func member(_ name: StaticString, _ text: String, first: Bool = false) {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            JSONValue.encodeString(text, into: &bytes)
+        }
+        func value(_ value: JSONValue) {
+            bytes.append(contentsOf: #","value":"#.utf8)
+            value.encode(into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "{"))
+        switch self {
+        case .add(let path, let payload):
+            member("op", "add", first: true); member("path", path); value(payload)
+        case .remove(let path):
+            member("op", "remove", first: true); member("path", path)
+        case .replace(let path, let payload):
+            member("op", "replace", first: true); member("path", path); value(payload)
+        case .move(let from, let path):
+            member("from", from, first: true); member("op", "move"); member("path", path)
+        case .copy(let from, let path):
+            member("from", from, first: true); member("op", "copy"); member("path", path)
+        case .test(let path, let payload):
+            member("op", "test", first: true); member("path", path); value(payload)
+        }
+        bytes.append(UInt8(ascii: "}"))
     }
 
     /// Reads one operation object, checking that its pointers are well formed.

@@ -22,18 +22,7 @@ public struct SceneView: Sendable, Hashable {
     /// and display list, and each tile's `visible` rectangle instead of its per-display map.
     public var json: JSONValue {
         var tileMembers: [String: JSONValue] = [:]
-        for (id, tile) in tiles {
-            tileMembers[id] = .object([
-                "region": .string(tile.region),
-                "slot": .number(Double(tile.slot)),
-                "rect": tile.rect.json,
-                "visible": (tile.displays[display.id] ?? tile.rect).json,
-                "source": tile.source.json(title: tile.region),
-                "fit": tile.fit.json(content: tile.fit.content),
-                "reason": .string(tile.reason),
-                "z": .number(Double(tile.z)),
-            ])
-        }
+        for (id, tile) in tiles { tileMembers[id] = json(of: tile) }
         var unitMembers: [String: JSONValue] = [:]
         for (id, unit) in units { unitMembers[id] = unit.json }
         var incidentMembers: [String: JSONValue] = [:]
@@ -48,6 +37,20 @@ public struct SceneView: Sendable, Hashable {
             "units": .object(unitMembers),
             "incidents": .object(incidentMembers),
             "moved": .number(Double(moved)),
+        ])
+    }
+
+    /// One tile of the view's document: `visible` instead of the per-display map.
+    func json(of tile: SceneTile) -> JSONValue {
+        .object([
+            "region": .string(tile.region),
+            "slot": .number(Double(tile.slot)),
+            "rect": tile.rect.json,
+            "visible": (tile.displays[display.id] ?? tile.rect).json,
+            "source": tile.source.json(title: tile.region),
+            "fit": tile.fit.json(content: tile.fit.content),
+            "reason": .string(tile.reason),
+            "z": .number(Double(tile.z)),
         ])
     }
 

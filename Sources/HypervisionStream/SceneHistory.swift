@@ -59,17 +59,21 @@ public struct SceneHistory: Sendable {
 
     public let key: StreamKey
     public let limits: Limits
+    /// The current version of the document, encoded when first needed.
+    public private(set) var current: PublishedDocument
     /// The sequence number of ``document``.
-    public private(set) var seq: UInt64
+    public var seq: UInt64 { current.seq }
     /// The current scene.
-    public private(set) var document: JSONValue
-    /// The canonical JSON text of ``document``, encoded once per publish for every subscriber that
-    /// needs a full scene.
-    public private(set) var encodedDocument: [UInt8]
+    public var document: JSONValue { current.json }
+    /// The canonical JSON text of ``document``.
+    public var encodedDocument: [UInt8] { current.encoded }
 
     /// Patch `i` takes the scene from `oldestBase + i` to `oldestBase + i + 1`; the last one ends at `seq`.
     private var patches: Deque<[UInt8]> = []
     private var heldBytes = 0
+    /// The size of the last full document encoded, to choose between patches and a full scene
+    /// without encoding the current one for the comparison.
+    private var documentSizeHint: Int
 
     /// Starts a history at `seq` with `document`.
     ///
@@ -77,14 +81,11 @@ public struct SceneHistory: Sendable {
     /// resuming with a `since` from the previous run would get patches meant for another scene:
     /// microseconds since the epoch at start-up (`Timestamp.now().microseconds`) are a good choice,
     /// as long as walls publish less than a million times a second; they stay exact in JSON (< 2^53).
-    public init(key: StreamKey, seq: UInt64, document: JSONValue, limits: Limits = Limits()) {
+    public init(key: StreamKey, seq: UInt64, document: some StreamDocument, limits: Limits = Limits()) {
         self.key = key
         self.limits = limits
-        self.seq = seq
-        self.document = document
-        var encoded: [UInt8] = []
-        document.encode(into: &encoded)
-        self.encodedDocument = encoded
+        self.current = PublishedDocument(seq: seq, document: document)
+        self.documentSizeHint = current.encoded.count
     }
 
     /// The number of patches held.
@@ -100,21 +101,29 @@ public struct SceneHistory: Sendable {
     ///
     /// Returns the new sequence number and the patch from the previous scene, or nil when nothing
     /// changed: an unchanged scene takes no sequence number, so renderers are not woken for nothing.
-    public mutating func publish(_ document: JSONValue) -> (seq: UInt64, patch: JSONPatch)? {
-        let patch = JSONPatch.diff(from: self.document, to: document)
-        guard !patch.isEmpty else { return nil }
-        var operations: [UInt8] = []
-        patch.json.encode(into: &operations)
-        seq += 1
-        self.document = document
-        encodedDocument.removeAll(keepingCapacity: true)
-        document.encode(into: &encodedDocument)
-        patches.append(operations)
-        heldBytes += operations.count
+    /// The patch comes from `document`'s own diff against the previous version when both are of the
+    /// same type (typed and cheap for scenes), from the generic JSON diff otherwise.
+    public mutating func publish<Document: StreamDocument>(_ document: Document) -> (seq: UInt64, patch: JSONPatch)? {
+        let next = seq + 1
+        var operations: [JSONPatch.Operation]
+        if let previous = current.document as? Document {
+            operations = document.changes(since: previous)
+            guard !operations.isEmpty else { return nil }
+            operations.append(contentsOf: document.stampOperations(seq: next))
+        } else {
+            operations = JSONPatch.diff(from: current.json, to: document.json(seq: next)).operations
+            guard !operations.isEmpty else { return nil }
+        }
+        let patch = JSONPatch(operations: operations)
+        let encoded = patch.encodedBytes
+        if let size = current.encodedCountIfKnown { documentSizeHint = size }
+        current = PublishedDocument(seq: next, document: document)
+        patches.append(encoded)
+        heldBytes += encoded.count
         while patches.count > 1 && (patches.count > limits.maximumPatches || heldBytes > limits.maximumBytes) {
             heldBytes -= patches.removeFirst().count
         }
-        return (seq, patch)
+        return (next, patch)
     }
 
     /// What a subscriber holding the scene at `since` needs to be current.
@@ -156,21 +165,46 @@ public struct SceneHistory: Sendable {
         return composed
     }
 
-    /// The wire line that brings a subscriber holding `since` (nil: nothing) to the current scene:
-    /// one combined `patch` when the patches are held and smaller than the scene, else a `scene`.
-    /// Nil when `since` is already current.
-    public func updateLine(since: UInt64?) -> [UInt8]? {
-        if let since {
-            if since == seq { return nil }
-            if let operations = composedOperations(since: since), operations.count < encodedDocument.count {
-                return WireLine.patch(seq: seq, base: since, encodedOperations: operations)
+    /// What brings a subscriber holding `since` (nil: nothing) to the current scene.
+    public enum Update: Sendable {
+        /// A `patch` line.
+        case line([UInt8])
+        /// The current scene in full: its `scene` line, encoded by whoever sends it.
+        case scene(PublishedDocument)
+
+        /// The wire line.
+        public var bytes: [UInt8] {
+            switch self {
+            case .line(let bytes): bytes
+            case .scene(let document): document.sceneLine
             }
         }
-        return sceneLine()
     }
 
-    /// The `scene` line of the current scene.
-    public func sceneLine() -> [UInt8] {
-        WireLine.scene(seq: seq, encodedScene: encodedDocument)
+    /// One combined `patch` when the patches since `since` are held and smaller than the scene,
+    /// else the scene. Nil when `since` is already current.
+    public func update(since: UInt64?) -> Update? {
+        if let since {
+            if since == seq { return nil }
+            if let operations = composedOperations(since: since), operations.count < documentSize(comparedWith: operations.count) {
+                return .line(WireLine.patch(seq: seq, base: since, encodedOperations: operations))
+            }
+        }
+        return .scene(current)
     }
+
+    /// The current document's encoded size, or a bound good enough to compare `patchSize` with:
+    /// a patch far below the last size known needs no encoding of the document to be chosen;
+    /// a patch near it (or beyond) has the document encoded, which a scene line then reuses.
+    private func documentSize(comparedWith patchSize: Int) -> Int {
+        if let known = current.encodedCountIfKnown { return known }
+        if patchSize < documentSizeHint / 2 { return documentSizeHint }
+        return current.encoded.count
+    }
+
+    /// The wire line of ``update(since:)``.
+    public func updateLine(since: UInt64?) -> [UInt8]? { update(since: since)?.bytes }
+
+    /// The `scene` line of the current scene.
+    public func sceneLine() -> [UInt8] { current.sceneLine }
 }

@@ -39,9 +39,6 @@ public final class SceneHub: Sendable {
 
     private struct Stream {
         var history: SceneHistory
-        /// The last published content before stamping (seq and time are left out), so a
-        /// recompute that changes nothing publishes nothing.
-        var content: JSONValue
         var subscribers: [UInt64: Subscriber] = [:]
     }
 
@@ -55,11 +52,22 @@ public final class SceneHub: Sendable {
         var shutDown = false
     }
 
-    /// One write (or close) decided under the lock and performed after it.
+    /// One write (or close) decided under the lock and performed after it, so that a full
+    /// scene is encoded (once per version, on first need) outside the lock.
     private struct Delivery {
         let sink: any SceneSink
-        let line: [UInt8]?
+        let line: SceneHistory.Update?
         let close: Bool
+
+        init(sink: any SceneSink, line: [UInt8], close: Bool) {
+            self.init(sink: sink, update: .line(line), close: close)
+        }
+
+        init(sink: any SceneSink, update: SceneHistory.Update?, close: Bool) {
+            self.sink = sink
+            self.line = update
+            self.close = close
+        }
     }
 
     public let configuration: Configuration
@@ -83,26 +91,19 @@ public final class SceneHub: Sendable {
     }
 
     /// Publishes new content for a stream (creating it on first use). Returns the new sequence
-    /// number, or nil when the content equals the last published one. `stamp` writes the
-    /// sequence number and time into the document (the scene carries them).
+    /// number, or nil when nothing changed since the last published version (the document's own
+    /// ``StreamDocument/changes(since:)`` is empty).
     @discardableResult
-    public func publish(
-        _ key: StreamKey, content: JSONValue, stamp: (JSONValue, UInt64, Timestamp) -> JSONValue = { document, _, _ in document }
-    ) -> UInt64? {
+    public func publish(_ key: StreamKey, content: some StreamDocument) -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
         let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
             guard var stream = state.streams[key] else {
                 let seq = max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
-                state.streams[key] = Stream(
-                    history: SceneHistory(key: key, seq: seq, document: stamp(content, seq, time), limits: configuration.history),
-                    content: content)
+                state.streams[key] = Stream(history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history))
                 return (seq, [])
             }
-            guard stream.content != content else { return (nil, []) }
-            let next = stream.history.seq + 1
-            guard let (seq, _) = stream.history.publish(stamp(content, next, time)) else { return (nil, []) }
-            stream.content = content
+            guard let (seq, _) = stream.history.publish(content) else { return (nil, []) }
             var deliveries: [Delivery] = []
             for (number, var subscriber) in stream.subscribers {
                 let action = subscriber.machine.published(seq: seq, now: now)
@@ -217,11 +218,10 @@ public final class SceneHub: Sendable {
         deliver(deliveries)
     }
 
-    /// The current document of a stream and its sequence number.
-    public func current(_ key: StreamKey) -> (seq: UInt64, document: JSONValue, encoded: [UInt8])? {
-        state.withLock { state in
-            state.streams[key].map { ($0.history.seq, $0.history.document, $0.history.encodedDocument) }
-        }
+    /// The current version of a stream's document (its JSON and bytes are made on first use,
+    /// outside the hub's lock).
+    public func current(_ key: StreamKey) -> PublishedDocument? {
+        state.withLock { $0.streams[key]?.history.current }
     }
 
     /// The RFC 6902 operations (a JSON array) from `since` to the current scene of a stream,
@@ -281,9 +281,9 @@ public final class SceneHub: Sendable {
         case .none:
             return false
         case .sendScene:
-            deliveries.append(Delivery(sink: subscriber.sink, line: history.sceneLine(), close: false))
+            deliveries.append(Delivery(sink: subscriber.sink, update: .scene(history.current), close: false))
         case .sendPatch(let base):
-            if let line = history.updateLine(since: base) { deliveries.append(Delivery(sink: subscriber.sink, line: line, close: false)) }
+            if let update = history.update(since: base) { deliveries.append(Delivery(sink: subscriber.sink, update: update, close: false)) }
         case .sendHeartbeat(let seq):
             deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.heartbeat(seq: seq, time: time), close: false))
         case .close(let error):
@@ -295,7 +295,7 @@ public final class SceneHub: Sendable {
 
     private func deliver(_ deliveries: [Delivery]) {
         for delivery in deliveries {
-            if let line = delivery.line { delivery.sink.send(line) }
+            if let line = delivery.line { delivery.sink.send(line.bytes) }
             if delivery.close { delivery.sink.close() }
         }
     }

@@ -254,31 +254,13 @@ public final class WallService: Service, Sendable {
     private func publish(_ scene: Scene, wall: inout Wall, time: Timestamp) {
         let id = wall.layout.definition.id
         let key = StreamKey(wall: id)
-        let generatedAt = scene.generatedAt
-        if let seq = hub.publish(key, content: Self.unstamped(scene.json), stamp: { document, seq, _ in Self.stamped(document, seq: seq, at: generatedAt) }) {
+        if let seq = hub.publish(key, content: scene) {
             logChange(wall: &wall, key: key, seq: seq, time: time)
         }
         for display in wall.layout.displays {
             guard let view = scene.view(display: display.id) else { continue }
-            hub.publish(
-                StreamKey(wall: id, display: display.id), content: Self.unstamped(view.json),
-                stamp: { document, seq, _ in Self.stamped(document, seq: seq, at: generatedAt) })
+            hub.publish(StreamKey(wall: id, display: display.id), content: view)
         }
-    }
-
-    /// The document without what changes every round (sequence number, time), for comparison.
-    static func unstamped(_ document: JSONValue) -> JSONValue {
-        guard var object = document.objectValue else { return document }
-        object["seq"] = nil
-        object["generatedAt"] = nil
-        return .object(object)
-    }
-
-    static func stamped(_ document: JSONValue, seq: UInt64, at time: Timestamp) -> JSONValue {
-        guard var object = document.objectValue else { return document }
-        object["seq"] = .number(Double(seq))
-        object["generatedAt"] = .string(time.rfc3339)
-        return .object(object)
     }
 
     private func logChange(wall: inout Wall, key: StreamKey, seq: UInt64, time: Timestamp) {

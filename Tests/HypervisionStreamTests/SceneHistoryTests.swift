@@ -18,11 +18,11 @@ import Testing
     }
 
     @Test func publishNumbersChangesOnly() throws {
-        var history = SceneHistory(key: key, seq: 7, document: ["a": 1])
-        let unchanged = history.publish(["a": 1])
+        var history = SceneHistory(key: key, seq: 7, document: ["a": 1] as JSONValue)
+        let unchanged = history.publish(["a": 1] as JSONValue)
         #expect(unchanged == nil)
         #expect(history.seq == 7)
-        let changed = history.publish(["a": 2])
+        let changed = history.publish(["a": 2] as JSONValue)
         let published = try #require(changed)
         #expect(published.seq == 8)
         #expect(published.patch.operations == [.replace(path: "/a", value: 2)])
@@ -74,8 +74,8 @@ import Testing
         #expect(history.heldPatchCount >= 1)
         #expect(history.heldPatchCount < 200)
         // The newest patch is held even when it alone is over the bound.
-        var tiny = SceneHistory(key: key, seq: 0, document: [:], limits: .init(maximumPatches: 5, maximumBytes: 1))
-        _ = tiny.publish(["long": .string(String(repeating: "x", count: 100))])
+        var tiny = SceneHistory(key: key, seq: 0, document: [:] as JSONValue, limits: .init(maximumPatches: 5, maximumBytes: 1))
+        _ = tiny.publish(["long": .string(String(repeating: "x", count: 100))] as JSONValue)
         #expect(tiny.heldPatchCount == 1)
     }
 
@@ -125,8 +125,8 @@ import Testing
 
     @Test func aCombinedPatchLargerThanTheSceneIsSentAsTheScene() throws {
         let pad = JSONValue.string(String(repeating: "x", count: 200))
-        var history = SceneHistory(key: key, seq: 0, document: ["n": 0, "pad": pad])
-        for value in 1...50 { _ = history.publish(["n": .number(Double(value)), "pad": pad]) }
+        var history = SceneHistory(key: key, seq: 0, document: ["n": 0, "pad": pad] as JSONValue)
+        for value in 1...50 { _ = history.publish(["n": .number(Double(value)), "pad": pad] as JSONValue) }
         // 50 replaces of one number are larger than the scene itself.
         #expect(history.updateLine(since: 0) == history.sceneLine())
         let line = try #require(history.updateLine(since: 49))

@@ -10,7 +10,8 @@ import Glibc
 /// camera has an active event), 1,000 units and 20 incidents over central Paris: a full recompute
 /// with the previous state (what the daemon does every round), a cold one, one unit marker move
 /// (`LayoutEngine.movingUnit`), the scene's JSON encoding, and diff + patch encoding for a typical
-/// change (one round of 0.1 s in which 10, or 100, unit markers moved).
+/// change (one round of 0.1 s in which 10, or 100, unit markers moved): the typed scene diff the
+/// hub uses, and the generic JSON document diff as the reference.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .custom("Thread CPU time (ns)", useScalingFactor: false)], maxDuration: .seconds(3), maxIterations: 1_000_000)
@@ -169,13 +170,13 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Typical changes: one round of 0.1 s in which `moving` unit markers moved by 5-15 m, as
-    // pairs of scene documents (before, after) made outside the measurement.
-    func changes(moving: Int) -> [(JSONValue, JSONValue)] {
+    // pairs of scenes (before, after) made outside the measurement.
+    func changes(moving: Int) -> [(Scene, Scene)] {
         var inputs = baseInputs
         var state = baseState
         var before = baseScene
         var rng = SplitMix(state: UInt64(moving))
-        var pairs: [(JSONValue, JSONValue)] = []
+        var pairs: [(Scene, Scene)] = []
         for round in 1...64 {
             inputs.now = steadyNow.adding(seconds: Double(round) * 0.1)
             for _ in 0..<moving {
@@ -189,7 +190,7 @@ let benchmarks: @Sendable () -> Void = {
             }
             let (after, next) = LayoutEngine.compute(inputs, previous: state)
             state = next
-            pairs.append((before.json, after.json))
+            pairs.append((before, after))
             before = after
         }
         return pairs
@@ -197,14 +198,27 @@ let benchmarks: @Sendable () -> Void = {
     var pairIndex = 0
     for moving in [10, 100] {
         let pairs = changes(moving: moving)
-        let sample = JSONPatch.diff(from: pairs[1].0, to: pairs[1].1).json.encoded()
-        let operations = sample.utf8.count
-        if getenv("HV_DUMP_PATCH") != nil { print(sample) }
-        Benchmark("Layout: JSONPatch.diff + encoding, \(moving) markers moved in a round (~\(operations) bytes)") { benchmark in
+        // What the hub does every round: the typed diff of the wall's scene, the stamp, and the
+        // encoding of the operations for the wire and the history.
+        let sample = JSONPatch(operations: pairs[1].1.changes(since: pairs[1].0) + pairs[1].1.stampOperations(seq: 2)).encodedBytes
+        if getenv("HV_DUMP_PATCH") != nil { print(String(decoding: sample, as: UTF8.self)) }
+        Benchmark("Layout: typed scene diff + patch encoding, \(moving) markers moved in a round (~\(sample.count) bytes)") { benchmark in
             for _ in benchmark.scaledIterations {
                 let (from, to) = pairs[pairIndex & 63]
                 pairIndex += 1
-                timed(benchmark) { blackHole(JSONPatch.diff(from: from, to: to).json.encoded()) }
+                timed(benchmark) {
+                    blackHole(JSONPatch(operations: to.changes(since: from) + to.stampOperations(seq: 2)).encodedBytes)
+                }
+            }
+        }
+        // The same change through the generic JSON diff of the two whole documents (what the hub
+        // did before the typed diff), as the reference.
+        let documents = pairs.map { ($0.0.json, $0.1.json) }
+        Benchmark("Layout: JSONPatch.diff of the scene documents + encoding, \(moving) markers moved (reference)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                let (from, to) = documents[pairIndex & 63]
+                pairIndex += 1
+                timed(benchmark) { blackHole(JSONPatch.diff(from: from, to: to).encodedBytes) }
             }
         }
     }

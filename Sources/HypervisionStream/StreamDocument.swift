@@ -1,0 +1,85 @@
+import HypervisionCore
+import HypervisionLayout
+import Synchronization
+
+/// A document the scene hub publishes on a stream: a wall's ``Scene``, one display's
+/// ``SceneView``, or (for tests and tools) any ``JSONValue``.
+///
+/// The hub never needs the whole document to publish a change: it asks the new version for its
+/// operations since the previous one (a typed diff for scenes, proportional to what changed) and
+/// builds and encodes the full JSON only when somebody needs it (a new subscriber, a renderer
+/// that fell behind, the scene log's keyframe, `GET …/scene`).
+public protocol StreamDocument: Sendable {
+    /// The document as renderers receive it, with `seq` written in when it carries one.
+    func json(seq: UInt64) -> JSONValue
+    /// The operations from `previous`'s document to this one, leaving out what
+    /// ``stampOperations(seq:)`` writes; empty when nothing else changed (nothing is published).
+    func changes(since previous: Self) -> [JSONPatch.Operation]
+    /// The operations that write a new version's sequence number (and time), after ``changes(since:)``.
+    func stampOperations(seq: UInt64) -> [JSONPatch.Operation]
+}
+
+extension JSONValue: StreamDocument {
+    /// A plain JSON document carries no sequence number: it is sent as it is.
+    public func json(seq: UInt64) -> JSONValue { self }
+    public func changes(since previous: JSONValue) -> [JSONPatch.Operation] { JSONPatch.diff(from: previous, to: self).operations }
+    public func stampOperations(seq: UInt64) -> [JSONPatch.Operation] { [] }
+}
+
+extension Scene: StreamDocument {
+    public func json(seq: UInt64) -> JSONValue {
+        var stamped = self
+        stamped.seq = Int64(seq)
+        return stamped.json
+    }
+}
+
+extension SceneView: StreamDocument {
+    public func json(seq: UInt64) -> JSONValue {
+        var stamped = self
+        stamped.seq = Int64(seq)
+        return stamped.json
+    }
+}
+
+/// One published version of a stream's document, with its sequence number. Its JSON and
+/// canonical bytes are made on first use and kept, so a round that nobody needs in full costs
+/// no encoding, and many subscribers needing it cost one.
+public final class PublishedDocument: Sendable {
+    public let seq: UInt64
+    public let document: any StreamDocument
+    private let cache = Mutex<(json: JSONValue?, encoded: [UInt8]?)>((nil, nil))
+
+    public init(seq: UInt64, document: any StreamDocument) {
+        self.seq = seq
+        self.document = document
+    }
+
+    /// The document's JSON.
+    public var json: JSONValue {
+        cache.withLock { cache in
+            if let json = cache.json { return json }
+            let json = document.json(seq: seq)
+            cache.json = json
+            return json
+        }
+    }
+
+    /// The document's canonical JSON text.
+    public var encoded: [UInt8] {
+        cache.withLock { cache in
+            if let encoded = cache.encoded { return encoded }
+            let json = cache.json ?? document.json(seq: seq)
+            var encoded: [UInt8] = []
+            json.encode(into: &encoded)
+            cache.encoded = encoded
+            return encoded
+        }
+    }
+
+    /// The encoded size, when the document has been encoded already.
+    var encodedCountIfKnown: Int? { cache.withLock { $0.encoded?.count } }
+
+    /// The `scene` line that carries this version.
+    var sceneLine: [UInt8] { WireLine.scene(seq: seq, encodedScene: encoded) }
+}
