@@ -23,7 +23,7 @@ extension Scene {
                 .replace(path: "/canvas", value: .object(["width": .number(Double(canvasWidth)), "height": .number(Double(canvasHeight))])))
         }
         if displays != previous.displays {
-            let before = previous.json["displays"] ?? .object([:])
+            let before = json(displays: previous.displays)
             let after = json(displays: displays)
             JSONPatch.appendDiff(from: before, to: after, at: "/displays", into: &operations)
         }
