@@ -236,7 +236,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     environment["HYPERVISION_INGEST_OSMAND_ENABLED"] = "false"
     environment["HYPERVISION_INGEST_COT_ENABLED"] = "false"
     environment["HYPERVISION_LOG_LEVEL"] = "warning"
-    environment["HYPERVISION_INGEST_HTTP_MAXITEMS"] = "\(max(options.batch, 10_000))"
+    environment["HYPERVISION_INGEST_HTTP_MAX_ITEMS"] = "\(max(options.batch, 10_000))"
     daemon.environment = environment
     daemon.standardOutput = FileHandle.nullDevice
     try daemon.run()
