@@ -27,40 +27,34 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Formats as RFC 3339 in UTC: `2026-11-23T10:00:00.250Z` (milliseconds or microseconds as needed).
     public var rfc3339: String {
         let (date, secondOfDay, micros) = components
-        var out = date.isoString
-        out.append("T")
-        out.append(twoDigits(secondOfDay / 3600))
-        out.append(":")
-        out.append(twoDigits(secondOfDay / 60 % 60))
-        out.append(":")
-        out.append(twoDigits(secondOfDay % 60))
-        if micros != 0 {
-            if micros % 1000 == 0 {
-                out.append(".")
-                out.append(padded(micros / 1000, width: 3))
-            } else {
-                out.append(".")
-                out.append(padded(micros, width: 6))
+        // Written byte by byte: scenes format a time per moved unit, many thousand times a second.
+        return String(unsafeUninitializedCapacity: 40) { buffer in
+            var out = DigitWriter(buffer)
+            out.date(date)
+            out.byte(UInt8(ascii: "T"))
+            out.timeOfDay(secondOfDay)
+            if micros != 0 {
+                out.byte(UInt8(ascii: "."))
+                if micros % 1000 == 0 { out.digits(micros / 1000, width: 3) } else { out.digits(micros, width: 6) }
             }
+            out.byte(UInt8(ascii: "Z"))
+            return out.count
         }
-        out.append("Z")
-        return out
     }
 
     /// Formats for PostgreSQL's text input: `2026-11-23 10:00:00.250000+00`.
     public var postgresText: String {
         let (date, secondOfDay, micros) = components
-        var out = date.isoString
-        out.append(" ")
-        out.append(twoDigits(secondOfDay / 3600))
-        out.append(":")
-        out.append(twoDigits(secondOfDay / 60 % 60))
-        out.append(":")
-        out.append(twoDigits(secondOfDay % 60))
-        out.append(".")
-        out.append(padded(micros, width: 6))
-        out.append("+00")
-        return out
+        return String(unsafeUninitializedCapacity: 40) { buffer in
+            var out = DigitWriter(buffer)
+            out.date(date)
+            out.byte(UInt8(ascii: " "))
+            out.timeOfDay(secondOfDay)
+            out.byte(UInt8(ascii: "."))
+            out.digits(micros, width: 6)
+            out.bytes("+00")
+            return out.count
+        }
     }
 
     /// The UTC calendar date of this instant.
@@ -181,6 +175,59 @@ public struct CivilDate: Sendable, Hashable, Comparable {
 }
 
 private func twoDigits(_ value: Int64) -> String { padded(value, width: 2) }
+
+/// Writes ASCII digits into a buffer large enough for a formatted time (40 bytes): years beyond
+/// 9999 or before 0 keep their sign and every digit, like ``CivilDate/isoString``.
+private struct DigitWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    mutating func byte(_ value: UInt8) {
+        buffer[count] = value
+        count += 1
+    }
+
+    mutating func bytes(_ text: StaticString) {
+        text.withUTF8Buffer { for value in $0 { byte(value) } }
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits (more when it needs more).
+    mutating func digits(_ value: Int64, width: Int) {
+        if value < 0 {
+            byte(UInt8(ascii: "-"))
+            digits(0 - value, width: width)
+            return
+        }
+        var length = 1
+        var rest = value / 10
+        while rest > 0 { length += 1; rest /= 10 }
+        let total = max(length, width)
+        var remaining = value
+        for position in stride(from: count + total - 1, through: count, by: -1) {
+            buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        }
+        count += total
+    }
+
+    mutating func date(_ date: CivilDate) {
+        digits(date.year, width: 4)
+        byte(UInt8(ascii: "-"))
+        digits(date.month, width: 2)
+        byte(UInt8(ascii: "-"))
+        digits(date.day, width: 2)
+    }
+
+    mutating func timeOfDay(_ secondOfDay: Int64) {
+        digits(secondOfDay / 3600, width: 2)
+        byte(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, width: 2)
+        byte(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, width: 2)
+    }
+}
 
 private func padded(_ value: Int64, width: Int) -> String {
     let s = String(value)

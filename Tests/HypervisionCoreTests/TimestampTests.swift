@@ -36,7 +36,12 @@ import Testing
         for micros in stride(from: Int64(-10_000_000_000_000), to: 4_000_000_000_000_000, by: 7_777_777_777_777) {
             let t = Timestamp(microseconds: micros)
             #expect(Timestamp(rfc3339: t.rfc3339) == t)
+            #expect(t.rfc3339.hasPrefix(t.civilDate.isoString + "T"))
+            #expect(t.postgresText.hasPrefix(t.civilDate.isoString + " "))
         }
+        #expect(Timestamp(microseconds: 1_795_428_000_000_000).rfc3339 == "2026-11-23T10:00:00Z")
+        #expect(Timestamp(rfc3339: "0999-01-02T03:04:05.123456Z")?.rfc3339 == "0999-01-02T03:04:05.123456Z")
+        #expect(Timestamp(rfc3339: "0999-01-02T03:04:05.123456Z")?.postgresText == "0999-01-02 03:04:05.123456+00")
     }
 
     @Test func civilDatesRoundTripEveryDayForCenturies() {
