@@ -14,8 +14,11 @@ public struct NDJSONIngestConfiguration: Sendable, Hashable {
     public var port: Int = 7401
     /// Longest accepted line; a longer one closes the connection with `line_too_long`.
     public var maximumLineBytes: Int = 64 * 1024
-    /// Most lines gathered into one writer submission.
+    /// Most lines gathered from one read burst.
     public var maximumBatchLines: Int = 1_000
+    /// Most lines of one connection read and not yet acknowledged; beyond, reading pauses until
+    /// the writer catches up (TCP then slows the sender).
+    public var maximumPendingLines: Int = 20_000
     /// A connection silent for this long (or not reading our answers) is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
     /// Connections beyond this are refused with `too_many_connections`.
@@ -91,40 +94,113 @@ public final class NDJSONIngestServer: Service, Sendable {
         }
     }
 
+    /// What the reader hands the storer: lines validated and already on the live picture.
+    private struct ReadBatch: Sendable {
+        /// Answers owed before this batch's (the auth confirmation), kept in order with the acks.
+        var leadingReplies: String = ""
+        var prepared = PingIntake.Prepared()
+        /// The connection's line number of each item of `prepared`'s submission.
+        var numbers: [Int64] = []
+    }
+
+    /// Why the reader stopped early.
+    private enum ReaderEnd: Sendable {
+        case endOfStream
+        case unauthorized(String)
+        case failed(any Error)
+    }
+
+    /// One connection: a reader that validates each burst of lines and shows it on the live
+    /// picture at once, and a storer that makes what piled up durable in one submission and
+    /// acknowledges it. The wall never waits for a commit; the sender's acks still do.
     private func session(
         inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) async throws {
+        let queue = StoreQueue<ReadBatch>(limit: configuration.maximumPendingLines)
+        let readerEnd = try await withThrowingTaskGroup(of: ReaderEnd?.self) { group in
+            group.addTask {
+                defer { queue.finish() }
+                return await self.read(inbound, into: queue)
+            }
+            group.addTask {
+                try await self.storeAndAcknowledge(queue, outbound: outbound)
+                return nil
+            }
+            var readerEnd: ReaderEnd = .endOfStream
+            do {
+                while let result = try await group.next() {
+                    if let result { readerEnd = result }
+                }
+            } catch {
+                // The storer could not store: it said why on the connection; stop reading.
+                queue.abandon()
+                group.cancelAll()
+                throw error
+            }
+            return readerEnd
+        }
+        switch readerEnd {
+        case .endOfStream: return
+        case .unauthorized(let line): try await outbound.write(ByteBuffer(string: line))
+        case .failed(let error): throw error
+        }
+    }
+
+    private func read(_ inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, into queue: StoreQueue<ReadBatch>) async -> ReaderEnd {
         var authenticated = !authority.isEnabled
         var nextLine: Int64 = 1
-        for try await lines in inbound.cancelOnGracefulShutdown() {
-            var replies = ByteBuffer()
-            var items: [JSONPingDecoder.Item] = []
-            var numbers: [Int64] = []
-            items.reserveCapacity(lines.count)
-            for var line in lines {
-                if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-                if !authenticated {
-                    let token = NDJSONIngestProtocol.authToken(Array(line.readableBytesView))
-                    switch authority.authorize(secret: token, for: .ingest) {
-                    case .allowed:
-                        authenticated = true
-                        replies.writeString(NDJSONIngestProtocol.authOK)
-                        continue
-                    case .unauthenticated(let reason), .forbidden(let reason):
-                        replies.writeString(NDJSONIngestProtocol.fatal(
-                            code: "unauthorized", message: token == nil ? "the first line must be {\"type\":\"auth\",\"token\":\"…\"}" : reason))
-                        try await outbound.write(replies)
-                        return
+        do {
+            for try await lines in inbound.cancelOnGracefulShutdown() {
+                var batch = ReadBatch()
+                var items: [JSONPingDecoder.Item] = []
+                items.reserveCapacity(lines.count)
+                batch.numbers.reserveCapacity(lines.count)
+                for var line in lines {
+                    if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
+                    if !authenticated {
+                        let token = NDJSONIngestProtocol.authToken(Array(line.readableBytesView))
+                        switch authority.authorize(secret: token, for: .ingest) {
+                        case .allowed:
+                            authenticated = true
+                            batch.leadingReplies += NDJSONIngestProtocol.authOK
+                            continue
+                        case .unauthenticated(let reason), .forbidden(let reason):
+                            return .unauthorized(NDJSONIngestProtocol.fatal(
+                                code: "unauthorized", message: token == nil ? "the first line must be {\"type\":\"auth\",\"token\":\"…\"}" : reason))
+                        }
                     }
+                    if line.readableBytes == 0 { continue }  // blank lines are not pings
+                    items.append(line.withUnsafeReadableBytes { decoder.decodeLine($0) })
+                    batch.numbers.append(nextLine)
+                    nextLine += 1
                 }
-                if line.readableBytes == 0 { continue }  // blank lines are not pings
-                items.append(line.withUnsafeReadableBytes { decoder.decodeLine($0) })
-                numbers.append(nextLine)
-                nextLine += 1
+                if items.isEmpty && batch.leadingReplies.isEmpty { continue }
+                batch.prepared = intake.prepare(items)
+                guard await queue.push(batch, weight: items.count) else { return .endOfStream }
             }
-            if !items.isEmpty {
+            return .endOfStream
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// Takes what the reader queued, stores it as one submission, and answers: refused lines,
+    /// then one ack through the last line. A writer failure is explained and ends the connection.
+    private func storeAndAcknowledge(_ queue: StoreQueue<ReadBatch>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        while let batches = await queue.takeAll() {
+            var merged = PingIntake.Prepared()
+            var numbers: [Int64] = []
+            var replies = ByteBuffer()
+            for batch in batches {
+                replies.writeString(batch.leadingReplies)
+                for (index, error) in batch.prepared.rejected { merged.rejected.append((numbers.count + index, error)) }
+                merged.pings.append(contentsOf: batch.prepared.pings)
+                numbers.append(contentsOf: batch.numbers)
+            }
+            let weight = numbers.count
+            if !numbers.isEmpty {
                 do {
-                    let report = try await intake.submit(items)
+                    let report = try await intake.store(merged)
                     for (index, error) in report.rejected {
                         replies.writeString(NDJSONIngestProtocol.rejected(line: numbers[index], error))
                     }
@@ -135,9 +211,10 @@ public final class NDJSONIngestServer: Service, Sendable {
                         code: error.code.rawValue, message: "\(error.message); lines from \(numbers.first!) on were not stored",
                         retry: error.code != .rejectedByDatabase))
                     try await outbound.write(replies)
-                    return
+                    throw error
                 }
             }
+            queue.done(weight: weight)
             if replies.readableBytes > 0 { try await outbound.write(replies) }
         }
     }

@@ -39,33 +39,54 @@ public struct PingIntake: Sendable {
         public var rejected: [(index: Int, error: ValidationError)] = []
     }
 
+    /// Items validated and already shown on the live picture, waiting to be stored.
+    public struct Prepared: Sendable {
+        /// The valid pings, in submission order.
+        public var pings: [Ping] = []
+        /// Refused items by their index in the submission, in order.
+        public var rejected: [(index: Int, error: ValidationError)] = []
+    }
+
     /// Validates and stores; returns once every accepted ping is durable. Throws when the
     /// writer cannot take the pings (nothing of the submission was acknowledged then).
     public func submit(_ items: [JSONPingDecoder.Item]) async throws(PingWriterError) -> Report {
+        try await store(prepare(items))
+    }
+
+    /// Validates items and shows the valid pings on the live picture at once: the first half of
+    /// ``submit(_:)``, for connections that keep reading while earlier pings are being stored.
+    public func prepare(_ items: [JSONPingDecoder.Item]) -> Prepared {
         let receivedAt = now()
-        var pings: [Ping] = []
-        pings.reserveCapacity(items.count)
-        var report = Report()
+        var prepared = Prepared()
+        prepared.pings.reserveCapacity(items.count)
         var callsigns: [(UnitID, String)] = []
         for (index, item) in items.enumerated() {
             switch item {
             case .ping(let raw):
                 do {
                     let ping = try validator.validate(raw, now: receivedAt)
-                    pings.append(ping)
+                    prepared.pings.append(ping)
                     if let callsign = raw.callsign, !callsign.isEmpty, callsign.utf8.count <= 64 { callsigns.append((ping.unit, callsign)) }
                 } catch {
-                    report.rejected.append((index, error))
+                    prepared.rejected.append((index, error))
                 }
             case .invalid(let error):
-                report.rejected.append((index, error))
+                prepared.rejected.append((index, error))
             }
         }
         metrics.received.increment(by: items.count)
-        for (_, error) in report.rejected { metrics.rejected(error.code) }
-        guard !pings.isEmpty else { return report }
+        for (_, error) in prepared.rejected { metrics.rejected(error.code) }
+        guard !prepared.pings.isEmpty else { return prepared }
         if !callsigns.isEmpty { observeCallsigns(callsigns) }
-        let stored = try await store(pings)
+        observe(prepared.pings)
+        return prepared
+    }
+
+    /// Stores prepared pings (the second half of ``submit(_:)``); returns once they are durable.
+    public func store(_ prepared: Prepared) async throws(PingWriterError) -> Report {
+        var report = Report(rejected: prepared.rejected)
+        guard !prepared.pings.isEmpty else { return report }
+        let stored = try await write(prepared.pings)
         report.accepted = stored.accepted
         report.duplicates = stored.duplicates
         return report
@@ -74,11 +95,11 @@ public struct PingIntake: Sendable {
     /// Stores pings that are already valid (the demo feed's): observed, written, counted.
     public func submit(validated pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
         metrics.received.increment(by: pings.count)
-        return try await store(pings)
+        observe(pings)
+        return try await write(pings)
     }
 
-    private func store(_ pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
-        observe(pings)
+    private func write(_ pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
         let receipt: WriteReceipt
         do {
             receipt = try await writer.write(pings)

@@ -1,6 +1,8 @@
 import Foundation
 import HypervisionCore
 import HypervisionTestSupport
+import Logging
+import PostgresNIO
 import Testing
 
 #if canImport(Glibc)
@@ -80,6 +82,54 @@ import Glibc
         #expect(flooder.isClosed())
 
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [2])
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
+    /// The live picture must not wait for the database: while the write of one line is held up
+    /// (the pings table locked), the next line on the same connection is read and its unit is
+    /// already answered by the live queries; the acks still wait for durability, in order.
+    @Test func laterLinesReachTheLivePictureWhileEarlierOnesAreStillBeingStored() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let state = TestPostgres.makeBaseDirectory("tcp-pipeline")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let httpPort = DaemonProcess.freePort()
+        let tcpPort = DaemonProcess.freePort()
+        let listener = try NotifySocketListener()
+        let daemon = try DaemonProcess(
+            arguments: [
+                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+                "--http-port", "\(httpPort)", "--state-dir", state,
+            ],
+            environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)", "NOTIFY_SOCKET": listener.path])
+        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+
+        let gateway = try LineClient(port: tcpPort)
+        gateway.send(ping("PIPE-WARM") + "\n")
+        #expect(gateway.readLine() == #"{"type":"ack","through":1,"accepted":1,"duplicates":0,"rejected":0}"#)
+
+        let logger = Logger(label: "lock-holder")
+        try await TestPostgres.withConnection(endpoint) { locker in
+            _ = try await locker.query("BEGIN", logger: logger)
+            _ = try await locker.query("LOCK TABLE pings IN ACCESS EXCLUSIVE MODE", logger: logger)
+            gateway.send(ping("PIPE-HELD") + "\n")
+            try await Task.sleep(for: .milliseconds(300))
+            gateway.send(ping("PIPE-NEXT", lat: 48.86) + "\n")
+            var status = 0
+            for _ in 0..<30 where status != 200 {
+                status = await DaemonProcess.get("http://127.0.0.1:\(httpPort)/api/v1/units/PIPE-NEXT")?.status ?? 0
+                if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(status == 200, "line 3 must be on the live picture while line 2 waits for the database")
+            #expect(gateway.readLine(timeout: .milliseconds(200)) == nil, "nothing may be acknowledged before it is durable")
+            _ = try await locker.query("COMMIT", logger: logger)
+        }
+        var acks: [String] = []
+        while acks.last?.contains(#""through":3"#) != true, let line = gateway.readLine() { acks.append(line) }
+        #expect(acks.last?.contains(#""through":3"#) == true, "\(acks)")
+        let accepted = acks.compactMap { $0.firstMatch(of: /"accepted":(\d+)/).map { Int($0.1)! } }.reduce(0, +)
+        #expect(accepted == 2, "\(acks)")
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [3])
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }

@@ -1,0 +1,67 @@
+import Testing
+
+@testable import HypervisionIngestServer
+
+/// The reader/storer hand-over of a connection: order, the bound, and both ways of ending.
+@Suite struct StoreQueueTests {
+    @Test func theStorerTakesEverythingThatPiledUpInOrder() async {
+        let queue = StoreQueue<Int>(limit: 100)
+        for n in 1...5 { #expect(await queue.push(n, weight: 1)) }
+        #expect(await queue.takeAll() == [1, 2, 3, 4, 5])
+        queue.done(weight: 5)
+        #expect(await queue.push(6, weight: 1))
+        queue.finish()
+        #expect(await queue.takeAll() == [6])
+        #expect(await queue.takeAll() == nil)
+    }
+
+    @Test func aPushBeyondTheLimitWaitsUntilTheStorerIsDone() async throws {
+        let queue = StoreQueue<Int>(limit: 10)
+        #expect(await queue.push(1, weight: 8))
+        let second = Task { await queue.push(2, weight: 5) }
+        try await Task.sleep(for: .milliseconds(100))
+        // Still waiting: taking does not make room, only a report of what was stored does.
+        #expect(await queue.takeAll() == [1])
+        try await Task.sleep(for: .milliseconds(50))
+        queue.done(weight: 8)
+        #expect(await second.value)
+        #expect(await queue.takeAll() == [2])
+    }
+
+    @Test func anEntryHeavierThanTheLimitStillPassesAlone() async {
+        let queue = StoreQueue<String>(limit: 10)
+        #expect(await queue.push("big", weight: 50))
+        #expect(await queue.takeAll() == ["big"])
+    }
+
+    @Test func aStorerThatStopsReleasesAWaitingReader() async throws {
+        let queue = StoreQueue<Int>(limit: 1)
+        #expect(await queue.push(1, weight: 1))
+        let waiting = Task { await queue.push(2, weight: 1) }
+        try await Task.sleep(for: .milliseconds(50))
+        queue.abandon()
+        #expect(await waiting.value == false)
+        #expect(await queue.push(3, weight: 1) == false)
+    }
+
+    @Test func aCancelledReaderStopsWaiting() async throws {
+        let queue = StoreQueue<Int>(limit: 1)
+        #expect(await queue.push(1, weight: 1))
+        let waiting = Task { await queue.push(2, weight: 1) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        #expect(await waiting.value == false)
+    }
+
+    @Test func aWaitingStorerWakesOnThePushAndOnTheEnd() async throws {
+        let queue = StoreQueue<Int>(limit: 10)
+        let taker = Task { await queue.takeAll() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await queue.push(7, weight: 1))
+        #expect(await taker.value == [7])
+        let last = Task { await queue.takeAll() }
+        try await Task.sleep(for: .milliseconds(50))
+        queue.finish()
+        #expect(await last.value == nil)
+    }
+}
