@@ -16,6 +16,12 @@ extension Scene {
     /// The operations that turn `previous`'s document into this one's, except `seq` and
     /// `generatedAt`; empty when nothing else changed.
     public func changes(since previous: Scene) -> [JSONPatch.Operation] {
+        changes(since: previous, unitOperations: nil)
+    }
+
+    /// ``changes(since:)`` with the unit operations already known (``SceneUnit/changes(from:to:)``
+    /// of the two scenes' units, computed once for a scene and all its display views).
+    public func changes(since previous: Scene, unitOperations: [JSONPatch.Operation]?) -> [JSONPatch.Operation] {
         var operations: [JSONPatch.Operation] = []
         if wall != previous.wall { operations.append(.replace(path: "/wall", value: .string(wall))) }
         if canvasWidth != previous.canvasWidth || canvasHeight != previous.canvasHeight {
@@ -28,7 +34,7 @@ extension Scene {
             JSONPatch.appendDiff(from: before, to: after, at: "/displays", into: &operations)
         }
         SceneDiff.members(from: previous.tiles, to: tiles, at: "/tiles", into: &operations, json: \.json)
-        SceneDiff.units(from: previous.units, to: units, into: &operations)
+        SceneDiff.units(from: previous.units, to: units, known: unitOperations, into: &operations)
         SceneDiff.members(from: previous.incidents, to: incidents, at: "/incidents", into: &operations, json: \.json)
         if moved != previous.moved { operations.append(.replace(path: "/moved", value: .number(Double(moved)))) }
         return operations
@@ -50,6 +56,12 @@ extension SceneView {
     /// The operations that turn `previous`'s document into this one's, except `seq` and
     /// `generatedAt`; empty when nothing else changed.
     public func changes(since previous: SceneView) -> [JSONPatch.Operation] {
+        changes(since: previous, unitOperations: nil)
+    }
+
+    /// ``changes(since:)`` with the unit operations already known: those of the scenes the two
+    /// views come from, when both views show all of their scene's units (a map on the display).
+    public func changes(since previous: SceneView, unitOperations: [JSONPatch.Operation]?) -> [JSONPatch.Operation] {
         var operations: [JSONPatch.Operation] = []
         if wall != previous.wall { operations.append(.replace(path: "/wall", value: .string(wall))) }
         if display.id != previous.display.id { operations.append(.replace(path: "/display", value: .string(display.id))) }
@@ -69,7 +81,7 @@ extension SceneView {
             for (id, tile) in tiles { after[id] = json(of: tile) }
             JSONPatch.appendDiff(from: .object(before), to: .object(after), at: "/tiles", into: &operations)
         }
-        SceneDiff.units(from: previous.units, to: units, into: &operations)
+        SceneDiff.units(from: previous.units, to: units, known: unitOperations, into: &operations)
         SceneDiff.members(from: previous.incidents, to: incidents, at: "/incidents", into: &operations, json: \.json)
         if moved != previous.moved { operations.append(.replace(path: "/moved", value: .number(Double(moved)))) }
         return operations
@@ -108,6 +120,16 @@ enum SceneDiff {
 
     /// Units, the members that change every round: a moved unit is a `replace` of each field
     /// that changed, written without building the unit's document.
+    static func units(
+        from old: [String: SceneUnit], to new: [String: SceneUnit], known: [JSONPatch.Operation]?, into operations: inout [JSONPatch.Operation]
+    ) {
+        if let known {
+            operations.append(contentsOf: known)
+            return
+        }
+        units(from: old, to: new, into: &operations)
+    }
+
     static func units(from old: [String: SceneUnit], to new: [String: SceneUnit], into operations: inout [JSONPatch.Operation]) {
         for key in changedKeys(old, new) {
             let path = "/units/" + JSONPointer.escape(key)
@@ -140,6 +162,14 @@ enum SceneDiff {
 }
 
 extension SceneUnit {
+    /// The operations that turn the `units` member of a scene (or view) showing `old` into one
+    /// showing `new`: per changed field of a moved unit, whole markers added and removed.
+    public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit]) -> [JSONPatch.Operation] {
+        var operations: [JSONPatch.Operation] = []
+        SceneDiff.units(from: old, to: new, into: &operations)
+        return operations
+    }
+
     /// One operation per member of ``json`` that differs from `previous`, in canonical member order.
     func appendChanges(since previous: SceneUnit, at path: String, into operations: inout [JSONPatch.Operation]) {
         func optional(_ name: String, _ before: JSONValue?, _ after: JSONValue?) {
@@ -157,7 +187,8 @@ extension SceneUnit {
         if position.longitude != previous.position.longitude { operations.append(.replace(path: path + "/lon", value: .number(position.longitude))) }
         if stale != previous.stale { operations.append(.replace(path: path + "/stale", value: .bool(stale))) }
         if status != previous.status { optional("status", previous.status.map(JSONValue.string), status.map(JSONValue.string)) }
-        if time != previous.time, time.rfc3339 != previous.time.rfc3339 {
+        // RFC 3339 text keeps every microsecond: different times are different strings.
+        if time != previous.time {
             operations.append(.replace(path: path + "/time", value: .string(time.rfc3339)))
         }
     }

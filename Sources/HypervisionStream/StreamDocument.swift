@@ -83,3 +83,53 @@ public final class PublishedDocument: Sendable {
     /// The `scene` line that carries this version.
     var sceneLine: [UInt8] { WireLine.scene(seq: seq, encodedScene: encoded) }
 }
+
+/// A wall's scene or one display's view, typed-diffable with the unit operations given.
+public protocol UnitSharingDocument: StreamDocument {
+    /// ``StreamDocument/changes(since:)`` with the operations on `units` already known (nil:
+    /// compute them).
+    func changes(since previous: Self, unitOperations: [JSONPatch.Operation]?) -> [JSONPatch.Operation]
+}
+
+extension Scene: UnitSharingDocument {}
+extension SceneView: UnitSharingDocument {}
+
+/// A scene or view as one round of the ``WallService`` publishes it, carrying that round's unit
+/// operations: the units move every round and a wall has a scene and a view per display, all
+/// showing the same units, so their operations are computed once per round, not once per stream.
+///
+/// Each distinct set of a wall's units gets a version; a document knows its version and the
+/// version its operations start from, so they are used only on a document that shows exactly
+/// those units (otherwise the diff computes its own).
+public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
+    public let content: Content
+    /// Equal versions, equal units. Unique across the walls of a service.
+    public let unitsVersion: UInt64
+    /// The version ``unitOperations`` start from.
+    public let baseUnitsVersion: UInt64
+    /// From the units of ``baseUnitsVersion`` to these.
+    public let unitOperations: [JSONPatch.Operation]
+    /// The content shows every unit of its scene: always for a scene, for a view with a map on it.
+    public let showsSceneUnits: Bool
+
+    public init(
+        content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, unitOperations: [JSONPatch.Operation], showsSceneUnits: Bool
+    ) {
+        self.content = content
+        self.unitsVersion = unitsVersion
+        self.baseUnitsVersion = baseUnitsVersion
+        self.unitOperations = unitOperations
+        self.showsSceneUnits = showsSceneUnits
+    }
+
+    public func json(seq: UInt64) -> JSONValue { content.json(seq: seq) }
+
+    public func stampOperations(seq: UInt64) -> [JSONPatch.Operation] { content.stampOperations(seq: seq) }
+
+    public func changes(since previous: Self) -> [JSONPatch.Operation] {
+        guard showsSceneUnits && previous.showsSceneUnits else { return content.changes(since: previous.content) }
+        if previous.unitsVersion == unitsVersion { return content.changes(since: previous.content, unitOperations: []) }
+        if previous.unitsVersion == baseUnitsVersion { return content.changes(since: previous.content, unitOperations: unitOperations) }
+        return content.changes(since: previous.content)
+    }
+}

@@ -64,6 +64,9 @@ public final class WallService: Service, Sendable {
         var tours: [GuardTour] = []
         var lastKeyframe: Timestamp?
         var lastLoggedSeq: UInt64?
+        /// The units of the last scene published, and their version (see ``WallRoundDocument``).
+        var units: [String: SceneUnit] = [:]
+        var unitsVersion: UInt64 = 0
     }
 
     public let configuration: Configuration
@@ -73,6 +76,8 @@ public final class WallService: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
     private let walls = Mutex<[String: Wall]>([:])
+    /// Versions of unit sets, unique across walls and redefinitions (0: no units yet).
+    private let lastUnitsVersion = Mutex<UInt64>(0)
     private let pendingLog = Mutex<[SceneLogEntry]>([])
     /// One round at a time: the loop and API-triggered recomputes must not interleave a wall's state.
     private let computing = Mutex(())
@@ -245,6 +250,8 @@ public final class WallService: Service, Sendable {
                     walls[id]!.state = wall.state
                     walls[id]!.lastKeyframe = wall.lastKeyframe
                     walls[id]!.lastLoggedSeq = wall.lastLoggedSeq
+                    walls[id]!.units = wall.units
+                    walls[id]!.unitsVersion = wall.unitsVersion
                     walls[id]!.pins.removeAll { $0.expiresAt.map { $0 <= time } == true }
                 }
             }
@@ -254,12 +261,29 @@ public final class WallService: Service, Sendable {
     private func publish(_ scene: Scene, wall: inout Wall, time: Timestamp) {
         let id = wall.layout.definition.id
         let key = StreamKey(wall: id)
-        if let seq = hub.publish(key, content: scene) {
+        // The units' operations, once for the scene and every view showing them.
+        let baseVersion = wall.unitsVersion
+        let unitOperations = SceneUnit.changes(from: wall.units, to: scene.units)
+        if !unitOperations.isEmpty || wall.unitsVersion == 0 {
+            wall.unitsVersion = lastUnitsVersion.withLock { version in
+                version += 1
+                return version
+            }
+        }
+        wall.units = scene.units
+        func document<Content: UnitSharingDocument>(_ content: Content, showsSceneUnits: Bool) -> WallRoundDocument<Content> {
+            WallRoundDocument(
+                content: content, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, unitOperations: unitOperations,
+                showsSceneUnits: showsSceneUnits)
+        }
+        if let seq = hub.publish(key, content: document(scene, showsSceneUnits: true)) {
             logChange(wall: &wall, key: key, seq: seq, time: time)
         }
         for display in wall.layout.displays {
             guard let view = scene.view(display: display.id) else { continue }
-            hub.publish(StreamKey(wall: id, display: display.id), content: view)
+            // A view holds all of the scene's units (a map is on its display) or none.
+            hub.publish(
+                StreamKey(wall: id, display: display.id), content: document(view, showsSceneUnits: view.units.count == scene.units.count))
         }
     }
 
@@ -327,14 +351,20 @@ public final class WallService: Service, Sendable {
     }
 
     public func run() async throws {
-        var lastFlush = ContinuousClock.now
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: configuration.interval)
-            recompute()
-            if ContinuousClock.now - lastFlush >= .seconds(1) {
-                await flushLog()
-                lastFlush = ContinuousClock.now
+        // Two loops, so that a slow log write (the database is busy or away) never delays a
+        // round: the walls keep moving while their log catches up.
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .seconds(1))
+                    await self.flushLog()
+                }
             }
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: configuration.interval)
+                recompute()
+            }
+            group.cancelAll()
         }
         await flushLog()
     }

@@ -107,6 +107,9 @@ struct SceneDiffTests {
             {
                 changedScenes += 1
             }
+            // The daemon computes the units' operations once per round and gives them to every view
+            // that shows all of its scene's units.
+            let sharedUnitOperations = SceneUnit.changes(from: scene.units, to: next.units)
             for display in wall.displays {
                 let before = try #require(scene.view(display: display.id))
                 let after = try #require(next.view(display: display.id))
@@ -116,7 +119,11 @@ struct SceneDiffTests {
                 {
                     changedViews += 1
                 }
+                if before.units.count == scene.units.count && after.units.count == next.units.count {
+                    #expect(after.changes(since: before, unitOperations: sharedUnitOperations) == after.changes(since: before))
+                }
             }
+            #expect(next.changes(since: scene, unitOperations: sharedUnitOperations) == next.changes(since: scene))
             (scene, state) = (next, nextState)
         }
         // The sequence really exercised the diff (a diff that never fires would pass the checks above).
