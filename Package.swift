@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "HypervisionCore", "HypervisionLayout", "HypervisionStore",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

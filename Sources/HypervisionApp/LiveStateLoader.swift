@@ -78,8 +78,10 @@ extension LiveState {
     func layoutInputs(at now: Timestamp) -> LiveInputs {
         var cameras: [String: CameraState] = [:]
         for (camera, since) in self.cameras() { cameras[camera.id] = CameraState(camera: camera, statusSince: since) }
+        let allUnits = picture.allUnits()
         var units: [UnitID: LayoutUnit] = [:]
-        for unit in picture.allUnits() {
+        units.reserveCapacity(allUnits.count)
+        for unit in allUnits {
             units[unit.id] = LayoutUnit(
                 id: unit.id, callsign: unit.callsign, kind: unit.kind, position: unit.position, heading: unit.heading, status: unit.status,
                 time: unit.time)

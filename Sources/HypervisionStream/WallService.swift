@@ -2,6 +2,7 @@ import HypervisionCore
 import HypervisionLayout
 import HypervisionStore
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -75,6 +76,8 @@ public final class WallService: Service, Sendable {
     private let log: SceneLogStore?
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
+    /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
+    private let roundDuration: Metrics.Timer
     private let walls = Mutex<[String: Wall]>([:])
     /// Versions of unit sets, unique across walls and redefinitions (0: no units yet).
     private let lastUnitsVersion = Mutex<UInt64>(0)
@@ -84,8 +87,11 @@ public final class WallService: Service, Sendable {
 
     public init(
         configuration: Configuration = Configuration(), hub: SceneHub, log: SceneLogStore?, logger: Logger,
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
         now: @escaping @Sendable () -> Timestamp = { .now() }, inputs: @escaping @Sendable () -> LiveInputs
     ) {
+        self.roundDuration = Metrics.Timer(
+            label: "hypervision_wall_round_duration_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
         self.configuration = configuration
         self.hub = hub
         self.inputs = inputs
@@ -233,6 +239,8 @@ public final class WallService: Service, Sendable {
     /// Recomputes every wall from one snapshot of the live picture and publishes what changed.
     public func recompute() {
         computing.withLock { _ in
+            let start = ContinuousClock.now
+            defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanosecondsForMetrics) }
             let live = inputs()
             let time = now()
             for id in wallIDs {
@@ -367,5 +375,12 @@ public final class WallService: Service, Sendable {
             group.cancelAll()
         }
         await flushLog()
+    }
+}
+
+extension Duration {
+    fileprivate var nanosecondsForMetrics: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
