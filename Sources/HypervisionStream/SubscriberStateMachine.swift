@@ -25,8 +25,13 @@ import HypervisionCore
 public struct SubscriberStateMachine: Sendable {
     /// The policy's knobs, shared by all the subscribers of a hub.
     public struct Configuration: Sendable, Hashable {
-        /// The shortest time between two updates (the inverse of the maximum message rate).
+        /// The time between two update slots (the inverse of the maximum message rate).
         public var minimumIntervalNanoseconds: UInt64
+        /// How early an update may take its slot: a wall that publishes at the subscriber's rate
+        /// would otherwise, by a little scheduling jitter, miss every other slot and wait for the
+        /// hub's next tick. Slots keep their phase, so the rate over any longer window stays the
+        /// maximum (at most one update more than `window / interval`, plus one).
+        public var slotToleranceNanoseconds: UInt64
         /// The longest silence before a heartbeat.
         public var heartbeatIntervalNanoseconds: UInt64
         /// Unsent bytes beyond which new work is dropped in favour of a later full scene.
@@ -49,6 +54,7 @@ public struct SubscriberStateMachine: Sendable {
         ) {
             let rate = maximumMessagesPerSecond > 0 ? maximumMessagesPerSecond : 1
             self.minimumIntervalNanoseconds = UInt64((1_000_000_000 / rate).rounded())
+            self.slotToleranceNanoseconds = minimumIntervalNanoseconds / 8
             self.heartbeatIntervalNanoseconds = Configuration.nanoseconds(heartbeatInterval)
             self.maximumPendingBytes = max(0, maximumPendingBytes)
             self.stallTimeoutNanoseconds = Configuration.nanoseconds(stallTimeout)
@@ -88,8 +94,8 @@ public struct SubscriberStateMachine: Sendable {
     /// What the renderer holds once the bytes already handed to the connection arrive (TCP keeps order).
     private var delivered: UInt64 = 0
     private var latest: UInt64 = 0
-    /// When the last scene or patch was sent: the coalescing slot.
-    private var lastUpdateAt: UInt64 = 0
+    /// When the next scene or patch may be sent (less the tolerance): the coalescing slot.
+    private var slotAt: UInt64 = 0
     /// When anything was last sent: the heartbeat's silence.
     private var lastWriteAt: UInt64 = 0
     /// When the subscriber stopped taking bytes (meaningful while paused).
@@ -126,7 +132,7 @@ public struct SubscriberStateMachine: Sendable {
     public var nextDeadline: UInt64? {
         guard phase == .active else { return nil }
         if isPaused { return pausedSince &+ configuration.stallTimeoutNanoseconds }
-        if hasWork { return lastUpdateAt &+ configuration.minimumIntervalNanoseconds }
+        if hasWork { return slotAt > configuration.slotToleranceNanoseconds ? slotAt - configuration.slotToleranceNanoseconds : 0 }
         return lastWriteAt &+ configuration.heartbeatIntervalNanoseconds
     }
 
@@ -148,7 +154,7 @@ public struct SubscriberStateMachine: Sendable {
         phase = .active
         latest = currentSeq
         delivered = currentSeq
-        lastUpdateAt = now
+        slotAt = now &+ configuration.minimumIntervalNanoseconds
         lastWriteAt = now
         guard let since else { return .sendScene }
         if since == currentSeq { return .sendHeartbeat(seq: currentSeq) }
@@ -226,9 +232,7 @@ public struct SubscriberStateMachine: Sendable {
 
     /// Sends the waiting update if the slot has come and the connection takes bytes.
     private mutating func flush(now: UInt64) -> Action {
-        guard phase == .active, !isPaused, hasWork,
-            elapsed(since: lastUpdateAt, now: now) >= configuration.minimumIntervalNanoseconds
-        else { return .none }
+        guard phase == .active, !isPaused, hasWork, now &+ configuration.slotToleranceNanoseconds >= slotAt else { return .none }
         if pendingBytes > configuration.maximumPendingBytes {
             // The renderer has not read what it was given and there is more: queueing would grow
             // memory without bound. Forget the base (the pending work), wait for the connection to
@@ -238,7 +242,8 @@ public struct SubscriberStateMachine: Sendable {
             pausedSince = now
             return .none
         }
-        lastUpdateAt = now
+        // Early by at most the tolerance: the next slot keeps the phase. Late: it starts from now.
+        slotAt = max(slotAt, now) &+ configuration.minimumIntervalNanoseconds
         lastWriteAt = now
         if needsScene {
             needsScene = false

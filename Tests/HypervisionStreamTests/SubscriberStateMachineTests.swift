@@ -41,19 +41,55 @@ private func ms(_ milliseconds: UInt64) -> UInt64 { milliseconds * 1_000_000 }
     }
 
     @Test func sendsAtOnceWhenTheSlotIsOpenThenCoalesces() {
+        let tolerance = configuration.slotToleranceNanoseconds
+        #expect(tolerance == ms(100) / 8)
         var machine = subscribed()
         #expect(machine.published(seq: 11, now: ms(150)) == .sendPatch(base: 10))
         #expect(machine.published(seq: 12, now: ms(160)) == .none)
         #expect(machine.published(seq: 13, now: ms(200)) == .none)
         #expect(machine.latestSeq == 13)
         #expect(machine.deliveredSeq == 11)
-        #expect(machine.nextDeadline == ms(250))
-        #expect(machine.tick(now: ms(249)) == .none)
-        #expect(machine.tick(now: ms(250)) == .sendPatch(base: 11))
+        // The next slot is 100 ms after the last update, taken up to the tolerance early.
+        #expect(machine.nextDeadline == ms(250) - tolerance)
+        #expect(machine.tick(now: ms(250) - tolerance - 1) == .none)
+        #expect(machine.tick(now: ms(250) - tolerance) == .sendPatch(base: 11))
         #expect(machine.deliveredSeq == 13)
         #expect(machine.tick(now: ms(400)) == .none)
         // Nothing waiting: the next deadline is the heartbeat's.
-        #expect(machine.nextDeadline == ms(2250))
+        #expect(machine.nextDeadline == ms(250) - tolerance + ms(2000))
+    }
+
+    /// A wall publishing at the subscriber's own rate, with scheduling jitter either way: every
+    /// version goes out when published (none waits for a tick), and the rate is still kept.
+    @Test func publishesAtTheRateWithJitterAreSentAtOnceAndKeepTheRate() {
+        var machine = subscribed()
+        var random = SeededRandom(seed: 3)
+        var sent: [UInt64] = []
+        for round in UInt64(1)...100 {
+            let now = round * ms(100) + UInt64.random(in: 0...ms(8), using: &random)
+            let action = machine.published(seq: 10 + round, now: now)
+            #expect(action == .sendPatch(base: 10 + round - 1), "round \(round) waited for its slot")
+            sent.append(now)
+        }
+        // Never more than one update beyond the rate in any stretch of time.
+        for (index, time) in sent.enumerated() {
+            for later in (index + 1)..<sent.count {
+                #expect(sent[later] - time + ms(100) >= UInt64(later - index) * ms(100) - configuration.slotToleranceNanoseconds)
+            }
+        }
+    }
+
+    /// Publishing much faster than the rate: updates come at the rate, with no drift from the
+    /// tolerance (100 updates in 10 s at 10/s, not 114).
+    @Test func fastPublishesAreCoalescedToTheRate() {
+        var machine = subscribed()
+        var updates = 0
+        for step in UInt64(1)...10_000 {
+            let now = step * ms(1)
+            if machine.published(seq: 10 + step, now: now) != .none { updates += 1 }
+            if machine.tick(now: now) != .none { updates += 1 }
+        }
+        #expect(updates >= 99 && updates <= 101, "\(updates) updates")
     }
 
     @Test func heartbeatsAfterSilenceOnly() {
