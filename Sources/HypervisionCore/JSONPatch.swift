@@ -449,13 +449,19 @@ public struct JSONPatch: Sendable, Hashable {
     /// patch every round).
     public func encode(into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "["))
+        encodeElements(into: &bytes)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Appends the operations' canonical texts separated by commas, without the brackets: a part
+    /// to splice into a larger patch (operations shared by several documents are encoded once).
+    public func encodeElements(into bytes: inout [UInt8]) {
         var first = true
         for operation in operations {
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
             operation.encode(into: &bytes)
         }
-        bytes.append(UInt8(ascii: "]"))
     }
 
     /// The canonical text of ``json``, as bytes.

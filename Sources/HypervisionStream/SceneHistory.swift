@@ -99,23 +99,22 @@ public struct SceneHistory: Sendable {
 
     /// Makes `document` the current scene.
     ///
-    /// Returns the new sequence number and the patch from the previous scene, or nil when nothing
-    /// changed: an unchanged scene takes no sequence number, so renderers are not woken for nothing.
-    /// The patch comes from `document`'s own diff against the previous version when both are of the
-    /// same type (typed and cheap for scenes), from the generic JSON diff otherwise.
-    public mutating func publish<Document: StreamDocument>(_ document: Document) -> (seq: UInt64, patch: JSONPatch)? {
+    /// Returns the new sequence number and the patch from the previous scene (its operations as
+    /// encoded JSON), or nil when nothing changed: an unchanged scene takes no sequence number, so
+    /// renderers are not woken for nothing. The patch comes from `document`'s own diff against the
+    /// previous version when both are of the same type (typed and cheap for scenes), from the
+    /// generic JSON diff otherwise.
+    public mutating func publish<Document: StreamDocument>(_ document: Document) -> (seq: UInt64, encodedOperations: [UInt8])? {
         let next = seq + 1
-        var operations: [JSONPatch.Operation]
+        let encoded: [UInt8]
         if let previous = current.document as? Document {
-            operations = document.changes(since: previous)
-            guard !operations.isEmpty else { return nil }
-            operations.append(contentsOf: document.stampOperations(seq: next))
+            guard let patch = document.encodedPatch(since: previous, seq: next) else { return nil }
+            encoded = patch
         } else {
-            operations = JSONPatch.diff(from: current.json, to: document.json(seq: next)).operations
+            let operations = JSONPatch.diff(from: current.json, to: document.json(seq: next)).operations
             guard !operations.isEmpty else { return nil }
+            encoded = JSONPatch(operations: operations).encodedBytes
         }
-        let patch = JSONPatch(operations: operations)
-        let encoded = patch.encodedBytes
         if let size = current.encodedCountIfKnown { documentSizeHint = size }
         current = PublishedDocument(seq: next, document: document)
         patches.append(encoded)
@@ -123,7 +122,7 @@ public struct SceneHistory: Sendable {
         while patches.count > 1 && (patches.count > limits.maximumPatches || heldBytes > limits.maximumBytes) {
             heldBytes -= patches.removeFirst().count
         }
-        return (next, patch)
+        return (next, encoded)
     }
 
     /// What a subscriber holding the scene at `since` needs to be current.

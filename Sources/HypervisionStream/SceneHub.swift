@@ -98,11 +98,14 @@ public final class SceneHub: Sendable {
         let now = monotonicNanoseconds()
         let time = wallClock()
         let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
-            guard var stream = state.streams[key] else {
+            // Taken out of the dictionary while it changes: a copy left behind would make the
+            // history's patch deque copy itself on every publish.
+            guard var stream = state.streams.removeValue(forKey: key) else {
                 let seq = max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
                 state.streams[key] = Stream(history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history))
                 return (seq, [])
             }
+            defer { state.streams[key] = stream }
             guard let (seq, _) = stream.history.publish(content) else { return (nil, []) }
             var deliveries: [Delivery] = []
             // Subscribers that keep up all hold the previous version: one patch line serves them all.
@@ -126,7 +129,6 @@ public final class SceneHub: Sendable {
                     stream.subscribers[number] = subscriber
                 }
             }
-            state.streams[key] = stream
             return (seq, deliveries)
         }
         deliver(deliveries)
@@ -190,7 +192,9 @@ public final class SceneHub: Sendable {
         let now = monotonicNanoseconds()
         let time = wallClock()
         let deliveries: [Delivery] = state.withLock { state in
-            guard var stream = state.streams[id.key], var subscriber = stream.subscribers[id.number] else { return [] }
+            guard var stream = state.streams.removeValue(forKey: id.key) else { return [] }
+            defer { state.streams[id.key] = stream }
+            guard var subscriber = stream.subscribers[id.number] else { return [] }
             var deliveries: [Delivery] = []
             let action = event(&subscriber.machine, now)
             if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
@@ -199,7 +203,6 @@ public final class SceneHub: Sendable {
             } else {
                 stream.subscribers[id.number] = subscriber
             }
-            state.streams[id.key] = stream
             return deliveries
         }
         deliver(deliveries)
@@ -211,8 +214,9 @@ public final class SceneHub: Sendable {
         let time = wallClock()
         let deliveries: [Delivery] = state.withLock { state in
             var deliveries: [Delivery] = []
-            for key in state.streams.keys {
-                guard var stream = state.streams[key], !stream.subscribers.isEmpty else { continue }
+            for key in Array(state.streams.keys) {
+                guard state.streams[key]?.subscribers.isEmpty == false, var stream = state.streams.removeValue(forKey: key) else { continue }
+                defer { state.streams[key] = stream }
                 for (number, var subscriber) in stream.subscribers {
                     guard let deadline = subscriber.machine.nextDeadline, deadline <= now else { continue }
                     let action = subscriber.machine.tick(now: now)
@@ -223,7 +227,6 @@ public final class SceneHub: Sendable {
                         stream.subscribers[number] = subscriber
                     }
                 }
-                state.streams[key] = stream
             }
             return deliveries
         }

@@ -17,6 +17,18 @@ public protocol StreamDocument: Sendable {
     func changes(since previous: Self) -> [JSONPatch.Operation]
     /// The operations that write a new version's sequence number (and time), after ``changes(since:)``.
     func stampOperations(seq: UInt64) -> [JSONPatch.Operation]
+    /// The patch from `previous` to this document as version `seq`, encoded (a JSON array):
+    /// ``changes(since:)`` then ``stampOperations(seq:)``; nil when nothing changed. A document
+    /// that shares operations with others may splice them in already encoded.
+    func encodedPatch(since previous: Self, seq: UInt64) -> [UInt8]?
+}
+
+extension StreamDocument {
+    public func encodedPatch(since previous: Self, seq: UInt64) -> [UInt8]? {
+        let operations = changes(since: previous)
+        guard !operations.isEmpty else { return nil }
+        return JSONPatch(operations: operations + stampOperations(seq: seq)).encodedBytes
+    }
 }
 
 extension JSONValue: StreamDocument {
@@ -109,6 +121,8 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
     public let baseUnitsVersion: UInt64
     /// From the units of ``baseUnitsVersion`` to these.
     public let unitOperations: [JSONPatch.Operation]
+    /// ``unitOperations`` encoded once for all the documents of the round, without brackets.
+    public let encodedUnitOperations: [UInt8]
     /// The content shows every unit of its scene: always for a scene, for a view with a map on it.
     public let showsSceneUnits: Bool
 
@@ -119,6 +133,29 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
         self.unitsVersion = unitsVersion
         self.baseUnitsVersion = baseUnitsVersion
         self.unitOperations = unitOperations
+        var encoded: [UInt8] = []
+        JSONPatch(operations: unitOperations).encodeElements(into: &encoded)
+        self.encodedUnitOperations = encoded
+        self.showsSceneUnits = showsSceneUnits
+    }
+
+    /// The same round's unit operations for another document of the wall (a display's view):
+    /// shared, not encoded again.
+    public func sharing<Other: UnitSharingDocument>(with content: Other, showsSceneUnits: Bool) -> WallRoundDocument<Other> {
+        WallRoundDocument<Other>(
+            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, unitOperations: unitOperations,
+            encodedUnitOperations: encodedUnitOperations, showsSceneUnits: showsSceneUnits)
+    }
+
+    private init(
+        content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, unitOperations: [JSONPatch.Operation],
+        encodedUnitOperations: [UInt8], showsSceneUnits: Bool
+    ) {
+        self.content = content
+        self.unitsVersion = unitsVersion
+        self.baseUnitsVersion = baseUnitsVersion
+        self.unitOperations = unitOperations
+        self.encodedUnitOperations = encodedUnitOperations
         self.showsSceneUnits = showsSceneUnits
     }
 
@@ -131,5 +168,34 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
         if previous.unitsVersion == unitsVersion { return content.changes(since: previous.content, unitOperations: []) }
         if previous.unitsVersion == baseUnitsVersion { return content.changes(since: previous.content, unitOperations: unitOperations) }
         return content.changes(since: previous.content)
+    }
+
+    /// The other members' operations, then the round's unit operations as encoded once, then the
+    /// stamp (the units never share a path with the others, so the order does not matter).
+    public func encodedPatch(since previous: Self, seq: UInt64) -> [UInt8]? {
+        let sharedUnits: [UInt8]
+        if showsSceneUnits && previous.showsSceneUnits && previous.unitsVersion == unitsVersion {
+            sharedUnits = []
+        } else if showsSceneUnits && previous.showsSceneUnits && previous.unitsVersion == baseUnitsVersion {
+            sharedUnits = encodedUnitOperations
+        } else {
+            let operations = content.changes(since: previous.content)
+            guard !operations.isEmpty else { return nil }
+            return JSONPatch(operations: operations + stampOperations(seq: seq)).encodedBytes
+        }
+        let others = content.changes(since: previous.content, unitOperations: [])
+        guard !others.isEmpty || !sharedUnits.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(sharedUnits.count + 64 * others.count + 128)
+        bytes.append(UInt8(ascii: "["))
+        JSONPatch(operations: others).encodeElements(into: &bytes)
+        if !sharedUnits.isEmpty {
+            if !others.isEmpty { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: sharedUnits)
+        }
+        bytes.append(UInt8(ascii: ","))
+        JSONPatch(operations: stampOperations(seq: seq)).encodeElements(into: &bytes)
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
     }
 }

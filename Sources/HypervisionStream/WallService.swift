@@ -279,19 +279,18 @@ public final class WallService: Service, Sendable {
             }
         }
         wall.units = scene.units
-        func document<Content: UnitSharingDocument>(_ content: Content, showsSceneUnits: Bool) -> WallRoundDocument<Content> {
-            WallRoundDocument(
-                content: content, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, unitOperations: unitOperations,
-                showsSceneUnits: showsSceneUnits)
-        }
-        if let seq = hub.publish(key, content: document(scene, showsSceneUnits: true)) {
+        let round = WallRoundDocument(
+            content: scene, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, unitOperations: unitOperations,
+            showsSceneUnits: true)
+        if let seq = hub.publish(key, content: round) {
             logChange(wall: &wall, key: key, seq: seq, time: time)
         }
         for display in wall.layout.displays {
             guard let view = scene.view(display: display.id) else { continue }
             // A view holds all of the scene's units (a map is on its display) or none.
             hub.publish(
-                StreamKey(wall: id, display: display.id), content: document(view, showsSceneUnits: view.units.count == scene.units.count))
+                StreamKey(wall: id, display: display.id),
+                content: round.sharing(with: view, showsSceneUnits: view.units.count == scene.units.count))
         }
     }
 
@@ -368,9 +367,14 @@ public final class WallService: Service, Sendable {
                     await self.flushLog()
                 }
             }
+            // Rounds on a fixed cadence (not a fixed pause after each), so a change waits at most
+            // one interval; an overlong round still leaves the others a fifth of an interval.
+            let clock = ContinuousClock()
+            var next = clock.now + configuration.interval
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: configuration.interval)
+                try? await Task.sleep(until: next, clock: clock)
                 recompute()
+                next = max(next + configuration.interval, clock.now + configuration.interval / 5)
             }
             group.cancelAll()
         }

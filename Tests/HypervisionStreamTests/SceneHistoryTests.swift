@@ -25,7 +25,7 @@ import Testing
         let changed = history.publish(["a": 2] as JSONValue)
         let published = try #require(changed)
         #expect(published.seq == 8)
-        #expect(published.patch.operations == [.replace(path: "/a", value: 2)])
+        #expect(try JSONPatch(json: JSONValue(parsing: published.encodedOperations)).operations == [.replace(path: "/a", value: 2)])
         #expect(history.document == ["a": 2])
         #expect(history.encodedDocument == Array(#"{"a":2}"#.utf8))
         #expect(history.heldPatchCount == 1)

@@ -43,4 +43,31 @@ struct WallRoundDocumentTests {
         #expect(Self.round(after, version: 8, base: 7, operations: marker, shows: false).changes(since: previous) == own)
         #expect(Self.round(after, version: 8, base: 7, operations: marker).changes(since: Self.round(before, version: 7, base: 6, operations: [], shows: false)) == own)
     }
+
+    /// The wire form: the other members' operations, the round's unit operations spliced in as
+    /// encoded once, then the stamp; applied to the previous document it gives the next one.
+    @Test func theSplicedPatchRebuildsTheNextDocument() throws {
+        let before = Self.scene(units: ["A": 48.1, "B": 48.2])
+        var after = Self.scene(units: ["A": 48.15, "C": 48.3])
+        after.moved = 2
+        after.generatedAt = after.generatedAt.adding(seconds: 1)
+        let operations = SceneUnit.changes(from: before.units, to: after.units)
+        let previous = Self.round(before, version: 3, base: 2, operations: [])
+        let next = Self.round(after, version: 4, base: 3, operations: operations)
+        let bytes = try #require(next.encodedPatch(since: previous, seq: 11))
+        let patch = try JSONPatch(json: JSONValue(parsing: bytes))
+        #expect(try patch.applied(to: before.json(seq: 10)) == after.json(seq: 11))
+        // Only the units changed: the patch is theirs and the stamp.
+        var unitsOnly = after
+        unitsOnly.moved = 0
+        let unitsPatch = try #require(Self.round(unitsOnly, version: 4, base: 3, operations: operations).encodedPatch(since: previous, seq: 11))
+        #expect(try JSONPatch(json: JSONValue(parsing: unitsPatch)).applied(to: before.json(seq: 10)) == unitsOnly.json(seq: 11))
+        // Nothing but the time changed: nothing is published.
+        var later = before
+        later.generatedAt = later.generatedAt.adding(seconds: 5)
+        #expect(Self.round(later, version: 3, base: 2, operations: []).encodedPatch(since: previous, seq: 11) == nil)
+        // A view without the map keeps its own diff, through the same wire form.
+        let own = try #require(Self.round(after, version: 4, base: 3, operations: [], shows: false).encodedPatch(since: previous, seq: 11))
+        #expect(try JSONPatch(json: JSONValue(parsing: own)).applied(to: before.json(seq: 10)) == after.json(seq: 11))
+    }
 }

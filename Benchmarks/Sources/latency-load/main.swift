@@ -383,6 +383,14 @@ say("readers stopped; subscriber 0 got \(arrivals.lines0.count) lines")
 var firstSeq: [Int: UInt64] = [:]  // key unit * 1_000_000 + round
 firstSeq.reserveCapacity(totalPings)
 var patchLines = 0, sceneLines = 0, operations = 0
+// When each version was computed (its generatedAt), on this tool's monotonic clock, to split the
+// latency into "until the round that shows the ping" and "from that round to the subscriber".
+var generatedAt: [UInt64: Double] = [:]
+let wallMinusMonotonic = Double(wallStart.microseconds) / 1e6 - startAt
+func noteGenerated(_ generatedAt: inout [UInt64: Double], _ text: String?, seq: UInt64) {
+    guard let text, let time = Timestamp(rfc3339: text) else { return }
+    generatedAt[seq] = Double(time.microseconds) / 1e6 - wallMinusMonotonic
+}
 func note(_ firstSeq: inout [Int: UInt64], unit name: String, latitude: Double, seq: UInt64) {
     guard name.hasPrefix("LAT-"), let unit = Int(name.dropFirst(4)) else { return }
     let round = Int(((latitude - baseLatitude(unit)) / step).rounded())
@@ -397,6 +405,7 @@ for (_, line) in arrivals.lines0 {
     case "patch":
         patchLines += 1
         for op in object["patch"]?.arrayValue ?? [] {
+            if op.objectValue?["path"]?.stringValue == "/generatedAt" { noteGenerated(&generatedAt, op.objectValue?["value"]?.stringValue, seq: seq) }
             guard let path = op.objectValue?["path"]?.stringValue, path.hasPrefix("/units/") else { continue }
             operations += 1
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
@@ -409,6 +418,7 @@ for (_, line) in arrivals.lines0 {
         }
     case "scene":
         sceneLines += 1
+        noteGenerated(&generatedAt, object["scene"]?.objectValue?["generatedAt"]?.stringValue, seq: seq)
         for (name, unit) in object["scene"]?.objectValue?["units"]?.objectValue ?? [:] {
             if let latitude = unit.objectValue?["lat"]?.doubleValue { note(&firstSeq, unit: name, latitude: latitude, seq: seq) }
         }
@@ -439,6 +449,7 @@ func firstArrival0(atOrAfter seq: UInt64) -> Double? {
 }
 let measureFrom = startAt + Double(options.warmup)
 var latencies0: [Double] = [], latenciesAll: [Double] = []
+var untilRound: [Double] = [], afterRound: [Double] = []
 var measured = 0, unseen = 0
 for records in sent.records {
     for record in records where record.time >= measureFrom {
@@ -448,11 +459,17 @@ for records in sent.records {
             continue
         }
         latencies0.append((arrived - record.time) * 1000)
+        if let generated = generatedAt[seq] {
+            untilRound.append((generated - record.time) * 1000)
+            afterRound.append((arrived - generated) * 1000)
+        }
         if let all = arrivalAll[seq], all.count == options.subscribers { latenciesAll.append((all.last - record.time) * 1000) }
     }
 }
 latencies0.sort()
 latenciesAll.sort()
+untilRound.sort()
+afterRound.sort()
 let sentCount = sent.records.reduce(0) { $0 + $1.count }
 let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 print("sent \(sentCount) pings in \(f(sendElapsed, 2)) s: \(f(Double(sentCount) / sendElapsed)) pings/s achieved; acked \(acks.acked.reduce(0, +)) lines (incl. \(options.units) seed pings), \(acks.rejected.reduce(0, +)) error lines \(acks.errors)")
@@ -460,5 +477,7 @@ print("subscriber 0: \(patchLines) patches (\(f(Double(operations) / Double(max(
 print("measured \(measured) pings after the warm-up; \(unseen) never shown (superseded within one round, or lost)")
 print("ping -> patch at subscriber 0:     p50 \(f(percentile(latencies0, 0.5), 2)) ms  p99 \(f(percentile(latencies0, 0.99), 2)) ms  p99.9 \(f(percentile(latencies0, 0.999), 2)) ms  max \(f(latencies0.last ?? .nan, 2)) ms   (target p99 < 20 ms)")
 print("ping -> patch at all \(options.subscribers) subscribers: p50 \(f(percentile(latenciesAll, 0.5), 2)) ms  p99 \(f(percentile(latenciesAll, 0.99), 2)) ms  p99.9 \(f(percentile(latenciesAll, 0.999), 2)) ms  max \(f(latenciesAll.last ?? .nan, 2)) ms")
+print("  of which: ping -> the round that shows it   p50 \(f(percentile(untilRound, 0.5), 2)) ms  p99 \(f(percentile(untilRound, 0.99), 2)) ms")
+print("            that round -> subscriber 0        p50 \(f(percentile(afterRound, 0.5), 2)) ms  p99 \(f(percentile(afterRound, 0.99), 2)) ms   (round start to arrival: layout, diff, delivery)")
 print("daemon CPU while sending: \(f(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
 stopAll(0)
