@@ -54,6 +54,9 @@ public final class CoTIngestServer: Service, Sendable {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress
+        let intake = self.intake
+        let logger = self.logger
+        let refusedLog = self.refusedLog
         let admitted = configuration.allowedNetworks.contains(peer) && connections.admit()
         guard admitted else {
             refusedLog.log { held in
@@ -64,33 +67,40 @@ public final class CoTIngestServer: Service, Sendable {
             return
         }
         defer { connections.release() }
-        var framer = CoTFramer(maximumEventBytes: configuration.maximumEventBytes)
-        let decoder = CoTDecoder()
+        let maximumEventBytes = configuration.maximumEventBytes
         do {
             try await connection.executeThenClose { inbound, _ in
-                for try await chunk in inbound.cancelOnGracefulShutdown() {
-                    let events = try chunk.withUnsafeReadableBytes { bytes throws(ValidationError) in try framer.append(bytes) }
-                    guard !events.isEmpty else { continue }
-                    let items: [JSONPingDecoder.Item] = events.map { event in
-                        switch decoder.decode(event) {
-                        case .success(let decoded):
-                            var ping = decoded.ping
-                            ping.callsign = decoded.callsign
-                            return .ping(ping)
-                        case .failure(let error): return .invalid(error)
+                // A store that fails ends the connection (there is no acknowledgement to refuse);
+                // the TAK client reconnects and resends.
+                try await intake.readWhileStoring(failed: { error, _ in throw error }) { queue in
+                    var framer = CoTFramer(maximumEventBytes: maximumEventBytes)
+                    let decoder = CoTDecoder()
+                    for try await chunk in inbound.cancelOnGracefulShutdown() {
+                        let events = try chunk.withUnsafeReadableBytes { bytes throws(ValidationError) in try framer.append(bytes) }
+                        guard !events.isEmpty else { continue }
+                        let items: [JSONPingDecoder.Item] = events.map { event in
+                            switch decoder.decode(event) {
+                            case .success(let decoded):
+                                var ping = decoded.ping
+                                ping.callsign = decoded.callsign
+                                return .ping(ping)
+                            case .failure(let error): return .invalid(error)
+                            }
                         }
-                    }
-                    let report = try await intake.submit(items)
-                    for (_, error) in report.rejected {
-                        refusedLog.log { held in
-                            logger.warning("CoT event refused", metadata: [
-                                "peer": "\(peer?.description ?? "?")", "code": "\(error.code)", "reason": "\(error.message)",
-                                "held_back": "\(held)",
-                            ])
+                        let prepared = intake.prepare(items)
+                        for (_, error) in prepared.rejected {
+                            refusedLog.log { held in
+                                logger.warning("CoT event refused", metadata: [
+                                    "peer": "\(peer?.description ?? "?")", "code": "\(error.code)", "reason": "\(error.message)",
+                                    "held_back": "\(held)",
+                                ])
+                            }
                         }
+                        guard !prepared.pings.isEmpty else { continue }
+                        guard await queue.push(prepared, weight: prepared.pings.count) else { return }
                     }
+                    try framer.finish()
                 }
-                try framer.finish()
             }
         } catch let error as ValidationError {
             intake.countRejectedBody()

@@ -1,3 +1,4 @@
+import HypervisionStore
 import Synchronization
 
 /// The hand-over between a connection's reader and the task that stores what it read and
@@ -125,5 +126,52 @@ final class StoreQueue<Entry: Sendable>: Sendable {
             return state.producer
         }
         producer?.resume()
+    }
+}
+
+extension PingIntake {
+    /// For ports without acknowledgements (UDP, Cursor-on-Target): runs `read`, which validates
+    /// what arrives and shows it on the live picture (``prepare(_:)``) and queues it, while a
+    /// storer makes the queued pings durable, what piled up as one submission at a time. So the
+    /// next datagrams or events are read while earlier ones are being committed, not left in
+    /// the socket for a whole commit.
+    ///
+    /// A failed store goes to `failed`: returning goes on (the pings are lost, as the sender of
+    /// an unacknowledged protocol accepts), throwing ends reading and is rethrown. At most
+    /// `limit` pings wait; beyond, `read`'s pushes wait.
+    func readWhileStoring(
+        limit: Int = 20_000, failed: @escaping @Sendable (PingWriterError, _ pings: Int) throws -> Void,
+        read: @escaping @Sendable (StoreQueue<Prepared>) async throws -> Void
+    ) async throws {
+        let queue = StoreQueue<Prepared>(limit: limit)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { queue.finish() }
+                try await read(queue)
+            }
+            group.addTask {
+                while let batches = await queue.takeAll() {
+                    var merged = Prepared()
+                    for batch in batches { merged.pings.append(contentsOf: batch.pings) }
+                    defer { queue.done(weight: merged.pings.count) }
+                    do throws(PingWriterError) {
+                        _ = try await store(merged)
+                    } catch {
+                        do {
+                            try failed(error, merged.pings.count)
+                        } catch {
+                            queue.abandon()
+                            throw error
+                        }
+                    }
+                }
+            }
+            do {
+                while try await group.next() != nil {}
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
     }
 }

@@ -84,32 +84,40 @@ public final class UDPIngestServer: Service, Sendable {
             "UDP ingest listening",
             metadata: ["address": "\(channel.channel.localAddress?.description ?? "?")", "format": "\(configuration.format.rawValue)"])
         onBound(channel.channel.localAddress)
+        let intake = self.intake
+        let logger = self.logger
+        let notAllowed = self.notAllowed
+        let refusedLog = self.refusedLog
         try await channel.executeThenClose { inbound, _ in
-            for try await datagrams in inbound.cancelOnGracefulShutdown() {
-                var items: [JSONPingDecoder.Item] = []
-                var senders: [SocketAddress] = []
-                for datagram in datagrams {
-                    guard configuration.allowedNetworks.contains(datagram.remoteAddress) else {
-                        notAllowed.increment()
-                        refusedLog.log { held in
-                            logger.warning(
-                                "UDP datagram from a network not in \(configuration.name).allowedNetworks",
-                                metadata: ["sender": "\(datagram.remoteAddress)", "held_back": "\(held)"])
-                        }
-                        continue
-                    }
-                    var data = datagram.data
-                    // A trailing newline (nc, logger scripts) is not part of the ping.
-                    while let last = data.readableBytesView.last, last == 0x0A || last == 0x0D {
-                        data.moveWriterIndex(to: data.writerIndex - 1)
-                    }
-                    items.append(data.withUnsafeReadableBytes { configuration.format.decode($0) })
-                    senders.append(datagram.remoteAddress)
+            try await intake.readWhileStoring(failed: { error, count in
+                refusedLog.log { held in
+                    logger.error("UDP pings not stored", metadata: ["pings": "\(count)", "reason": "\(error)", "held_back": "\(held)"])
                 }
-                guard !items.isEmpty else { continue }
-                do {
-                    let report = try await intake.submit(items)
-                    for (index, error) in report.rejected {
+            }) { queue in
+                for try await datagrams in inbound.cancelOnGracefulShutdown() {
+                    var items: [JSONPingDecoder.Item] = []
+                    var senders: [SocketAddress] = []
+                    for datagram in datagrams {
+                        guard configuration.allowedNetworks.contains(datagram.remoteAddress) else {
+                            notAllowed.increment()
+                            refusedLog.log { held in
+                                logger.warning(
+                                    "UDP datagram from a network not in \(configuration.name).allowedNetworks",
+                                    metadata: ["sender": "\(datagram.remoteAddress)", "held_back": "\(held)"])
+                            }
+                            continue
+                        }
+                        var data = datagram.data
+                        // A trailing newline (nc, logger scripts) is not part of the ping.
+                        while let last = data.readableBytesView.last, last == 0x0A || last == 0x0D {
+                            data.moveWriterIndex(to: data.writerIndex - 1)
+                        }
+                        items.append(data.withUnsafeReadableBytes { configuration.format.decode($0) })
+                        senders.append(datagram.remoteAddress)
+                    }
+                    guard !items.isEmpty else { continue }
+                    let prepared = intake.prepare(items)
+                    for (index, error) in prepared.rejected {
                         refusedLog.log { held in
                             logger.warning(
                                 "UDP ping refused",
@@ -117,10 +125,8 @@ public final class UDPIngestServer: Service, Sendable {
                                            "held_back": "\(held)"])
                         }
                     }
-                } catch {
-                    refusedLog.log { held in
-                        logger.error("UDP pings not stored", metadata: ["reason": "\(error)", "held_back": "\(held)"])
-                    }
+                    guard !prepared.pings.isEmpty else { continue }
+                    guard await queue.push(prepared, weight: prepared.pings.count) else { return }
                 }
             }
         }

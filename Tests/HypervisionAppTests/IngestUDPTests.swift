@@ -1,6 +1,8 @@
 import Foundation
 import HypervisionCore
 import HypervisionTestSupport
+import Logging
+import PostgresNIO
 import Testing
 
 #if canImport(Glibc)
@@ -43,6 +45,50 @@ import Glibc
         #expect(metrics.contains(#"hypervision_ingest_rejected_total{protocol="udp",code="lat_out_of_range"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"hypervision_ingest_rejected_total{protocol="udp",code="json_invalid"} 1"#))
         #expect(daemon.log.contains("UDP ping refused"))
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
+    /// A datagram read while an earlier one waits for the database (the pings table locked) is
+    /// on the live picture at once, and both are stored once the database is free again.
+    @Test func laterDatagramsReachTheLivePictureWhileEarlierOnesAreStillBeingStored() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let state = TestPostgres.makeBaseDirectory("udp-pipeline")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let httpPort = DaemonProcess.freePort(), udpPort = DaemonProcess.freePort()
+        let listener = try NotifySocketListener()
+        let daemon = try DaemonProcess(
+            arguments: [
+                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+                "--http-port", "\(httpPort)", "--state-dir", state,
+            ],
+            environment: ["HYPERVISION_INGEST_UDP_PORT": "\(udpPort)", "NOTIFY_SOCKET": listener.path])
+        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+        let time = Timestamp.now().adding(seconds: -30).rfc3339
+        func ping(_ unit: String) -> String { #"{"unit":"\#(unit)","time":"\#(time)","lat":48.85,"lon":2.35}"# }
+
+        let logger = Logger(label: "lock-holder")
+        try await TestPostgres.withConnection(endpoint) { locker in
+            _ = try await locker.query("BEGIN", logger: logger)
+            _ = try await locker.query("LOCK TABLE pings IN ACCESS EXCLUSIVE MODE", logger: logger)
+            sendDatagram(ping("PN-75-UDP-HELD"), port: udpPort)
+            try await Task.sleep(for: .milliseconds(300))
+            sendDatagram(ping("PN-75-UDP-NEXT"), port: udpPort)
+            var status = 0
+            for _ in 0..<30 where status != 200 {
+                status = await DaemonProcess.get("http://127.0.0.1:\(httpPort)/api/v1/units/PN-75-UDP-NEXT")?.status ?? 0
+                if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(status == 200, "the second datagram must be on the live picture while the first waits for the database")
+            _ = try await locker.query("COMMIT", logger: logger)
+        }
+        var stored: [Int64] = []
+        for _ in 0..<50 {
+            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
+            if stored == [2] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stored == [2])
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }
