@@ -77,6 +77,35 @@ public struct DaemonConfiguration: Sendable {
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
 
+    /// The environment variable that sets `key`: `HYPERVISION_` and the key in upper snake case
+    /// (`walls.intervalMs` → `HYPERVISION_WALLS_INTERVAL_MS`).
+    public static func environmentName(of key: String) -> String {
+        var name = "HYPERVISION_"
+        var previous: Character = "_"
+        for character in key {
+            if character == "." {
+                name.append("_")
+            } else {
+                if character.isUppercase && previous.isLowercase { name.append("_") }
+                name.append(contentsOf: character.uppercased())
+            }
+            previous = character
+        }
+        return name
+    }
+
+    /// `HYPERVISION_*` variables that set nothing (a typo, or `INTERVALMS` for `INTERVAL_MS`),
+    /// each with the nearest variable that would. The daemon warns rather than refuses: other
+    /// tools share the prefix (`HYPERVISION_URL` and `HYPERVISION_TOKEN` of hypervisionctl).
+    public static func unknownEnvironmentVariables(in environment: [String: String]) -> [(name: String, suggestion: String?)] {
+        let known = Set(knownKeys.map(environmentName(of:)))
+        let otherTools: Set<String> = ["HYPERVISION_URL", "HYPERVISION_TOKEN"]
+        return environment.keys.filter { $0.hasPrefix("HYPERVISION_") && !known.contains($0) && !otherTools.contains($0) }.sorted().map { name in
+            let nearest = known.min { editDistance($0, name) < editDistance($1, name) }
+            return (name, nearest.flatMap { editDistance($0, name) <= 3 ? $0 : nil })
+        }
+    }
+
     /// Reads and validates every key. Errors name the key and the problem.
     public init(reader: ConfigReader) throws(ConfigurationError) {
         let r = KeyReader(reader: reader)

@@ -63,6 +63,10 @@ struct Hypervisiond: AsyncParsableCommand {
         let factory = PrometheusMetricsFactory(registry: registry)
         MetricsSystem.bootstrap(factory)
         let logger = Logger(label: "hypervisiond")
+        for (name, suggestion) in DaemonConfiguration.unknownEnvironmentVariables(in: ProcessInfo.processInfo.environment) {
+            logger.warning(
+                "environment variable \(name) sets no configuration key\(suggestion.map { "; did you mean \($0)?" } ?? "")")
+        }
 
         let daemon = Daemon(
             configuration: configuration, configurationFile: config, overrides: overrides, logger: logger,

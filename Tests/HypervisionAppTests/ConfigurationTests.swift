@@ -146,4 +146,28 @@ import Testing
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"]) == nil)
         #expect(SystemdNotifier.watchdogInterval(environment: [:]) == nil)
     }
+
+    @Test func environmentVariablesThatSetNothingAreNamedWithTheNearestOne() {
+        #expect(DaemonConfiguration.environmentName(of: "walls.intervalMs") == "HYPERVISION_WALLS_INTERVAL_MS")
+        #expect(DaemonConfiguration.environmentName(of: "subscriptions.tls.clientCA") == "HYPERVISION_SUBSCRIPTIONS_TLS_CLIENT_CA")
+        let unknown = DaemonConfiguration.unknownEnvironmentVariables(in: [
+            "HYPERVISION_WALLS_INTERVALMS": "10", "HYPERVISION_WALLS_INTERVAL_MS": "10", "HYPERVISION_URL": "http://x",
+            "HYPERVISION_TOKEN": "t", "HYPERVISION_NOTHING_LIKE_IT_AT_ALL": "1", "PATH": "/bin",
+        ])
+        #expect(unknown.map(\.name) == ["HYPERVISION_NOTHING_LIKE_IT_AT_ALL", "HYPERVISION_WALLS_INTERVALMS"])
+        #expect(unknown.map(\.suggestion) == [nil, "HYPERVISION_WALLS_INTERVAL_MS"])
+    }
+
+    /// What the README documents is what the loader reads: a value set through the variable
+    /// `environmentName(of:)` gives reaches the configuration.
+    @Test func everyKeysEnvironmentNameIsReadByTheLoader() async throws {
+        let configuration = try await ConfigurationLoader.load(
+            filePath: nil, overrides: [:],
+            environment: [DaemonConfiguration.environmentName(of: "walls.intervalMs"): "25",
+                          DaemonConfiguration.environmentName(of: "subscriptions.maxMessagesPerSecond"): "40"])
+        #expect(configuration.wallsIntervalMilliseconds == 25)
+        #expect(configuration.subscriptionMaximumRate == 40)
+        let misspelt = try await ConfigurationLoader.load(filePath: nil, overrides: [:], environment: ["HYPERVISION_WALLS_INTERVALMS": "25"])
+        #expect(misspelt.wallsIntervalMilliseconds == 100)
+    }
 }
