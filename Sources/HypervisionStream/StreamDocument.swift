@@ -60,7 +60,7 @@ extension SceneView: StreamDocument {
 public final class PublishedDocument: Sendable {
     public let seq: UInt64
     public let document: any StreamDocument
-    private let cache = Mutex<(json: JSONValue?, encoded: [UInt8]?)>((nil, nil))
+    private let cache = Mutex<(json: JSONValue?, encoded: [UInt8]?, sceneLine: [UInt8]?)>((nil, nil, nil))
 
     public init(seq: UInt64, document: any StreamDocument) {
         self.seq = seq
@@ -92,8 +92,13 @@ public final class PublishedDocument: Sendable {
     /// The encoded size, when the document has been encoded already.
     var encodedCountIfKnown: Int? { cache.withLock { $0.encoded?.count } }
 
-    /// The `scene` line that carries this version.
-    var sceneLine: [UInt8] { WireLine.scene(seq: seq, encodedScene: encoded) }
+    /// The `scene` line that carries this version, made once however many subscribers need it.
+    var sceneLine: [UInt8] {
+        if let line = cache.withLock({ $0.sceneLine }) { return line }
+        let line = WireLine.scene(seq: seq, encodedScene: encoded)
+        cache.withLock { $0.sceneLine = line }
+        return line
+    }
 }
 
 /// A wall's scene or one display's view, typed-diffable with the unit operations given.
