@@ -90,19 +90,10 @@ import Glibc
     /// (the pings table locked), the next line on the same connection is read and its unit is
     /// already answered by the live queries; the acks still wait for durability, in order.
     @Test func laterLinesReachTheLivePictureWhileEarlierOnesAreStillBeingStored() async throws {
-        let endpoint = try await TestPostgres.shared.makeDatabase()
-        let state = TestPostgres.makeBaseDirectory("tcp-pipeline")
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let httpPort = DaemonProcess.freePort()
         let tcpPort = DaemonProcess.freePort()
-        let listener = try NotifySocketListener()
-        let daemon = try DaemonProcess(
-            arguments: [
-                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
-                "--http-port", "\(httpPort)", "--state-dir", state,
-            ],
-            environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)", "NOTIFY_SOCKET": listener.path])
-        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+        let daemon = try await ReadyDaemon.start("tcp-pipeline", environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)"])
+        #expect(daemon.becameReady, "\(daemon.log)")
+        let (endpoint, httpPort) = (daemon.endpoint, daemon.httpPort)
 
         let gateway = try LineClient(port: tcpPort)
         gateway.send(ping("PIPE-WARM") + "\n")
@@ -130,7 +121,6 @@ import Glibc
         let accepted = acks.compactMap { $0.firstMatch(of: /"accepted":(\d+)/).map { Int($0.1)! } }.reduce(0, +)
         #expect(accepted == 2, "\(acks)")
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [3])
-        daemon.signal(SIGTERM)
-        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(await daemon.stop() == 0)
     }
 }

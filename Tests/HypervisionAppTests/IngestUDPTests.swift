@@ -52,18 +52,10 @@ import Glibc
     /// A datagram read while an earlier one waits for the database (the pings table locked) is
     /// on the live picture at once, and both are stored once the database is free again.
     @Test func laterDatagramsReachTheLivePictureWhileEarlierOnesAreStillBeingStored() async throws {
-        let endpoint = try await TestPostgres.shared.makeDatabase()
-        let state = TestPostgres.makeBaseDirectory("udp-pipeline")
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let httpPort = DaemonProcess.freePort(), udpPort = DaemonProcess.freePort()
-        let listener = try NotifySocketListener()
-        let daemon = try DaemonProcess(
-            arguments: [
-                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
-                "--http-port", "\(httpPort)", "--state-dir", state,
-            ],
-            environment: ["HYPERVISION_INGEST_UDP_PORT": "\(udpPort)", "NOTIFY_SOCKET": listener.path])
-        #expect(await listener.waitFor(timeout: .seconds(60)) { $0.contains("READY=1") }.found != nil, "\(daemon.log)")
+        let udpPort = DaemonProcess.freePort()
+        let daemon = try await ReadyDaemon.start("udp-pipeline", environment: ["HYPERVISION_INGEST_UDP_PORT": "\(udpPort)"])
+        #expect(daemon.becameReady, "\(daemon.log)")
+        let (endpoint, httpPort) = (daemon.endpoint, daemon.httpPort)
         let time = Timestamp.now().adding(seconds: -30).rfc3339
         func ping(_ unit: String) -> String { #"{"unit":"\#(unit)","time":"\#(time)","lat":48.85,"lon":2.35}"# }
 
@@ -89,7 +81,6 @@ import Glibc
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(stored == [2])
-        daemon.signal(SIGTERM)
-        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(await daemon.stop() == 0)
     }
 }
