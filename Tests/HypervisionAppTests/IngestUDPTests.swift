@@ -1,5 +1,6 @@
 import Foundation
 import HypervisionCore
+import HypervisionStore
 import HypervisionTestSupport
 import Logging
 import PostgresNIO
@@ -11,6 +12,17 @@ import Glibc
 
 /// One JSON ping per UDP datagram, against the running daemon and a real PostGIS.
 @Suite(.serialized) struct IngestUDPTests {
+    /// The pings stored, once there are `count` of them or after 5 s (UDP has no acknowledgement).
+    static func storedPings(_ endpoint: DatabaseEndpoint, reaching count: Int64) async throws -> Int64 {
+        var stored: Int64 = 0
+        for _ in 0..<50 {
+            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings").first ?? 0
+            if stored == count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return stored
+    }
+
     @Test func datagramsAreStoredAndBadOnesCountedByCode() async throws {
         let endpoint = try await TestPostgres.shared.makeDatabase()
         let state = TestPostgres.makeBaseDirectory("udp")
@@ -33,13 +45,7 @@ import Glibc
         sendDatagram(#"{"unit":"PN-75-UDP-3","time":"\#(time)","lat":-91,"lon":2.36}"#, port: udpPort)
         sendDatagram("not json", port: udpPort)
 
-        var stored: [Int64] = []
-        for _ in 0..<50 {
-            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
-            if stored == [2] { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(stored == [2])
+        #expect(try await Self.storedPings(endpoint, reaching: 2) == 2)
         try await Task.sleep(for: .milliseconds(200))
         let metrics = await DaemonProcess.get("http://127.0.0.1:\(httpPort)/metrics")?.body ?? ""
         #expect(metrics.contains(#"hypervision_ingest_rejected_total{protocol="udp",code="lat_out_of_range"} 1"#), "\(metrics)")
@@ -74,13 +80,7 @@ import Glibc
             #expect(status == 200, "the second datagram must be on the live picture while the first waits for the database")
             _ = try await locker.query("COMMIT", logger: logger)
         }
-        var stored: [Int64] = []
-        for _ in 0..<50 {
-            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
-            if stored == [2] { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(stored == [2])
+        #expect(try await Self.storedPings(endpoint, reaching: 2) == 2)
         #expect(await daemon.stop() == 0)
     }
 }
