@@ -28,7 +28,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public var rfc3339: String {
         let (date, secondOfDay, micros) = components
         // Written byte by byte: scenes format a time per moved unit, many thousand times a second.
-        return String(unsafeUninitializedCapacity: 40) { buffer in
+        return String(unsafeUninitializedCapacity: Self.maximumTextBytes) { buffer in
             var out = DigitWriter(buffer)
             out.date(date)
             out.byte(UInt8(ascii: "T"))
@@ -44,17 +44,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Formats for PostgreSQL's text input: `2026-11-23 10:00:00.250000+00`.
     public var postgresText: String {
+        String(unsafeUninitializedCapacity: Self.maximumTextBytes) { writePostgresText(into: $0) }
+    }
+
+    /// The most bytes ``rfc3339`` or ``postgresText`` can take.
+    public static let maximumTextBytes = 40
+
+    /// Writes ``postgresText`` into `buffer` (at least ``maximumTextBytes`` long) and returns its
+    /// length: for COPY rows written straight into a network buffer, without a String per value.
+    public func writePostgresText(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let (date, secondOfDay, micros) = components
-        return String(unsafeUninitializedCapacity: 40) { buffer in
-            var out = DigitWriter(buffer)
-            out.date(date)
-            out.byte(UInt8(ascii: " "))
-            out.timeOfDay(secondOfDay)
-            out.byte(UInt8(ascii: "."))
-            out.digits(micros, width: 6)
-            out.bytes("+00")
-            return out.count
-        }
+        var out = DigitWriter(buffer)
+        out.date(date)
+        out.byte(UInt8(ascii: " "))
+        out.timeOfDay(secondOfDay)
+        out.byte(UInt8(ascii: "."))
+        out.digits(micros, width: 6)
+        out.bytes("+00")
+        return out.count
     }
 
     /// The UTC calendar date of this instant.

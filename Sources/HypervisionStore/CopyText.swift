@@ -46,6 +46,34 @@ public struct CopyTextWriter {
         buffer.writeString(String(value))
     }
 
+    /// A time in PostgreSQL's text form, written in place.
+    public mutating func timestamp(_ value: Timestamp) {
+        separator()
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.maximumTextBytes) { raw in
+            value.writePostgresText(into: raw.bindMemory(to: UInt8.self))
+        }
+    }
+
+    /// A point as upper-case hex EWKB with SRID 4326 (``GeoPoint/hexEWKB``), written in place.
+    public mutating func point(_ value: GeoPoint) {
+        separator()
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 2 * GeoPoint.ewkbByteCount) { raw in
+            let out = raw.bindMemory(to: UInt8.self)
+            var index = 0
+            func put(_ byte: UInt8) {
+                out[index] = Self.upperHexDigits[Int(byte >> 4)]
+                out[index + 1] = Self.upperHexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            for byte in GeoPoint.ewkbHeader { put(byte) }
+            withUnsafeBytes(of: value.longitude.bitPattern.littleEndian) { for byte in $0 { put(byte) } }
+            withUnsafeBytes(of: value.latitude.bitPattern.littleEndian) { for byte in $0 { put(byte) } }
+            return index
+        }
+    }
+
+    private static let upperHexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
     public mutating func endRow() {
         buffer.writeInteger(UInt8(ascii: "\n"))
         columnInRow = 0
@@ -62,23 +90,28 @@ extension CopyTextWriter {
     /// and both staging tables, with the position as hex EWKB.
     public mutating func pingRow(_ ping: Ping) {
         raw(ping.unit.rawValue)
-        raw(ping.time.postgresText)
-        raw(ping.position.hexEWKB)
+        timestamp(ping.time)
+        point(ping.position)
         double(ping.altitude)
         double(ping.speed)
         double(ping.heading)
         double(ping.accuracy)
         text(ping.status?.rawValue)
         integer(ping.battery)
-        raw(ping.receivedAt.postgresText)
+        timestamp(ping.receivedAt)
         endRow()
     }
 }
 
 extension GeoPoint {
+    /// Little-endian, type Point with the SRID flag, SRID 4326.
+    static let ewkbHeader: [UInt8] = [0x01, 0x01, 0x00, 0x00, 0x20, 0xE6, 0x10, 0x00, 0x00]
+    /// The header and two little-endian doubles.
+    static let ewkbByteCount = 25
+
     /// The point as hex-encoded EWKB with SRID 4326, the text form `geography` accepts.
     public var hexEWKB: String {
-        var bytes: [UInt8] = [0x01, 0x01, 0x00, 0x00, 0x20, 0xE6, 0x10, 0x00, 0x00]
+        var bytes = Self.ewkbHeader
         withUnsafeBytes(of: longitude.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: latitude.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         return Hex.encode(bytes, uppercase: true)

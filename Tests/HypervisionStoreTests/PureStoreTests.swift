@@ -56,6 +56,24 @@ import Testing
         let text = String(buffer: writer.buffer)
         #expect(text == "a\\\\b\\tc\\nd\\re\t\\N\t12.5\t\\N\n")
     }
+
+    /// Times and points are written in place; they must be the very text of their String forms.
+    @Test func timesAndPointsWrittenInPlaceMatchTheirTextForms() {
+        var random = SeededRandom(seed: 12)
+        for _ in 0..<500 {
+            let time = Timestamp(microseconds: Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &random))
+            let point = GeoPoint(latitude: .random(in: -90...90, using: &random), longitude: .random(in: -180...180, using: &random))
+            var writer = CopyTextWriter()
+            writer.timestamp(time)
+            writer.point(point)
+            writer.endRow()
+            #expect(String(buffer: writer.buffer) == "\(time.postgresText)\t\(point.hexEWKB)\n")
+        }
+        var writer = CopyTextWriter()
+        writer.point(GeoPoint(latitude: 48.8566, longitude: 2.3522))
+        // EWKB: little-endian Point with SRID 4326, then longitude and latitude as little-endian doubles.
+        #expect(String(buffer: writer.buffer) == "0101000020E6100000A835CD3B4ED1024076E09C11A56D4840")
+    }
 }
 
 @Suite struct DatabaseEndpointTests {
