@@ -26,12 +26,19 @@ enum TCPListener {
         _ server: NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never>,
         _ handle: @escaping @Sendable (NIOAsyncChannel<Inbound, Outbound>) async -> Void
     ) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    group.addTask { await handle(connection) }
+        // Accepting ends by closing the listening socket, not by abandoning the loop: a
+        // connection accepted at that moment would otherwise be dropped unclosed (NIO traps).
+        // Each connection's own reading stops on graceful shutdown.
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await handle(connection) }
+                    }
                 }
             }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
         }
     }
 }

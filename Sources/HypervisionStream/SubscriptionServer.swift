@@ -73,16 +73,19 @@ public final class SubscriptionServer: Service, Sendable {
         onBound(server.channel.localAddress)
         // On shutdown, subscribers are told `shutting_down` and closed here: the task group
         // waits for every connection, and the hub's own service stops only after this one.
+        // Accepting ends by closing the listening socket, not by abandoning the loop: a
+        // connection accepted at that moment would otherwise be dropped unclosed (NIO traps).
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
-                    for try await (connection, reporter) in inbound.cancelOnGracefulShutdown() {
+                    for try await (connection, reporter) in inbound {
                         group.addTask { await self.serve(connection, reporter: reporter) }
                     }
                 }
             }
         } onGracefulShutdown: { [hub] in
             hub.shutdown()
+            server.channel.close(promise: nil)
         }
     }
 
