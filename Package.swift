@@ -196,6 +196,7 @@ let package = Package(
                 "HypervisionStream", "HypervisionCore", "HypervisionTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),

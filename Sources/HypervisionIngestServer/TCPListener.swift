@@ -1,3 +1,4 @@
+import HypervisionStore
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -10,20 +11,20 @@ enum TCPListener {
     static func bind<Inbound: Sendable, Outbound: Sendable>(
         host: String, port: Int,
         pipeline: @escaping @Sendable (any Channel) throws -> NIOAsyncChannel<Inbound, Outbound>
-    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never> {
+    ) async throws -> NIOAsyncChannel<AcceptedConnection<Inbound, Outbound>, Never> {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try pipeline(channel) }
+                channel.eventLoop.makeCompletedFuture { AcceptedConnection(try pipeline(channel)) }
             }
     }
 
     /// Accepts until graceful shutdown, serving each connection in its own child task; returns
     /// once every connection has ended.
     static func serve<Inbound: Sendable, Outbound: Sendable>(
-        _ server: NIOAsyncChannel<NIOAsyncChannel<Inbound, Outbound>, Never>,
+        _ server: NIOAsyncChannel<AcceptedConnection<Inbound, Outbound>, Never>,
         _ handle: @escaping @Sendable (NIOAsyncChannel<Inbound, Outbound>) async -> Void
     ) async throws {
         // Accepting ends by closing the listening socket, not by abandoning the loop: a
@@ -33,7 +34,7 @@ enum TCPListener {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
-                        group.addTask { await handle(connection) }
+                        group.addTask { await handle(connection.channel) }
                     }
                 }
             }

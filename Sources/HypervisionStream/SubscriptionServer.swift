@@ -1,3 +1,4 @@
+import HypervisionStore
 import HypervisionCore
 import Logging
 import NIOCore
@@ -64,7 +65,7 @@ public final class SubscriptionServer: Service, Sendable {
                     let reporter = WritabilityReporter()
                     try sync.addHandler(reporter)
                     let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    return (wrapped, reporter)
+                    return (AcceptedConnection(wrapped), reporter)
                 }
             }
         logger.notice("scene subscriptions listening", metadata: [
@@ -79,7 +80,7 @@ public final class SubscriptionServer: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await (connection, reporter) in inbound {
-                        group.addTask { await self.serve(connection, reporter: reporter) }
+                        group.addTask { await self.serve(connection.channel, reporter: reporter) }
                     }
                 }
             }

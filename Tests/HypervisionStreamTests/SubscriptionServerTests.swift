@@ -5,6 +5,7 @@ import HypervisionTestSupport
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -276,6 +277,57 @@ import Glibc
             #expect(withCertificate.contains("\"type\":\"scene\""), "\(withCertificate)")
             let without = try firstLine([])
             #expect(without.isEmpty, "\(without)")
+        }
+    }
+
+    /// Shutdown while clients keep connecting: every connection the port accepted is closed, and
+    /// none that the listener was handing over as it stopped brings the process down (NIO traps
+    /// on a dropped, unfinished connection; `AcceptedConnection` closes those instead). Both ways
+    /// of stopping: graceful shutdown, and cancelling the serving task.
+    @Test(arguments: [true, false])
+    func stoppingWhileClientsKeepConnectingClosesEveryConnection(graceful: Bool) async throws {
+        for _ in 0..<12 {
+            let hub = SceneHub()
+            hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+            var configuration = SubscriptionServerConfiguration()
+            configuration.port = 0
+            let bound = Mutex<Int?>(nil)
+            let server = SubscriptionServer(
+                configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"),
+                onBound: { address in bound.withLock { $0 = address?.port } })
+            let group = ServiceGroup(
+                services: [server, SceneHubService(hub: hub)], gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: Logger(label: "test"))
+            let clients = Mutex<[LineClient]>([])
+            let stop = Mutex(false)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var port: Int?
+                for _ in 0..<200 where port == nil {
+                    port = bound.withLock { $0 }
+                    if port == nil { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                let listening = try #require(port)
+                let connector = Thread {
+                    while !stop.withLock({ $0 }) {
+                        guard let client = try? LineClient(port: listening) else { continue }
+                        client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+                        clients.withLock { $0.append(client) }  // kept open until the end of the round
+                    }
+                }
+                connector.start()
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...60)))
+                if graceful {
+                    await group.triggerGracefulShutdown()
+                    try await tasks.next()
+                } else {
+                    tasks.cancelAll()
+                    _ = try? await tasks.next()
+                }
+                stop.withLock { $0 = true }
+            }
+            // The last connections accepted, those nearest the stop, were closed too.
+            for client in clients.withLock({ $0 }).suffix(5) { #expect(client.isClosed(within: .seconds(5))) }
         }
     }
 }
