@@ -186,6 +186,8 @@ public struct SceneHistory: Sendable {
         if let since {
             if since == seq { return nil }
             if let operations = composedOperations(since: since), operations.count < documentSize(comparedWith: operations.count) {
+                // From the version just before, the line every subscriber that keeps up needs: made once.
+                if since + 1 == seq { return .line(current.stepPatchLine { WireLine.patch(seq: seq, base: since, encodedOperations: operations) }) }
                 return .line(WireLine.patch(seq: seq, base: since, encodedOperations: operations))
             }
         }

@@ -108,21 +108,9 @@ public final class SceneHub: Sendable {
             defer { state.streams[key] = stream }
             guard let (seq, _) = stream.history.publish(content) else { return (nil, []) }
             var deliveries: [Delivery] = []
-            // Subscribers that keep up all hold the previous version: one patch line serves them all.
-            var updates: [UInt64: SceneHistory.Update?] = [:]
             for (number, var subscriber) in stream.subscribers {
                 let action = subscriber.machine.published(seq: seq, now: now)
-                if case .sendPatch(let base) = action {
-                    let update: SceneHistory.Update?
-                    if let cached = updates[base] {
-                        update = cached
-                    } else {
-                        update = stream.history.update(since: base)
-                        updates[base] = .some(update)  // nil too: "already current" is worth keeping
-                    }
-                    if let update { deliveries.append(Delivery(sink: subscriber.sink, update: update, close: false)) }
-                    stream.subscribers[number] = subscriber
-                } else if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
                     stream.subscribers[number] = nil
                     state.subscriberCount -= 1
                 } else {

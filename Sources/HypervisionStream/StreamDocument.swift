@@ -60,7 +60,7 @@ extension SceneView: StreamDocument {
 public final class PublishedDocument: Sendable {
     public let seq: UInt64
     public let document: any StreamDocument
-    private let cache = Mutex<(json: JSONValue?, encoded: [UInt8]?, sceneLine: [UInt8]?)>((nil, nil, nil))
+    private let cache = Mutex<(json: JSONValue?, encoded: [UInt8]?, sceneLine: [UInt8]?, stepPatchLine: [UInt8]?)>((nil, nil, nil, nil))
 
     public init(seq: UInt64, document: any StreamDocument) {
         self.seq = seq
@@ -97,6 +97,15 @@ public final class PublishedDocument: Sendable {
         if let line = cache.withLock({ $0.sceneLine }) { return line }
         let line = WireLine.scene(seq: seq, encodedScene: encoded)
         cache.withLock { $0.sceneLine = line }
+        return line
+    }
+
+    /// The `patch` line from the version just before this one (`make` builds it), made once
+    /// however many subscribers need it.
+    func stepPatchLine(_ make: () -> [UInt8]) -> [UInt8] {
+        if let line = cache.withLock({ $0.stepPatchLine }) { return line }
+        let line = make()
+        cache.withLock { $0.stepPatchLine = line }
         return line
     }
 }
