@@ -25,9 +25,13 @@ public protocol StreamDocument: Sendable {
 
 extension StreamDocument {
     public func encodedPatch(since previous: Self, seq: UInt64) -> [UInt8]? {
-        let operations = changes(since: previous)
-        guard !operations.isEmpty else { return nil }
-        return JSONPatch(operations: operations + stampOperations(seq: seq)).encodedBytes
+        encodedPatch(changes: changes(since: previous), seq: seq)
+    }
+
+    /// `changes` then the stamp, encoded; nil when there are no changes.
+    func encodedPatch(changes: [JSONPatch.Operation], seq: UInt64) -> [UInt8]? {
+        guard !changes.isEmpty else { return nil }
+        return JSONPatch(operations: changes + stampOperations(seq: seq)).encodedBytes
     }
 }
 
@@ -143,14 +147,11 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
     public init(
         content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, unitOperations: [JSONPatch.Operation], showsSceneUnits: Bool
     ) {
-        self.content = content
-        self.unitsVersion = unitsVersion
-        self.baseUnitsVersion = baseUnitsVersion
-        self.unitOperations = unitOperations
         var encoded: [UInt8] = []
         JSONPatch(operations: unitOperations).encodeElements(into: &encoded)
-        self.encodedUnitOperations = encoded
-        self.showsSceneUnits = showsSceneUnits
+        self.init(
+            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, unitOperations: unitOperations,
+            encodedUnitOperations: encoded, showsSceneUnits: showsSceneUnits)
     }
 
     /// The same round's unit operations for another document of the wall (a display's view):
@@ -173,29 +174,43 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
         self.showsSceneUnits = showsSceneUnits
     }
 
+    /// How this document's units relate to `previous`'s, which decides whose unit operations apply.
+    private enum UnitsSince {
+        /// Both show the same units: no unit operations.
+        case unchanged
+        /// Both show their scene's units, and ``unitOperations`` start from `previous`'s.
+        case roundOperations
+        /// Anything else: the content diffs its own units.
+        case ownDiff
+    }
+
+    private func units(since previous: Self) -> UnitsSince {
+        guard showsSceneUnits && previous.showsSceneUnits else { return .ownDiff }
+        if previous.unitsVersion == unitsVersion { return .unchanged }
+        if previous.unitsVersion == baseUnitsVersion { return .roundOperations }
+        return .ownDiff
+    }
+
     public func json(seq: UInt64) -> JSONValue { content.json(seq: seq) }
 
     public func stampOperations(seq: UInt64) -> [JSONPatch.Operation] { content.stampOperations(seq: seq) }
 
     public func changes(since previous: Self) -> [JSONPatch.Operation] {
-        guard showsSceneUnits && previous.showsSceneUnits else { return content.changes(since: previous.content) }
-        if previous.unitsVersion == unitsVersion { return content.changes(since: previous.content, unitOperations: []) }
-        if previous.unitsVersion == baseUnitsVersion { return content.changes(since: previous.content, unitOperations: unitOperations) }
-        return content.changes(since: previous.content)
+        switch units(since: previous) {
+        case .unchanged: content.changes(since: previous.content, unitOperations: [])
+        case .roundOperations: content.changes(since: previous.content, unitOperations: unitOperations)
+        case .ownDiff: content.changes(since: previous.content)
+        }
     }
 
     /// The other members' operations, then the round's unit operations as encoded once, then the
     /// stamp (the units never share a path with the others, so the order does not matter).
     public func encodedPatch(since previous: Self, seq: UInt64) -> [UInt8]? {
         let sharedUnits: [UInt8]
-        if showsSceneUnits && previous.showsSceneUnits && previous.unitsVersion == unitsVersion {
-            sharedUnits = []
-        } else if showsSceneUnits && previous.showsSceneUnits && previous.unitsVersion == baseUnitsVersion {
-            sharedUnits = encodedUnitOperations
-        } else {
-            let operations = content.changes(since: previous.content)
-            guard !operations.isEmpty else { return nil }
-            return JSONPatch(operations: operations + stampOperations(seq: seq)).encodedBytes
+        switch units(since: previous) {
+        case .unchanged: sharedUnits = []
+        case .roundOperations: sharedUnits = encodedUnitOperations
+        case .ownDiff: return encodedPatch(changes: content.changes(since: previous.content), seq: seq)
         }
         let others = content.changes(since: previous.content, unitOperations: [])
         guard !others.isEmpty || !sharedUnits.isEmpty else { return nil }
