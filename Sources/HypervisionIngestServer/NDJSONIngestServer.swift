@@ -193,8 +193,7 @@ public final class NDJSONIngestServer: Service, Sendable {
             var replies = ByteBuffer()
             for batch in batches {
                 replies.writeString(batch.leadingReplies)
-                for (index, error) in batch.prepared.rejected { merged.rejected.append((numbers.count + index, error)) }
-                merged.pings.append(contentsOf: batch.prepared.pings)
+                merged.append(batch.prepared)
                 numbers.append(contentsOf: batch.numbers)
             }
             let weight = numbers.count

@@ -45,6 +45,13 @@ public struct PingIntake: Sendable {
         public var pings: [Ping] = []
         /// Refused items by their index in the submission, in order.
         public var rejected: [(index: Int, error: ValidationError)] = []
+
+        /// Appends a later submission's items, as if both had been one submission.
+        public mutating func append(_ later: Prepared) {
+            let itemsBefore = pings.count + rejected.count  // every item is a ping or refused
+            pings.append(contentsOf: later.pings)
+            for (index, error) in later.rejected { rejected.append((itemsBefore + index, error)) }
+        }
     }
 
     /// Validates and stores; returns once every accepted ping is durable. Throws when the

@@ -152,7 +152,7 @@ extension PingIntake {
             group.addTask {
                 while let batches = await queue.takeAll() {
                     var merged = Prepared()
-                    for batch in batches { merged.pings.append(contentsOf: batch.pings) }
+                    for batch in batches { merged.append(batch) }
                     defer { queue.done(weight: merged.pings.count) }
                     do throws(PingWriterError) {
                         _ = try await store(merged)

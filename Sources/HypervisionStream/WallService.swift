@@ -240,7 +240,7 @@ public final class WallService: Service, Sendable {
     public func recompute() {
         computing.withLock { _ in
             let start = ContinuousClock.now
-            defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanosecondsForMetrics) }
+            defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
             let live = inputs()
             let time = now()
             for id in wallIDs {
@@ -379,12 +379,5 @@ public final class WallService: Service, Sendable {
             group.cancelAll()
         }
         await flushLog()
-    }
-}
-
-extension Duration {
-    fileprivate var nanosecondsForMetrics: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,3 +1,4 @@
+import HypervisionCore
 import Testing
 
 @testable import HypervisionIngestServer
@@ -63,5 +64,20 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         queue.finish()
         #expect(await last.value == nil)
+    }
+}
+
+/// Submissions merged into one store keep each refused item's place in the whole.
+@Suite struct PreparedMergeTests {
+    @Test func aLaterSubmissionsRefusedItemsCountFromTheItemsBefore() {
+        let ping = Ping(
+            unit: UnitID(trusted: "PN-1"), time: Timestamp(microseconds: 1_795_428_000_000_000), position: GeoPoint(latitude: 48.85, longitude: 2.35),
+            receivedAt: Timestamp(microseconds: 1_795_428_000_000_000))
+        let bad = ValidationError(.notFinite, "lat is not finite")
+        // Items 0-2: ping, refused, ping. Items 3-4: refused, ping.
+        var merged = PingIntake.Prepared(pings: [ping, ping], rejected: [(1, bad)])
+        merged.append(PingIntake.Prepared(pings: [ping], rejected: [(0, bad)]))
+        #expect(merged.pings.count == 3)
+        #expect(merged.rejected.map(\.index) == [1, 3])
     }
 }
