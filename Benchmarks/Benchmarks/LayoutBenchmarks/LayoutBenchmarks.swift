@@ -169,6 +169,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    /// Moves `count` random markers to a random point within `spread` degrees of `anchor`
+    /// (their current or their first position), timed at `inputs.now`: one round of a wall.
+    func moveMarkers(
+        _ count: Int, in inputs: inout LayoutInputs, random: inout SplitMix, spread: (latitude: Double, longitude: Double),
+        around anchor: (_ first: LayoutUnit, _ current: LayoutUnit) -> GeoPoint
+    ) {
+        for _ in 0..<count {
+            let unit = movers[Int.random(in: 0..<movers.count, using: &random)]
+            var moved = inputs.units[unit.id]!
+            let center = anchor(unit, moved)
+            moved.position = GeoPoint(
+                latitude: center.latitude + .random(in: -spread.latitude...spread.latitude, using: &random),
+                longitude: center.longitude + .random(in: -spread.longitude...spread.longitude, using: &random))
+            moved.time = inputs.now
+            inputs.units[unit.id] = moved
+        }
+    }
+
     // Typical changes: one round of 0.1 s in which `moving` unit markers moved by 5-15 m, as
     // pairs of scenes (before, after) made outside the measurement.
     func changes(moving: Int) -> [(Scene, Scene)] {
@@ -179,15 +197,7 @@ let benchmarks: @Sendable () -> Void = {
         var pairs: [(Scene, Scene)] = []
         for round in 1...64 {
             inputs.now = steadyNow.adding(seconds: Double(round) * 0.1)
-            for _ in 0..<moving {
-                let unit = movers[Int.random(in: 0..<movers.count, using: &rng)]
-                var moved = inputs.units[unit.id]!
-                moved.position = GeoPoint(
-                    latitude: moved.position.latitude + .random(in: -0.0001...0.0001, using: &rng),
-                    longitude: moved.position.longitude + .random(in: -0.00015...0.00015, using: &rng))
-                moved.time = inputs.now
-                inputs.units[unit.id] = moved
-            }
+            moveMarkers(moving, in: &inputs, random: &rng, spread: (0.0001, 0.00015)) { _, current in current.position }
             let (after, next) = LayoutEngine.compute(inputs, previous: state)
             state = next
             pairs.append((before, after))
@@ -213,15 +223,8 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 roundNumber += 1
                 roundInputs.now = steadyNow.adding(seconds: roundNumber * 0.1)
-                for _ in 0..<moving {
-                    let unit = movers[Int.random(in: 0..<movers.count, using: &roundRandom)]
-                    var moved = roundInputs.units[unit.id]!
-                    moved.position = GeoPoint(
-                        latitude: unit.position.latitude + .random(in: -0.0005...0.0005, using: &roundRandom),
-                        longitude: unit.position.longitude + .random(in: -0.0008...0.0008, using: &roundRandom))
-                    moved.time = roundInputs.now
-                    roundInputs.units[unit.id] = moved
-                }
+                // Around each marker's first position, so that markers stay on the map however long it runs.
+                moveMarkers(moving, in: &roundInputs, random: &roundRandom, spread: (0.0005, 0.0008)) { first, _ in first.position }
                 let (next, nextState) = LayoutEngine.compute(roundInputs, previous: roundState)
                 let previous = roundScene
                 timed(benchmark) {
