@@ -87,7 +87,11 @@ let package = Package(
         .target(name: "HypervisionLive", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
 
         // What each wall shows: wall geometry, presets, priorities, the layout engine, the scene. Pure.
-        .target(name: "HypervisionLayout", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "HypervisionLayout",
+            dependencies: ["HypervisionCore", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
 
         // Scenes to the walls: the per-wall layout loop, the scene hub (history, patches,
         // per-subscriber delivery state machine, wire messages; pure and tested without

@@ -149,7 +149,7 @@ public struct Daemon {
         wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))
         let walls = WallService(
             configuration: wallConfiguration, hub: hub, log: SceneLogStore(client: client, logger: logger), logger: logger,
-            metricsFactory: metricsFactory, inputs: { live.layoutInputs(at: .now()) })
+            metricsFactory: metricsFactory, inputs: { unitsSince in live.layoutInputs(at: .now(), unitsSince: unitsSince) })
         Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
         if configuration.demo {
             do {

@@ -74,18 +74,21 @@ public struct LiveStateLoader: Service {
 }
 
 extension LiveState {
-    /// A snapshot of what the walls are computed from.
-    func layoutInputs(at now: Timestamp) -> LiveInputs {
+    /// What the walls are computed from: cameras, incidents and events whole, units changed since
+    /// `unitsSince` (all of them when nil or too far behind).
+    func layoutInputs(at now: Timestamp, unitsSince: UInt64?) -> LiveInputs {
         var cameras: [String: CameraState] = [:]
         for (camera, since) in self.cameras() { cameras[camera.id] = CameraState(camera: camera, statusSince: since) }
-        let allUnits = picture.allUnits()
+        let changes = picture.unitChanges(since: unitsSince)
         var units: [UnitID: LayoutUnit] = [:]
-        units.reserveCapacity(allUnits.count)
-        for unit in allUnits {
+        units.reserveCapacity(changes.units.count)
+        for unit in changes.units {
             units[unit.id] = LayoutUnit(
                 id: unit.id, callsign: unit.callsign, kind: unit.kind, position: unit.position, heading: unit.heading, status: unit.status,
                 time: unit.time)
         }
-        return LiveInputs(cameras: cameras, units: units, incidents: picture.activeIncidents(), events: activeEvents(at: now))
+        return LiveInputs(
+            cameras: cameras, units: units, removedUnits: changes.removed, unitsAreComplete: changes.isComplete,
+            unitsRevision: changes.revision, incidents: picture.activeIncidents(), events: activeEvents(at: now))
     }
 }

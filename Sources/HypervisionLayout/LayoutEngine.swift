@@ -37,6 +37,12 @@ public struct LayoutState: Sendable, Hashable {
     var lastShown: [String: LastShown] = [:]
     /// Canvas rectangle of every tile of the previous scene, to count moves.
     var tileRects: [String: PixelRect] = [:]
+    /// The unit markers of the scene, kept to update them next time.
+    var mapUnits: MapUnits?
+    /// The ids of the unit markers that differ from those of the previous state's scene, in
+    /// canonical order; nil when the markers were rebuilt rather than updated (compare them all).
+    /// ``SceneUnit/changes(from:to:keys:)`` turns them into patch operations.
+    public internal(set) var unitChanges: [String]?
 
     /// How long a departed camera's place is remembered, and how many are remembered at most.
     static let lastShownSeconds: Int64 = 3_600
@@ -162,7 +168,11 @@ public enum LayoutEngine {
                 camera, region: wall.regions[placement.region], slot: placement.slot, rect: rect,
                 reason: candidate.reason.description)
         }
-        var scene = builder.scene(seq: seq)
+        let (mapUnits, unitChanges) = MapUnits.compute(
+            inputs, viewports: builder.mapViewports, previous: previous?.wall == wall.definition ? previous?.mapUnits : nil)
+        state.mapUnits = mapUnits
+        state.unitChanges = unitChanges
+        var scene = builder.scene(seq: seq, units: mapUnits.markers)
         var moved = 0
         if let previous, previous.wall == wall.definition {
             for (id, tile) in scene.tiles {

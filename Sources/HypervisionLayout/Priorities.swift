@@ -103,11 +103,16 @@ public struct LayoutInputs: Sendable {
     public var tours: [GuardTour]
     /// The clock of this computation; nothing in the engine reads the system clock.
     public var now: Timestamp
+    /// The units that may differ from those of the computation that produced the previous state
+    /// (added, moved, changed or gone); nil when unknown. With it, the engine updates the map's
+    /// markers of those units only (see ``LayoutState/unitChanges``), and the result is the same.
+    public var changedUnits: Set<UnitID>?
 
     public init(
         wall: WallLayout, cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], incidents: [Incident] = [],
-        events: [CameraEvent] = [], pins: [Pin] = [], tours: [GuardTour] = [], now: Timestamp
+        events: [CameraEvent] = [], pins: [Pin] = [], tours: [GuardTour] = [], now: Timestamp, changedUnits: Set<UnitID>? = nil
     ) {
+        self.changedUnits = changedUnits
         self.wall = wall
         self.cameras = cameras
         self.units = units

@@ -90,7 +90,11 @@ struct SceneBuilder {
         return Array(active.prefix(Self.maximumIncidents))
     }
 
-    func scene(seq: Int64) -> Scene {
+    /// The viewports of the map tiles added so far, in region order.
+    var mapViewports: [GeoBox] { viewports }
+
+    /// The scene, with the unit markers of its map tiles (``MapUnits``).
+    func scene(seq: Int64, units: [String: SceneUnit]) -> Scene {
         let wall = inputs.wall
         var incidents: [String: SceneIncident] = [:]
         if showsIncidents {
@@ -103,7 +107,7 @@ struct SceneBuilder {
         return Scene(
             wall: wall.id, seq: seq, generatedAt: inputs.now, canvasWidth: wall.canvasWidth, canvasHeight: wall.canvasHeight,
             displays: wall.displays, tiles: tiles,
-            units: Self.units(inputs.units, viewports: viewports, now: inputs.now, tuning: wall.tuning), incidents: incidents,
+            units: units, incidents: incidents,
             moved: 0)
     }
 
@@ -119,9 +123,15 @@ struct SceneBuilder {
     }
 
     static func sceneUnit(_ unit: LayoutUnit, now: Timestamp, tuning: LayoutTuning) -> SceneUnit {
-        let stale = Double(now.microseconds - unit.time.microseconds) / 1e6 > tuning.unitStaleSeconds
-        return SceneUnit(
+        SceneUnit(
             id: unit.id.rawValue, callsign: unit.callsign, kind: unit.kind?.rawValue, position: unit.position,
-            heading: unit.heading, status: unit.status?.rawValue, time: unit.time, stale: stale)
+            heading: unit.heading, status: unit.status?.rawValue, time: unit.time,
+            stale: isStale(fixTime: unit.time, now: now, tuning: tuning))
+    }
+
+    /// Whether a marker whose fix is from `fixTime` is drawn stale at `now`; true for every time
+    /// before some instant, false for every time after it.
+    static func isStale(fixTime: Timestamp, now: Timestamp, tuning: LayoutTuning) -> Bool {
+        Double(now.microseconds - fixTime.microseconds) / 1e6 > tuning.unitStaleSeconds
     }
 }

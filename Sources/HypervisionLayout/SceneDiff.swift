@@ -131,7 +131,13 @@ enum SceneDiff {
     }
 
     static func units(from old: [String: SceneUnit], to new: [String: SceneUnit], into operations: inout [JSONPatch.Operation]) {
-        for key in changedKeys(old, new) {
+        units(from: old, to: new, keys: changedKeys(old, new), into: &operations)
+    }
+
+    static func units(
+        from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String], into operations: inout [JSONPatch.Operation]
+    ) {
+        for key in keys {
             let path = "/units/" + JSONPointer.escape(key)
             switch (old[key], new[key]) {
             case (let before?, let after?): after.appendChanges(since: before, at: path, into: &operations)
@@ -167,6 +173,14 @@ extension SceneUnit {
     public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit]) -> [JSONPatch.Operation] {
         var operations: [JSONPatch.Operation] = []
         SceneDiff.units(from: old, to: new, into: &operations)
+        return operations
+    }
+
+    /// ``changes(from:to:)`` when the keys that may differ are known (``LayoutState/unitChanges``),
+    /// in canonical order: only those markers are compared.
+    public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String]) -> [JSONPatch.Operation] {
+        var operations: [JSONPatch.Operation] = []
+        SceneDiff.units(from: old, to: new, keys: keys, into: &operations)
         return operations
     }
 

@@ -136,6 +136,33 @@ public final class LivePicture: Sendable {
         }
     }
 
+    /// The located units that changed (moved, got metadata, were removed) since `revision`, a
+    /// value from an earlier answer; every unit when `revision` is nil or too far behind. Lets a
+    /// consumer that keeps its own copy of the units update it in time proportional to what changed.
+    public func unitChanges(since revision: UInt64?) -> LiveUnitChanges {
+        let now = clock()
+        let staleAfter = staleAfterMicroseconds
+        return units.withLock { table in
+            let current = table.journal.revision
+            if let revision, let ids = table.journal.changed(since: revision) {
+                var changes = LiveUnitChanges(revision: current, isComplete: false)
+                changes.units.reserveCapacity(ids.count)
+                for id in ids {
+                    if let slot = table.slotByID[id] {
+                        changes.units.append(table.snapshot(Int(slot), now: now, staleAfter: staleAfter))
+                    } else {
+                        changes.removed.append(id)
+                    }
+                }
+                return changes
+            }
+            var changes = LiveUnitChanges(revision: current, isComplete: true)
+            changes.units.reserveCapacity(table.slots.count)
+            for slot in table.slots.indices { changes.units.append(table.snapshot(slot, now: now, staleAfter: staleAfter)) }
+            return changes
+        }
+    }
+
     /// Units within `radius` metres (geodesic, WGS 84) of `center`, like PostGIS
     /// `ST_DWithin(position, center, radius)` on geography; the boundary counts as inside.
     /// Nearest first, ties by unit id; each result carries its distance.

@@ -119,3 +119,22 @@ public struct LiveApplyResult: Sendable, Hashable {
 
     public init(applied: [Bool]) { self.applied = applied }
 }
+
+/// The answer of ``LivePicture/unitChanges(since:)``.
+public struct LiveUnitChanges: Sendable, Hashable {
+    /// Pass this to the next call to get what changes after this answer.
+    public var revision: UInt64
+    /// `units` holds every located unit (not only those that changed), and `removed` is empty.
+    public var isComplete: Bool
+    /// The current state of each unit that changed (of every unit when ``isComplete``).
+    public var units: [LiveUnit] = []
+    /// Units that changed and are no longer located (forgotten).
+    public var removed: [UnitID] = []
+
+    public init(revision: UInt64, isComplete: Bool, units: [LiveUnit] = [], removed: [UnitID] = []) {
+        self.revision = revision
+        self.isComplete = isComplete
+        self.units = units
+        self.removed = removed
+    }
+}

@@ -18,6 +18,9 @@ struct UnitTable: Sendable {
     var statusCodes = Interner()
     var kindCodes = Interner()
     var agencyCodes = Interner()
+    /// Which located units changed, so that a consumer (the wall rounds) updates what it derived
+    /// from them instead of re-reading every unit.
+    var journal = UnitChangeJournal()
 
     init(grid: SpatialGrid) { self.grid = grid }
 
@@ -47,6 +50,7 @@ struct UnitTable: Sendable {
                     kind: kindCodes.code(metadata?.kind?.rawValue), agency: agencyCodes.code(metadata?.agency?.rawValue)))
             slotByID[ping.unit] = slot
             grid.append(slot: slot, latitude: ping.position.latitude, longitude: ping.position.longitude)
+            journal.record(ping.unit)
             return true
         }
         let index = Int(slot)
@@ -63,6 +67,7 @@ struct UnitTable: Sendable {
         if moved {
             grid.move(slot: slot, latitude: ping.position.latitude, longitude: ping.position.longitude)
         }
+        journal.record(ping.unit)
         return true
     }
 
@@ -83,6 +88,7 @@ struct UnitTable: Sendable {
             unlocated[unit.id] = unit
             return
         }
+        journal.record(unit.id)
         slots[Int(slot)].callsign = unit.callsign
         slots[Int(slot)].kind = unit.kind
         slots[Int(slot)].agency = unit.agency
@@ -93,6 +99,7 @@ struct UnitTable: Sendable {
     mutating func remove(_ id: UnitID) -> Bool {
         if unlocated.removeValue(forKey: id) != nil { return true }
         guard let slot = slotByID.removeValue(forKey: id) else { return false }
+        journal.record(id)
         let last = slots.count - 1
         grid.swapRemove(slot: slot)
         if Int(slot) != last {
@@ -148,6 +155,38 @@ struct UnitTable: Sendable {
         let since = Timestamp(microseconds: unit.lastHeard.microseconds + staleAfter)
         if since <= now { unit.staleSince = since }
         return unit
+    }
+}
+
+/// The ids of located units in the order they changed (moved, metadata set, removed), with a
+/// revision number per change. Bounded: a consumer that falls more than ``capacity`` changes
+/// behind is told to read every unit again.
+struct UnitChangeJournal: Sendable {
+    static let capacity = 65_536
+    /// The revision of the latest change (0: none yet).
+    private(set) var revision: UInt64 = 0
+    /// `entries[i]` is the change with revision `firstRevision + i`.
+    private var entries: [UnitID] = []
+    private var firstRevision: UInt64 = 1
+
+    mutating func record(_ id: UnitID) {
+        if entries.count == Self.capacity {
+            // Drop the older half at once, so a record costs O(1) amortized.
+            entries.removeFirst(Self.capacity / 2)
+            firstRevision += UInt64(Self.capacity / 2)
+        }
+        entries.append(id)
+        revision += 1
+    }
+
+    /// The distinct ids changed after `revision`, in no particular order; nil when some of those
+    /// changes were already dropped (or `revision` is from the future: another picture's).
+    func changed(since revision: UInt64) -> Set<UnitID>? {
+        guard revision + 1 >= firstRevision, revision <= self.revision else { return nil }
+        let start = Int(revision + 1 - firstRevision)
+        var ids = Set<UnitID>(minimumCapacity: entries.count - start)
+        for index in start..<entries.count { ids.insert(entries[index]) }
+        return ids
     }
 }
 

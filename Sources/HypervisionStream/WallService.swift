@@ -6,17 +6,58 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-/// What the walls are computed from, snapshotted from the live picture once per round.
+/// What the walls are computed from, read from the live picture once per round.
+///
+/// Units come as changes: those that changed since the revision the round asked for (see
+/// ``WallService/init(configuration:hub:log:logger:metricsFactory:now:inputs:)``), or all of them.
 public struct LiveInputs: Sendable {
     public var cameras: [String: CameraState]
+    /// The units that changed since the revision asked for, or every unit when ``unitsAreComplete``.
     public var units: [UnitID: LayoutUnit]
+    /// Units that changed by being forgotten.
+    public var removedUnits: [UnitID]
+    public var unitsAreComplete: Bool
+    /// The revision these units bring the walls to; asked for by the next round.
+    public var unitsRevision: UInt64
     public var incidents: [Incident]
     public var events: [CameraEvent]
-    public init(cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], incidents: [Incident] = [], events: [CameraEvent] = []) {
+    public init(
+        cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], removedUnits: [UnitID] = [],
+        unitsAreComplete: Bool = true, unitsRevision: UInt64 = 0, incidents: [Incident] = [], events: [CameraEvent] = []
+    ) {
         self.cameras = cameras
         self.units = units
+        self.removedUnits = removedUnits
+        self.unitsAreComplete = unitsAreComplete
+        self.unitsRevision = unitsRevision
         self.incidents = incidents
         self.events = events
+    }
+}
+
+/// The walls' copy of every unit, brought up to date each round with what changed.
+struct UnitMirror: Sendable {
+    private(set) var units: [UnitID: LayoutUnit] = [:]
+    /// The live picture's revision the copy reflects; nil before the first round.
+    private(set) var revision: UInt64?
+
+    /// Takes in a round's units; returns the ids that changed, or nil when all were replaced.
+    mutating func absorb(_ live: LiveInputs) -> Set<UnitID>? {
+        revision = live.unitsRevision
+        if live.unitsAreComplete {
+            units = live.units
+            return nil
+        }
+        var changed = Set<UnitID>(minimumCapacity: live.units.count + live.removedUnits.count)
+        for (id, unit) in live.units {
+            units[id] = unit
+            changed.insert(id)
+        }
+        for id in live.removedUnits {
+            units.removeValue(forKey: id)
+            changed.insert(id)
+        }
+        return changed
     }
 }
 
@@ -68,11 +109,14 @@ public final class WallService: Service, Sendable {
         /// The units of the last scene published, and their version (see ``WallRoundDocument``).
         var units: [String: SceneUnit] = [:]
         var unitsVersion: UInt64 = 0
+        /// The ``UnitMirror`` revision `state` was computed at: only then may the next round
+        /// pass the engine the units changed since.
+        var stateUnitsRevision: UInt64?
     }
 
     public let configuration: Configuration
     public let hub: SceneHub
-    private let inputs: @Sendable () -> LiveInputs
+    private let inputs: @Sendable (_ unitsSince: UInt64?) -> LiveInputs
     private let log: SceneLogStore?
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
@@ -82,13 +126,14 @@ public final class WallService: Service, Sendable {
     /// Versions of unit sets, unique across walls and redefinitions (0: no units yet).
     private let lastUnitsVersion = Mutex<UInt64>(0)
     private let pendingLog = Mutex<[SceneLogEntry]>([])
-    /// One round at a time: the loop and API-triggered recomputes must not interleave a wall's state.
-    private let computing = Mutex(())
+    /// One round at a time: the loop and API-triggered recomputes must not interleave a wall's
+    /// state. Holds the units every wall is computed from.
+    private let computing = Mutex(UnitMirror())
 
     public init(
         configuration: Configuration = Configuration(), hub: SceneHub, log: SceneLogStore?, logger: Logger,
         metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
-        now: @escaping @Sendable () -> Timestamp = { .now() }, inputs: @escaping @Sendable () -> LiveInputs
+        now: @escaping @Sendable () -> Timestamp = { .now() }, inputs: @escaping @Sendable (_ unitsSince: UInt64?) -> LiveInputs
     ) {
         self.roundDuration = Metrics.Timer(
             label: "hypervision_wall_round_duration_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
@@ -238,24 +283,29 @@ public final class WallService: Service, Sendable {
 
     /// Recomputes every wall from one snapshot of the live picture and publishes what changed.
     public func recompute() {
-        computing.withLock { _ in
+        computing.withLock { mirror in
             let start = ContinuousClock.now
             defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-            let live = inputs()
+            let live = inputs(mirror.revision)
+            let previousRevision = mirror.revision
+            let changedUnits = mirror.absorb(live)
             let time = now()
             for id in wallIDs {
                 guard var wall = walls.withLock({ $0[id] }) else { continue }
                 wall.pins.removeAll { !$0.isActive(at: time) && $0.expiresAt.map { $0 <= time } == true }
                 let layoutInputs = LayoutInputs(
-                    wall: wall.layout, cameras: live.cameras, units: live.units, incidents: live.incidents, events: live.events,
-                    pins: wall.pins, tours: wall.tours, now: time)
+                    wall: wall.layout, cameras: live.cameras, units: mirror.units, incidents: live.incidents, events: live.events,
+                    pins: wall.pins, tours: wall.tours, now: time,
+                    changedUnits: wall.stateUnitsRevision == previousRevision ? changedUnits : nil)
                 let (scene, state) = LayoutEngine.compute(layoutInputs, previous: wall.state)
                 wall.state = state
+                wall.stateUnitsRevision = mirror.revision
                 publish(scene, wall: &wall, time: time)
                 walls.withLock { walls in
                     // Keep operator changes made meanwhile; take the engine's state and log marks.
                     guard walls[id] != nil, walls[id]!.layout == wall.layout else { return }
                     walls[id]!.state = wall.state
+                    walls[id]!.stateUnitsRevision = wall.stateUnitsRevision
                     walls[id]!.lastKeyframe = wall.lastKeyframe
                     walls[id]!.lastLoggedSeq = wall.lastLoggedSeq
                     walls[id]!.units = wall.units
@@ -271,7 +321,14 @@ public final class WallService: Service, Sendable {
         let key = StreamKey(wall: id)
         // The units' operations, once for the scene and every view showing them.
         let baseVersion = wall.unitsVersion
-        let unitOperations = SceneUnit.changes(from: wall.units, to: scene.units)
+        // The engine names the markers that changed when it updated them from the previous state,
+        // whose markers are the last published ones.
+        let unitOperations =
+            if let keys = wall.state?.unitChanges {
+                SceneUnit.changes(from: wall.units, to: scene.units, keys: keys)
+            } else {
+                SceneUnit.changes(from: wall.units, to: scene.units)
+            }
         if !unitOperations.isEmpty || wall.unitsVersion == 0 {
             wall.unitsVersion = lastUnitsVersion.withLock { version in
                 version += 1
