@@ -33,7 +33,7 @@ extension Scene {
             let after = json(displays: displays)
             JSONPatch.appendDiff(from: before, to: after, at: "/displays", into: &operations)
         }
-        SceneDiff.members(from: previous.tiles, to: tiles, at: "/tiles", into: &operations, json: \.json)
+        SceneDiff.members(from: previous.tiles, to: tiles, at: "/tiles", into: &operations, json: \.json, shortcut: SceneDiff.reasonOnly)
         SceneDiff.units(from: previous.units, to: units, known: unitOperations, into: &operations)
         SceneDiff.members(from: previous.incidents, to: incidents, at: "/incidents", into: &operations, json: \.json)
         if moved != previous.moved { operations.append(.replace(path: "/moved", value: .number(Double(moved)))) }
@@ -73,7 +73,7 @@ extension SceneView {
         }
         // A tile's `visible` rectangle depends on the display; compare tiles only when it is the same one.
         if display == previous.display {
-            SceneDiff.members(from: previous.tiles, to: tiles, at: "/tiles", into: &operations, json: json(of:))
+            SceneDiff.members(from: previous.tiles, to: tiles, at: "/tiles", into: &operations, json: json(of:), shortcut: SceneDiff.reasonOnly)
         } else {
             var before: [String: JSONValue] = [:]
             for (id, tile) in previous.tiles { before[id] = previous.json(of: tile) }
@@ -100,22 +100,38 @@ enum SceneDiff {
     }
 
     /// Members of a keyed collection (tiles, incidents): a new key is an `add` of the whole
-    /// value, a missing one a `remove`, a changed one the generic diff of the two small documents.
+    /// value, a missing one a `remove`, a changed one the generic diff of the two small documents
+    /// (unless `shortcut` writes the operations for that change itself and returns true).
     /// Keys that differ are visited in canonical order, so the patch is deterministic.
     static func members<Value: Equatable>(
         from old: [String: Value], to new: [String: Value], at path: String, into operations: inout [JSONPatch.Operation],
-        json: (Value) -> JSONValue
+        json: (Value) -> JSONValue,
+        shortcut: (_ before: Value, _ after: Value, _ path: String, _ operations: inout [JSONPatch.Operation]) -> Bool = { _, _, _, _ in false }
     ) {
         let keys = changedKeys(old, new)
         for key in keys {
             let memberPath = path + "/" + JSONPointer.escape(key)
             switch (old[key], new[key]) {
-            case (let before?, let after?): JSONPatch.appendDiff(from: json(before), to: json(after), at: memberPath, into: &operations)
+            case (let before?, let after?):
+                if !shortcut(before, after, memberPath, &operations) {
+                    JSONPatch.appendDiff(from: json(before), to: json(after), at: memberPath, into: &operations)
+                }
             case (_?, nil): operations.append(.remove(path: memberPath))
             case (nil, let after?): operations.append(.add(path: memberPath, value: json(after)))
             case (nil, nil): break
             }
         }
+    }
+
+    /// A tile whose only change is its reason (an alarm's age moves on every second, on every
+    /// tile showing one) is one `replace`, without building the two tiles' documents.
+    static func reasonOnly(_ before: SceneTile, _ after: SceneTile, at path: String, into operations: inout [JSONPatch.Operation]) -> Bool {
+        guard before.reason != after.reason else { return false }
+        var sameButReason = before
+        sameButReason.reason = after.reason
+        guard sameButReason == after else { return false }
+        operations.append(.replace(path: path + "/reason", value: .string(after.reason)))
+        return true
     }
 
     /// Units, the members that change every round: a moved unit is a `replace` of each field

@@ -171,10 +171,13 @@ let benchmarks: @Sendable () -> Void = {
 
     /// Moves `count` random markers to a random point within `spread` degrees of `anchor`
     /// (their current or their first position), timed at `inputs.now`: one round of a wall.
+    /// Returns the units moved.
+    @discardableResult
     func moveMarkers(
         _ count: Int, in inputs: inout LayoutInputs, random: inout SplitMix, spread: (latitude: Double, longitude: Double),
         around anchor: (_ first: LayoutUnit, _ current: LayoutUnit) -> GeoPoint
-    ) {
+    ) -> Set<UnitID> {
+        var movedIDs = Set<UnitID>()
         for _ in 0..<count {
             let unit = movers[Int.random(in: 0..<movers.count, using: &random)]
             var moved = inputs.units[unit.id]!
@@ -184,7 +187,9 @@ let benchmarks: @Sendable () -> Void = {
                 longitude: center.longitude + .random(in: -spread.longitude...spread.longitude, using: &random))
             moved.time = inputs.now
             inputs.units[unit.id] = moved
+            movedIDs.insert(unit.id)
         }
+        return movedIDs
     }
 
     // Typical changes: one round of 0.1 s in which `moving` unit markers moved by 5-15 m, as
@@ -208,8 +213,8 @@ let benchmarks: @Sendable () -> Void = {
     var pairIndex = 0
     for moving in [10, 100] {
         let pairs = changes(moving: moving)
-        // What the hub does every round: the typed diff of the wall's scene, the stamp, and the
-        // encoding of the operations for the wire and the history.
+        // What the hub does every round: the typed diff of the wall's scene (its markers: those the
+        // engine says changed), the stamp, and the encoding of the operations for the wire and the history.
         let sample = JSONPatch(operations: pairs[1].1.changes(since: pairs[1].0) + pairs[1].1.stampOperations(seq: 2)).encodedBytes
         if getenv("HV_DUMP_PATCH") != nil { print(String(decoding: sample, as: UTF8.self)) }
         // As the daemon runs it: each iteration computes the next round's scene (not timed), then
@@ -224,11 +229,15 @@ let benchmarks: @Sendable () -> Void = {
                 roundNumber += 1
                 roundInputs.now = steadyNow.adding(seconds: roundNumber * 0.1)
                 // Around each marker's first position, so that markers stay on the map however long it runs.
-                moveMarkers(moving, in: &roundInputs, random: &roundRandom, spread: (0.0005, 0.0008)) { first, _ in first.position }
+                roundInputs.changedUnits = moveMarkers(moving, in: &roundInputs, random: &roundRandom, spread: (0.0005, 0.0008)) { first, _ in
+                    first.position
+                }
                 let (next, nextState) = LayoutEngine.compute(roundInputs, previous: roundState)
+                guard let changedMarkers = nextState.unitChanges else { fatalError("the engine rebuilt the markers") }
                 let previous = roundScene
                 timed(benchmark) {
-                    blackHole(JSONPatch(operations: next.changes(since: previous) + next.stampOperations(seq: 2)).encodedBytes)
+                    let markers = SceneUnit.changes(from: previous.units, to: next.units, keys: changedMarkers)
+                    blackHole(JSONPatch(operations: next.changes(since: previous, unitOperations: markers) + next.stampOperations(seq: 2)).encodedBytes)
                 }
                 (roundScene, roundState) = (next, nextState)
             }
