@@ -50,6 +50,9 @@ public final class SceneHub: Sendable {
         var retired: [StreamKey: UInt64] = [:]
         var subscriberCount = 0
         var shutDown = false
+        /// When the timer (``SceneHubService``) will next call ``tick()`` (monotonic ns); a
+        /// publish that leaves an update waiting for an earlier slot wakes it.
+        var timerWakesAt: UInt64 = .max
     }
 
     /// One write (or close) decided under the lock and performed after it, so that a full
@@ -78,6 +81,8 @@ public final class SceneHub: Sendable {
     /// a renderer resuming with a `since` from before a restart is never given patches of
     /// another scene history.
     private let firstSequence: UInt64
+    /// Wakes the timer before its planned time (see ``State/timerWakesAt``).
+    private let timerAlarm = Alarm()
 
     public init(
         configuration: Configuration = Configuration(),
@@ -97,6 +102,7 @@ public final class SceneHub: Sendable {
     public func publish(_ key: StreamKey, content: some StreamDocument) -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
+        var wakeTimer = false
         let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
             // Taken out of the dictionary while it changes: a copy left behind would make the
             // history's patch deque copy itself on every publish.
@@ -108,6 +114,7 @@ public final class SceneHub: Sendable {
             defer { state.streams[key] = stream }
             guard let (seq, _) = stream.history.publish(content) else { return (nil, []) }
             var deliveries: [Delivery] = []
+            var earliest = UInt64.max
             for (number, var subscriber) in stream.subscribers {
                 let action = subscriber.machine.published(seq: seq, now: now)
                 if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
@@ -115,10 +122,18 @@ public final class SceneHub: Sendable {
                     state.subscriberCount -= 1
                 } else {
                     stream.subscribers[number] = subscriber
+                    earliest = min(earliest, subscriber.machine.nextDeadline ?? .max)
                 }
+            }
+            // An update held for its subscriber's slot goes out at that slot, not at the
+            // timer's next round: a late slot would add up to a whole timer interval.
+            if earliest < state.timerWakesAt {
+                state.timerWakesAt = earliest
+                wakeTimer = true
             }
             return (seq, deliveries)
         }
+        if wakeTimer { timerAlarm.ring() }
         deliver(deliveries)
         return seq
     }
@@ -197,28 +212,49 @@ public final class SceneHub: Sendable {
     }
 
     /// Runs the timers: coalesced updates whose slot came, heartbeats, stalled subscribers.
-    public func tick() {
+    /// Returns when (monotonic ns) the next of them is due, nil when none is.
+    @discardableResult
+    public func tick() -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
-        let deliveries: [Delivery] = state.withLock { state in
+        let (deliveries, next): ([Delivery], UInt64) = state.withLock { state in
+            // Until the timer sleeps again, any publish that holds an update wakes it.
+            state.timerWakesAt = .max
             var deliveries: [Delivery] = []
+            var next = UInt64.max
             for key in Array(state.streams.keys) {
                 guard state.streams[key]?.subscribers.isEmpty == false, var stream = state.streams.removeValue(forKey: key) else { continue }
                 defer { state.streams[key] = stream }
                 for (number, var subscriber) in stream.subscribers {
-                    guard let deadline = subscriber.machine.nextDeadline, deadline <= now else { continue }
+                    guard let deadline = subscriber.machine.nextDeadline else { continue }
+                    guard deadline <= now else {
+                        next = min(next, deadline)
+                        continue
+                    }
                     let action = subscriber.machine.tick(now: now)
                     if perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
                         stream.subscribers[number] = nil
                         state.subscriberCount -= 1
                     } else {
                         stream.subscribers[number] = subscriber
+                        next = min(next, subscriber.machine.nextDeadline ?? .max)
                     }
                 }
             }
-            return deliveries
+            return (deliveries, next)
         }
         deliver(deliveries)
+        return next == .max ? nil : next
+    }
+
+    /// Waits until `next` (a ``tick()`` result) but at most `longest`, or until a publish
+    /// leaves an update due earlier. The timer's sleep: one task at a time calls it.
+    public func waitForTimers(next: UInt64?, longest: Duration) async {
+        let now = monotonicNanoseconds()
+        let wait = min(next.map { $0 > now ? $0 - now : 0 } ?? .max, UInt64(longest.nanoseconds))
+        state.withLock { $0.timerWakesAt = now &+ wait }
+        guard wait > 0 else { return }
+        await timerAlarm.wait(atMost: .nanoseconds(Int64(wait)))
     }
 
     /// The current version of a stream's document (its JSON and bytes are made on first use,
@@ -314,3 +350,53 @@ extension SceneHub {
 }
 
 private let monotonicOrigin = ContinuousClock.now
+
+/// A sleep that another thread may cut short: ``wait(atMost:)`` returns after the duration or
+/// at the first ``ring()``, whichever comes first. A ring while nobody waits is kept for the next wait.
+final class Alarm: Sendable {
+    private struct State {
+        var waiter: CheckedContinuation<Void, Never>?
+        var rung = false
+    }
+    private let state = Mutex(State())
+
+    func ring() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard let waiter = state.waiter else {
+                state.rung = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait(atMost duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await self.waitForRing() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ringNow = state.withLock { state in
+                    if state.rung {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if ringNow { continuation.resume() }
+            }
+        } onCancel: {
+            // Resumes the waiter (the sleep won); a ring left over makes one early wake, harmless.
+            self.ring()
+        }
+    }
+}

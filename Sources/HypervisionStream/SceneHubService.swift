@@ -4,7 +4,8 @@ import ServiceLifecycle
 /// subscriber with `shutting_down` when the daemon stops.
 public struct SceneHubService: Service {
     public let hub: SceneHub
-    /// How often the timers are checked; the coalescing slot and heartbeat resolution.
+    /// The longest the timers sleep; they wake earlier when a subscriber's slot, heartbeat or
+    /// stall deadline is due sooner.
     public var interval: Duration
 
     public init(hub: SceneHub, interval: Duration = .milliseconds(10)) {
@@ -14,8 +15,7 @@ public struct SceneHubService: Service {
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
-            hub.tick()
+            await hub.waitForTimers(next: hub.tick(), longest: interval)
         }
         hub.shutdown()
     }
