@@ -14,16 +14,21 @@ import HypervisionCore
 struct MapUnits: Sendable, Hashable {
     /// A fresh marker's fix time, to find it when it turns stale. Entries of units that moved
     /// on since are skipped when they surface (their time no longer matches).
+    /// Ordered by fix time alone: which of two fixes of the same time comes out first does not
+    /// matter, and comparing keys (strings) made building the heap cost more than the markers.
     struct FreshFix: Comparable, Sendable {
         var time: Int64
         var key: String
-        static func < (a: FreshFix, b: FreshFix) -> Bool { a.time != b.time ? a.time < b.time : a.key < b.key }
+        static func < (a: FreshFix, b: FreshFix) -> Bool { a.time < b.time }
+        static func == (a: FreshFix, b: FreshFix) -> Bool { a.time == b.time }
     }
 
     private(set) var markers: [String: SceneUnit] = [:]
     private(set) var viewports: [GeoBox] = []
     private(set) var computedAt = Timestamp(microseconds: .min)
-    private var freshFixes = Heap<FreshFix>()
+    /// Built on the first update after a rebuild: a wall rebuilt every round (its viewport
+    /// follows moving units) never needs it.
+    private var freshFixes: Heap<FreshFix>?
 
     static func == (a: MapUnits, b: MapUnits) -> Bool {
         a.markers == b.markers && a.viewports == b.viewports && a.computedAt == b.computedAt
@@ -47,12 +52,13 @@ struct MapUnits: Sendable, Hashable {
         rebuilt.viewports = viewports
         rebuilt.computedAt = inputs.now
         rebuilt.markers = SceneBuilder.units(inputs.units, viewports: viewports, now: inputs.now, tuning: tuning)
-        rebuilt.rebuildFreshFixes()
         return (rebuilt, nil)
     }
 
     private mutating func update(_ changed: Set<UnitID>, inputs: LayoutInputs, tuning: LayoutTuning) -> [String] {
         computedAt = inputs.now
+        var freshFixes = self.freshFixes ?? Self.freshFixes(of: markers)
+        self.freshFixes = nil  // unique while it changes
         var changes: [String] = []
         for id in changed {
             let key = id.rawValue
@@ -76,12 +82,12 @@ struct MapUnits: Sendable, Hashable {
             changes.append(oldest.key)
         }
         // Entries of units that moved on pile up; start afresh once they outnumber the markers.
-        if freshFixes.count > 2 * markers.count + 64 { rebuildFreshFixes() }
+        self.freshFixes = freshFixes.count > 2 * markers.count + 64 ? Self.freshFixes(of: markers) : freshFixes
         changes.sort(by: JSONValue.utf8Precedes)
         return changes
     }
 
-    private mutating func rebuildFreshFixes() {
-        freshFixes = Heap(markers.values.lazy.filter { !$0.stale }.map { FreshFix(time: $0.time.microseconds, key: $0.id) })
+    private static func freshFixes(of markers: [String: SceneUnit]) -> Heap<FreshFix> {
+        Heap(markers.values.lazy.filter { !$0.stale }.map { FreshFix(time: $0.time.microseconds, key: $0.id) })
     }
 }

@@ -8,8 +8,9 @@ import Synchronization
 
 /// Tuning of the ``PingWriter``.
 public struct PingWriterConfiguration: Sendable, Hashable {
-    /// The most pings written in one transaction.
-    public var maximumBatchSize: Int = 20_000
+    /// The most pings written in one transaction. Each batch also upserts the latest position of
+    /// every unit in it, so larger batches under load pay that once for more pings.
+    public var maximumBatchSize: Int = 50_000
     /// How long an idle writer waits after the first ping for more to join its batch.
     public var linger: Duration = .milliseconds(2)
     /// The most pings queued before submissions are refused with ``PingWriterError/Code/overloaded``.
