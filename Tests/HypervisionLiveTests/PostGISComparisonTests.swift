@@ -120,12 +120,18 @@ import Testing
         var matched = Set(gotIDs) == Set(expectedIDs)
         #expect(Set(gotIDs) == Set(expectedIDs), "radius \(radius) m around \(centre): only live \(Set(gotIDs).subtracting(expectedIDs).sorted().prefix(10)), only PostGIS \(Set(expectedIDs).subtracting(gotIDs).sorted().prefix(10))")
         let expectedDistance = Dictionary(uniqueKeysWithValues: expected)
+        // One issue per query, not one per unit: a wrong solver would otherwise bury the log in
+        // thousands of lines and hide the failure that matters.
+        var differing: [String] = []
         for result in got {
             guard let pg = expectedDistance[result.unit.id.rawValue], let live = result.distance else { continue }
             if abs(pg - live) > tolerance {
-                matched = false
-                Issue.record("distance from \(centre) to \(result.unit.id) (\(result.unit.position)): live \(live) m, PostGIS \(pg) m")
+                differing.append("\(result.unit.id) (\(result.unit.position)): live \(live) m, PostGIS \(pg) m")
             }
+        }
+        if !differing.isEmpty {
+            matched = false
+            Issue.record("\(differing.count) distances from \(centre) differ beyond \(tolerance) m, for example \(differing.prefix(3).joined(separator: "; "))")
         }
         // Nearest first in both.
         #expect(got.map { $0.distance ?? -1 } == got.map { $0.distance ?? -1 }.sorted())
