@@ -72,7 +72,7 @@ import Glibc
 
         // A client that connects and says nothing is dropped after http.idleTimeoutSeconds.
         let silent = try LineClient(port: port)
-        #expect(silent.isClosed(within: .seconds(5)))
+        #expect(await silent.isClosed(within: .seconds(5)))
 
         let watchdog = await listener.waitFor(timeout: .seconds(5)) { $0 == "WATCHDOG=1" }
         #expect(watchdog.found != nil)

@@ -64,7 +64,7 @@ import Glibc
         // A DOCTYPE (entity expansion, XXE) closes the stream.
         let attacker = try LineClient(port: port)
         attacker.send(#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><event uid="x"/>"#)
-        #expect(attacker.isClosed())
+        #expect(await attacker.isClosed())
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }

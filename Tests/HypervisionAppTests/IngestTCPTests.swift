@@ -45,16 +45,16 @@ import Glibc
         // No auth line: refused and closed.
         let stranger = try LineClient(port: tcpPort)
         stranger.send(ping("PN-75-BAC-12") + "\n")
-        #expect(stranger.readLine()?.contains(#""code":"unauthorized""#) == true)
-        #expect(stranger.isClosed())
+        #expect(await stranger.readLine()?.contains(#""code":"unauthorized""#) == true)
+        #expect(await stranger.isClosed())
 
         let gateway = try LineClient(port: tcpPort)
         gateway.send(#"{"type":"auth","token":"gw-secret"}"# + "\n")
-        #expect(gateway.readLine() == #"{"type":"auth","ok":true}"#)
+        #expect(await gateway.readLine() == #"{"type":"auth","ok":true}"#)
         let first = ping("PN-75-BAC-12")
         gateway.send([first, ping("PN-75-BAC-13", lat: 91), ping("PN-75-BAC-14")].joined(separator: "\n") + "\n")
         var answers: [String] = []
-        while let line = gateway.readLine(), answers.count < 10 {
+        while let line = await gateway.readLine(), answers.count < 10 {
             answers.append(line)
             if line.contains(#""type":"ack""#) && line.contains(#""through":3"#) { break }
         }
@@ -66,20 +66,20 @@ import Glibc
 
         // The same ping again (a gateway resending after a reconnect) is a duplicate.
         gateway.send(first + "\r\n")
-        #expect(gateway.readLine() == #"{"type":"ack","through":4,"accepted":0,"duplicates":1,"rejected":0}"#)
+        #expect(await gateway.readLine() == #"{"type":"ack","through":4,"accepted":0,"duplicates":1,"rejected":0}"#)
 
         // Idle for longer than the limit: told why, then closed.
-        let idle = gateway.readLine(timeout: .seconds(5))
+        let idle = await gateway.readLine(timeout: .seconds(5))
         #expect(idle?.contains(#""code":"idle_timeout""#) == true, "\(String(describing: idle))")
-        #expect(gateway.isClosed())
+        #expect(await gateway.isClosed())
 
         // A line over the limit closes the connection with line_too_long.
         let flooder = try LineClient(port: tcpPort)
         flooder.send(#"{"type":"auth","token":"gw-secret"}"# + "\n")
-        _ = flooder.readLine()
+        _ = await flooder.readLine()
         flooder.send(String(repeating: "x", count: 5_000) + "\n")
-        #expect(flooder.readLine()?.contains(#""code":"line_too_long""#) == true)
-        #expect(flooder.isClosed())
+        #expect(await flooder.readLine()?.contains(#""code":"line_too_long""#) == true)
+        #expect(await flooder.isClosed())
 
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [2])
         daemon.signal(SIGTERM)
@@ -97,7 +97,7 @@ import Glibc
 
         let gateway = try LineClient(port: tcpPort)
         gateway.send(ping("PIPE-WARM") + "\n")
-        #expect(gateway.readLine() == #"{"type":"ack","through":1,"accepted":1,"duplicates":0,"rejected":0}"#)
+        #expect(await gateway.readLine() == #"{"type":"ack","through":1,"accepted":1,"duplicates":0,"rejected":0}"#)
 
         let logger = Logger(label: "lock-holder")
         try await TestPostgres.withConnection(endpoint) { locker in
@@ -112,11 +112,11 @@ import Glibc
                 if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
             }
             #expect(status == 200, "line 3 must be on the live picture while line 2 waits for the database")
-            #expect(gateway.readLine(timeout: .milliseconds(200)) == nil, "nothing may be acknowledged before it is durable")
+            #expect(await gateway.readLine(timeout: .milliseconds(200)) == nil, "nothing may be acknowledged before it is durable")
             _ = try await locker.query("COMMIT", logger: logger)
         }
         var acks: [String] = []
-        while acks.last?.contains(#""through":3"#) != true, let line = gateway.readLine() { acks.append(line) }
+        while acks.last?.contains(#""through":3"#) != true, let line = await gateway.readLine() { acks.append(line) }
         #expect(acks.last?.contains(#""through":3"#) == true, "\(acks)")
         let accepted = acks.compactMap { $0.firstMatch(of: /"accepted":(\d+)/).map { Int($0.1)! } }.reduce(0, +)
         #expect(accepted == 2, "\(acks)")

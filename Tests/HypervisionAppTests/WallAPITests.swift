@@ -303,10 +303,10 @@ import Testing
     // MARK: Subscriptions
 
     /// Reads lines until one parses as a message of `type` (skipping heartbeats).
-    static func next(_ client: LineClient, timeout: Duration = .seconds(10)) -> JSONValue? {
+    static func next(_ client: LineClient, timeout: Duration = .seconds(10)) async -> JSONValue? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard let line = client.readLine(timeout: deadline - ContinuousClock.now) else { return nil }
+            guard let line = await client.readLine(timeout: deadline - ContinuousClock.now) else { return nil }
             guard let message = try? JSONValue(parsing: Array(line.utf8)) else {
                 Issue.record("not JSON: \(line.prefix(200))")
                 return nil
@@ -334,7 +334,7 @@ import Testing
 
         let client = try await Self.connect(daemon)
         client.send(#"{"type":"subscribe","wall":"ops","token":"admin-secret"}"# + "\n")
-        guard let first = Self.next(client), first["type"]?.stringValue == "scene", var replica = first["scene"] else {
+        guard let first = await Self.next(client), first["type"]?.stringValue == "scene", var replica = first["scene"] else {
             Issue.record("no scene first")
             return
         }
@@ -351,7 +351,7 @@ import Testing
         var matched = false
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline, !matched {
-            guard let message = Self.next(client, timeout: .seconds(5)) else { break }
+            guard let message = await Self.next(client, timeout: .seconds(5)) else { break }
             guard message["type"]?.stringValue == "patch" else {
                 Issue.record("expected a patch: \(message.encoded().prefix(300))")
                 break
@@ -373,7 +373,7 @@ import Testing
         // A display subscription gets that display's view.
         let display = try await Self.connect(daemon)
         display.send(#"{"type":"subscribe","wall":"ops","display":"r0c1","token":"admin-secret"}"# + "\n")
-        let view = Self.next(display)
+        let view = await Self.next(display)
         #expect(view?["type"]?.stringValue == "scene", "\(view?.encoded().prefix(300) ?? "nothing")")
         #expect(view?["scene"]?["display"]?.stringValue == "r0c1")
         let servedView = try await daemon.call("GET", "/api/v1/walls/ops/scene?display=r0c1", token: "query-secret")
@@ -390,14 +390,14 @@ import Testing
         ] {
             let refused = try await Self.connect(daemon)
             refused.send(request + "\n")
-            let error = Self.next(refused, timeout: .seconds(5))
+            let error = await Self.next(refused, timeout: .seconds(5))
             #expect(error?["type"]?.stringValue == "error" && error?["code"]?.stringValue == code, "\(request): \(error?.encoded() ?? "nothing")")
-            #expect(refused.isClosed(), "\(request): the connection stays open")
+            #expect(await refused.isClosed(), "\(request): the connection stays open")
         }
         // The refused ones did not disturb the subscriber: the next change still arrives.
         #expect(try await daemon.call("POST", "/api/v1/walls/ops/pins", #"{"camera":"cam-n1","expiresIn":60,"by":"test"}"#).status == 201)
         var sawPin = false
-        while !sawPin, let message = Self.next(client, timeout: .seconds(5)), message["type"]?.stringValue == "patch" {
+        while !sawPin, let message = await Self.next(client, timeout: .seconds(5)), message["type"]?.stringValue == "patch" {
             #expect(message["base"]?.doubleValue == seq)
             replica = try JSONPatch(json: message["patch"] ?? .null).applied(to: replica)
             seq = message["seq"]?.doubleValue ?? -1

@@ -52,6 +52,30 @@ import Glibc
         return .object(["wall": "cic", "tiles": .object(tiles), "n": .number(Double(n)), "pad": .string(String(repeating: "x", count: padding))])
     }
 
+    /// Subscribes through `openssl s_client` (an independent TLS client) and returns the first
+    /// line it prints, empty when the handshake fails; run off the cooperative pool, as its
+    /// reads block.
+    static func firstLineFromTLSClient(_ arguments: [String], timeout: Duration) async throws -> String {
+        try await offThePool {
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            client.arguments = ["s_client", "-quiet"] + arguments
+            let input = Pipe(), output = Pipe()
+            client.standardInput = input
+            client.standardOutput = output
+            client.standardError = FileHandle.nullDevice
+            try client.run()
+            input.fileHandleForWriting.write(Data((#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n").utf8))
+            var received = Data()
+            let deadline = ContinuousClock.now + timeout
+            while !received.contains(0x0A), client.isRunning, ContinuousClock.now < deadline {
+                received += output.fileHandleForReading.availableData
+            }
+            client.terminate()
+            return String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
+        }
+    }
+
     func message(_ line: String?, sourceLocation: SourceLocation = #_sourceLocation) throws -> ServerMessage {
         try ServerMessage(line: Array(try #require(line, "no line", sourceLocation: sourceLocation).utf8))
     }
@@ -66,13 +90,13 @@ import Glibc
             let client = try LineClient(port: port)
             client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
             var replica = SceneReplica()
-            try replica.apply(try message(client.readLine()))
+            try replica.apply(try message(await client.readLine()))
             let first = try #require(replica.seq)
             for n in 1...3 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
             // Coalesced to at most one update per millisecond: patches, or a scene when the
             // combined patch would be larger than the scene itself.
             while replica.seq != first + 3 {
-                let next = try message(client.readLine())
+                let next = try message(await client.readLine())
                 if case .heartbeat = next { continue }
                 try replica.apply(next)
             }
@@ -82,14 +106,14 @@ import Glibc
             // padding never changes, so the patch is the smaller).
             let resumed = try LineClient(port: port)
             resumed.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first + 1)}"# + "\n")
-            guard case .patch(let seq, let base, _) = try message(resumed.readLine()) else { Issue.record("no patch on resume"); return }
+            guard case .patch(let seq, let base, _) = try message(await resumed.readLine()) else { Issue.record("no patch on resume"); return }
             #expect(base == first + 1 && seq == first + 3)
 
             // Outside the history (5 patches held): a full scene.
             for n in 4...12 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
             let late = try LineClient(port: port)
             late.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first + 1)}"# + "\n")
-            guard case .scene(let sceneSeq, let scene) = try message(late.readLine()) else { Issue.record("no scene when outside history"); return }
+            guard case .scene(let sceneSeq, let scene) = try message(await late.readLine()) else { Issue.record("no scene when outside history"); return }
             #expect(sceneSeq == first + 12 && scene == Self.document(12, padding: 2_000))
         }
     }
@@ -112,21 +136,21 @@ import Glibc
             for (request, code) in cases {
                 let client = try LineClient(port: port)
                 client.send(request)
-                guard let line = client.readLine() else { Issue.record("no answer to \(request.prefix(60))"); continue }
+                guard let line = await client.readLine() else { Issue.record("no answer to \(request.prefix(60))"); continue }
                 guard case .error(let error) = try message(line) else { Issue.record("no error for \(request.prefix(60))"); continue }
                 #expect(error.code.rawValue == code, "\(request.prefix(60)): \(error)")
-                #expect(client.isClosed())
+                #expect(await client.isClosed())
             }
             // Silence: dropped after the subscribe timeout (2 s here).
             let silent = try LineClient(port: port)
-            guard case .error(let error) = try message(silent.readLine(timeout: .seconds(5))) else { Issue.record("no timeout error"); return }
+            guard case .error(let error) = try message(await silent.readLine(timeout: .seconds(5))) else { Issue.record("no timeout error"); return }
             #expect(error.message.contains("no subscribe line"))
-            #expect(silent.isClosed())
+            #expect(await silent.isClosed())
 
             // A display view is its own stream.
             let display = try LineClient(port: port)
             display.send(#"{"type":"subscribe","wall":"cic","display":"r0c0","token":"wall-secret"}"# + "\n")
-            guard case .scene = try message(display.readLine()) else { Issue.record("no display scene"); return }
+            guard case .scene = try message(await display.readLine()) else { Issue.record("no display scene"); return }
         }
     }
 
@@ -142,7 +166,7 @@ import Glibc
             let healthy = try LineClient(port: port)
             healthy.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
             var replica = SceneReplica()
-            try replica.apply(try message(healthy.readLine()))
+            try replica.apply(try message(await healthy.readLine()))
             // Every change rewrites the 100 kB padding: ~100 kB per patch, 60 of them (6 MB). The
             // stalled client's socket buffers hold well under 1 MB of that.
             var published: UInt64 = 0
@@ -150,7 +174,7 @@ import Glibc
                 published = hub.publish(key, content: Self.document(n, padding: 100_000 + n)) ?? published
                 // The healthy renderer keeps up with every change while the other reads nothing.
                 while replica.seq != published {
-                    let next = try message(healthy.readLine(timeout: .seconds(5)))
+                    let next = try message(await healthy.readLine(timeout: .seconds(5)))
                     if case .heartbeat = next { continue }
                     try replica.apply(next)
                 }
@@ -162,7 +186,7 @@ import Glibc
             var received = 0
             var scenes = 0
             while stalledReplica.seq != published {
-                guard let line = stalled.readLine(timeout: .seconds(5)) else { Issue.record("stalled subscriber never caught up"); return }
+                guard let line = await stalled.readLine(timeout: .seconds(5)) else { Issue.record("stalled subscriber never caught up"); return }
                 received += line.utf8.count
                 let next = try ServerMessage(line: Array(line.utf8))
                 if case .scene = next { scenes += 1 }
@@ -179,16 +203,12 @@ import Glibc
         let directory = NSTemporaryDirectory() + "hv-tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
+        let openssl = try await runToExit("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
             "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
+        ])
+        try #require(openssl.status == 0, "\(openssl.errors)")
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(directory + "/cert.pem").map { .certificate($0) },
             privateKey: .file(directory + "/key.pem"))
@@ -196,28 +216,14 @@ import Glibc
         hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
         try await withServer(hub: hub, tls: tls) { port in
             // openssl s_client as an independent TLS client.
-            let client = Process()
-            client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            client.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", directory + "/cert.pem", "-verify_return_error"]
-            let input = Pipe(), output = Pipe()
-            client.standardInput = input
-            client.standardOutput = output
-            client.standardError = FileHandle.nullDevice
-            try client.run()
-            input.fileHandleForWriting.write(Data((#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n").utf8))
-            var received = Data()
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !received.contains(0x0A), ContinuousClock.now < deadline {
-                received += output.fileHandleForReading.availableData
-            }
-            client.terminate()
-            let line = String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
+            let line = try await Self.firstLineFromTLSClient(
+                ["-connect", "127.0.0.1:\(port)", "-CAfile", directory + "/cert.pem", "-verify_return_error"], timeout: .seconds(10))
             guard case .scene(_, let scene) = try message(line) else { Issue.record("no scene over TLS: \(line)"); return }
             #expect(scene == Self.document(0))
             // A plain-text client gets nothing usable from a TLS port.
             let plain = try LineClient(port: port)
             plain.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
-            #expect(plain.readLine(timeout: .seconds(2)).map { $0.contains("\"scene\"") } != true)
+            #expect(await plain.readLine(timeout: .seconds(2)).map { $0.contains("\"scene\"") } != true)
         }
     }
 
@@ -225,24 +231,18 @@ import Glibc
         let directory = NSTemporaryDirectory() + "hv-mtls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            process.standardError = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "openssl \(arguments.prefix(2))")
+        func openssl(_ arguments: [String]) async throws {
+            let finished = try await runToExit("/usr/bin/openssl", arguments)
+            #expect(finished.status == 0, "openssl \(arguments.prefix(2)): \(finished.errors)")
         }
         let d = directory
         // A CA, a server certificate, and a renderer's client certificate signed by the CA.
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+        try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                      "-subj", "/CN=Hypervision test CA", "-keyout", d + "/ca.key", "-out", d + "/ca.pem"])
         for name in ["server", "renderer"] {
-            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
+            try await openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(name)",
                          "-keyout", d + "/\(name)-key.pem", "-out", d + "/\(name).csr"])
-            try openssl(["x509", "-req", "-in", d + "/\(name).csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
+            try await openssl(["x509", "-req", "-in", d + "/\(name).csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
                          "-days", "1", "-out", d + "/\(name).pem"])
         }
         var tls = TLSConfiguration.makeServerConfiguration(
@@ -254,28 +254,13 @@ import Glibc
         let hub = SceneHub()
         hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
         try await withServer(hub: hub, tls: tls) { port in
-            func firstLine(_ extra: [String]) throws -> String {
-                let client = Process()
-                client.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-                client.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", d + "/ca.pem"] + extra
-                let input = Pipe(), output = Pipe()
-                client.standardInput = input
-                client.standardOutput = output
-                client.standardError = FileHandle.nullDevice
-                try client.run()
-                input.fileHandleForWriting.write(Data((#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n").utf8))
-                var received = Data()
-                let deadline = ContinuousClock.now + .seconds(5)
-                while !received.contains(0x0A), client.isRunning, ContinuousClock.now < deadline {
-                    received += output.fileHandleForReading.availableData
-                }
-                client.terminate()
-                return String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
+            func firstLine(_ extra: [String]) async throws -> String {
+                try await Self.firstLineFromTLSClient(["-connect", "127.0.0.1:\(port)", "-CAfile", d + "/ca.pem"] + extra, timeout: .seconds(5))
             }
             // With the renderer's certificate: the scene. Without one: the handshake fails.
-            let withCertificate = try firstLine(["-cert", d + "/renderer.pem", "-key", d + "/renderer-key.pem"])
+            let withCertificate = try await firstLine(["-cert", d + "/renderer.pem", "-key", d + "/renderer-key.pem"])
             #expect(withCertificate.contains("\"type\":\"scene\""), "\(withCertificate)")
-            let without = try firstLine([])
+            let without = try await firstLine([])
             #expect(without.isEmpty, "\(without)")
         }
     }

@@ -135,11 +135,10 @@ public final class NotifySocketListener: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var seen: [String] = []
         while ContinuousClock.now < deadline {
-            if let message = receive() {
+            // Each read blocks up to 200 ms: off the cooperative pool (see offThePool).
+            if let message = await offThePool({ self.receive() }) {
                 seen.append(message)
                 if predicate(message) { return (message, seen) }
-            } else {
-                await Task.yield()
             }
         }
         return (nil, seen)
@@ -184,7 +183,16 @@ public final class LineClient: @unchecked Sendable {
     }
 
     /// The next line, or nil if none arrives within `timeout` or the server closed.
-    public func readLine(timeout: Duration = .seconds(10)) -> String? {
+    public func readLine(timeout: Duration = .seconds(10)) async -> String? {
+        await offThePool { self.blockingReadLine(timeout: timeout) }
+    }
+
+    /// True once the server has closed the connection (reads return end-of-file).
+    public func isClosed(within timeout: Duration = .seconds(5)) async -> Bool {
+        await offThePool { self.blockingIsClosed(within: timeout) }
+    }
+
+    private func blockingReadLine(timeout: Duration) -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let newline = buffer.firstIndex(of: 0x0A) {
@@ -200,8 +208,7 @@ public final class LineClient: @unchecked Sendable {
         return nil
     }
 
-    /// True once the server has closed the connection (reads return end-of-file).
-    public func isClosed(within timeout: Duration = .seconds(5)) -> Bool {
+    private func blockingIsClosed(within timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             var chunk = [UInt8](repeating: 0, count: 4096)
