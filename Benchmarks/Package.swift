@@ -6,6 +6,7 @@ import PackageDescription
 //   swift package --package-path Benchmarks benchmark            (micro-benchmarks)
 //   swift run -c release --package-path Benchmarks writer-throughput   (durable ingest vs COPY)
 //   scripts/bench-ingest          (end to end over HTTP and TCP vs the writer, needs a release hypervisiond)
+//   swift run -c release --package-path Benchmarks layout-rounds   (the layout engine alone, for profilers)
 //   swift run -c release --package-path Benchmarks live-memory     (bytes per live unit, flat under moves)
 //   swift run -c release --package-path Benchmarks fanout-load     (1,000 TCP subscribers: CPU and memory)
 //   swift run -c release --package-path Benchmarks latency-load --daemon PATH   (ping to patch, end to end)
@@ -72,12 +73,28 @@ let package = Package(
         .executableTarget(
             name: "LayoutBenchmarks",
             dependencies: [
+                "LayoutFixtures",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionLayout", package: "hypervision"),
             ],
             path: "Benchmarks/LayoutBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .target(
+            name: "LayoutFixtures",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionLayout", package: "hypervision"),
+            ]
+        ),
+        .executableTarget(
+            name: "layout-rounds",
+            dependencies: [
+                "LayoutFixtures",
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionLayout", package: "hypervision"),
+            ]
         ),
         .target(name: "CMallocInfo"),
         .executableTarget(

@@ -86,13 +86,17 @@ public struct Camera: Sendable, Hashable {
 
     /// Whether `point` lies inside the camera's field-of-view wedge (within range and within
     /// half the field of view either side of the heading).
-    public func covers(_ point: GeoPoint) -> Bool {
+    public func covers(_ point: GeoPoint) -> Bool { coveringDistance(to: point) != nil }
+
+    /// The geodesic distance to `point` in metres when the camera covers it, else nil: one
+    /// geodesic computation for both answers.
+    public func coveringDistance(to point: GeoPoint) -> Double? {
         let inverse = Geodesy.inverse(position, point)
-        guard inverse.distance <= range else { return false }
-        if fieldOfView >= 360 || inverse.distance == 0 { return true }
+        guard inverse.distance <= range else { return nil }
+        if fieldOfView >= 360 || inverse.distance == 0 { return inverse.distance }
         var offset = abs(inverse.initialBearing - heading).truncatingRemainder(dividingBy: 360)
         if offset > 180 { offset = 360 - offset }
-        return offset <= fieldOfView / 2
+        return offset <= fieldOfView / 2 ? inverse.distance : nil
     }
 }
 

@@ -91,31 +91,28 @@ public enum LayoutEngine {
         }
 
         // 1. Candidates, and which of them may be shown.
-        let candidates = PriorityRules.candidates(inputs)
-        var candidateByCamera: [String: Candidate] = [:]
-        candidateByCamera.reserveCapacity(candidates.count)
-        var eligible: [Candidate] = []
-        eligible.reserveCapacity(candidates.count)
+        let ranking = PriorityRules.rank(inputs)
+        // By position in `ranking.offered`.
+        var isEligible = [Bool](repeating: false, count: ranking.offered.count)
         let graceMicroseconds = Int64(tuning.offlineGraceSeconds * 1_000_000)
-        for candidate in candidates {
-            guard let camera = inputs.cameras[candidate.camera] else { continue }
-            if camera.camera.status == .offline {
-                let pinned = if case .pinned = candidate.reason { true } else { false }
+        for at in ranking.offered.indices {
+            if let offlineSince = ranking.offlineSince[at] {
+                let pinned = if case .pinned = ranking.offered[at].reason { true } else { false }
                 let withinGrace =
-                    previousPlacements[candidate.camera] != nil
-                    && now.microseconds - camera.statusSince.microseconds < graceMicroseconds
+                    previousPlacements[ranking.offered[at].camera] != nil
+                    && now.microseconds - offlineSince.microseconds < graceMicroseconds
                 guard pinned || withinGrace else { continue }
             }
-            candidateByCamera[candidate.camera] = candidate
-            eligible.append(candidate)
+            isEligible[at] = true
         }
+        let candidates = EligibleCandidates(ranking: ranking, isEligible: isEligible)
 
         // 2. The slot pool of the automatic camera regions.
         var pool = SlotPool(wall: wall)
 
         // 3. Incumbents keep their slots while eligible and still allowed there.
         for (camera, placement) in previousPlacements.sorted(by: { $0.key < $1.key }) {
-            guard let candidate = candidateByCamera[camera], pool.contains(region: placement.region, slot: placement.slot),
+            guard let candidate = candidates[camera], pool.contains(region: placement.region, slot: placement.slot),
                 pool.allows(candidate, region: placement.region), pool.occupant(placement.region, placement.slot) == nil
             else { continue }
             pool.place(camera, region: placement.region, slot: placement.slot)
@@ -124,29 +121,32 @@ public enum LayoutEngine {
 
         // 4. Challengers, best first: free slots, then replacement by margin and dwell.
         var noFreeSlotLeft = pool.freeCount == 0
-        for candidate in eligible where state.placements[candidate.camera] == nil {
-            if let (region, slot) = pool.bestFreeSlot(for: candidate, lastShown: state.lastShown[candidate.camera]) {
-                pool.place(candidate.camera, region: region, slot: slot)
-                state.placements[candidate.camera] = .init(region: region, slot: slot, placedAt: now, shownSince: now)
+        for at in ranking.order where isEligible[at] {
+            // Once an unconstrained challenger found nobody to replace, no weaker one will either
+            // (most of the candidates of a busy wall end here, before any lookup).
+            if noFreeSlotLeft && ranking.offered[at].region == nil && pool.lastFailedUnconstrained != nil { continue }
+            let camera = ranking.offered[at].camera
+            guard state.placements[camera] == nil else { continue }
+            if !noFreeSlotLeft, let (region, slot) = pool.bestFreeSlot(for: ranking.offered[at], lastShown: state.lastShown[camera]) {
+                pool.place(camera, region: region, slot: slot)
+                state.placements[camera] = .init(region: region, slot: slot, placedAt: now, shownSince: now)
                 noFreeSlotLeft = pool.freeCount == 0
                 continue
             }
-            // Once an unconstrained challenger found nobody to replace, no weaker one will either.
-            if noFreeSlotLeft && candidate.region == nil && pool.lastFailedUnconstrained != nil { continue }
             if let victim = pool.weakestReplaceable(
-                by: candidate, candidates: candidateByCamera, placements: state.placements, now: now, tuning: tuning)
+                by: ranking.offered[at], candidates: candidates, placements: state.placements, now: now, tuning: tuning)
             {
                 guard let old = state.placements.removeValue(forKey: victim) else { continue }
-                pool.place(candidate.camera, region: old.region, slot: old.slot)
-                state.placements[candidate.camera] = .init(region: old.region, slot: old.slot, placedAt: now, shownSince: now)
-            } else if candidate.region == nil {
-                pool.lastFailedUnconstrained = candidate.camera
+                pool.place(camera, region: old.region, slot: old.slot)
+                state.placements[camera] = .init(region: old.region, slot: old.slot, placedAt: now, shownSince: now)
+            } else if ranking.offered[at].region == nil {
+                pool.lastFailedUnconstrained = camera
             }
         }
 
         // 5. Order: larger tiles to higher priorities, except dwell-protected incumbents.
         pool.restoreOrder(
-            candidates: candidateByCamera, placements: &state.placements, previous: previousPlacements, now: now,
+            candidates: candidates, placements: &state.placements, previous: previousPlacements, now: now,
             tuning: tuning)
 
         // 6. Remember where departing cameras were, so they come back to the same place.
@@ -163,7 +163,7 @@ public enum LayoutEngine {
             builder.addRegionTiles(placed)
         }
         for (camera, placement) in state.placements {
-            guard let candidate = candidateByCamera[camera], let rect = pool.rect(placement.region, placement.slot) else { continue }
+            guard let candidate = candidates[camera], let rect = pool.rect(placement.region, placement.slot) else { continue }
             builder.addCameraTile(
                 camera, region: wall.regions[placement.region], slot: placement.slot, rect: rect,
                 reason: candidate.reason.description)
@@ -239,6 +239,18 @@ public enum LayoutEngine {
         let keep = lastShown.sorted { a, b in a.value.at != b.value.at ? a.value.at > b.value.at : a.key < b.key }
             .prefix(LayoutState.lastShownCapacity)
         lastShown = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+    }
+}
+
+/// The candidates that may be shown, by camera.
+struct EligibleCandidates {
+    let ranking: CandidateRanking
+    /// By position in `ranking.offered`.
+    let isEligible: [Bool]
+
+    subscript(camera: String) -> Candidate? {
+        guard let at = ranking.offerOfCamera[camera], isEligible[at] else { return nil }
+        return ranking.offered[at]
     }
 }
 
@@ -332,7 +344,7 @@ struct SlotPool {
     /// The incumbent a challenger may replace: the lowest-priority one in a slot the challenger
     /// may use, beaten by the margin, and past its dwell time unless the challenger is urgent.
     func weakestReplaceable(
-        by challenger: Candidate, candidates: [String: Candidate], placements: [String: LayoutState.Placement],
+        by challenger: Candidate, candidates: EligibleCandidates, placements: [String: LayoutState.Placement],
         now: Timestamp, tuning: LayoutTuning
     ) -> String? {
         let dwell = Int64(tuning.minimumDwellSeconds * 1_000_000)
@@ -356,7 +368,7 @@ struct SlotPool {
     /// margin) except dwell-protected incumbents, and no larger slot is empty while a smaller one
     /// is used. Each swap strictly raises Σ priority × area, so the loop ends; it is also bounded.
     mutating func restoreOrder(
-        candidates: [String: Candidate], placements: inout [String: LayoutState.Placement],
+        candidates: EligibleCandidates, placements: inout [String: LayoutState.Placement],
         previous: [String: LayoutState.Placement], now: Timestamp, tuning: LayoutTuning
     ) {
         let dwell = Int64(tuning.minimumDwellSeconds * 1_000_000)

@@ -198,6 +198,14 @@ public enum PriorityRules {
     /// cameras are candidates; whether they may be shown is the engine's decision, because it
     /// depends on whether they are already on the wall.
     public static func candidates(_ inputs: LayoutInputs) -> [Candidate] {
+        let ranking = rank(inputs)
+        return ranking.order.map { ranking.offered[$0] }
+    }
+
+    /// The candidates, best first, with what the engine needs next to them. The engine runs
+    /// this every round for hundreds of cameras, so it hashes each camera id as few times as it
+    /// can and never copies a candidate it does not keep.
+    static func rank(_ inputs: LayoutInputs) -> CandidateRanking {
         let wall = inputs.wall
         let now = inputs.now
         var fixed: Set<String> = []
@@ -209,51 +217,71 @@ public enum PriorityRules {
             default: break
             }
         }
-        guard !cameraRegions.isEmpty else { return [] }
+        guard !cameraRegions.isEmpty else { return CandidateRanking() }
         // Region ids key region tiles in the scene, so a camera with such an id cannot be a tile.
         let excluded = fixed.union(wall.regions.map(\.region.id))
-        var best: [String: Candidate] = [:]
-        best.reserveCapacity(min(inputs.cameras.count, 4_096))
-        func offer(_ candidate: Candidate, known: Bool = false) {
-            guard !excluded.contains(candidate.camera), known || inputs.cameras[candidate.camera] != nil else { return }
-            var candidate = candidate
-            if let region = candidate.region, !cameraRegions.contains(region) { candidate.region = nil }
-            if let current = best[candidate.camera] {
+        let cameras = inputs.cameras
+        // Every camera offered, in order of first offer, and where it is in that list.
+        var offered: [Candidate] = []
+        var statusSince: [Timestamp?] = []
+        var position: [String: Int] = [:]
+        offered.reserveCapacity(min(cameras.count, 4_096))
+        statusSince.reserveCapacity(min(cameras.count, 4_096))
+        position.reserveCapacity(min(cameras.count, 4_096))
+        // A handful of ids (presets' cameras, region ids): comparing is cheaper than hashing.
+        let excludedIDs = Array(excluded)
+        func isExcluded(_ camera: String) -> Bool {
+            excludedIDs.count <= 16 ? excludedIDs.contains(camera) : excluded.contains(camera)
+        }
+        func offer(_ camera: String, priority: Double, region: String?, reason: () -> Reason) {
+            // One hash finds the camera's place or makes one at the end of `offered`.
+            let next = offered.count
+            let at = Self.value(of: &position[camera, default: next])
+            guard at == next else {
                 // Deterministic whatever the order of offers: priority, then reason text.
-                if current.priority > candidate.priority
-                    || (current.priority == candidate.priority && current.reason.description <= candidate.reason.description)
-                {
-                    return
-                }
+                let current = offered[at].priority
+                guard priority >= current else { return }
+                let reason = reason()
+                guard priority > current || reason.description < offered[at].reason.description else { return }
+                offered[at] = Candidate(camera: camera, priority: priority, reason: reason, region: region.flatMap { cameraRegions.contains($0) ? $0 : nil })
+                return
             }
-            best[candidate.camera] = candidate
+            guard !isExcluded(camera), let known = cameras.index(forKey: camera) else {
+                position[camera] = nil
+                return
+            }
+            offered.append(Candidate(camera: camera, priority: priority, reason: reason(), region: region.flatMap { cameraRegions.contains($0) ? $0 : nil }))
+            let state = cameras.values[known]
+            statusSince.append(state.camera.status == .offline ? state.statusSince : nil)
         }
 
         for pin in inputs.pins where pin.isActive(at: now) {
-            offer(Candidate(camera: pin.camera, priority: pinned, reason: .pinned(by: pin.pinnedBy), region: pin.region))
+            offer(pin.camera, priority: pinned, region: pin.region) { .pinned(by: pin.pinnedBy) }
         }
-        let emergencies = inputs.units.values.filter { $0.status == .emergency }
+        var emergencies: [LayoutUnit] = []
+        for index in inputs.units.indices where inputs.units.values[index].status == .emergency {
+            emergencies.append(inputs.units.values[index])
+        }
         let activeIncidents = inputs.incidents.filter(\.isActive)
         if !emergencies.isEmpty || !activeIncidents.isEmpty {
-            for state in inputs.cameras.values {
-                let camera = state.camera
-                let reach = CoverageFilter(camera)
-                for unit in emergencies where reach.mayCover(unit.position) && camera.covers(unit.position) {
-                    let distance = Geodesy.distance(camera.position, unit.position)
-                    offer(
-                        Candidate(
-                            camera: camera.id, priority: emergency - min(distance, 999),
-                            reason: .emergency(unit: unit.callsign ?? unit.id.rawValue, distanceMetres: Int(distance.rounded())),
-                            region: nil), known: true)
+            for index in cameras.indices {
+                let camera = cameras.values[index].camera
+                let reach = CoverageFilter(position: camera.position, range: camera.range)
+                guard emergencies.contains(where: { reach.mayCover($0.position) }) || activeIncidents.contains(where: { reach.mayCover($0.location) })
+                else { continue }
+                for unit in emergencies where reach.mayCover(unit.position) {
+                    guard let distance = camera.coveringDistance(to: unit.position) else { continue }
+                    offer(camera.id, priority: emergency - min(distance, 999), region: nil) {
+                        .emergency(unit: unit.callsign ?? unit.id.rawValue, distanceMetres: Int(distance.rounded()))
+                    }
                 }
-                for incident in activeIncidents where reach.mayCover(incident.location) && camera.covers(incident.location) {
-                    let distance = Geodesy.distance(camera.position, incident.location)
+                for incident in activeIncidents where reach.mayCover(incident.location) {
+                    guard let distance = camera.coveringDistance(to: incident.location) else { continue }
                     let urgency = Double(5 - min(max(incident.priority, 1), 5))
                     let closeness = camera.range > 0 ? max(0, 1 - distance / camera.range) : 0
-                    offer(
-                        Candidate(
-                            camera: camera.id, priority: PriorityRules.incident + 400 * urgency + 100 * closeness,
-                            reason: .incident(id: incident.id, distanceMetres: Int(distance.rounded())), region: nil), known: true)
+                    offer(camera.id, priority: PriorityRules.incident + 400 * urgency + 100 * closeness, region: nil) {
+                        .incident(id: incident.id, distanceMetres: Int(distance.rounded()))
+                    }
                 }
             }
         }
@@ -262,33 +290,53 @@ public enum PriorityRules {
             let age = Double(now.microseconds - item.occurredAt.microseconds) / 1e6
             let confidence = min(max(item.confidence ?? 1, 0), 1)
             let decay = 1 / pow2(age / halfLife)
-            offer(
-                Candidate(
-                    camera: item.cameraID, priority: event + 400 * confidence * decay,
-                    reason: .event(kind: item.kind.rawValue, label: item.label.map { String($0.prefix(64)) }, ageSeconds: Int64(age)),
-                    region: nil))
+            offer(item.cameraID, priority: event + 400 * confidence * decay, region: nil) {
+                .event(kind: item.kind.rawValue, label: item.label.map { String($0.prefix(64)) }, ageSeconds: Int64(age))
+            }
         }
         for tour in inputs.tours {
             guard let step = tour.step(at: now) else { continue }
-            offer(
-                Candidate(
-                    camera: tour.cameras[step], priority: PriorityRules.tour,
-                    reason: .tour(id: tour.id, step: step + 1, count: tour.cameras.count), region: tour.region))
+            offer(tour.cameras[step], priority: PriorityRules.tour, region: tour.region) {
+                .tour(id: tour.id, step: step + 1, count: tour.cameras.count)
+            }
         }
         for placed in wall.regions {
             guard case .cameras(_, let defaults) = placed.region.content else { continue }
             for (index, camera) in defaults.enumerated() {
-                offer(
-                    Candidate(
-                        camera: camera, priority: normalContent - 0.1 * Double(index), reason: .normalContent,
-                        region: placed.region.id))
+                offer(camera, priority: normalContent - 0.1 * Double(index), region: placed.region.id) { .normalContent }
             }
         }
-        // Sort positions rather than the candidates themselves: moving a candidate retains and
-        // releases its strings, and that dominated the whole computation.
-        let list = Array(best.values)
-        return list.indices.sorted { Candidate.precedes(list[$0], list[$1]) }.map { list[$0] }
+        // Sort positions rather than the candidates themselves, comparing copies of the keys:
+        // copying a candidate retains and releases its strings, and that dominated the whole
+        // computation.
+        let priorities = offered.map(\.priority)
+        let order = offered.indices.sorted { a, b in
+            priorities[a] != priorities[b] ? priorities[a] > priorities[b] : offered[a].camera < offered[b].camera
+        }
+        return CandidateRanking(offered: offered, offlineSince: statusSince, order: order, offerOfCamera: position)
     }
+}
+
+extension PriorityRules {
+    /// The value of an entry reached through `Dictionary.subscript(_:default:)`'s in-place
+    /// access, which inserts the default when the key is missing: the lookup and the insertion
+    /// cost one hash together.
+    @inline(__always)
+    fileprivate static func value(of entry: inout Int) -> Int { entry }
+}
+
+/// The ranked candidates of one computation (``PriorityRules/rank(_:)``). The candidates stay
+/// where they were first offered and the ranking is a list of positions: moving candidates
+/// around copies their strings.
+struct CandidateRanking {
+    /// In order of first offer.
+    var offered: [Candidate] = []
+    /// Since when each offered candidate's camera has been offline; nil when it is not offline.
+    var offlineSince: [Timestamp?] = []
+    /// Positions in `offered`, best first.
+    var order: [Int] = []
+    /// The position in `offered` of each camera.
+    var offerOfCamera: [String: Int] = [:]
 }
 
 /// 2^x without Foundation's `pow`, for x ≥ 0 (event decay): exact on whole numbers, and a
@@ -322,12 +370,12 @@ struct CoverageFilter {
     let latitudeReach: Double
     let longitudeReach: Double
 
-    init(_ camera: Camera) {
-        latitude = camera.position.latitude
-        longitude = camera.position.longitude
+    init(position: GeoPoint, range: Double) {
+        latitude = position.latitude
+        longitude = position.longitude
         // One degree of latitude is at least 110 574 m; a degree of longitude shrinks with the
         // cosine of the latitude. A 2% margin and a metre absorb the ellipsoid's deviations.
-        let metres = camera.range * 1.02 + 1
+        let metres = range * 1.02 + 1
         latitudeReach = metres / 110_574
         let cosine = cosineDegrees(min(abs(latitude) + latitudeReach, 89.9))
         longitudeReach = cosine > 0.000_1 ? metres / (111_320 * cosine) : 360
@@ -338,14 +386,20 @@ struct CoverageFilter {
     }
 }
 
-/// cos of an angle in degrees in [0, 90], by a Taylor series (pure Swift, deterministic).
+/// cos of an angle in degrees in [0, 90], by a Taylor series (pure Swift, deterministic): the
+/// coefficients are constants, so each term is a multiplication rather than a division.
 func cosineDegrees(_ degrees: Double) -> Double {
     let x = degrees * Double.pi / 180
     let x2 = x * x
-    var term = 1.0, sum = 1.0
-    for n in stride(from: 2, through: 26, by: 2) {
-        term *= -x2 / Double((n - 1) * n)
-        sum += term
-    }
+    // Horner's scheme over (-1)^k / (2k)!, k = 0...13 (error below 1e-15 on [0, pi/2]).
+    var sum = 0.0
+    for coefficient in cosineCoefficients.reversed() { sum = sum * x2 + coefficient }
     return sum
 }
+
+/// (-1)^k / (2k)! for k = 0...13.
+private let cosineCoefficients: [Double] = {
+    var coefficients: [Double] = [1]
+    for k in 1...13 { coefficients.append(-coefficients[k - 1] / Double((2 * k - 1) * (2 * k))) }
+    return coefficients
+}()

@@ -1,6 +1,7 @@
 import Benchmark
 import HypervisionCore
 import HypervisionLayout
+import LayoutFixtures
 
 #if canImport(Glibc)
 import Glibc
@@ -29,85 +30,10 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(threadCPU, threadCPUTime() - start)
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-    let origin = GeoPoint(latitude: 48.8566, longitude: 2.3522)
-    func offset(_ north: Double, _ east: Double) -> GeoPoint {
-        GeoPoint(latitude: origin.latitude + north / 111_133, longitude: origin.longitude + east / (111_319 * 0.658))
-    }
-    func cameraID(_ i: Int) -> String { "cam-" + String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i) }
-
-    // The wall: 6 columns x 4 rows of 3840x2160 displays; a map over 2x2 displays, an incident
-    // list, a dashboard, and an automatic camera region of 4x4 displays in 2x2 per display.
-    let wallJSON = """
-        {"id": "bench", "title": "Bench",
-         "displays": {"rows": 4, "columns": 6, "default": {"width": 3840, "height": 2160, "widthMm": 1209.6, "heightMm": 680.4, "bezelMm": 1.75}},
-         "regions": [
-           {"id": "map", "area": {"row": 0, "column": 0, "rows": 2, "columns": 2}, "kind": "map",
-            "viewport": {"west": 2.25, "south": 48.81, "east": 2.42, "north": 48.91},
-            "fit": {"include": ["incidents", "emergencies"]}},
-           {"id": "incidents", "area": {"row": 2, "column": 0, "rows": 2}, "kind": "incidents"},
-           {"id": "dash", "area": {"row": 2, "column": 1, "rows": 2}, "kind": "web", "url": "https://grafana.local/d/cic"},
-           {"id": "cams", "area": {"row": 0, "column": 2, "rows": 4, "columns": 4}, "kind": "cameras", "preset": "2x2", "perDisplay": true,
-            "sources": ["cam-0001", "cam-0002", "cam-0003", "cam-0004", "cam-0005", "cam-0006"]}
-         ]}
-        """
-    let wall: WallLayout
-    do { wall = try WallDefinition.compile(json: try JSONValue(parsing: wallJSON)) } catch { fatalError("\(error)") }
-
-    var random = SplitMix(state: 42)
-    let t0 = Timestamp(seconds: 1_795_000_000)
-    var cameras: [String: CameraState] = [:]
-    for i in 0..<500 {
-        let camera = Camera(
-            id: cameraID(i), name: "Camera \(i)",
-            position: offset(Double.random(in: -4000...4000, using: &random), Double.random(in: -4000...4000, using: &random)),
-            heading: Double(Int.random(in: 0..<360, using: &random)), fieldOfView: 90, range: 200,
-            streams: [Camera.Stream(transport: .rtsp, quality: "main", url: "rtsp://vms.local/\(cameraID(i))/main")])
-        cameras[camera.id] = CameraState(camera: camera, statusSince: t0.adding(seconds: -3600))
-    }
-    var units: [UnitID: LayoutUnit] = [:]
-    for i in 0..<1000 {
-        let id = UnitID(trusted: "PN-75-U\(i)")
-        units[id] = LayoutUnit(
-            id: id, callsign: "U\(i)",
-            position: offset(Double.random(in: -4000...4000, using: &random), Double.random(in: -4000...4000, using: &random)),
-            heading: 90, status: i % 200 == 0 ? .emergency : .available, time: t0)
-    }
-    let incidents = (0..<20).map { i in
-        Incident(
-            id: "INC-2026-\(1000 + i)", category: "rixe", priority: 1 + i % 5,
-            location: offset(Double.random(in: -3000...3000, using: &random), Double.random(in: -3000...3000, using: &random)),
-            openedAt: t0.adding(seconds: -600))
-    }
-    // Every camera has an active event, so all 500 are candidates.
-    let events = (0..<500).map { i in
-        CameraEvent(
-            cameraID: cameraID(i), kind: .motion, confidence: Double.random(in: 0.1...1, using: &random),
-            occurredAt: t0.adding(seconds: -Double(i % 100)), expiresAt: t0.adding(seconds: 3600))
-    }
-    let baseInputs = LayoutInputs(
-        wall: wall, cameras: cameras, units: units, incidents: incidents, events: events,
-        pins: (0..<4).map { Pin(camera: cameraID(400 + $0), pinnedAt: t0) },
-        tours: [GuardTour(id: "t", cameras: (300..<312).map(cameraID), dwellSeconds: 10, startedAt: t0)], now: t0)
-    precondition(PriorityRules.candidates(baseInputs).count == 500, "expected 500 candidates")
-
-    // A steady state: 200 rounds of 0.1 s from a cold start.
-    var (baseScene, baseState) = LayoutEngine.compute(baseInputs, previous: nil)
-    var warm = baseInputs
-    for i in 0..<200 {
-        warm.now = t0.adding(seconds: Double(i) * 0.1)
-        (baseScene, baseState) = LayoutEngine.compute(warm, previous: baseState)
-    }
-    let steadyNow = warm.now
+    let world = BenchWall()
+    let baseInputs = world.inputs
+    let (baseScene, baseState) = (world.steadyScene, world.steadyState)
+    let steadyNow = world.steadyNow
 
     // Rounds of 0.1 s continuing from the steady state across iterations, as the daemon runs them.
     var fullInputs = baseInputs
@@ -134,7 +60,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // One marker move: each iteration moves the next non-emergency unit by ~11 m north.
-    let movers = units.values.filter { $0.status != .emergency }.sorted { $0.id < $1.id }
+    let movers = world.movers
     var moveScene = baseScene
     var moveInputs = baseInputs
     moveInputs.now = steadyNow
