@@ -185,16 +185,17 @@ public enum LayoutEngine {
         return (scene, state)
     }
 
-    /// Moves one unit's marker without recomputing the wall, when that cannot change anything
-    /// else; nil when a full ``compute(_:previous:seq:)`` is needed.
+    /// Moves one unit's marker in `scene` without recomputing the wall, when that cannot change
+    /// anything else; returns false, leaving `scene` as it was, when a full
+    /// ``compute(_:previous:seq:)`` is needed.
     ///
+    /// In place, so that a scene nobody else holds is updated without copying its markers.
     /// `inputs` already holds the unit's new position. The result equals what `compute` would
     /// give with the same previous state and the clock of `scene` (`inputs.now` is ignored: a
     /// marker update does not advance the wall's clock, the next full recompute does). A full
     /// recompute is needed when the unit is or was in emergency (cameras follow it).
-    public static func movingUnit(_ unit: LayoutUnit, previously old: LayoutUnit?, in scene: Scene, inputs: LayoutInputs) -> Scene? {
-        guard unit.status != .emergency, old?.status != .emergency else { return nil }
-        var updated = scene
+    public static func moveUnit(_ unit: LayoutUnit, previously old: LayoutUnit?, in scene: inout Scene, inputs: LayoutInputs) -> Bool {
+        guard unit.status != .emergency, old?.status != .emergency else { return false }
         let tuning = inputs.wall.tuning
         var mapInputs = inputs
         mapInputs.now = scene.generatedAt
@@ -213,22 +214,22 @@ public enum LayoutEngine {
                     return nil
                 } ?? MapViewport.compute(policy, tile: placed.rect, inputs: mapInputs))
             viewports.append(viewport)
-            if refitting, var tile = updated.tiles[placed.region.id] {
+            if refitting, var tile = scene.tiles[placed.region.id] {
                 tile.source = .map(id: placed.region.id, viewport: viewport)
-                updated.tiles[placed.region.id] = tile
+                scene.tiles[placed.region.id] = tile
             }
         }
         if refitting {
-            updated.units = SceneBuilder.units(inputs.units, viewports: viewports, now: scene.generatedAt, tuning: tuning)
+            scene.units = SceneBuilder.units(inputs.units, viewports: viewports, now: scene.generatedAt, tuning: tuning)
         } else {
             let key = unit.id.rawValue
             if viewports.contains(where: { $0.contains(unit.position) }) {
-                updated.units[key] = SceneBuilder.sceneUnit(unit, now: scene.generatedAt, tuning: tuning)
+                scene.units[key] = SceneBuilder.sceneUnit(unit, now: scene.generatedAt, tuning: tuning)
             } else {
-                updated.units.removeValue(forKey: key)
+                scene.units.removeValue(forKey: key)
             }
         }
-        return updated
+        return true
     }
 
     private static func pruneLastShown(_ lastShown: inout [String: LayoutState.LastShown], now: Timestamp) {

@@ -218,13 +218,16 @@ struct EngineTests {
         moved.heading = 90
         inputs.units[mover.id] = moved
         inputs.now = F.at(0.5)  // ignored by the fast path: the scene keeps its clock
-        let fast = try #require(LayoutEngine.movingUnit(moved, previously: mover, in: scene, inputs: inputs))
+        var fast = scene
+        try #require(LayoutEngine.moveUnit(moved, previously: mover, in: &fast, inputs: inputs))
         inputs.now = F.at(0)
         let (full, _) = LayoutEngine.compute(inputs, previous: nil)
         #expect(fast.encoded() == full.encoded())
         #expect(fast.units[mover.id.rawValue]?.heading == 90)
         var emergency = moved
         emergency.status = .emergency
-        #expect(LayoutEngine.movingUnit(emergency, previously: moved, in: scene, inputs: inputs) == nil)
+        var refused = fast
+        #expect(!LayoutEngine.moveUnit(emergency, previously: moved, in: &refused, inputs: inputs))
+        #expect(refused == fast, "a refused move leaves the scene as it was")
     }
 }

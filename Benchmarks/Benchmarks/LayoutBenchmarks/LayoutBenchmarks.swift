@@ -10,7 +10,7 @@ import Glibc
 /// The layout engine on a 6x4 wall of 4K displays (24 displays) with 500 candidate cameras (every
 /// camera has an active event), 1,000 units and 20 incidents over central Paris: a full recompute
 /// with the previous state (what the daemon does every round), a cold one, one unit marker move
-/// (`LayoutEngine.movingUnit`), the scene's JSON encoding, and diff + patch encoding for a typical
+/// (`LayoutEngine.moveUnit`), the scene's JSON encoding, and diff + patch encoding for a typical
 /// change (one round of 0.1 s in which 10, or 100, unit markers moved): the typed scene diff the
 /// hub uses, and the generic JSON document diff as the reference.
 let benchmarks: @Sendable () -> Void = {
@@ -65,17 +65,16 @@ let benchmarks: @Sendable () -> Void = {
     var moveInputs = baseInputs
     moveInputs.now = steadyNow
     var moveIndex = 0
-    Benchmark("Layout: one unit marker move (movingUnit)") { benchmark in
+    Benchmark("Layout: one unit marker move (moveUnit)") { benchmark in
         timed(benchmark) { for _ in benchmark.scaledIterations {
             let old = movers[moveIndex % movers.count]
             moveIndex += 1
             var moved = old
             moved.position = GeoPoint(latitude: old.position.latitude + 0.0001, longitude: old.position.longitude)
             moveInputs.units[moved.id] = moved
-            guard let updated = LayoutEngine.movingUnit(moved, previously: old, in: moveScene, inputs: moveInputs) else {
-                fatalError("movingUnit refused the fast path")
+            guard LayoutEngine.moveUnit(moved, previously: old, in: &moveScene, inputs: moveInputs) else {
+                fatalError("moveUnit refused the fast path")
             }
-            moveScene = updated
             moveInputs.units[old.id] = old
         }
         }
