@@ -147,9 +147,10 @@ public struct Daemon {
         var wallConfiguration = WallService.Configuration()
         wallConfiguration.interval = .milliseconds(Int64(configuration.wallsIntervalMilliseconds))
         wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))
+        let layoutCameras = LayoutCameras()
         let walls = WallService(
             configuration: wallConfiguration, hub: hub, log: SceneLogStore(client: client, logger: logger), logger: logger,
-            metricsFactory: metricsFactory, inputs: { unitsSince in live.layoutInputs(at: .now(), unitsSince: unitsSince) })
+            metricsFactory: metricsFactory, inputs: { unitsSince in live.layoutInputs(at: .now(), unitsSince: unitsSince, cameras: layoutCameras) })
         Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
         if configuration.demo {
             do {

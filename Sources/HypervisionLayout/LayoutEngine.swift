@@ -39,6 +39,8 @@ public struct LayoutState: Sendable, Hashable {
     var tileRects: [String: PixelRect] = [:]
     /// The unit markers of the scene, kept to update them next time.
     var mapUnits: MapUnits?
+    /// The cameras of the inputs, kept while their revision stays the same.
+    var cameras: CameraDirectory?
     /// The ids of the unit markers that differ from those of the previous state's scene, in
     /// canonical order; nil when the markers were rebuilt rather than updated (compare them all).
     /// ``SceneUnit/changes(from:to:keys:)`` turns them into patch operations.
@@ -91,7 +93,9 @@ public enum LayoutEngine {
         }
 
         // 1. Candidates, and which of them may be shown.
-        let ranking = PriorityRules.rank(inputs)
+        let cameras = CameraDirectory.of(inputs, previous: previous?.cameras)
+        state.cameras = cameras
+        let ranking = PriorityRules.rank(inputs, cameras: cameras)
         // By position in `ranking.offered`.
         var isEligible = [Bool](repeating: false, count: ranking.offered.count)
         let graceMicroseconds = Int64(tuning.offlineGraceSeconds * 1_000_000)
@@ -250,7 +254,7 @@ struct EligibleCandidates {
     let isEligible: [Bool]
 
     subscript(camera: String) -> Candidate? {
-        guard let at = ranking.offerOfCamera[camera], isEligible[at] else { return nil }
+        guard let at = ranking.offer(of: camera), isEligible[at] else { return nil }
         return ranking.offered[at]
     }
 }

@@ -103,6 +103,10 @@ public struct LayoutInputs: Sendable {
     public var tours: [GuardTour]
     /// The clock of this computation; nothing in the engine reads the system clock.
     public var now: Timestamp
+    /// A number that changes whenever `cameras` changes (a camera added, removed or changed,
+    /// or the start of its status); nil when unknown. With it, the engine keeps what it derives
+    /// from the cameras from one computation to the next; the result is the same.
+    public var camerasRevision: UInt64?
     /// The units that may differ from those of the computation that produced the previous state
     /// (added, moved, changed or gone); nil when unknown. With it, the engine updates the map's
     /// markers of those units only (see ``LayoutState/unitChanges``), and the result is the same.
@@ -110,8 +114,10 @@ public struct LayoutInputs: Sendable {
 
     public init(
         wall: WallLayout, cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], incidents: [Incident] = [],
-        events: [CameraEvent] = [], pins: [Pin] = [], tours: [GuardTour] = [], now: Timestamp, changedUnits: Set<UnitID>? = nil
+        events: [CameraEvent] = [], pins: [Pin] = [], tours: [GuardTour] = [], now: Timestamp, camerasRevision: UInt64? = nil,
+        changedUnits: Set<UnitID>? = nil
     ) {
+        self.camerasRevision = camerasRevision
         self.changedUnits = changedUnits
         self.wall = wall
         self.cameras = cameras
@@ -198,14 +204,14 @@ public enum PriorityRules {
     /// cameras are candidates; whether they may be shown is the engine's decision, because it
     /// depends on whether they are already on the wall.
     public static func candidates(_ inputs: LayoutInputs) -> [Candidate] {
-        let ranking = rank(inputs)
+        let ranking = rank(inputs, cameras: CameraDirectory(inputs.cameras, revision: nil))
         return ranking.order.map { ranking.offered[$0] }
     }
 
     /// The candidates, best first, with what the engine needs next to them. The engine runs
     /// this every round for hundreds of cameras, so it hashes each camera id as few times as it
     /// can and never copies a candidate it does not keep.
-    static func rank(_ inputs: LayoutInputs) -> CandidateRanking {
+    static func rank(_ inputs: LayoutInputs, cameras directory: CameraDirectory) -> CandidateRanking {
         let wall = inputs.wall
         let now = inputs.now
         var fixed: Set<String> = []
@@ -217,42 +223,46 @@ public enum PriorityRules {
             default: break
             }
         }
-        guard !cameraRegions.isEmpty else { return CandidateRanking() }
+        guard !cameraRegions.isEmpty else { return CandidateRanking(cameras: directory) }
         // Region ids key region tiles in the scene, so a camera with such an id cannot be a tile.
         let excluded = fixed.union(wall.regions.map(\.region.id))
-        let cameras = inputs.cameras
-        // Every camera offered, in order of first offer, and where it is in that list.
+        let states = directory.states
+        // Every camera offered, in order of first offer, and where each camera is in that list
+        // (by its place in the directory; -1 when not offered).
         var offered: [Candidate] = []
         var statusSince: [Timestamp?] = []
-        var position: [String: Int] = [:]
-        offered.reserveCapacity(min(cameras.count, 4_096))
-        statusSince.reserveCapacity(min(cameras.count, 4_096))
-        position.reserveCapacity(min(cameras.count, 4_096))
-        // A handful of ids (presets' cameras, region ids): comparing is cheaper than hashing.
-        let excludedIDs = Array(excluded)
-        func isExcluded(_ camera: String) -> Bool {
-            excludedIDs.count <= 16 ? excludedIDs.contains(camera) : excluded.contains(camera)
+        var position = [Int](repeating: -1, count: states.count)
+        offered.reserveCapacity(min(states.count, 4_096))
+        statusSince.reserveCapacity(min(states.count, 4_096))
+        var isExcluded = [Bool](repeating: false, count: states.count)
+        for id in excluded {
+            if let offset = directory.offsetByID[id] { isExcluded[offset] = true }
         }
         func offer(_ camera: String, priority: Double, region: String?, reason: () -> Reason) {
-            // One hash finds the camera's place or makes one at the end of `offered`.
-            let next = offered.count
-            let at = Self.value(of: &position[camera, default: next])
-            guard at == next else {
+            // Cameras the live state does not know are left out: nothing could be shown.
+            guard let offset = directory.offsetByID[camera] else { return }
+            offer(at: offset, priority: priority, region: region, reason: reason)
+        }
+        func offer(at offset: Int, priority: Double, region: String?, reason: () -> Reason) {
+            let at = position[offset]
+            guard at < 0 else {
                 // Deterministic whatever the order of offers: priority, then reason text.
                 let current = offered[at].priority
                 guard priority >= current else { return }
                 let reason = reason()
                 guard priority > current || reason.description < offered[at].reason.description else { return }
-                offered[at] = Candidate(camera: camera, priority: priority, reason: reason, region: region.flatMap { cameraRegions.contains($0) ? $0 : nil })
+                offered[at] = Candidate(
+                    camera: states[offset].camera.id, priority: priority, reason: reason,
+                    region: region.flatMap { cameraRegions.contains($0) ? $0 : nil })
                 return
             }
-            guard !isExcluded(camera), let known = cameras.index(forKey: camera) else {
-                position[camera] = nil
-                return
-            }
-            offered.append(Candidate(camera: camera, priority: priority, reason: reason(), region: region.flatMap { cameraRegions.contains($0) ? $0 : nil }))
-            let state = cameras.values[known]
-            statusSince.append(state.camera.status == .offline ? state.statusSince : nil)
+            guard !isExcluded[offset] else { return }
+            position[offset] = offered.count
+            offered.append(
+                Candidate(
+                    camera: states[offset].camera.id, priority: priority, reason: reason(),
+                    region: region.flatMap { cameraRegions.contains($0) ? $0 : nil }))
+            statusSince.append(states[offset].camera.status == .offline ? states[offset].statusSince : nil)
         }
 
         for pin in inputs.pins where pin.isActive(at: now) {
@@ -264,34 +274,36 @@ public enum PriorityRules {
         }
         let activeIncidents = inputs.incidents.filter(\.isActive)
         if !emergencies.isEmpty || !activeIncidents.isEmpty {
-            for index in cameras.indices {
-                let camera = cameras.values[index].camera
-                let reach = CoverageFilter(position: camera.position, range: camera.range)
+            for offset in states.indices {
+                let reach = directory.reach[offset]
                 guard emergencies.contains(where: { reach.mayCover($0.position) }) || activeIncidents.contains(where: { reach.mayCover($0.location) })
                 else { continue }
                 for unit in emergencies where reach.mayCover(unit.position) {
-                    guard let distance = camera.coveringDistance(to: unit.position) else { continue }
-                    offer(camera.id, priority: emergency - min(distance, 999), region: nil) {
+                    guard let distance = states[offset].camera.coveringDistance(to: unit.position) else { continue }
+                    offer(at: offset, priority: emergency - min(distance, 999), region: nil) {
                         .emergency(unit: unit.callsign ?? unit.id.rawValue, distanceMetres: Int(distance.rounded()))
                     }
                 }
                 for incident in activeIncidents where reach.mayCover(incident.location) {
-                    guard let distance = camera.coveringDistance(to: incident.location) else { continue }
+                    guard let distance = states[offset].camera.coveringDistance(to: incident.location) else { continue }
                     let urgency = Double(5 - min(max(incident.priority, 1), 5))
-                    let closeness = camera.range > 0 ? max(0, 1 - distance / camera.range) : 0
-                    offer(camera.id, priority: PriorityRules.incident + 400 * urgency + 100 * closeness, region: nil) {
+                    let range = states[offset].camera.range
+                    let closeness = range > 0 ? max(0, 1 - distance / range) : 0
+                    offer(at: offset, priority: PriorityRules.incident + 400 * urgency + 100 * closeness, region: nil) {
                         .incident(id: incident.id, distanceMetres: Int(distance.rounded()))
                     }
                 }
             }
         }
         let halfLife = max(wall.tuning.eventHalfLifeSeconds, 0.001)
-        for item in inputs.events where item.isActive(at: now) {
-            let age = Double(now.microseconds - item.occurredAt.microseconds) / 1e6
-            let confidence = min(max(item.confidence ?? 1, 0), 1)
+        // By index: an event taken out of the array is a copy of its strings.
+        let events = inputs.events
+        for index in events.indices where events[index].isActive(at: now) {
+            let age = Double(now.microseconds - events[index].occurredAt.microseconds) / 1e6
+            let confidence = min(max(events[index].confidence ?? 1, 0), 1)
             let decay = 1 / pow2(age / halfLife)
-            offer(item.cameraID, priority: event + 400 * confidence * decay, region: nil) {
-                .event(kind: item.kind.rawValue, label: item.label.map { String($0.prefix(64)) }, ageSeconds: Int64(age))
+            offer(events[index].cameraID, priority: event + 400 * confidence * decay, region: nil) {
+                .event(kind: events[index].kind.rawValue, label: events[index].label.map { String($0.prefix(64)) }, ageSeconds: Int64(age))
             }
         }
         for tour in inputs.tours {
@@ -306,37 +318,38 @@ public enum PriorityRules {
                 offer(camera, priority: normalContent - 0.1 * Double(index), region: placed.region.id) { .normalContent }
             }
         }
-        // Sort positions rather than the candidates themselves, comparing copies of the keys:
-        // copying a candidate retains and releases its strings, and that dominated the whole
-        // computation.
-        let priorities = offered.map(\.priority)
-        let order = offered.indices.sorted { a, b in
-            priorities[a] != priorities[b] ? priorities[a] > priorities[b] : offered[a].camera < offered[b].camera
-        }
-        return CandidateRanking(offered: offered, offlineSince: statusSince, order: order, offerOfCamera: position)
+        // Sort keys (priority and position) rather than the candidates themselves, in the
+        // order of ``Candidate/precedes(_:_:)``: moving a candidate retains and releases its
+        // strings, and that dominated the whole computation.
+        var keys = offered.indices.map { (priority: offered[$0].priority, at: $0) }
+        keys.sort { a, b in a.priority != b.priority ? a.priority > b.priority : offered[a.at].camera < offered[b.at].camera }
+        let order = keys.map(\.at)
+        return CandidateRanking(cameras: directory, offered: offered, offlineSince: statusSince, order: order, offerOfCamera: position)
     }
-}
-
-extension PriorityRules {
-    /// The value of an entry reached through `Dictionary.subscript(_:default:)`'s in-place
-    /// access, which inserts the default when the key is missing: the lookup and the insertion
-    /// cost one hash together.
-    @inline(__always)
-    fileprivate static func value(of entry: inout Int) -> Int { entry }
 }
 
 /// The ranked candidates of one computation (``PriorityRules/rank(_:)``). The candidates stay
 /// where they were first offered and the ranking is a list of positions: moving candidates
 /// around copies their strings.
 struct CandidateRanking {
+    /// The cameras the candidates were drawn from.
+    var cameras: CameraDirectory
     /// In order of first offer.
     var offered: [Candidate] = []
     /// Since when each offered candidate's camera has been offline; nil when it is not offline.
     var offlineSince: [Timestamp?] = []
     /// Positions in `offered`, best first.
     var order: [Int] = []
-    /// The position in `offered` of each camera.
-    var offerOfCamera: [String: Int] = [:]
+    /// The position in `offered` of each camera of `cameras` (by its place there); -1 for a
+    /// camera that is no candidate.
+    var offerOfCamera: [Int] = []
+
+    /// The position in `offered` of a camera's candidate.
+    func offer(of camera: String) -> Int? {
+        guard let offset = cameras.offsetByID[camera], offset < offerOfCamera.count else { return nil }
+        let at = offerOfCamera[offset]
+        return at >= 0 ? at : nil
+    }
 }
 
 /// 2^x without Foundation's `pow`, for x ≥ 0 (event decay): exact on whole numbers, and a
@@ -364,7 +377,7 @@ func pow2(_ x: Double) -> Double {
 
 /// A cheap test that rules out points clearly beyond a camera's range before the exact (and
 /// much slower) geodesic check: a few multiplications instead of Vincenty's iteration.
-struct CoverageFilter {
+struct CoverageFilter: Sendable, Hashable {
     let latitude: Double
     let longitude: Double
     let latitudeReach: Double

@@ -7,6 +7,8 @@ import Synchronization
 public final class LiveState: Sendable {
     public let picture: LivePicture
     private let statusSince = Mutex<[String: Timestamp]>([:])
+    /// Counts the changes to the cameras (see ``camerasRevision``).
+    private let cameraChanges = Atomic<UInt64>(0)
     private let events = Mutex<[CameraEvent]>([])
     /// Active events held at most; the oldest go first (a flood of motion events must not grow memory).
     public let maximumEvents: Int
@@ -16,10 +18,16 @@ public final class LiveState: Sendable {
         self.maximumEvents = maximumEvents
     }
 
+    /// A number that changes after every change to the cameras or to since when they have
+    /// their status: a reader that saw the same number before has seen these cameras (the walls
+    /// keep what they derive from the cameras while it stays the same).
+    public var camerasRevision: UInt64 { cameraChanges.load(ordering: .acquiring) }
+
     /// A camera as stored, with since when it has its reported status.
     public func upsert(camera: Camera, statusSince since: Timestamp) {
         picture.upsert(camera: camera)
         statusSince.withLock { $0[camera.id] = since }
+        cameraChanges.add(1, ordering: .releasing)
     }
 
     /// A camera imported or replaced without its history at hand: its status counts from `now`
@@ -30,12 +38,14 @@ public final class LiveState: Sendable {
         statusSince.withLock { since in
             if !unchanged || since[camera.id] == nil { since[camera.id] = now }
         }
+        cameraChanges.add(1, ordering: .releasing)
     }
 
     public func removeCamera(id: String) {
         picture.removeCamera(id: id)
         statusSince.withLock { $0[id] = nil }
         events.withLock { $0.removeAll { $0.cameraID == id } }
+        cameraChanges.add(1, ordering: .releasing)
     }
 
     /// Every camera with since when it has its status.

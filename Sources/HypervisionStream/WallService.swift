@@ -12,6 +12,8 @@ import Synchronization
 /// ``WallService/init(configuration:hub:log:logger:metricsFactory:now:inputs:)``), or all of them.
 public struct LiveInputs: Sendable {
     public var cameras: [String: CameraState]
+    /// Changes whenever `cameras` does; nil when unknown (see ``LayoutInputs/camerasRevision``).
+    public var camerasRevision: UInt64?
     /// The units that changed since the revision asked for, or every unit when ``unitsAreComplete``.
     public var units: [UnitID: LayoutUnit]
     /// Units that changed by being forgotten.
@@ -22,10 +24,12 @@ public struct LiveInputs: Sendable {
     public var incidents: [Incident]
     public var events: [CameraEvent]
     public init(
-        cameras: [String: CameraState] = [:], units: [UnitID: LayoutUnit] = [:], removedUnits: [UnitID] = [],
-        unitsAreComplete: Bool = true, unitsRevision: UInt64 = 0, incidents: [Incident] = [], events: [CameraEvent] = []
+        cameras: [String: CameraState] = [:], camerasRevision: UInt64? = nil, units: [UnitID: LayoutUnit] = [:],
+        removedUnits: [UnitID] = [], unitsAreComplete: Bool = true, unitsRevision: UInt64 = 0, incidents: [Incident] = [],
+        events: [CameraEvent] = []
     ) {
         self.cameras = cameras
+        self.camerasRevision = camerasRevision
         self.units = units
         self.removedUnits = removedUnits
         self.unitsAreComplete = unitsAreComplete
@@ -295,7 +299,7 @@ public final class WallService: Service, Sendable {
                 wall.pins.removeAll { !$0.isActive(at: time) && $0.expiresAt.map { $0 <= time } == true }
                 let layoutInputs = LayoutInputs(
                     wall: wall.layout, cameras: live.cameras, units: mirror.units, incidents: live.incidents, events: live.events,
-                    pins: wall.pins, tours: wall.tours, now: time,
+                    pins: wall.pins, tours: wall.tours, now: time, camerasRevision: live.camerasRevision,
                     changedUnits: wall.stateUnitsRevision == previousRevision ? changedUnits : nil)
                 let (scene, state) = LayoutEngine.compute(layoutInputs, previous: wall.state)
                 wall.state = state

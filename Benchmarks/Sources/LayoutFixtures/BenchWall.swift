@@ -68,7 +68,9 @@ public struct BenchWall {
         inputs = LayoutInputs(
             wall: wall, cameras: cameras, units: units, incidents: incidents, events: events,
             pins: (0..<4).map { Pin(camera: Self.cameraID(400 + $0), pinnedAt: t0) },
-            tours: [GuardTour(id: "t", cameras: (300..<312).map(Self.cameraID), dwellSeconds: 10, startedAt: t0)], now: t0)
+            tours: [GuardTour(id: "t", cameras: (300..<312).map(Self.cameraID), dwellSeconds: 10, startedAt: t0)], now: t0,
+            // The cameras do not change from round to round, and the daemon says so, as here.
+            camerasRevision: 1)
         precondition(PriorityRules.candidates(inputs).count == 500, "expected 500 candidates")
         movers = units.values.filter { $0.status != .emergency }.sorted { $0.id < $1.id }
 
