@@ -186,17 +186,16 @@ enum SceneDiff {
 extension SceneUnit {
     /// The operations that turn the `units` member of a scene (or view) showing `old` into one
     /// showing `new`: per changed field of a moved unit, whole markers added and removed.
-    public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit]) -> [JSONPatch.Operation] {
+    ///
+    /// - Parameter keys: the only markers that may differ, in canonical order, when they are
+    ///   known (``LayoutState/unitChanges``): only those are compared. Nil compares them all.
+    public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String]? = nil) -> [JSONPatch.Operation] {
         var operations: [JSONPatch.Operation] = []
-        SceneDiff.units(from: old, to: new, into: &operations)
-        return operations
-    }
-
-    /// ``changes(from:to:)`` when the keys that may differ are known (``LayoutState/unitChanges``),
-    /// in canonical order: only those markers are compared.
-    public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String]) -> [JSONPatch.Operation] {
-        var operations: [JSONPatch.Operation] = []
-        SceneDiff.units(from: old, to: new, keys: keys, into: &operations)
+        if let keys {
+            SceneDiff.units(from: old, to: new, keys: keys, into: &operations)
+        } else {
+            SceneDiff.units(from: old, to: new, into: &operations)
+        }
         return operations
     }
 

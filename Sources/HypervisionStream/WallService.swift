@@ -327,12 +327,7 @@ public final class WallService: Service, Sendable {
         let baseVersion = wall.unitsVersion
         // The engine names the markers that changed when it updated them from the previous state,
         // whose markers are the last published ones.
-        let unitOperations =
-            if let keys = wall.state?.unitChanges {
-                SceneUnit.changes(from: wall.units, to: scene.units, keys: keys)
-            } else {
-                SceneUnit.changes(from: wall.units, to: scene.units)
-            }
+        let unitOperations = SceneUnit.changes(from: wall.units, to: scene.units, keys: wall.state?.unitChanges)
         if !unitOperations.isEmpty || wall.unitsVersion == 0 {
             wall.unitsVersion = lastUnitsVersion.withLock { version in
                 version += 1
