@@ -31,6 +31,13 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(Geodesy.distance(paris, lyon))
         }
     }
+    // Nearly antipodal (Karney's example): Vincenty does not converge, the geodesic is searched for.
+    let equator = GeoPoint(latitude: -30, longitude: 0), opposite = GeoPoint(latitude: 29.9, longitude: 179.8)
+    Benchmark("Geodesy: nearly antipodal distance") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Geodesy.distance(equator, opposite))
+        }
+    }
     Benchmark("Geodesy: spherical distance", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(Geodesy.sphericalDistance(paris, lyon))
