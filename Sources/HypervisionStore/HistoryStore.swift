@@ -131,7 +131,7 @@ public struct HistoryStore: Sendable {
                     ORDER BY 2 DESC, 3 DESC, 1
                     LIMIT 10000
                     """,
-                binds: try {
+                binds: {
                     var b = PostgresBindings()
                     for value in [west, south, east, north] { b.append(value) }
                     b.append(previousFrom.postgresText)
@@ -161,7 +161,7 @@ public struct HistoryStore: Sendable {
                       AND ST_DWithin(location, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, $5)
                     ORDER BY opened_at DESC LIMIT $6
                     """,
-                binds: try {
+                binds: {
                     var b = PostgresBindings()
                     b.append(before.postgresText)
                     b.append(id)

@@ -211,7 +211,7 @@ import Glibc
         try #require(openssl.status == 0, "\(openssl.errors)")
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(directory + "/cert.pem").map { .certificate($0) },
-            privateKey: .file(directory + "/key.pem"))
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: directory + "/key.pem", format: .pem)))
         let hub = SceneHub()
         hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
         try await withServer(hub: hub, tls: tls) { port in
@@ -247,7 +247,7 @@ import Glibc
         }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(d + "/server.pem").map { .certificate($0) },
-            privateKey: .file(d + "/server-key.pem"))  // NIOSSL reads the format from the extension
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: d + "/server-key.pem", format: .pem)))
         tls.trustRoots = .file(d + "/ca.pem")
         tls.certificateVerification = .noHostnameVerification
         _ = try NIOSSLContext(configuration: tls)  // a bad configuration fails here, with its reason

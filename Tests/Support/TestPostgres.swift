@@ -26,9 +26,12 @@ public actor TestPostgres {
         return logger
     }()
 
+    static var testBase: String { ProcessInfo.processInfo.environment["HYPERVISION_TEST_BASE"] ?? "/tmp" }
+
     /// A fresh, uniquely named cluster directory under the test base.
     public static func makeBaseDirectory(_ tag: String) -> String {
-        let base = ProcessInfo.processInfo.environment["HYPERVISION_TEST_BASE"] ?? "/tmp"
+        _ = abandonedClustersReaped
+        let base = testBase
         let path = "\(base)/hvt-\(tag)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         chmod(path, 0o755)
@@ -155,6 +158,25 @@ public actor TestPostgres {
             return values
         }
     }
+}
+
+extension TestPostgres {
+    /// Once per test process: the clusters of earlier test processes that died without their
+    /// exit handler (killed, crashed) are stopped and their directories removed, so servers do
+    /// not pile up on a developer's machine. A directory belongs to a dead process when the pid
+    /// in its name (`hvt-TAG-PID-RANDOM`) no longer runs.
+    static let abandonedClustersReaped: Void = {
+        let base = testBase
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        for name in names where name.hasPrefix("hvt-") {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 4, let pid = pid_t(parts[parts.count - 2]), pid > 0, pid != getpid() else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let directory = "\(base)/\(name)"
+            try? EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: directory), logger: logger).kill()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }()
 }
 
 nonisolated(unsafe) private var clustersToStop: [EmbeddedPostgres] = []
