@@ -415,11 +415,13 @@ public final class WallService: Service, Sendable {
 
     public func run() async throws {
         // Two loops, so that a slow log write (the database is busy or away) never delays a
-        // round: the walls keep moving while their log catches up.
+        // round: the walls keep moving while their log catches up. A graceful shutdown ends the
+        // log loop's wait, never its write: a write cancelled halfway would be retried only by
+        // the final flush, after a misleading warning.
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: .seconds(1))
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
                     await self.flushLog()
                 }
             }
@@ -432,8 +434,8 @@ public final class WallService: Service, Sendable {
                 recompute()
                 next = max(next + configuration.interval, clock.now + configuration.interval / 5)
             }
-            group.cancelAll()
         }
+        // The last rounds' entries.
         await flushLog()
     }
 }

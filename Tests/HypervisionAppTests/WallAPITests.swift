@@ -69,7 +69,8 @@ import Testing
         #expect(list.status == 200, "\(list.text)")
         let walls = field(list.json, "walls") as? [[String: Any]] ?? []
         #expect(walls.compactMap { $0["id"] as? String } == ["ops"], "\(list.text)")
-        #expect((walls.first?["origin"] as? String ?? "").hasPrefix("file:"), "\(list.text)")
+        let origin = walls.first?["origin"] as? String ?? ""
+        #expect(origin.hasPrefix("file:"), "\(list.text)")
         #expect(walls.first?["title"] as? String == "Ops test wall")
         #expect(try await daemon.call("GET", "/api/v1/walls", token: nil).status == 401)
 
@@ -216,7 +217,8 @@ import Testing
             let reason = busyTiles[camera]?["reason"] as? String ?? ""
             #expect(reason.contains(incident) && reason.contains("incident"), "\(camera): \(reason)")
         }
-        #expect((busyTiles["cam-a"]?["reason"] as? String ?? "").contains("73 m"), "\(busyTiles["cam-a"] ?? [:])")
+        let busyReason = busyTiles["cam-a"]?["reason"] as? String ?? ""
+        #expect(busyReason.contains("73 m"), "\(busyTiles["cam-a"] ?? [:])")
         #expect(busyTiles["cam-c"] == nil && busyTiles["cam-x"] == nil, "cam-c looks away, cam-x is far: \(busy.text)")
         #expect(busyTiles["cam-n1"] != nil, "a free slot still shows the normal content")
         #expect(field(busy.json, "incidents", incident) != nil, "the map shows the incident: \(busy.text.prefix(1_000))")
@@ -298,6 +300,30 @@ import Testing
         #expect(logged.status == 200 && field(logged.json, "seq") as? Int == secondSeq, "\(logged.text.prefix(300))")
         #expect(try Self.parse(logged.text) == Self.parse(second.text), "the log shows \(logged.text.prefix(400))")
         #expect(await daemon.stop() == 0)
+    }
+
+    /// The last change before a graceful stop is in the scene log: the log's writer is not
+    /// cancelled mid-write, and what is pending is written before the database goes.
+    @Test func aGracefulStopKeepsTheLastSceneInTheLog() async throws {
+        let daemon = try await APIDaemon("wall-stop", extraConfiguration: Self.configuration)
+        #expect(try await daemon.call("PUT", "/api/v1/cameras/cam-n1", Self.camera(48.85, 2.30, heading: 0)).status == 201)
+        #expect(try await daemon.call("PUT", "/api/v1/cameras/cam-x", Self.camera(48.70, 2.10, heading: 0)).status == 201)
+        #expect(try await daemon.call("PUT", "/api/v1/walls/dock", Self.definition(id: "dock")).status == 201)
+        _ = try await Self.scene(daemon, "dock") { $0["cam-n1"] != nil }
+        // Changes in quick succession, the last one just before the stop, so that the log has
+        // entries pending (it is written once a second) when the stop comes.
+        var last: (json: Any?, text: String) = (nil, "")
+        for _ in 0..<3 {
+            #expect(try await daemon.call("POST", "/api/v1/walls/dock/pins", #"{"camera":"cam-x"}"#).status == 201)
+            _ = try await Self.scene(daemon, "dock") { $0["cam-x"] != nil }
+            #expect(try await daemon.call("DELETE", "/api/v1/walls/dock/pins/cam-x").status == 204)
+            last = try await Self.scene(daemon, "dock") { $0["cam-x"] == nil }
+        }
+        let lastSeq = try #require(field(last.json, "seq") as? Int)
+        #expect(await daemon.stop() == 0)
+        let logged = try await TestPostgres.integers(daemon.endpoint, "SELECT coalesce(max(seq), -1) FROM scene_log WHERE wall_id = 'dock'")
+        #expect(logged == [Int64(lastSeq)], "the scene log ends at \(logged), the wall was at \(lastSeq)")
+        #expect(!daemon.process.log.contains("scene log write failed"), "\(daemon.process.log.suffix(2_000))")
     }
 
     // MARK: Subscriptions
