@@ -99,7 +99,7 @@ let benchmarks: @Sendable () -> Void = {
     /// Returns the units moved.
     @discardableResult
     func moveMarkers(
-        _ count: Int, in inputs: inout LayoutInputs, random: inout SplitMix, spread: (latitude: Double, longitude: Double),
+        _ count: Int, in inputs: inout LayoutInputs, random: inout SeededRandom, spread: (latitude: Double, longitude: Double),
         around anchor: (_ first: LayoutUnit, _ current: LayoutUnit) -> GeoPoint
     ) -> Set<UnitID> {
         var movedIDs = Set<UnitID>()
@@ -123,7 +123,7 @@ let benchmarks: @Sendable () -> Void = {
         var inputs = baseInputs
         var state = baseState
         var before = baseScene
-        var rng = SplitMix(state: UInt64(moving))
+        var rng = SeededRandom(seed: UInt64(moving))
         var pairs: [(Scene, Scene)] = []
         for round in 1...64 {
             inputs.now = steadyNow.adding(seconds: Double(round) * 0.1)
@@ -148,7 +148,7 @@ let benchmarks: @Sendable () -> Void = {
         var roundState = baseState
         var roundScene = baseScene
         var roundNumber = 0.0
-        var roundRandom = SplitMix(state: UInt64(moving) &+ 99)
+        var roundRandom = SeededRandom(seed: UInt64(moving) &+ 99)
         Benchmark("Layout: typed scene diff + patch encoding, \(moving) markers moved in a round (~\(sample.count) bytes)") { benchmark in
             for _ in benchmark.scaledIterations {
                 roundNumber += 1

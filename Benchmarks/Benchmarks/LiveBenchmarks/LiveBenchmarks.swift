@@ -26,18 +26,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(threadCPU, threadCPUTime() - start)
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
     // Irwin–Hall approximation of a normal deviate: no libm needed.
-    func normal(_ rng: inout SplitMix) -> Double {
+    func normal(_ rng: inout SeededRandom) -> Double {
         (0..<12).reduce(0.0) { total, _ in total + Double.random(in: 0..<1, using: &rng) } - 6
     }
     let cities: [(lat: Double, lon: Double, share: Double)] = [
@@ -45,7 +35,7 @@ let benchmarks: @Sendable () -> Void = {
         (43.7102, 7.2620, 0.03), (47.2184, -1.5536, 0.02), (48.5734, 7.7521, 0.02), (50.6292, 3.0573, 0.03),
         (44.8378, -0.5792, 0.02),
     ]
-    func point(_ rng: inout SplitMix) -> GeoPoint {
+    func point(_ rng: inout SeededRandom) -> GeoPoint {
         var pick = Double.random(in: 0..<1, using: &rng)
         for city in cities {
             if pick < city.share {
@@ -56,7 +46,7 @@ let benchmarks: @Sendable () -> Void = {
         return GeoPoint(latitude: .random(in: 42.3...51.1, using: &rng), longitude: .random(in: -4.8...8.2, using: &rng))
     }
 
-    var rng = SplitMix(state: 7)
+    var rng = SeededRandom(seed: 7)
     let t0 = Timestamp(seconds: 1_795_000_000)
     let unitCount = 100_000
     let statuses: [UnitStatus] = [.available, .busy, .enRoute, .onScene]

@@ -34,7 +34,7 @@ public struct BenchWall {
         let wall: WallLayout
         do { wall = try WallDefinition.compile(json: try JSONValue(parsing: wallJSON)) } catch { fatalError("\(error)") }
 
-        var random = SplitMix(state: 42)
+        var random = SeededRandom(seed: 42)
         let t0 = Timestamp(seconds: 1_795_000_000)
         var cameras: [String: CameraState] = [:]
         for i in 0..<500 {
@@ -92,18 +92,5 @@ public struct BenchWall {
     /// The point `north` and `east` metres from the centre of Paris.
     static func offset(_ north: Double, _ east: Double) -> GeoPoint {
         GeoPoint(latitude: origin.latitude + north / 111_133, longitude: origin.longitude + east / (111_319 * 0.658))
-    }
-}
-
-/// A small, fast, seedable generator: the same world on every run and every platform.
-public struct SplitMix: RandomNumberGenerator {
-    public var state: UInt64
-    public init(state: UInt64) { self.state = state }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

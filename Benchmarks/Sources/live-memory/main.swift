@@ -12,18 +12,7 @@ import Synchronization
 import Glibc
 #endif
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func gaussian(_ rng: inout SplitMix) -> Double {
+func gaussian(_ rng: inout SeededRandom) -> Double {
     let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
     return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
 }
@@ -34,7 +23,7 @@ let cities: [(Double, Double, Double)] = [
     (43.7102, 7.2620, 0.03), (47.2184, -1.5536, 0.02), (48.5734, 7.7521, 0.02), (50.6292, 3.0573, 0.03),
     (44.8378, -0.5792, 0.02),
 ]
-func randomPoint(_ rng: inout SplitMix) -> GeoPoint {
+func randomPoint(_ rng: inout SeededRandom) -> GeoPoint {
     var pick = Double.random(in: 0..<1, using: &rng)
     for (lat, lon, share) in cities {
         if pick < share { return GeoPoint(latitude: lat + gaussian(&rng) * 0.05, longitude: lon + gaussian(&rng) * 0.07) }
@@ -71,7 +60,7 @@ while let argument = arguments.next() {
     }
 }
 
-var rng = SplitMix(state: 7)
+var rng = SeededRandom(seed: 7)
 let t0: Int64 = 1_795_000_000
 // Device time and the picture's clock move together, so no unit goes stale.
 let deviceSeconds = Atomic<Int64>(t0)
