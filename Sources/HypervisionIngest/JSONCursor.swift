@@ -240,26 +240,57 @@ struct JSONCursor {
 
     // MARK: Containers
 
-    @inline(__always) mutating func enterContainer() throws(DecodeFailure) {
+    // Every object and array is read the same way:
+    //
+    //     if try enterContainer(closing: ASCII.closeBrace) {
+    //         repeat { …one member… } while try nextItem(closing: ASCII.closeBrace)
+    //     }
+
+    /// Enters the `{` or `[` at the cursor, one level deeper. False when the container is empty
+    /// (it is then already left), true with the cursor on its first item.
+    @inline(__always) mutating func enterContainer(closing: UInt8) throws(DecodeFailure) -> Bool {
         depth += 1
         guard depth <= maximumDepth else {
             throw DecodeFailure(
                 code: .nestingTooDeep, offset: position,
                 reason: "objects and arrays are nested deeper than \(maximumDepth) levels")
         }
+        position += 1
+        skipWhitespace()
+        guard current == closing else { return true }
+        position += 1
+        depth -= 1
+        return false
+    }
+
+    /// After an item of a container: true past a `,` with the cursor on the next item, false
+    /// past the closing bracket (the container is left).
+    @inline(__always) mutating func nextItem(closing: UInt8) throws(DecodeFailure) -> Bool {
+        skipWhitespace()
+        let b = current
+        if b == ASCII.comma {
+            position += 1
+            skipWhitespace()
+            return true
+        }
+        guard b == closing else { throw expected(closing == ASCII.closeBrace ? "',' or '}'" : "',' or ']'") }
+        position += 1
+        depth -= 1
+        return false
+    }
+
+    /// After a member's key: the `:`, with the cursor left on the value.
+    @inline(__always) mutating func expectColon() throws(DecodeFailure) {
+        skipWhitespace()
+        guard current == ASCII.colon else { throw expected("':'") }
+        position += 1
+        skipWhitespace()
     }
 
     /// Parses `[ … ]` whose elements should be ping objects, one item per element.
     mutating func parseArrayOfPings(into items: inout [JSONPingDecoder.Item]) throws(DecodeFailure) {
-        try enterContainer()
-        position += 1
-        skipWhitespace()
-        if current == ASCII.closeBracket {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
+        guard try enterContainer(closing: ASCII.closeBracket) else { return }
+        repeat {
             guard items.count < maximumItems else { throw DecodeFailure.tooManyItems(maximumItems) }
             if current == ASCII.openBrace {
                 items.append(try parsePingObject())
@@ -268,19 +299,7 @@ struct JSONCursor {
                 try skipValue()
                 items.append(.invalid(ValidationError(.notAnObject, "the item must be a JSON object, found \(kind.phrase)")))
             }
-            skipWhitespace()
-            let b = current
-            if b == ASCII.comma {
-                position += 1
-                skipWhitespace()
-            } else if b == ASCII.closeBracket {
-                position += 1
-                break
-            } else {
-                throw expected("',' or ']'")
-            }
-        }
-        depth -= 1
+        } while try nextItem(closing: ASCII.closeBracket)
     }
 
     /// Parses one `{ … }` as a ping.
@@ -293,23 +312,13 @@ struct JSONCursor {
     /// later `null` clears an earlier value. A problem in any occurrence still makes the item
     /// invalid: the sender's intent is unclear and a later value must not hide it.
     mutating func parsePingObject() throws(DecodeFailure) -> JSONPingDecoder.Item {
-        try enterContainer()
-        position += 1
         var ping = RawPing()
         var problem: ValidationError?
-        skipWhitespace()
-        if current == ASCII.closeBrace {
-            position += 1
-            depth -= 1
-            return .ping(ping)
-        }
-        while true {
+        guard try enterContainer(closing: ASCII.closeBrace) else { return .ping(ping) }
+        repeat {
             guard current == ASCII.quote else { throw expected("a string key") }
             let field = try scanKey()
-            skipWhitespace()
-            guard current == ASCII.colon else { throw expected("':'") }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             switch field {
             case .unit: try readUnit(into: &ping.unit, problem: &problem)
             case .time: try readString(.time, into: &ping.time, problem: &problem)
@@ -323,19 +332,7 @@ struct JSONCursor {
             case .battery: try readNumber(.battery, into: &ping.battery, problem: &problem)
             case .other: try skipValue()
             }
-            skipWhitespace()
-            let b = current
-            if b == ASCII.comma {
-                position += 1
-                skipWhitespace()
-            } else if b == ASCII.closeBrace {
-                position += 1
-                break
-            } else {
-                throw expected("',' or '}'")
-            }
-        }
-        depth -= 1
+        } while try nextItem(closing: ASCII.closeBrace)
         if let problem { return .invalid(problem) }
         return .ping(ping)
     }
@@ -355,61 +352,20 @@ struct JSONCursor {
     }
 
     private mutating func skipObject() throws(DecodeFailure) {
-        try enterContainer()
-        position += 1
-        skipWhitespace()
-        if current == ASCII.closeBrace {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
+        guard try enterContainer(closing: ASCII.closeBrace) else { return }
+        repeat {
             guard current == ASCII.quote else { throw expected("a string key") }
             _ = try scanString()
-            skipWhitespace()
-            guard current == ASCII.colon else { throw expected("':'") }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             try skipValue()
-            skipWhitespace()
-            let b = current
-            if b == ASCII.comma {
-                position += 1
-                skipWhitespace()
-            } else if b == ASCII.closeBrace {
-                position += 1
-                break
-            } else {
-                throw expected("',' or '}'")
-            }
-        }
-        depth -= 1
+        } while try nextItem(closing: ASCII.closeBrace)
     }
 
     private mutating func skipArray() throws(DecodeFailure) {
-        try enterContainer()
-        position += 1
-        skipWhitespace()
-        if current == ASCII.closeBracket {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
+        guard try enterContainer(closing: ASCII.closeBracket) else { return }
+        repeat {
             try skipValue()
-            skipWhitespace()
-            let b = current
-            if b == ASCII.comma {
-                position += 1
-                skipWhitespace()
-            } else if b == ASCII.closeBracket {
-                position += 1
-                break
-            } else {
-                throw expected("',' or ']'")
-            }
-        }
-        depth -= 1
+        } while try nextItem(closing: ASCII.closeBracket)
     }
 
     /// Checks `true`, `false` or `null` (the word must be spelled exactly, lowercase).

@@ -482,35 +482,13 @@ extension JSONCursor {
     fileprivate mutating func parseTraccarMembers(
         _ member: (inout JSONCursor, StringToken) throws(DecodeFailure) -> Void
     ) throws(DecodeFailure) {
-        try enterContainer()
-        position += 1
-        skipWhitespace()
-        if current == ASCII.closeBrace {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
+        guard try enterContainer(closing: ASCII.closeBrace) else { return }
+        repeat {
             guard current == ASCII.quote else { throw expected("a string key") }
             let key = try scanString()
-            skipWhitespace()
-            guard current == ASCII.colon else { throw expected("':'") }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             try member(&self, key)
-            skipWhitespace()
-            let b = current
-            if b == ASCII.comma {
-                position += 1
-                skipWhitespace()
-            } else if b == ASCII.closeBrace {
-                position += 1
-                break
-            } else {
-                throw expected("',' or '}'")
-            }
-        }
-        depth -= 1
+        } while try nextItem(closing: ASCII.closeBrace)
     }
 
     /// Whether a scanned key is `name`, compared in place unless it has escapes.
@@ -581,13 +559,8 @@ extension JSONCursor {
             document.locations = [try parseTraccarLocation()]
         case ASCII.openBracket:
             var items: [Result<RawPing, ValidationError>] = []
-            try enterContainer()
-            position += 1
-            skipWhitespace()
-            if current == ASCII.closeBracket {
-                position += 1
-            } else {
-                while true {
+            if try enterContainer(closing: ASCII.closeBracket) {
+                repeat {
                     guard items.count < maximumItems else { throw DecodeFailure.tooManyItems(maximumItems) }
                     if current == ASCII.openBrace {
                         items.append(try parseTraccarLocation())
@@ -597,20 +570,8 @@ extension JSONCursor {
                         items.append(
                             .failure(ValidationError(.notAnObject, "the location must be a JSON object, found \(kind.phrase)")))
                     }
-                    skipWhitespace()
-                    let b = current
-                    if b == ASCII.comma {
-                        position += 1
-                        skipWhitespace()
-                    } else if b == ASCII.closeBracket {
-                        position += 1
-                        break
-                    } else {
-                        throw expected("',' or ']'")
-                    }
-                }
+                } while try nextItem(closing: ASCII.closeBracket)
             }
-            depth -= 1
             document.locations = items
         case UInt8(ascii: "n"):
             try skipValue()
