@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .executableTarget(
@@ -44,6 +45,8 @@ let package = Package(
         .executableTarget(
             name: "writer-throughput",
             dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -54,6 +57,8 @@ let package = Package(
         .executableTarget(
             name: "ingest-load",
             dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -97,9 +102,12 @@ let package = Package(
             ]
         ),
         .target(name: "CMallocInfo"),
+        .target(name: "LoadTools"),
         .executableTarget(
             name: "live-memory",
             dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CMallocInfo",
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionLive", package: "hypervision"),
@@ -108,6 +116,8 @@ let package = Package(
         .executableTarget(
             name: "fanout-load",
             dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStream", package: "hypervision"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,6 +126,8 @@ let package = Package(
         .executableTarget(
             name: "latency-load",
             dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,9 +8,11 @@
 // and the server process's CPU as cores (user+sys seconds / wall seconds).
 //
 //   swift run -c release --package-path Benchmarks fanout-load [--subscribers 1000] [--seconds 20] [--moving 20] [--rate 10] [--cap 10]
+import ArgumentParser
 import Foundation
 import HypervisionCore
 import HypervisionStream
+import LoadTools
 import Logging
 import Synchronization
 
@@ -18,57 +20,27 @@ import Synchronization
 import Glibc
 #endif
 
-struct Options {
-    var subscribers = 1_000
-    var seconds = 20
-    var warmup = 2
-    var moving = 20
-    var units = 200
-    var rate = 10.0
-    var cap: Double?
-    var clientPort: Int?
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout-load", abstract: "1,000 TCP subscribers to one wall: the daemon's CPU and memory per subscriber.")
 
-    init(_ arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--subscribers": subscribers = Int(iterator.next() ?? "") ?? subscribers
-            case "--seconds": seconds = Int(iterator.next() ?? "") ?? seconds
-            case "--warmup": warmup = Int(iterator.next() ?? "") ?? warmup
-            case "--moving": moving = Int(iterator.next() ?? "") ?? moving
-            case "--units": units = Int(iterator.next() ?? "") ?? units
-            case "--rate": rate = Double(iterator.next() ?? "") ?? rate
-            case "--cap": cap = Double(iterator.next() ?? "")
-            case "--client": clientPort = Int(iterator.next() ?? "")
-            default:
-                print("usage: fanout-load [--subscribers N] [--seconds S] [--warmup S] [--units N] [--moving N] [--rate CHANGES_PER_S] [--cap SUBSCRIBER_MESSAGES_PER_S]")
-                exit(2)
-            }
+    @Option(help: "TCP subscribers.") var subscribers = 1_000
+    @Option(help: "Measured seconds.") var seconds = 20
+    @Option(help: "Seconds before measuring.") var warmup = 2
+    @Option(help: "Units that move on the wall's map.") var moving = 20
+    @Option(help: "Units on the wall's map.") var units = 200
+    @Option(help: "Wall changes per second.") var rate = 10.0
+    @Option(help: "Messages per second per subscriber (the hub's cap); default: none.") var cap: Double?
+    /// Internal: the tool re-runs itself as the subscribers' process.
+    @Option(name: .customLong("client"), help: .hidden) var clientPort: Int?
+
+    func validate() throws {
+        guard subscribers > 0, seconds > 0, warmup >= 0, units > 0, moving >= 0, rate > 0, cap ?? 1 > 0 else {
+            throw ArgumentParser.ValidationError("counts and rates must be positive")
         }
     }
 }
 
-func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
-func monotonic() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
-        + Double(usage.ru_stime.tv_usec) / 1e6
-}
-func rssBytes() -> Int {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var size = 0, resident = 0
-    _ = withUnsafeMutablePointer(to: &size) { a in
-        withUnsafeMutablePointer(to: &resident) { b in withVaList([a, b]) { vfscanf(file, "%ld %ld", $0) } }
-    }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
 /// Raises the open-file soft limit to the hard limit (or `wanted`, whichever is lower).
 func raiseFileLimit(to wanted: Int) -> Int {
     var limit = rlimit()
@@ -81,7 +53,7 @@ func raiseFileLimit(to wanted: Int) -> Int {
     return Int(limit.rlim_cur)
 }
 
-let options = Options(CommandLine.arguments)
+let options = Options.parseOrExit()
 let limit = raiseFileLimit(to: options.subscribers + 256)
 guard limit >= options.subscribers + 64 else {
     print("open-file limit \(limit) is too low for \(options.subscribers) subscribers (raise the hard limit)")
@@ -251,7 +223,7 @@ let server = SubscriptionServer(
     configuration: serverConfiguration, hub: hub, authority: TokenAuthority(tokens: []), logger: logger,
     onBound: { address in bound.withLock { $0 = address?.port } })
 
-print("fanout-load: \(options.subscribers) subscribers, scene of \(options.units) units with \(options.moving) moving per change, \(f(options.rate)) changes/s, subscriber cap \(f(options.cap ?? options.rate))/s, open-file limit \(limit)")
+print("fanout-load: \(options.subscribers) subscribers, scene of \(options.units) units with \(options.moving) moving per change, \(fixed(options.rate)) changes/s, subscriber cap \(fixed(options.cap ?? options.rate))/s, open-file limit \(limit)")
 
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }
@@ -263,7 +235,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     }
     // Let the event loops and allocator settle before the baseline.
     try await Task.sleep(for: .seconds(1))
-    let rssBefore = rssBytes()
+    let rssBefore = residentBytes()
 
     let client = Process()
     client.executableURL = URL(fileURLWithPath: "/proc/self/exe")
@@ -278,8 +250,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     guard let ready = await nextLine(clientOutput), ready.hasPrefix("ready ") else { print("the client side failed"); exit(1) }
     // Idle: every subscriber holds the static scene; wait for the heap and socket buffers to settle.
     try await Task.sleep(for: .seconds(3))
-    let rssIdle = rssBytes()
-    print("idle: \(ready.dropFirst(6)) subscribers on the hub (hub count \(hub.subscriberCount)); RSS \(f(Double(rssBefore) / 1_048_576, 1)) MiB -> \(f(Double(rssIdle) / 1_048_576, 1)) MiB: \(f(Double(rssIdle - rssBefore) / Double(options.subscribers) / 1024, 1)) KiB per idle subscriber (target < 64 KiB)")
+    let rssIdle = residentBytes()
+    print("idle: \(ready.dropFirst(6)) subscribers on the hub (hub count \(hub.subscriberCount)); RSS \(fixed(Double(rssBefore) / 1_048_576, 1)) MiB -> \(fixed(Double(rssIdle) / 1_048_576, 1)) MiB: \(fixed(Double(rssIdle - rssBefore) / Double(options.subscribers) / 1024, 1)) KiB per idle subscriber (target < 64 KiB)")
 
     // Changes at `rate` per second, on a task of their own.
     let publisher = Task {
@@ -303,7 +275,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let cpu0 = cpuSeconds(), wall0 = monotonic()
     try await Task.sleep(for: .seconds(options.seconds))
     let cpu = cpuSeconds() - cpu0, wall = monotonic() - wall0
-    let rssActive = rssBytes()
+    let rssActive = residentBytes()
     guard let result = await nextLine(clientOutput), result.hasPrefix("result ") else { print("the client side gave no result"); exit(1) }
     publisher.cancel()
     let (published, publishTime) = await publisher.value
@@ -316,11 +288,11 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     }
     let bytesPerSecond = (values["bytes"] ?? 0) / (values["elapsed"] ?? 1)
     let updatesPerSecond = (values["median"] ?? 0) * Double(options.subscribers)
-    print("load: \(published) changes published, hub.publish (diff + encode + decide) \(f(publishTime / Double(max(published, 1)) * 1e6)) µs each on average")
-    print("received per subscriber per second over \(f(values["elapsed"] ?? 0, 1)) s: updates min \(f(values["min"] ?? 0, 2)) / median \(f(values["median"] ?? 0, 2)) / max \(f(values["max"] ?? 0, 2)); patches min \(f(values["patchmin"] ?? 0, 2)) / median \(f(values["patchmedian"] ?? 0, 2)); full scenes \(Int(values["scenes"] ?? 0)), heartbeats \(Int(values["heartbeats"] ?? 0)), closed \(Int(values["closed"] ?? 0))")
-    print("traffic: \(f(bytesPerSecond / 1_048_576, 1)) MiB/s to all subscribers, \(f(bytesPerSecond / max(updatesPerSecond, 1))) B per update")
-    print("server process CPU: \(f(cpu, 2)) s over \(f(wall, 1)) s = \(f(cpu / wall, 3)) cores (target < 1 core); RSS under load \(f(Double(rssActive) / 1_048_576, 1)) MiB")
-    print("client process CPU (not counted above): \(f((values["cpu"] ?? 0) / ((values["elapsed"] ?? 1) + Double(options.warmup)), 3)) cores")
+    print("load: \(published) changes published, hub.publish (diff + encode + decide) \(fixed(publishTime / Double(max(published, 1)) * 1e6)) µs each on average")
+    print("received per subscriber per second over \(fixed(values["elapsed"] ?? 0, 1)) s: updates min \(fixed(values["min"] ?? 0, 2)) / median \(fixed(values["median"] ?? 0, 2)) / max \(fixed(values["max"] ?? 0, 2)); patches min \(fixed(values["patchmin"] ?? 0, 2)) / median \(fixed(values["patchmedian"] ?? 0, 2)); full scenes \(Int(values["scenes"] ?? 0)), heartbeats \(Int(values["heartbeats"] ?? 0)), closed \(Int(values["closed"] ?? 0))")
+    print("traffic: \(fixed(bytesPerSecond / 1_048_576, 1)) MiB/s to all subscribers, \(fixed(bytesPerSecond / max(updatesPerSecond, 1))) B per update")
+    print("server process CPU: \(fixed(cpu, 2)) s over \(fixed(wall, 1)) s = \(fixed(cpu / wall, 3)) cores (target < 1 core); RSS under load \(fixed(Double(rssActive) / 1_048_576, 1)) MiB")
+    print("client process CPU (not counted above): \(fixed((values["cpu"] ?? 0) / ((values["elapsed"] ?? 1) + Double(options.warmup)), 3)) cores")
     group.cancelAll()
 }
 exit(0)

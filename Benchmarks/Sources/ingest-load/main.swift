@@ -3,9 +3,11 @@
 // rate on the same server in the same run. Prints pings/s, latency percentiles and the ratios.
 //
 //   scripts/bench-ingest            (builds hypervisiond in release, then runs this)
+import ArgumentParser
 import Foundation
 import HypervisionCore
 import HypervisionStore
+import LoadTools
 import Logging
 import PostgresNIO
 
@@ -13,37 +15,20 @@ import PostgresNIO
 import Glibc
 #endif
 
-struct Options {
-    var pings = 300_000
-    var units = 5_000
-    var connections = 8
-    var batch = 1_000
-    var daemon = "../.build/release/hypervisiond"
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest-load", abstract: "Pings through HTTP and TCP NDJSON into a release hypervisiond, against the writer alone.")
 
-    init(_ arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--pings": pings = Int(iterator.next() ?? "") ?? pings
-            case "--units": units = Int(iterator.next() ?? "") ?? units
-            case "--connections": connections = Int(iterator.next() ?? "") ?? connections
-            case "--batch": batch = Int(iterator.next() ?? "") ?? batch
-            case "--daemon": daemon = iterator.next() ?? daemon
-            default:
-                print("usage: ingest-load [--pings N] [--units N] [--connections N] [--batch N] [--daemon PATH/TO/hypervisiond]")
-                exit(2)
-            }
-        }
+    @Option(help: "Pings per phase.") var pings = 300_000
+    @Option(help: "Distinct units.") var units = 5_000
+    @Option(help: "Connections (threads) per phase.") var connections = 8
+    @Option(help: "Pings per HTTP request or TCP window.") var batch = 1_000
+    @Option(help: "The hypervisiond to start (a release build).") var daemon = "../.build/release/hypervisiond"
+
+    func validate() throws {
+        guard pings > 0, units > 0, connections > 0, batch > 0 else { throw ArgumentParser.ValidationError("counts must be positive") }
     }
 }
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-}
-func fmt(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
 /// A blocking TCP connection to loopback: the load generator must cost less than the daemon,
 /// and a thread per connection with plain read/write is the cheapest client there is.
@@ -137,7 +122,7 @@ final class Latencies: @unchecked Sendable {
     func add(_ milliseconds: Double) { lock.withLock { values.append(milliseconds) } }
 }
 
-let options = Options(CommandLine.arguments)
+let options = Options.parseOrExit()
 var logger = Logger(label: "ingest-load")
 logger.logLevel = .warning
 guard FileManager.default.isExecutableFile(atPath: options.daemon) else {
@@ -208,7 +193,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         }
         referenceRate = Double(perPhase) / seconds(ContinuousClock.now - t0)
         runner.cancel()
-        print("writer (in process, \(options.connections) submitters): \(fmt(referenceRate)) pings/s")
+        print("writer (in process, \(options.connections) submitters): \(fixed(referenceRate)) pings/s")
     }
 
     // 3. The daemon, against its own database on the same server.
@@ -313,8 +298,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let tcpRate = Double(perPhase) / seconds(tcpTime)
     let tcpSorted = tcpLatencies.values.sorted()
 
-    print("HTTP NDJSON: \(fmt(httpRate)) pings/s, \(fmt(httpRate / referenceRate * 100, 1))% of the writer; answer latency p50 \(fmt(percentile(httpSorted, 0.5), 1)) ms, p99 \(fmt(percentile(httpSorted, 0.99), 1)) ms")
-    print("TCP NDJSON:  \(fmt(tcpRate)) pings/s, \(fmt(tcpRate / referenceRate * 100, 1))% of the writer; window ack latency p50 \(fmt(percentile(tcpSorted, 0.5), 1)) ms, p99 \(fmt(percentile(tcpSorted, 0.99), 1)) ms")
+    print("HTTP NDJSON: \(fixed(httpRate)) pings/s, \(fixed(httpRate / referenceRate * 100, 1))% of the writer; answer latency p50 \(fixed(percentile(httpSorted, 0.5), 1)) ms, p99 \(fixed(percentile(httpSorted, 0.99), 1)) ms")
+    print("TCP NDJSON:  \(fixed(tcpRate)) pings/s, \(fixed(tcpRate / referenceRate * 100, 1))% of the writer; window ack latency p50 \(fixed(percentile(tcpSorted, 0.5), 1)) ms, p99 \(fixed(percentile(tcpSorted, 0.99), 1)) ms")
     print("target: end-to-end >= 80% of the writer's own rate")
     group.cancelAll()
 }

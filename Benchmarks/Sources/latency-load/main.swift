@@ -7,9 +7,11 @@
 //
 //   swift build -c release --package-path Benchmarks --product hypervisiond
 //   swift run -c release --package-path Benchmarks latency-load --daemon Benchmarks/.build/release/hypervisiond
+import ArgumentParser
 import Foundation
 import HypervisionCore
 import HypervisionStore
+import LoadTools
 import Logging
 import Synchronization
 
@@ -17,58 +19,30 @@ import Synchronization
 import Glibc
 #endif
 
-struct Options {
-    var rate = 10_000
-    var seconds = 20
-    var warmup = 3
-    var subscribers = 50
-    var units = 1_000
-    var connections = 10
-    var maxMessagesPerSecond = 200
-    var daemon = "../.build/release/hypervisiond"
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency-load", abstract: "From a ping entering the daemon to the patch that moves its marker at each subscriber.")
 
-    init(_ arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--rate": rate = Int(iterator.next() ?? "") ?? rate
-            case "--seconds": seconds = Int(iterator.next() ?? "") ?? seconds
-            case "--warmup": warmup = Int(iterator.next() ?? "") ?? warmup
-            case "--subscribers": subscribers = Int(iterator.next() ?? "") ?? subscribers
-            case "--units": units = Int(iterator.next() ?? "") ?? units
-            case "--connections": connections = Int(iterator.next() ?? "") ?? connections
-            case "--daemon": daemon = iterator.next() ?? daemon
-            case "--max-messages-per-second": maxMessagesPerSecond = Int(iterator.next() ?? "") ?? maxMessagesPerSecond
-            default:
-                print("usage: latency-load [--rate PINGS_PER_S] [--seconds S] [--warmup S] [--subscribers N] [--units N] [--connections N] [--daemon PATH]")
-                exit(2)
-            }
+    @Option(help: "Pings per second, over all connections.") var rate = 10_000
+    @Option(help: "Measured seconds.") var seconds = 20
+    @Option(help: "Seconds before measuring.") var warmup = 3
+    @Option(help: "TCP subscribers to the wall.") var subscribers = 50
+    @Option(help: "Units on the wall's map.") var units = 1_000
+    @Option(help: "NDJSON ingest connections.") var connections = 10
+    @Option(help: "The hub's cap per subscriber (subscriptions.maxMessagesPerSecond).") var maxMessagesPerSecond = 200
+    @Option(help: "The hypervisiond to start (a release build).") var daemon = "../.build/release/hypervisiond"
+
+    func validate() throws {
+        guard rate > 0, seconds > 0, warmup >= 0, subscribers > 0, units > 0, connections > 0, maxMessagesPerSecond > 0 else {
+            throw ArgumentParser.ValidationError("counts and rates must be positive")
         }
     }
 }
 
-func monotonic() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 /// Progress on stderr (unbuffered), with the time since start.
 let toolStart = monotonic()
 func say(_ text: String) {
     FileHandle.standardError.write(Data("[\(String(format: "%6.2f", monotonic() - toolStart)) s] \(text)\n".utf8))
-}
-func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-}
-func cpuSeconds(pid: Int32) -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
-    else { return 0 }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the ")".
-    let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Every socket opened, closed before the daemon is stopped (it waits for open connections).
@@ -119,7 +93,7 @@ func baseLatitude(_ unit: Int) -> Double { 48.83 + Double(unit % 40) * 0.0015 }
 func baseLongitude(_ unit: Int) -> Double { 2.28 + Double(unit / 40 % 50) * 0.002 }
 func unitName(_ unit: Int) -> String { "LAT-\(unit)" }
 
-let options = Options(CommandLine.arguments)
+let options = Options.parseOrExit()
 var logger = Logger(label: "latency-load")
 logger.logLevel = .warning
 guard FileManager.default.isExecutableFile(atPath: options.daemon) else {
@@ -169,7 +143,7 @@ daemon.environment = environment
 daemon.standardOutput = FileHandle.nullDevice
 // Not our stderr: the daemon must not hold a pipe open that a caller of this tool waits on.
 let daemonLog = "/tmp/latency-load-daemon-\(getpid()).log"
-FileManager.default.createFile(atPath: daemonLog, contents: nil)
+_ = FileManager.default.createFile(atPath: daemonLog, contents: nil)
 daemon.standardError = FileHandle(forWritingAtPath: daemonLog)
 try daemon.run()
 say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
@@ -375,7 +349,7 @@ let daemonCPU0 = cpuSeconds(pid: daemon.processIdentifier)
 let sendStart = monotonic()
 while senders.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(50)) }
 let sendElapsed = monotonic() - sendStart
-say("sending done in \(f(sendElapsed, 2)) s")
+say("sending done in \(fixed(sendElapsed, 2)) s")
 let daemonCPU = cpuSeconds(pid: daemon.processIdentifier) - daemonCPU0
 try await Task.sleep(for: .seconds(1))
 arrivals.stop = true
@@ -475,12 +449,12 @@ untilRound.sort()
 afterRound.sort()
 let sentCount = sent.records.reduce(0) { $0 + $1.count }
 let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-print("sent \(sentCount) pings in \(f(sendElapsed, 2)) s: \(f(Double(sentCount) / sendElapsed)) pings/s achieved; acked \(acks.acked.reduce(0, +)) lines (incl. \(options.units) seed pings), \(acks.rejected.reduce(0, +)) error lines \(acks.errors)")
-print("subscriber 0: \(patchLines) patches (\(f(Double(operations) / Double(max(patchLines, 1)), 1)) unit ops each), \(sceneLines) scenes; \(arrivals.closed) subscribers closed")
+print("sent \(sentCount) pings in \(fixed(sendElapsed, 2)) s: \(fixed(Double(sentCount) / sendElapsed)) pings/s achieved; acked \(acks.acked.reduce(0, +)) lines (incl. \(options.units) seed pings), \(acks.rejected.reduce(0, +)) error lines \(acks.errors)")
+print("subscriber 0: \(patchLines) patches (\(fixed(Double(operations) / Double(max(patchLines, 1)), 1)) unit ops each), \(sceneLines) scenes; \(arrivals.closed) subscribers closed")
 print("measured \(measured) pings after the warm-up; \(unseen) never shown (superseded within one round, or lost)")
-print("ping -> patch at subscriber 0:     p50 \(f(percentile(latencies0, 0.5), 2)) ms  p99 \(f(percentile(latencies0, 0.99), 2)) ms  p99.9 \(f(percentile(latencies0, 0.999), 2)) ms  max \(f(latencies0.last ?? .nan, 2)) ms   (target p99 < 20 ms)")
-print("ping -> patch at all \(options.subscribers) subscribers: p50 \(f(percentile(latenciesAll, 0.5), 2)) ms  p99 \(f(percentile(latenciesAll, 0.99), 2)) ms  p99.9 \(f(percentile(latenciesAll, 0.999), 2)) ms  max \(f(latenciesAll.last ?? .nan, 2)) ms")
-print("  of which: ping -> the round that shows it   p50 \(f(percentile(untilRound, 0.5), 2)) ms  p99 \(f(percentile(untilRound, 0.99), 2)) ms")
-print("            that round -> subscriber 0        p50 \(f(percentile(afterRound, 0.5), 2)) ms  p99 \(f(percentile(afterRound, 0.99), 2)) ms   (round start to arrival: layout, diff, delivery)")
-print("daemon CPU while sending: \(f(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
+print("ping -> patch at subscriber 0:     p50 \(fixed(percentile(latencies0, 0.5), 2)) ms  p99 \(fixed(percentile(latencies0, 0.99), 2)) ms  p99.9 \(fixed(percentile(latencies0, 0.999), 2)) ms  max \(fixed(latencies0.last ?? .nan, 2)) ms   (target p99 < 20 ms)")
+print("ping -> patch at all \(options.subscribers) subscribers: p50 \(fixed(percentile(latenciesAll, 0.5), 2)) ms  p99 \(fixed(percentile(latenciesAll, 0.99), 2)) ms  p99.9 \(fixed(percentile(latenciesAll, 0.999), 2)) ms  max \(fixed(latenciesAll.last ?? .nan, 2)) ms")
+print("  of which: ping -> the round that shows it   p50 \(fixed(percentile(untilRound, 0.5), 2)) ms  p99 \(fixed(percentile(untilRound, 0.99), 2)) ms")
+print("            that round -> subscriber 0        p50 \(fixed(percentile(afterRound, 0.5), 2)) ms  p99 \(fixed(percentile(afterRound, 0.99), 2)) ms   (round start to arrival: layout, diff, delivery)")
+print("daemon CPU while sending: \(fixed(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
 stopAll(0)

@@ -3,9 +3,11 @@
 // an hour, printed every 10 minutes of device time to show the figure stays flat.
 //
 //   swift run -c release --package-path Benchmarks live-memory [--units N] [--minutes N] [--period S]
+import ArgumentParser
 import CMallocInfo
 import HypervisionCore
 import HypervisionLive
+import LoadTools
 import Synchronization
 
 #if canImport(Glibc)
@@ -33,32 +35,25 @@ func randomPoint(_ rng: inout SeededRandom) -> GeoPoint {
 }
 
 func heap() -> Int { Int(hv_heap_in_use()) }
-func rss() -> Int {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var size = 0, resident = 0
-    _ = withUnsafeMutablePointer(to: &size) { a in
-        withUnsafeMutablePointer(to: &resident) { b in withVaList([a, b]) { vfscanf(file, "%ld %ld", $0) } }
-    }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
 func nanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
-func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live-memory", abstract: "Bytes per unit of the live picture, and that they stay flat under moves.")
 
-var unitCount = 100_000, minutes = 60, period = 10
-var arguments = CommandLine.arguments.dropFirst().makeIterator()
-while let argument = arguments.next() {
-    switch argument {
-    case "--units": unitCount = Int(arguments.next() ?? "") ?? unitCount
-    case "--minutes": minutes = Int(arguments.next() ?? "") ?? minutes
-    case "--period": period = Int(arguments.next() ?? "") ?? period
-    default: print("usage: live-memory [--units N] [--minutes N] [--period SECONDS]"); exit(2)
+    @Option(help: "Live units.") var units = 100_000
+    @Option(help: "Simulated minutes of moves.") var minutes = 60
+    @Option(help: "Seconds between a unit's pings.") var period = 10
+
+    func validate() throws {
+        guard units > 0, minutes > 0, period > 0 else { throw ArgumentParser.ValidationError("counts must be positive") }
     }
 }
+let options = Options.parseOrExit()
+let unitCount = options.units, minutes = options.minutes, period = options.period
 
 var rng = SeededRandom(seed: 7)
 let t0: Int64 = 1_795_000_000
@@ -92,17 +87,17 @@ let initial = pings(round: 0)
 print("live-memory: \(unitCount) units, every unit moving once per \(period) s of device time for \(minutes) min")
 print("LiveUnit (HypervisionLive) stride: \(MemoryLayout<LiveUnit>.stride) B; UnitID stride: \(MemoryLayout<UnitID>.stride) B")
 
-let heap0 = heap(), rss0 = rss()
+let heap0 = heap(), rss0 = residentBytes()
 let picture = LivePicture(clock: { Timestamp(seconds: deviceSeconds.load(ordering: .relaxed)) })
 picture.upsert(units: metadata)
 let heapMeta = heap()
 let start = nanos()
 picture.load(positions: initial)
 let loadMs = Double(nanos() - start) / 1e6
-let heap1 = heap(), rss1 = rss()
+let heap1 = heap(), rss1 = residentBytes()
 precondition(picture.unitCount == unitCount, "expected \(unitCount) units, have \(picture.unitCount)")
-print("metadata only:        heap \(f(Double(heapMeta - heap0) / Double(unitCount))) B/unit")
-print("loaded (\(f(loadMs, 1)) ms):     heap \(f(Double(heap1 - heap0) / Double(unitCount))) B/unit, RSS \(f(Double(rss1 - rss0) / Double(unitCount))) B/unit   (target < 1024 B/unit)")
+print("metadata only:        heap \(fixed(Double(heapMeta - heap0) / Double(unitCount))) B/unit")
+print("loaded (\(fixed(loadMs, 1)) ms):     heap \(fixed(Double(heap1 - heap0) / Double(unitCount))) B/unit, RSS \(fixed(Double(rss1 - rss0) / Double(unitCount))) B/unit   (target < 1024 B/unit)")
 
 // An hour of moves: each round every unit moves 0-30 m and reports 10 s later (device time).
 let rounds = minutes * 60 / period
@@ -126,7 +121,7 @@ for round in 1...rounds {
         let minute = round * period / 60
         // The batch is still alive here: measure the picture, not the input.
         let h = heap() - heap0 - batch.count * MemoryLayout<Ping>.stride
-        print("after \(String(minute).padding(toLength: 3, withPad: " ", startingAt: 0)) min (\(moved) moves):  heap \(f(Double(h) / Double(unitCount))) B/unit (picture only, batch excluded), RSS \(f(Double(rss() - rss0) / Double(unitCount))) B/unit")
+        print("after \(String(minute).padding(toLength: 3, withPad: " ", startingAt: 0)) min (\(moved) moves):  heap \(fixed(Double(h) / Double(unitCount))) B/unit (picture only, batch excluded), RSS \(fixed(Double(residentBytes() - rss0) / Double(unitCount))) B/unit")
     }
 }
-print("apply rate over the hour: \(f(Double(moved) / (Double(applyNanos) / 1e9))) pings/s")
+print("apply rate over the hour: \(fixed(Double(moved) / (Double(applyNanos) / 1e9))) pings/s")

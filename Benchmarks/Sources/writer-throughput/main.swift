@@ -1,58 +1,41 @@
 // Durable ingest throughput: the PingWriter (staging COPY + conflict-checked insert + latest
 // position upsert, acknowledged after commit) against a plain COPY of the same rows into the
 // same table, measured in the same run on the same server. Prints both rates and the ratio.
+import ArgumentParser
 import Foundation
 import HypervisionCore
 import HypervisionStore
+import LoadTools
 import Logging
 import NIOCore
 import PostgresNIO
 
-struct Options {
-    var pings = 1_000_000
-    var units = 10_000
-    var rounds = 2
-    var submission = 1_000
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "writer-throughput", abstract: "Durable ingest through the PingWriter against a direct COPY of the same rows, same run.")
+
+    @Option(help: "Pings per round.") var pings = 1_000_000
+    @Option(help: "Distinct units.") var units = 10_000
+    @Option(help: "Rounds; the side that goes first alternates.") var rounds = 2
+    @Option(help: "Pings per submission.") var submission = 1_000
     /// Submissions in flight: 10,000 units reach the writer through many connections at once.
-    var concurrency = 128
+    @Option(help: "Submissions in flight.") var concurrency = 128
+    @Option(help: "A scratch database (its tables are truncated); default: an embedded cluster of its own.")
     var databaseURL: String?
     /// Parallel streams for both sides: the writer's concurrent batches and the COPY reference's
     /// concurrent COPYs, so neither is compared against a handicapped other.
-    var streams = 2
+    @Option(help: "Parallel streams for both sides.") var streams = 2
     /// The writer's largest batch (`writer.batchSize`); nil keeps the daemon's default.
-    var batchSize: Int?
+    @Option(help: "The writer's largest batch (writer.batchSize).") var batchSize: Int?
 
-    init(_ arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--pings": pings = Int(iterator.next() ?? "") ?? pings
-            case "--units": units = Int(iterator.next() ?? "") ?? units
-            case "--rounds": rounds = Int(iterator.next() ?? "") ?? rounds
-            case "--submission": submission = Int(iterator.next() ?? "") ?? submission
-            case "--concurrency": concurrency = Int(iterator.next() ?? "") ?? concurrency
-            case "--database-url": databaseURL = iterator.next()
-            case "--streams": streams = Int(iterator.next() ?? "") ?? streams
-            case "--batch-size": batchSize = Int(iterator.next() ?? "")
-            default:
-                print("""
-                    usage: writer-throughput [--pings N] [--units N] [--rounds N] [--submission N] [--concurrency N] [--streams N] [--batch-size N]
-                                             [--database-url postgres://… (a scratch database: its tables are truncated)]
-                    """)
-                exit(2)
-            }
+    func validate() throws {
+        guard pings > 0, units > 0, rounds > 0, submission > 0, concurrency > 0, streams > 0, batchSize ?? 1 > 0 else {
+            throw ArgumentParser.ValidationError("counts must be positive")
         }
     }
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-}
-
-func fmt(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
-
-let options = Options(CommandLine.arguments)
+let options = Options.parseOrExit()
 var logger = Logger(label: "writer-throughput")
 logger.logLevel = .warning
 
@@ -222,15 +205,15 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         copyRates.append(copyRate)
         writerRates.append(writerRate)
         print(
-            "round \(round) (\(round % 2 == 1 ? "COPY" : "writer") first): COPY \(fmt(copyRate)) rows/s (\(fmt(Double(allPings.count) / copyRate, 1)) s); "
-                + "writer \(fmt(writerRate)) pings/s (\(fmt(Double(allPings.count) / writerRate, 1)) s), "
-                + "ratio \(fmt(writerRate / copyRate * 100, 1))%; ack latency p50 \(fmt(percentile(latencies, 0.5), 1)) ms, "
-                + "p99 \(fmt(percentile(latencies, 0.99), 1)) ms (\(options.submission) pings per submission, \(options.concurrency) in flight)")
+            "round \(round) (\(round % 2 == 1 ? "COPY" : "writer") first): COPY \(fixed(copyRate)) rows/s (\(fixed(Double(allPings.count) / copyRate, 1)) s); "
+                + "writer \(fixed(writerRate)) pings/s (\(fixed(Double(allPings.count) / writerRate, 1)) s), "
+                + "ratio \(fixed(writerRate / copyRate * 100, 1))%; ack latency p50 \(fixed(percentile(latencies, 0.5), 1)) ms, "
+                + "p99 \(fixed(percentile(latencies, 0.99), 1)) ms (\(options.submission) pings per submission, \(options.concurrency) in flight)")
     }
     let bestCopy = copyRates.max()!, bestWriter = writerRates.max()!
     let ratios = zip(writerRates, copyRates).map { $0 / $1 }.sorted()
     print(
-        "best of each: COPY \(fmt(bestCopy)) rows/s, writer \(fmt(bestWriter)) pings/s, ratio \(fmt(bestWriter / bestCopy * 100, 1))%; "
-            + "median of per-round ratios \(fmt((ratios[(ratios.count - 1) / 2] + ratios[ratios.count / 2]) / 2 * 100, 1))% (target >= 70%)")
+        "best of each: COPY \(fixed(bestCopy)) rows/s, writer \(fixed(bestWriter)) pings/s, ratio \(fixed(bestWriter / bestCopy * 100, 1))%; "
+            + "median of per-round ratios \(fixed((ratios[(ratios.count - 1) / 2] + ratios[ratios.count / 2]) / 2 * 100, 1))% (target >= 70%)")
     group.cancelAll()
 }
