@@ -65,8 +65,8 @@ struct QueryRange: Sendable {
     /// most their geodesic distance, and its projection on the equatorial plane is at least
     /// 2·ρ·sin(Δλ/2) where ρ ≥ a·cos(φ) is the smallest parallel radius reached (N(φ) ≥ a), so
     /// Δλ ≤ 2·asin(r / 2ρ). When the disc reaches a pole, every longitude is possible. The radius
-    /// is first padded by 0.6% + 1 m so the envelope also contains what Vincenty's own error or its
-    /// spherical fallback (near antipodes, < 0.5%) might place inside.
+    /// is first padded by 0.6% + 1 m, a generous margin for the solvers' rounding: it only adds a
+    /// few candidates, which the exact distance then filters.
     init(around center: GeoPoint, radius: Double) {
         let r = max(0, radius) * 1.006 + 1
         let dLat = r / Self.minimumMetresPerDegreeOfLatitude
