@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
@@ -54,6 +55,8 @@ public struct Daemon {
             throw ConfigurationError(key: "state.dir", problem: "cannot create \(stateDirectory): \(error.localizedDescription)")
         }
         logger.info("state directory", metadata: ["path": "\(stateDirectory)"])
+        // Before anything starts: a TLS file that cannot be loaded stops the start-up at once.
+        let tls = try ListenerTLS(configuration)
 
         var embedded: EmbeddedPostgres?
         let endpoint: DatabaseEndpoint
@@ -73,7 +76,7 @@ public struct Daemon {
         }
 
         do {
-            try await runServices(endpoint: endpoint, stateDirectory: stateDirectory, notifier: notifier)
+            try await runServices(endpoint: endpoint, stateDirectory: stateDirectory, tls: tls, notifier: notifier)
         } catch {
             try? embedded?.stop()
             throw error
@@ -89,7 +92,7 @@ public struct Daemon {
         return configuration.httpHost
     }
 
-    private func runServices(endpoint: DatabaseEndpoint, stateDirectory: String, notifier: SystemdNotifier) async throws {
+    private func runServices(endpoint: DatabaseEndpoint, stateDirectory: String, tls: ListenerTLS, notifier: SystemdNotifier) async throws {
         if configuration.tokens.isEmpty {
             logger.warning(
                 "no access tokens configured (auth.tokens): authentication is off, so listening on loopback only",
@@ -185,13 +188,14 @@ public struct Daemon {
         }.addRoutes(to: router)
         // Hummingbird closes nothing by itself: an idle (or trickling) client is dropped here.
         let idleTimeout = TimeAmount.seconds(Int64(configuration.httpIdleTimeoutSeconds))
-        let httpServer = WallStreamRoutes(hub: hub, authority: authority).serverBuilder(idleTimeout: idleTimeout)
+        var httpServer = WallStreamRoutes(hub: hub, authority: authority).serverBuilder(idleTimeout: idleTimeout)
+        if let httpTLS = tls.http { httpServer = try .tls(httpServer, tlsConfiguration: httpTLS) }
         let http = Application(
             router: router,
             server: httpServer,
             configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
-                logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(tls.http != nil)"])
                 systemd.listenerBound()
             },
             logger: logger)
@@ -215,7 +219,7 @@ public struct Daemon {
             tcp.host = httpHost
             listeners.append(
                 NDJSONIngestServer(
-                    configuration: tcp, intake: intake("tcp"),
+                    configuration: tcp, tls: tls.tcpIngest, intake: intake("tcp"),
                     authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.osmandEnabled {
@@ -224,13 +228,16 @@ public struct Daemon {
                 intake: intake("osmand"), authority: authority,
                 configuration: configuration.osmand
             ).addRoutes(to: osmandRouter)
+            var osmandServer = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
+            if let osmandTLS = tls.osmand { osmandServer = try .tls(osmandServer, tlsConfiguration: osmandTLS) }
             listeners.append(
                 Application(
                     router: osmandRouter,
-                    server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+                    server: osmandServer,
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
                     onServerRunning: { [logger] channel in
-                        logger.notice("OsmAnd ingest listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                        logger.notice(
+                            "OsmAnd ingest listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(tls.osmand != nil)"])
                         systemd.listenerBound()
                     },
                     logger: logger))
@@ -239,7 +246,8 @@ public struct Daemon {
             var cot = configuration.cot
             cot.host = httpHost
             let cotIntake = intake("cot")
-            listeners.append(CoTIngestServer(configuration: cot, intake: cotIntake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+            listeners.append(
+                CoTIngestServer(configuration: cot, tls: tls.cot, intake: cotIntake, logger: logger, onBound: { _ in systemd.listenerBound() }))
             var datagrams = UDPIngestConfiguration()
             datagrams.host = httpHost
             datagrams.port = cot.port
@@ -264,7 +272,7 @@ public struct Daemon {
             subscriptions.host = httpHost
             subscriptions.port = configuration.subscriptionPort
             subscriptions.maximumConnections = configuration.subscriptionMaximumConnections
-            subscriptions.tls = try subscriptionTLS()
+            subscriptions.tls = tls.subscriptions
             listeners.append(
                 SubscriptionServer(
                     configuration: subscriptions, hub: hub, authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
@@ -302,22 +310,22 @@ extension Daemon {
         logger.notice("walls loaded", metadata: ["directory": "\(directory)", "walls": "\(walls.wallIDs)"])
     }
 
-    /// TLS for the subscription port from the configured PEM files, with optional client certificates.
-    func subscriptionTLS() throws -> TLSConfiguration? {
-        guard !configuration.subscriptionTLSCertificate.isEmpty else { return nil }
-        do {
-            var tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.subscriptionTLSCertificate).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.subscriptionTLSKey, format: .pem)))
-            tls.minimumTLSVersion = .tlsv12
-            if !configuration.subscriptionTLSClientCA.isEmpty {
-                tls.trustRoots = .file(configuration.subscriptionTLSClientCA)
-                tls.certificateVerification = configuration.subscriptionTLSRequireClientCertificate ? .noHostnameVerification : .optionalVerification
-            }
-            return tls
-        } catch {
-            throw ConfigurationError(key: "subscriptions.tls.certificate", problem: "cannot load the TLS certificate or key: \(error)")
-        }
+}
+
+/// The TLS of every TCP port, from ``TLSFiles``; nil where the port is plain.
+struct ListenerTLS {
+    var http: TLSConfiguration?
+    var tcpIngest: TLSConfiguration?
+    var cot: TLSConfiguration?
+    var osmand: TLSConfiguration?
+    var subscriptions: TLSConfiguration?
+
+    init(_ configuration: DaemonConfiguration) throws(ConfigurationError) {
+        http = try configuration.httpTLS.serverConfiguration(prefix: "http.tls")
+        tcpIngest = try configuration.tcpIngestTLS.serverConfiguration(prefix: "ingest.tcp.tls")
+        cot = try configuration.cotTLS.serverConfiguration(prefix: "ingest.cot.tls")
+        osmand = try configuration.osmandTLS.serverConfiguration(prefix: "ingest.osmand.tls")
+        subscriptions = try configuration.subscriptionTLS.serverConfiguration(prefix: "subscriptions.tls")
     }
 }
 

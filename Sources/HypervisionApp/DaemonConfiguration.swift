@@ -5,13 +5,72 @@ import HypervisionHTTP
 import HypervisionIngestServer
 import HypervisionStore
 import Logging
+import NIOSSL
 import Yams
+
+/// PEM files that put TLS on a TCP port (`<port>.tls.certificate` and `.key`), with client
+/// certificates checked against `.clientCA` when presented, or always with
+/// `.requireClientCertificate`.
+public struct TLSFiles: Sendable, Hashable {
+    public var certificate = ""
+    public var key = ""
+    public var clientCA = ""
+    public var requireClientCertificate = false
+
+    public init() {}
+
+    public var isEnabled: Bool { !certificate.isEmpty }
+
+    /// The configuration keys under `prefix` (`subscriptions.tls`, say).
+    static func keys(_ prefix: String) -> [String] {
+        ["certificate", "key", "clientCA", "requireClientCertificate"].map { "\(prefix).\($0)" }
+    }
+
+    fileprivate init(_ r: KeyReader, prefix: String) throws(ConfigurationError) {
+        certificate = try r.string(prefix + ".certificate", default: "")
+        key = try r.string(prefix + ".key", default: "")
+        clientCA = try r.string(prefix + ".clientCA", default: "")
+        requireClientCertificate = try r.bool(prefix + ".requireClientCertificate", default: false)
+        if certificate.isEmpty != key.isEmpty {
+            throw ConfigurationError(key: prefix + ".key", problem: "TLS needs both \(prefix).certificate and \(prefix).key")
+        }
+        if certificate.isEmpty && (!clientCA.isEmpty || requireClientCertificate) {
+            throw ConfigurationError(key: prefix + ".clientCA", problem: "client certificates need TLS (\(prefix).certificate and key)")
+        }
+        if requireClientCertificate && clientCA.isEmpty {
+            throw ConfigurationError(key: prefix + ".requireClientCertificate", problem: "requiring client certificates needs \(prefix).clientCA")
+        }
+    }
+
+    /// The server side of TLS from these files (TLS 1.2 or later), nil when TLS is off. A file
+    /// that cannot be read or does not hold what it should is an error naming the key.
+    public func serverConfiguration(prefix: String) throws(ConfigurationError) -> TLSConfiguration? {
+        guard isEnabled else { return nil }
+        do {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            tls.minimumTLSVersion = .tlsv12
+            if !clientCA.isEmpty {
+                tls.trustRoots = .file(clientCA)
+                tls.certificateVerification = requireClientCertificate ? .noHostnameVerification : .optionalVerification
+            }
+            // A CA file that is missing or not PEM fails here rather than at the first handshake.
+            _ = try NIOSSLContext(configuration: tls)
+            return tls
+        } catch {
+            throw ConfigurationError(key: prefix + ".certificate", problem: "cannot load the TLS certificate, key or client CA: \(error)")
+        }
+    }
+}
 
 /// Everything hypervisiond reads from its configuration: the YAML file, then `HYPERVISION_*`
 /// environment variables, then command-line flags (the first that has a key wins, flags first).
 public struct DaemonConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 8080
+    /// HTTPS on the HTTP port (the API, the WebSocket stream, the wall preview).
+    public var httpTLS = TLSFiles()
     /// HTTP connections idle (no request, or a request stalled) this long are closed.
     public var httpIdleTimeoutSeconds: Int = 60
     /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
@@ -31,23 +90,23 @@ public struct DaemonConfiguration: Sendable {
     public var httpIngest = HTTPIngestLimits()
     public var tcpIngestEnabled = true
     public var tcpIngest = NDJSONIngestConfiguration()
+    public var tcpIngestTLS = TLSFiles()
     public var udpIngestEnabled = true
     public var udpIngest = UDPIngestConfiguration()
     public var cameras = CameraAPIConfiguration()
     public var osmandEnabled = true
     public var cotEnabled = true
     public var cot = CoTIngestConfiguration()
+    public var cotTLS = TLSFiles()
     public var osmand = OsmAndConfiguration()
+    public var osmandTLS = TLSFiles()
     /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
     public var incidentRouter: IncidentRouter = try! IncidentRouter()
     public var incidentRoutingFile: String = ""
     /// Scene subscriptions (TCP, optionally TLS).
     public var subscriptionsEnabled = true
     public var subscriptionPort = 7400
-    public var subscriptionTLSCertificate = ""
-    public var subscriptionTLSKey = ""
-    public var subscriptionTLSClientCA = ""
-    public var subscriptionTLSRequireClientCertificate = false
+    public var subscriptionTLS = TLSFiles()
     public var subscriptionMaximumConnections = 2_000
     /// Updates per second at most to one subscriber (coalesced in between).
     public var subscriptionMaximumRate: Double = 10
@@ -62,7 +121,7 @@ public struct DaemonConfiguration: Sendable {
     public init() {}
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
-    public static let knownKeys: [String] = [
+    public static let knownKeys: [String] = tlsPrefixes.flatMap(TLSFiles.keys) + [
         "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
@@ -71,11 +130,12 @@ public struct DaemonConfiguration: Sendable {
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
         "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
-        "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.tls.certificate",
-        "subscriptions.tls.key", "subscriptions.tls.clientCA", "subscriptions.tls.requireClientCertificate",
-        "subscriptions.maxConnections", "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
+        "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections", "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
+
+    /// The ports that can have TLS: `<prefix>.certificate`, `.key`, `.clientCA`, `.requireClientCertificate`.
+    public static let tlsPrefixes = ["http.tls", "ingest.tcp.tls", "ingest.cot.tls", "ingest.osmand.tls", "subscriptions.tls"]
 
     /// The environment variable that sets `key`: `HYPERVISION_` and the key in upper snake case
     /// (`walls.intervalMs` → `HYPERVISION_WALLS_INTERVAL_MS`).
@@ -112,6 +172,7 @@ public struct DaemonConfiguration: Sendable {
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
         httpIdleTimeoutSeconds = try r.int("http.idleTimeoutSeconds", default: httpIdleTimeoutSeconds, in: 1...3_600)
+        httpTLS = try TLSFiles(r, prefix: "http.tls")
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
         databasePoolSize = try r.int("database.poolSize", default: databasePoolSize, in: 1...200)
@@ -148,8 +209,10 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        tcpIngestTLS = try TLSFiles(r, prefix: "ingest.tcp.tls")
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
         osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
+        osmandTLS = try TLSFiles(r, prefix: "ingest.osmand.tls")
         let osmandNetworks = r.strings("ingest.osmand.allowedNetworks")
         if !osmandNetworks.isEmpty {
             do {
@@ -160,6 +223,7 @@ public struct DaemonConfiguration: Sendable {
         }
         cotEnabled = try r.bool("ingest.cot.enabled", default: cotEnabled)
         cot.port = try r.int("ingest.cot.port", default: cot.port, in: 0...65_535)
+        cotTLS = try TLSFiles(r, prefix: "ingest.cot.tls")
         let cotNetworks = r.strings("ingest.cot.allowedNetworks")
         if !cotNetworks.isEmpty {
             do {
@@ -181,19 +245,7 @@ public struct DaemonConfiguration: Sendable {
         }
         subscriptionsEnabled = try r.bool("subscriptions.enabled", default: subscriptionsEnabled)
         subscriptionPort = try r.int("subscriptions.port", default: subscriptionPort, in: 0...65_535)
-        subscriptionTLSCertificate = try r.string("subscriptions.tls.certificate", default: "")
-        subscriptionTLSKey = try r.string("subscriptions.tls.key", default: "")
-        subscriptionTLSClientCA = try r.string("subscriptions.tls.clientCA", default: "")
-        subscriptionTLSRequireClientCertificate = try r.bool("subscriptions.tls.requireClientCertificate", default: false)
-        if subscriptionTLSCertificate.isEmpty != subscriptionTLSKey.isEmpty {
-            throw ConfigurationError(key: "subscriptions.tls.key", problem: "TLS needs both subscriptions.tls.certificate and subscriptions.tls.key")
-        }
-        if subscriptionTLSCertificate.isEmpty && (!subscriptionTLSClientCA.isEmpty || subscriptionTLSRequireClientCertificate) {
-            throw ConfigurationError(key: "subscriptions.tls.clientCA", problem: "client certificates need TLS (subscriptions.tls.certificate and key)")
-        }
-        if subscriptionTLSRequireClientCertificate && subscriptionTLSClientCA.isEmpty {
-            throw ConfigurationError(key: "subscriptions.tls.requireClientCertificate", problem: "requiring client certificates needs subscriptions.tls.clientCA")
-        }
+        subscriptionTLS = try TLSFiles(r, prefix: "subscriptions.tls")
         subscriptionMaximumConnections = try r.int("subscriptions.maxConnections", default: subscriptionMaximumConnections, in: 1...100_000)
         subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
         subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))

@@ -3,6 +3,7 @@ import HypervisionIngest
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -24,6 +25,7 @@ public struct CoTIngestConfiguration: Sendable, Hashable {
 /// closes the connection, since the stream cannot be resynchronised safely.
 public final class CoTIngestServer: Service, Sendable {
     private let configuration: CoTIngestConfiguration
+    private let tls: TLSConfiguration?
     private let intake: PingIntake
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress?) -> Void
@@ -31,10 +33,11 @@ public final class CoTIngestServer: Service, Sendable {
     private let refusedLog = RateLimitedLog()
 
     public init(
-        configuration: CoTIngestConfiguration, intake: PingIntake, logger: Logger,
+        configuration: CoTIngestConfiguration, tls: TLSConfiguration? = nil, intake: PingIntake, logger: Logger,
         onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.tls = tls
         self.intake = intake
         self.logger = logger
         self.onBound = onBound
@@ -43,11 +46,12 @@ public final class CoTIngestServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port) { channel in
+        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port, tls: tls) { channel in
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
             return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
-        logger.notice("Cursor-on-Target ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")"])
+        logger.notice(
+            "Cursor-on-Target ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")", "tls": "\(tls != nil)"])
         onBound(server.channel.localAddress)
         try await TCPListener.serve(server) { await self.serve($0) }
     }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -31,6 +32,7 @@ public struct NDJSONIngestConfiguration: Sendable, Hashable {
 /// connection limits.
 public final class NDJSONIngestServer: Service, Sendable {
     private let configuration: NDJSONIngestConfiguration
+    private let tls: TLSConfiguration?
     private let intake: PingIntake
     private let authority: TokenAuthority
     private let logger: Logger
@@ -39,10 +41,11 @@ public final class NDJSONIngestServer: Service, Sendable {
     private let decoder = JSONPingDecoder()
 
     public init(
-        configuration: NDJSONIngestConfiguration, intake: PingIntake, authority: TokenAuthority, logger: Logger,
-        onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
+        configuration: NDJSONIngestConfiguration, tls: TLSConfiguration? = nil, intake: PingIntake, authority: TokenAuthority,
+        logger: Logger, onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.tls = tls
         self.intake = intake
         self.authority = authority
         self.logger = logger
@@ -52,7 +55,7 @@ public final class NDJSONIngestServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port) { channel in
+        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port, tls: tls) { channel in
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(
                 IdleStateHandler(readTimeout: configuration.idleTimeout, writeTimeout: configuration.idleTimeout))
@@ -63,7 +66,8 @@ public final class NDJSONIngestServer: Service, Sendable {
             try pipeline.addHandler(IdleConnectionCloser())
             return try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel)
         }
-        logger.notice("NDJSON ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")"])
+        logger.notice(
+            "NDJSON ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")", "tls": "\(tls != nil)"])
         onBound(server.channel.localAddress)
         try await TCPListener.serve(server) { await self.serve($0) }
     }

@@ -1,23 +1,29 @@
 import HypervisionStore
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
 /// What every TCP ingest port shares: binding, accepting until graceful shutdown with one
 /// child task per connection, and a bound on open connections.
 enum TCPListener {
-    /// Binds `host:port`; `pipeline` sets up each accepted channel (on its event loop).
+    /// Binds `host:port`; `pipeline` sets up each accepted channel (on its event loop), after
+    /// the TLS handler when `tls` is set.
     static func bind<Inbound: Sendable, Outbound: Sendable>(
-        host: String, port: Int,
+        host: String, port: Int, tls: TLSConfiguration? = nil,
         pipeline: @escaping @Sendable (any Channel) throws -> NIOAsyncChannel<Inbound, Outbound>
     ) async throws -> NIOAsyncChannel<AcceptedConnection<Inbound, Outbound>, Never> {
-        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { AcceptedConnection(try pipeline(channel)) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                    return AcceptedConnection(try pipeline(channel))
+                }
             }
     }
 
