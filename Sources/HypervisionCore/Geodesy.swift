@@ -35,15 +35,6 @@ public enum Geodesy {
         return 2 * meanRadius * atan2(a.squareRoot(), (1 - a).squareRoot())
     }
 
-    /// The initial bearing on a sphere, in degrees true [0, 360).
-    public static func sphericalBearing(_ from: GeoPoint, _ to: GeoPoint) -> Double {
-        let phi1 = radians(from.latitude), phi2 = radians(to.latitude)
-        let dLambda = radians(to.longitude - from.longitude)
-        let y = sin(dLambda) * cos(phi2)
-        let x = cos(phi1) * sin(phi2) - sin(phi1) * cos(phi2) * cos(dLambda)
-        return normalizedDegrees(degrees(atan2(y, x)))
-    }
-
     /// The result of the inverse geodesic problem.
     public struct Inverse: Sendable, Hashable {
         /// Distance in metres.
@@ -72,7 +63,7 @@ public enum Geodesy {
     /// Vincenty's inverse formula, or nil where its iteration does not converge.
     static func vincentyInverse(_ from: GeoPoint, _ to: GeoPoint) -> Inverse? {
         if from == to { return Inverse(distance: 0, initialBearing: 0, solver: .vincenty) }
-        let a = semiMajorAxis, b = semiMinorAxis, f = flattening
+        let b = semiMinorAxis, f = flattening
         let L = radians(to.longitude - from.longitude)
         let U1 = atan((1 - f) * tan(radians(from.latitude)))
         let U2 = atan((1 - f) * tan(radians(to.latitude)))
@@ -95,24 +86,17 @@ public enum Geodesy {
             cosSqAlpha = 1 - sinAlpha * sinAlpha
             // On the equator cosSqAlpha is 0 and the term vanishes.
             cos2SigmaM = cosSqAlpha != 0 ? cosSigma - 2 * sinU1 * sinU2 / cosSqAlpha : 0
-            let C = f / 16 * cosSqAlpha * (4 + f * (4 - 3 * cosSqAlpha))
             let previous = lambda
-            lambda = L + (1 - C) * f * sinAlpha
-                * (sigma + C * sinSigma * (cos2SigmaM + C * cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)))
+            lambda = L + longitudeExcess(
+                sinAlpha: sinAlpha, cosSqAlpha: cosSqAlpha, sigma: sigma, sinSigma: sinSigma, cosSigma: cosSigma, cos2SigmaM: cos2SigmaM)
             if abs(lambda - previous) < 1e-12 {
                 converged = true
                 break
             }
         }
         guard converged, lambda.isFinite else { return nil }
-        let uSq = cosSqAlpha * (a * a - b * b) / (b * b)
-        let A = 1 + uSq / 16384 * (4096 + uSq * (-768 + uSq * (320 - 175 * uSq)))
-        let B = uSq / 1024 * (256 + uSq * (-128 + uSq * (74 - 47 * uSq)))
-        let deltaSigma = B * sinSigma
-            * (cos2SigmaM + B / 4
-                * (cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)
-                    - B / 6 * cos2SigmaM * (-3 + 4 * sinSigma * sinSigma) * (-3 + 4 * cos2SigmaM * cos2SigmaM)))
-        let distance = b * A * (sigma - deltaSigma)
+        let (A, B) = seriesCoefficients(cosSqAlpha: cosSqAlpha)
+        let distance = b * A * (sigma - deltaSigma(B: B, sinSigma: sinSigma, cosSigma: cosSigma, cos2SigmaM: cos2SigmaM))
         let alpha1 = atan2(cosU2 * sinLambda, cosU1 * sinU2 - sinU1 * cosU2 * cosLambda)
         return Inverse(distance: distance, initialBearing: normalizedDegrees(degrees(alpha1)), solver: .vincenty)
     }
@@ -122,7 +106,7 @@ public enum Geodesy {
     ///
     /// Unlike the inverse formula, this iteration converges for every distance.
     public static func destination(from: GeoPoint, bearing: Double, distance: Double) -> GeoPoint {
-        let a = semiMajorAxis, b = semiMinorAxis, f = flattening
+        let b = semiMinorAxis, f = flattening
         let alpha1 = radians(bearing)
         let sinAlpha1 = sin(alpha1), cosAlpha1 = cos(alpha1)
         let tanU1 = (1 - f) * tan(radians(from.latitude))
@@ -130,9 +114,7 @@ public enum Geodesy {
         let sigma1 = atan2(tanU1, cosAlpha1)
         let sinAlpha = cosU1 * sinAlpha1
         let cosSqAlpha = 1 - sinAlpha * sinAlpha
-        let uSq = cosSqAlpha * (a * a - b * b) / (b * b)
-        let A = 1 + uSq / 16384 * (4096 + uSq * (-768 + uSq * (320 - 175 * uSq)))
-        let B = uSq / 1024 * (256 + uSq * (-128 + uSq * (74 - 47 * uSq)))
+        let (A, B) = seriesCoefficients(cosSqAlpha: cosSqAlpha)
 
         var sigma = distance / (b * A)
         var sinSigma = 0.0, cosSigma = 0.0, cos2SigmaM = 0.0
@@ -140,12 +122,8 @@ public enum Geodesy {
             cos2SigmaM = cos(2 * sigma1 + sigma)
             sinSigma = sin(sigma)
             cosSigma = cos(sigma)
-            let deltaSigma = B * sinSigma
-                * (cos2SigmaM + B / 4
-                    * (cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)
-                        - B / 6 * cos2SigmaM * (-3 + 4 * sinSigma * sinSigma) * (-3 + 4 * cos2SigmaM * cos2SigmaM)))
             let previous = sigma
-            sigma = distance / (b * A) + deltaSigma
+            sigma = distance / (b * A) + deltaSigma(B: B, sinSigma: sinSigma, cosSigma: cosSigma, cos2SigmaM: cos2SigmaM)
             if abs(sigma - previous) < 1e-12 { break }
         }
         cos2SigmaM = cos(2 * sigma1 + sigma)
@@ -154,12 +132,39 @@ public enum Geodesy {
         let x = sinU1 * sinSigma - cosU1 * cosSigma * cosAlpha1
         let latitude = atan2(sinU1 * cosSigma + cosU1 * sinSigma * cosAlpha1, (1 - f) * (sinAlpha * sinAlpha + x * x).squareRoot())
         let lambda = atan2(sinSigma * sinAlpha1, cosU1 * cosSigma - sinU1 * sinSigma * cosAlpha1)
-        let C = f / 16 * cosSqAlpha * (4 + f * (4 - 3 * cosSqAlpha))
-        let L = lambda - (1 - C) * f * sinAlpha
-            * (sigma + C * sinSigma * (cos2SigmaM + C * cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)))
+        let L = lambda - longitudeExcess(
+            sinAlpha: sinAlpha, cosSqAlpha: cosSqAlpha, sigma: sigma, sinSigma: sinSigma, cosSigma: cosSigma, cos2SigmaM: cos2SigmaM)
         var longitude = from.longitude + degrees(L)
         longitude -= 360 * (longitude / 360).rounded()  // into [-180, 180]
         return GeoPoint(latitude: degrees(latitude), longitude: longitude)
+    }
+
+    // The three pieces of Vincenty's formulas that the inverse and the direct problem share.
+
+    /// Vincenty's A and B, from the azimuth of the geodesic at the equator.
+    @inline(__always) static func seriesCoefficients(cosSqAlpha: Double) -> (A: Double, B: Double) {
+        let uSq = cosSqAlpha * (semiMajorAxis * semiMajorAxis - semiMinorAxis * semiMinorAxis) / (semiMinorAxis * semiMinorAxis)
+        let A = 1 + uSq / 16384 * (4096 + uSq * (-768 + uSq * (320 - 175 * uSq)))
+        let B = uSq / 1024 * (256 + uSq * (-128 + uSq * (74 - 47 * uSq)))
+        return (A, B)
+    }
+
+    /// Δσ: how far the arc on the auxiliary sphere differs from the ellipsoid's distance over b·A.
+    @inline(__always) static func deltaSigma(B: Double, sinSigma: Double, cosSigma: Double, cos2SigmaM: Double) -> Double {
+        B * sinSigma
+            * (cos2SigmaM + B / 4
+                * (cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)
+                    - B / 6 * cos2SigmaM * (-3 + 4 * sinSigma * sinSigma) * (-3 + 4 * cos2SigmaM * cos2SigmaM)))
+    }
+
+    /// λ − L: how much farther the geodesic goes in longitude on the auxiliary sphere than on
+    /// the ellipsoid.
+    @inline(__always) static func longitudeExcess(
+        sinAlpha: Double, cosSqAlpha: Double, sigma: Double, sinSigma: Double, cosSigma: Double, cos2SigmaM: Double
+    ) -> Double {
+        let f = flattening
+        let C = f / 16 * cosSqAlpha * (4 + f * (4 - 3 * cosSqAlpha))
+        return (1 - C) * f * sinAlpha * (sigma + C * sinSigma * (cos2SigmaM + C * cosSigma * (-1 + 2 * cos2SigmaM * cos2SigmaM)))
     }
 
     /// The inverse problem for nearly antipodal points, where Vincenty's iteration fails.
