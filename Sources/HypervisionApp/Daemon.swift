@@ -321,11 +321,11 @@ struct ListenerTLS {
     var subscriptions: TLSConfiguration?
 
     init(_ configuration: DaemonConfiguration) throws(ConfigurationError) {
-        http = try configuration.httpTLS.serverConfiguration(prefix: "http.tls")
-        tcpIngest = try configuration.tcpIngestTLS.serverConfiguration(prefix: "ingest.tcp.tls")
-        cot = try configuration.cotTLS.serverConfiguration(prefix: "ingest.cot.tls")
-        osmand = try configuration.osmandTLS.serverConfiguration(prefix: "ingest.osmand.tls")
-        subscriptions = try configuration.subscriptionTLS.serverConfiguration(prefix: "subscriptions.tls")
+        http = try configuration.httpTLS.serverConfiguration()
+        tcpIngest = try configuration.tcpIngestTLS.serverConfiguration()
+        cot = try configuration.cotTLS.serverConfiguration()
+        osmand = try configuration.osmandTLS.serverConfiguration()
+        subscriptions = try configuration.subscriptionTLS.serverConfiguration()
     }
 }
 

@@ -12,12 +12,14 @@ import Yams
 /// certificates checked against `.clientCA` when presented, or always with
 /// `.requireClientCertificate`.
 public struct TLSFiles: Sendable, Hashable {
+    /// Where these settings live (`ingest.tcp.tls`, say); errors name the keys under it.
+    public let prefix: String
     public var certificate = ""
     public var key = ""
     public var clientCA = ""
     public var requireClientCertificate = false
 
-    public init() {}
+    public init(prefix: String) { self.prefix = prefix }
 
     public var isEnabled: Bool { !certificate.isEmpty }
 
@@ -27,6 +29,7 @@ public struct TLSFiles: Sendable, Hashable {
     }
 
     fileprivate init(_ r: KeyReader, prefix: String) throws(ConfigurationError) {
+        self.prefix = prefix
         certificate = try r.string(prefix + ".certificate", default: "")
         key = try r.string(prefix + ".key", default: "")
         clientCA = try r.string(prefix + ".clientCA", default: "")
@@ -44,7 +47,7 @@ public struct TLSFiles: Sendable, Hashable {
 
     /// The server side of TLS from these files (TLS 1.2 or later), nil when TLS is off. A file
     /// that cannot be read or does not hold what it should is an error naming the key.
-    public func serverConfiguration(prefix: String) throws(ConfigurationError) -> TLSConfiguration? {
+    public func serverConfiguration() throws(ConfigurationError) -> TLSConfiguration? {
         guard isEnabled else { return nil }
         do {
             var tls = TLSConfiguration.makeServerConfiguration(
@@ -70,7 +73,7 @@ public struct DaemonConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 8080
     /// HTTPS on the HTTP port (the API, the WebSocket stream, the wall preview).
-    public var httpTLS = TLSFiles()
+    public var httpTLS = TLSFiles(prefix: "http.tls")
     /// HTTP connections idle (no request, or a request stalled) this long are closed.
     public var httpIdleTimeoutSeconds: Int = 60
     /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
@@ -90,23 +93,23 @@ public struct DaemonConfiguration: Sendable {
     public var httpIngest = HTTPIngestLimits()
     public var tcpIngestEnabled = true
     public var tcpIngest = NDJSONIngestConfiguration()
-    public var tcpIngestTLS = TLSFiles()
+    public var tcpIngestTLS = TLSFiles(prefix: "ingest.tcp.tls")
     public var udpIngestEnabled = true
     public var udpIngest = UDPIngestConfiguration()
     public var cameras = CameraAPIConfiguration()
     public var osmandEnabled = true
     public var cotEnabled = true
     public var cot = CoTIngestConfiguration()
-    public var cotTLS = TLSFiles()
+    public var cotTLS = TLSFiles(prefix: "ingest.cot.tls")
     public var osmand = OsmAndConfiguration()
-    public var osmandTLS = TLSFiles()
+    public var osmandTLS = TLSFiles(prefix: "ingest.osmand.tls")
     /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
     public var incidentRouter: IncidentRouter = try! IncidentRouter()
     public var incidentRoutingFile: String = ""
     /// Scene subscriptions (TCP, optionally TLS).
     public var subscriptionsEnabled = true
     public var subscriptionPort = 7400
-    public var subscriptionTLS = TLSFiles()
+    public var subscriptionTLS = TLSFiles(prefix: "subscriptions.tls")
     public var subscriptionMaximumConnections = 2_000
     /// Updates per second at most to one subscriber (coalesced in between).
     public var subscriptionMaximumRate: Double = 10
@@ -130,12 +133,16 @@ public struct DaemonConfiguration: Sendable {
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
         "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
-        "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections", "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
+        "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
+        "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
 
-    /// The ports that can have TLS: `<prefix>.certificate`, `.key`, `.clientCA`, `.requireClientCertificate`.
-    public static let tlsPrefixes = ["http.tls", "ingest.tcp.tls", "ingest.cot.tls", "ingest.osmand.tls", "subscriptions.tls"]
+    /// The TLS settings of every TCP port.
+    public var tlsPorts: [TLSFiles] { [httpTLS, tcpIngestTLS, cotTLS, osmandTLS, subscriptionTLS] }
+
+    /// Where each port's TLS settings live: `<prefix>.certificate`, `.key`, `.clientCA`, `.requireClientCertificate`.
+    public static let tlsPrefixes = DaemonConfiguration().tlsPorts.map(\.prefix)
 
     /// The environment variable that sets `key`: `HYPERVISION_` and the key in upper snake case
     /// (`walls.intervalMs` → `HYPERVISION_WALLS_INTERVAL_MS`).
@@ -172,7 +179,7 @@ public struct DaemonConfiguration: Sendable {
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
         httpIdleTimeoutSeconds = try r.int("http.idleTimeoutSeconds", default: httpIdleTimeoutSeconds, in: 1...3_600)
-        httpTLS = try TLSFiles(r, prefix: "http.tls")
+        httpTLS = try TLSFiles(r, prefix: httpTLS.prefix)
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
         databasePoolSize = try r.int("database.poolSize", default: databasePoolSize, in: 1...200)
@@ -209,10 +216,10 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
-        tcpIngestTLS = try TLSFiles(r, prefix: "ingest.tcp.tls")
+        tcpIngestTLS = try TLSFiles(r, prefix: tcpIngestTLS.prefix)
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
         osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
-        osmandTLS = try TLSFiles(r, prefix: "ingest.osmand.tls")
+        osmandTLS = try TLSFiles(r, prefix: osmandTLS.prefix)
         let osmandNetworks = r.strings("ingest.osmand.allowedNetworks")
         if !osmandNetworks.isEmpty {
             do {
@@ -223,7 +230,7 @@ public struct DaemonConfiguration: Sendable {
         }
         cotEnabled = try r.bool("ingest.cot.enabled", default: cotEnabled)
         cot.port = try r.int("ingest.cot.port", default: cot.port, in: 0...65_535)
-        cotTLS = try TLSFiles(r, prefix: "ingest.cot.tls")
+        cotTLS = try TLSFiles(r, prefix: cotTLS.prefix)
         let cotNetworks = r.strings("ingest.cot.allowedNetworks")
         if !cotNetworks.isEmpty {
             do {
@@ -245,7 +252,7 @@ public struct DaemonConfiguration: Sendable {
         }
         subscriptionsEnabled = try r.bool("subscriptions.enabled", default: subscriptionsEnabled)
         subscriptionPort = try r.int("subscriptions.port", default: subscriptionPort, in: 0...65_535)
-        subscriptionTLS = try TLSFiles(r, prefix: "subscriptions.tls")
+        subscriptionTLS = try TLSFiles(r, prefix: subscriptionTLS.prefix)
         subscriptionMaximumConnections = try r.int("subscriptions.maxConnections", default: subscriptionMaximumConnections, in: 1...100_000)
         subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
         subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))
