@@ -23,26 +23,26 @@ public struct StoredCamera: Sendable, Hashable {
 
 /// Cameras in PostGIS: upsert, read, delete, status changes with history, bulk import.
 public struct CameraStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    public init(database: Database) {
+        self.database = database
+        self.logger = database.logger
     }
 
     /// Creates or replaces a camera; a status different from the stored one is recorded as a
     /// change. Returns true when the camera is new.
     @discardableResult
     public func upsert(_ camera: Camera, at time: Timestamp) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { connection in
+        try await database.withTransaction { connection in
             try await Self.upsert(camera, at: time, on: connection, logger: logger)
         }
     }
 
     /// Upserts many cameras in one transaction (an import). Returns how many were new.
     public func upsert(_ cameras: [Camera], at time: Timestamp) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        try await database.withTransaction { connection in
             var created = 0
             for camera in cameras where try await Self.upsert(camera, at: time, on: connection, logger: logger) { created += 1 }
             return created
@@ -59,13 +59,13 @@ public struct CameraStore: Sendable {
         // Lock the row (if any) first, so the status comparison and the write see the same state.
         var existed = false
         var previousStatus: String?
-        let previous = try await connection.query(
+        let previous = try await connection.checkedQuery(
             "SELECT status FROM cameras WHERE id = \(camera.id) FOR UPDATE", logger: logger)
         for try await status in previous.decode(String.self) {
             existed = true
             previousStatus = status
         }
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO cameras AS c (id, name, position, heading, field_of_view, range_m, streams, status, status_since,
                                       previous_status, tags, updated_at)
@@ -83,7 +83,7 @@ public struct CameraStore: Sendable {
                 status = EXCLUDED.status
             """, logger: logger)
         if !existed || previousStatus != camera.status.rawValue {
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(camera.id), \(at)::timestamptz, \(camera.status.rawValue))
                 ON CONFLICT DO NOTHING
@@ -94,8 +94,8 @@ public struct CameraStore: Sendable {
 
     /// Records a reported status. Returns the camera after the change, or nil if unknown.
     public func updateStatus(id: String, to status: Camera.Status, at time: Timestamp) async throws -> StoredCamera? {
-        let changed: Bool? = try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
+        let changed: Bool? = try await database.withTransaction { connection in
+            let rows = try await connection.checkedQuery(
                 """
                 UPDATE cameras c SET
                     previous_status = CASE WHEN c.status <> \(status.rawValue) THEN c.status ELSE c.previous_status END,
@@ -108,7 +108,7 @@ public struct CameraStore: Sendable {
             var changed: Bool?
             for try await value in rows.decode(Bool.self) { changed = value }
             if changed == true {
-                try await connection.query(
+                try await connection.checkedQuery(
                     "INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(id), \(time.postgresText)::timestamptz, \(status.rawValue)) ON CONFLICT DO NOTHING",
                     logger: logger)
             }
@@ -119,16 +119,15 @@ public struct CameraStore: Sendable {
     }
 
     public func get(id: String) async throws -> StoredCamera? {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT id, name, ST_Y(position::geometry), ST_X(position::geometry), heading::float8, field_of_view::float8,
                    range_m::float8, status, (extract(epoch FROM status_since) * 1000000)::int8, previous_status,
                    tags, (extract(epoch FROM updated_at) * 1000000)::int8
             FROM cameras WHERE id = \(id)
-            """, logger: logger)
-        for try await row in rows.decode(
-            (String, String, Double, Double, Double, Double, Double, String, Int64, String, [String], Int64).self)
-        {
+            """)
+        for row in rows {
+            let row = try row.decode((String, String, Double, Double, Double, Double, Double, String, Int64, String, [String], Int64).self)
             let camera = Camera(
                 id: row.0, name: row.1, position: GeoPoint(latitude: row.2, longitude: row.3), heading: row.4,
                 fieldOfView: row.5, range: row.6, streams: try await streams(id: id), status: Camera.Status(rawValue: row.7) ?? .online,
@@ -141,13 +140,14 @@ public struct CameraStore: Sendable {
     }
 
     private func streams(id: String) async throws -> [Camera.Stream] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT s->>'protocol', s->>'quality', s->>'url'
             FROM cameras, jsonb_array_elements(streams) WITH ORDINALITY AS e(s, n) WHERE id = \(id) ORDER BY n
-            """, logger: logger)
+            """)
         var streams: [Camera.Stream] = []
-        for try await (transport, quality, url) in rows.decode((String, String, String).self) {
+        for row in rows {
+            let (transport, quality, url) = try row.decode((String, String, String).self)
             if let transport = Camera.Stream.Transport(rawValue: transport) {
                 streams.append(Camera.Stream(transport: transport, quality: quality, url: url))
             }
@@ -157,11 +157,11 @@ public struct CameraStore: Sendable {
 
     /// The status changes of a camera, oldest first.
     public func statusHistory(id: String) async throws -> [(Timestamp, Camera.Status)] {
-        let rows = try await client.query(
-            "SELECT (extract(epoch FROM changed_at) * 1000000)::int8, status FROM camera_status_history WHERE camera_id = \(id) ORDER BY changed_at",
-            logger: logger)
+        let rows = try await database.query(
+            "SELECT (extract(epoch FROM changed_at) * 1000000)::int8, status FROM camera_status_history WHERE camera_id = \(id) ORDER BY changed_at")
         var history: [(Timestamp, Camera.Status)] = []
-        for try await (micros, status) in rows.decode((Int64, String).self) {
+        for row in rows {
+            let (micros, status) = try row.decode((Int64, String).self)
             history.append((Timestamp(microseconds: micros), Camera.Status(rawValue: status) ?? .online))
         }
         return history
@@ -169,9 +169,9 @@ public struct CameraStore: Sendable {
 
     /// Deletes a camera and its history. Returns false when there was none.
     public func delete(id: String) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM cameras WHERE id = \(id) RETURNING 1", logger: logger)
+        let rows = try await database.query("DELETE FROM cameras WHERE id = \(id) RETURNING 1")
         var deleted = false
-        for try await _ in rows { deleted = true }
+        for _ in rows { deleted = true }
         return deleted
     }
 }
@@ -179,15 +179,16 @@ public struct CameraStore: Sendable {
 extension CameraStore {
     /// Stores an event. Returns it with its id, or nil when the camera is unknown.
     public func add(_ event: CameraEvent) async throws -> CameraEvent? {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             INSERT INTO camera_events (camera_id, kind, label, confidence, occurred_at, expires_at, incident_id)
             SELECT id, \(event.kind.rawValue), \(event.label), \(event.confidence.map(Float.init)),
                    \(event.occurredAt.postgresText)::timestamptz, \(event.expiresAt.postgresText)::timestamptz, \(event.incidentID)
             FROM cameras WHERE id = \(event.cameraID)
             RETURNING id
-            """, logger: logger)
-        for try await id in rows.decode(Int64.self) {
+            """)
+        for row in rows {
+            let id = try row.decode(Int64.self)
             var stored = event
             stored.id = id
             return stored
@@ -197,7 +198,7 @@ extension CameraStore {
 
     /// Events still active at `now`, newest first; of one camera when `cameraID` is given.
     public func activeEvents(at now: Timestamp, cameraID: String? = nil, limit: Int = 1_000) async throws -> [CameraEvent] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT id, camera_id, kind, label, confidence::float8, (extract(epoch FROM occurred_at) * 1000000)::int8,
                    (extract(epoch FROM expires_at) * 1000000)::int8, incident_id
@@ -205,9 +206,10 @@ extension CameraStore {
             WHERE expires_at > \(now.postgresText)::timestamptz AND occurred_at <= \(now.postgresText)::timestamptz
               AND (\(cameraID)::text IS NULL OR camera_id = \(cameraID))
             ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))
-            """, logger: logger)
+            """)
         var events: [CameraEvent] = []
-        for try await row in rows.decode((Int64, String, String, String?, Double?, Int64, Int64, String?).self) {
+        for row in rows {
+            let row = try row.decode((Int64, String, String, String?, Double?, Int64, Int64, String?).self)
             events.append(
                 CameraEvent(
                     id: row.0, cameraID: row.1, kind: CameraEvent.Kind(rawValue: row.2) ?? .motion, label: row.3, confidence: row.4,
@@ -220,17 +222,16 @@ extension CameraStore {
 extension CameraStore {
     /// Every camera with its status history marks, to rebuild the live picture at start-up.
     public func all() async throws -> [StoredCamera] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT id, name, ST_Y(position::geometry), ST_X(position::geometry), heading::float8, field_of_view::float8,
                    range_m::float8, status, (extract(epoch FROM status_since) * 1000000)::int8, previous_status,
                    tags, (extract(epoch FROM updated_at) * 1000000)::int8, streams::text
             FROM cameras ORDER BY id
-            """, logger: logger)
+            """)
         var cameras: [StoredCamera] = []
-        for try await row in rows.decode(
-            (String, String, Double, Double, Double, Double, Double, String, Int64, String, [String], Int64, String).self)
-        {
+        for row in rows {
+            let row = try row.decode((String, String, Double, Double, Double, Double, Double, String, Int64, String, [String], Int64, String).self)
             var streams: [Camera.Stream] = []
             if let list = (try? JSONValue(parsing: row.12))?.arrayValue {
                 for item in list {

@@ -1,29 +1,5 @@
 import PostgresNIO
 
-/// The deadline of one database operation passed.
-public struct DatabaseTimeout: Error, Sendable, CustomStringConvertible {
-    public var limit: Duration
-    public var description: String { "no answer from the database within \(limit)" }
-}
-
-/// Runs `operation`, failing with ``DatabaseTimeout`` if it takes longer than `limit`.
-///
-/// The operation is cancelled at the deadline; postgres-nio honours cancellation while waiting
-/// for a connection, which is where an unreachable server leaves us.
-public func withDeadline<T: Sendable>(
-    _ limit: Duration, _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DatabaseTimeout(limit: limit)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
 /// Sorting database failures into "unreachable, spool and retry" and "refused, report it".
 public enum DatabaseErrors {
     /// True when the error means the server could not be reached or went away, as opposed to
@@ -37,8 +13,11 @@ public enum DatabaseErrors {
                 let state = error.serverInfo?[.sqlState] ?? ""
                 // 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now;
                 // 53: insufficient resources (too many connections, disk full); 3D000: the
-                // database does not exist yet (a server being rebuilt).
+                // database does not exist yet (a server being rebuilt); 57014: statement_timeout
+                // ended the statement, a server too slow to count on; 25006: a hot standby that
+                // is read-only, a primary that has just been demoted.
                 return state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") || state == "3D000"
+                    || state == "57014" || state == "25006"
             case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed,
                 .failedToAddSSLHandler, .sslUnsupported:
                 return true

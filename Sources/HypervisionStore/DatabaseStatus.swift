@@ -16,6 +16,7 @@ public final class DatabaseStatus: Sendable {
     }
 
     private let state = Mutex<(State, schemaReady: Bool)>((.connecting(reason: "starting"), false))
+    private let observers = Mutex<[@Sendable (State) -> Void]>([])
 
     public init() {}
 
@@ -25,10 +26,19 @@ public final class DatabaseStatus: Sendable {
     public var isSchemaReady: Bool { state.withLock { $0.schemaReady } }
 
     public func update(_ new: State) {
-        state.withLock { value in
+        let changed = state.withLock { value -> Bool in
+            let changed = value.0 != new
             value.0 = new
             if new == .ready { value.schemaReady = true }
+            return changed
         }
+        guard changed else { return }
+        for observer in observers.withLock({ $0 }) { observer(new) }
+    }
+
+    /// Calls `observer` after every change of state (on the thread that changed it).
+    public func onChange(_ observer: @escaping @Sendable (State) -> Void) {
+        observers.withLock { $0.append(observer) }
     }
 
     /// A one-line explanation for `/readyz` and logs.

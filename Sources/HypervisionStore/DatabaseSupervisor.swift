@@ -17,7 +17,7 @@ public struct DatabaseSupervisorConfiguration: Sendable, Hashable {
 /// Brings the database up (retrying with backoff while it is down), applies migrations,
 /// keeps day partitions ahead and drops expired ones, and keeps ``DatabaseStatus`` current.
 public final class DatabaseSupervisor: Service, Sendable {
-    private let client: PostgresClient
+    private let database: Database
     private let store: PingStore
     private let status: DatabaseStatus
     private let logger: Logger
@@ -26,10 +26,10 @@ public final class DatabaseSupervisor: Service, Sendable {
     private let endpoint: DatabaseEndpoint
 
     public init(
-        client: PostgresClient, endpoint: DatabaseEndpoint, store: PingStore, status: DatabaseStatus,
+        database: Database, endpoint: DatabaseEndpoint, store: PingStore, status: DatabaseStatus,
         configuration: DatabaseSupervisorConfiguration, logger: Logger, onReady: @escaping @Sendable () -> Void = {}
     ) {
-        self.client = client
+        self.database = database
         self.endpoint = endpoint
         self.store = store
         self.status = status
@@ -70,9 +70,7 @@ public final class DatabaseSupervisor: Service, Sendable {
                 // A direct connection first: it fails fast with the server's real reason, where
                 // the pool would keep a caller waiting while it retries in the background.
                 try await probe()
-                let outcome = try await withDeadline(.seconds(600)) { [client, logger] in
-                    try await Migrator(logger: logger).migrate(client)
-                }
+                let outcome = try await Migrator(logger: logger).migrate(database)
                 logger.notice("database ready", metadata: ["schema_version": "\(outcome.version)", "applied": "\(outcome.applied)"])
                 status.update(.ready)
                 return
@@ -115,10 +113,7 @@ public final class DatabaseSupervisor: Service, Sendable {
 
     private func checkHealth() async {
         do {
-            try await withDeadline(.seconds(2)) { [client] in
-                try await client.query("SELECT 1")
-                return ()
-            }
+            try await database.query("SELECT 1", deadline: .seconds(2))
             if status.current != .ready {
                 logger.notice("database reachable again")
                 status.update(.ready)

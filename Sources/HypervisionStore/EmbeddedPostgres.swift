@@ -96,13 +96,23 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    /// Stops the cluster (fast shutdown: running transactions roll back, committed data is safe).
-    public func stop() throws {
+    /// Stops the cluster (fast shutdown: running transactions roll back, committed data is safe),
+    /// waiting at most `timeout`. A cluster that does not stop in time (its processes frozen, say)
+    /// is left running and logged: the next start finds it and uses it.
+    public func stop(timeout: Duration = .seconds(60)) throws {
         let identity = try runIdentity()
         guard try run(tool: "pg_ctl", ["status", "-D", configuration.dataDirectory], as: identity, allowFailure: true) == 0
         else { return }
         logger.info("stopping embedded PostgreSQL")
-        try run(tool: "pg_ctl", ["stop", "-D", configuration.dataDirectory, "-m", "fast", "-w", "-t", "60", "-s"], as: identity)
+        let seconds = max(1, timeout.components.seconds)
+        let status = try run(
+            tool: "pg_ctl", ["stop", "-D", configuration.dataDirectory, "-m", "fast", "-w", "-t", "\(seconds)", "-s"], as: identity,
+            allowFailure: true)
+        if status != 0 {
+            logger.critical(
+                "the embedded PostgreSQL did not stop in time; leaving it running",
+                metadata: ["waited_seconds": "\(seconds)", "data_directory": "\(configuration.dataDirectory)"])
+        }
     }
 
     /// Stops the cluster at once, as a crash would (for tests of recovery).
@@ -215,13 +225,13 @@ public struct EmbeddedPostgres: Sendable {
         config.options.connectTimeout = .seconds(10)
         let connection = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
         do {
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 "SELECT 1 FROM pg_database WHERE datname = \(configuration.databaseName)", logger: logger)
             var exists = false
             for try await _ in rows { exists = true }
             if !exists {
                 let name = configuration.databaseName.replacingOccurrences(of: "\"", with: "\"\"")
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+                try await connection.checkedQuery(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
                 logger.notice("created database", metadata: ["database": "\(configuration.databaseName)"])
             }
         } catch {

@@ -44,19 +44,19 @@ public enum ZoneLayer: String, Sendable, Hashable, CaseIterable {
 
 /// Questions about the past, answered from PostGIS: tracks, who passed by, where things recur.
 public struct HistoryStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    public init(database: Database) {
+        self.database = database
+        self.logger = database.logger
     }
 
     /// The pings of `unit` in [from, to), oldest first, at most `limit` (the caller says when it
     /// was reached: one more than the limit is read).
     public func track(unit: String, from: Timestamp, to: Timestamp, limit: Int) async throws -> [TrackPoint] {
         // The time range prunes day partitions and the primary key (unit, time) serves the rest.
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    speed::float8, heading::float8, status
@@ -64,9 +64,10 @@ public struct HistoryStore: Sendable {
             WHERE unit_id = \(unit) AND time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
             ORDER BY time
             LIMIT \(Int64(limit + 1))
-            """, logger: logger)
+            """)
         var points: [TrackPoint] = []
-        for try await (micros, lat, lon, speed, heading, status) in rows.decode((Int64, Double, Double, Double?, Double?, String?).self) {
+        for row in rows {
+            let (micros, lat, lon, speed, heading, status) = try row.decode((Int64, Double, Double, Double?, Double?, String?).self)
             points.append(
                 TrackPoint(
                     time: Timestamp(microseconds: micros), position: GeoPoint(latitude: lat, longitude: lon), speed: speed, heading: heading,
@@ -77,7 +78,7 @@ public struct HistoryStore: Sendable {
 
     /// Units with a ping within `radius` metres of `point` during [from, to), nearest first.
     public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography AS g)
             SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g),
@@ -86,9 +87,10 @@ public struct HistoryStore: Sendable {
             WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
               AND ST_DWithin(position, here.g, \(radius))
             ORDER BY unit_id, ST_Distance(position, here.g), time
-            """, logger: logger)
+            """)
         var units: [PassingUnit] = []
-        for try await (unit, distance, micros, count) in rows.decode((String, Double, Int64, Int64).self) {
+        for row in rows {
+            let (unit, distance, micros, count) = try row.decode((String, Double, Int64, Int64).self)
             units.append(PassingUnit(unit: unit, closestMetres: distance, closestAt: Timestamp(microseconds: micros), pings: Int(count)))
         }
         return Array(units.sorted { ($0.closestMetres, $0.unit) < ($1.closestMetres, $1.unit) }.prefix(limit))
@@ -111,7 +113,7 @@ public struct HistoryStore: Sendable {
         case .cameraEvents:
             source = "SELECT c.position::geometry AS g, e.occurred_at AS t FROM camera_events e JOIN cameras c ON c.id = e.camera_id"
         }
-        let rows = try await client.query(
+        let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     WITH items AS (
@@ -139,10 +141,10 @@ public struct HistoryStore: Sendable {
                     b.append(to.postgresText)
                     b.append(cellMetres * scale)
                     return b
-                }()),
-            logger: logger)
+                }()))
         var cells: [ZoneCell] = []
-        for try await (wkt, count, previous) in rows.decode((String, Int64, Int64).self) {
+        for row in rows {
+            let (wkt, count, previous) = try row.decode((String, Int64, Int64).self)
             cells.append(ZoneCell(ring: Self.ring(fromPolygonWKT: wkt), count: Int(count), previous: Int(previous)))
         }
         return cells
@@ -153,7 +155,7 @@ public struct HistoryStore: Sendable {
     public func earlierIncidents(near point: GeoPoint, radius: Double, before: Timestamp, excluding id: String, limit: Int) async throws
         -> [Incident]
     {
-        let rows = try await client.query(
+        let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(IncidentStore.columns) FROM incidents
@@ -170,10 +172,12 @@ public struct HistoryStore: Sendable {
                     b.append(radius)
                     b.append(Int64(limit))
                     return b
-                }()),
-            logger: logger)
+                }()))
         var incidents: [Incident] = []
-        for try await row in rows.decode(IncidentStore.Row.self) { incidents.append(IncidentStore.incident(row)) }
+        for row in rows {
+            let row = try row.decode(IncidentStore.Row.self)
+            incidents.append(IncidentStore.incident(row))
+        }
         return incidents
     }
 
@@ -192,15 +196,16 @@ public struct HistoryStore: Sendable {
 extension HistoryStore {
     /// Every unit's latest position (from `unit_positions`), to rebuild the live picture at start-up.
     public func latestPositions() async throws -> [Ping] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
                    (extract(epoch FROM received_at) * 1000000)::int8
             FROM unit_positions
-            """, logger: logger)
+            """)
         var pings: [Ping] = []
-        for try await row in rows.decode((String, Int64, Double, Double, Double?, Double?, Double?, Double?, String?, Int64?, Int64).self) {
+        for row in rows {
+            let row = try row.decode((String, Int64, Double, Double, Double?, Double?, Double?, Double?, String?, Int64?, Int64).self)
             pings.append(
                 Ping(
                     unit: UnitID(trusted: row.0), time: Timestamp(microseconds: row.1), position: GeoPoint(latitude: row.2, longitude: row.3),
@@ -212,11 +217,11 @@ extension HistoryStore {
 
     /// Units with registry data (callsign, kind, agency).
     public func registeredUnits() async throws -> [Unit] {
-        let rows = try await client.query(
-            "SELECT id, callsign, kind, agency FROM units WHERE callsign IS NOT NULL OR kind IS NOT NULL OR agency IS NOT NULL",
-            logger: logger)
+        let rows = try await database.query(
+            "SELECT id, callsign, kind, agency FROM units WHERE callsign IS NOT NULL OR kind IS NOT NULL OR agency IS NOT NULL")
         var units: [Unit] = []
-        for try await (id, callsign, kind, agency) in rows.decode((String, String?, String?, String?).self) {
+        for row in rows {
+            let (id, callsign, kind, agency) = try row.decode((String, String?, String?, String?).self)
             units.append(
                 Unit(id: UnitID(trusted: id), callsign: callsign, kind: kind.map(Unit.Kind.init(rawValue:)), agency: agency.map(Unit.Agency.init(rawValue:))))
         }
@@ -226,14 +231,14 @@ extension HistoryStore {
     /// Records registry data of units (the demo's fleet, an import), so it survives restarts.
     public func register(_ units: [Unit]) async throws {
         guard !units.isEmpty else { return }
-        try await client.query(
+        try await database.query(
             """
             INSERT INTO units (id, callsign, kind, agency)
             SELECT i, NULLIF(c, ''), NULLIF(k, ''), NULLIF(a, '')
             FROM unnest(\(units.map(\.id.rawValue))::text[], \(units.map { $0.callsign ?? "" })::text[],
                         \(units.map { $0.kind?.rawValue ?? "" })::text[], \(units.map { $0.agency?.rawValue ?? "" })::text[]) AS u(i, c, k, a)
             ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign, kind = EXCLUDED.kind, agency = EXCLUDED.agency, updated_at = now()
-            """, logger: logger)
+            """)
     }
 }
 
@@ -242,12 +247,12 @@ extension HistoryStore {
     /// kind and agency.
     public func recordCallsigns(_ callsigns: [(unit: UnitID, callsign: String)]) async throws {
         guard !callsigns.isEmpty else { return }
-        try await client.query(
+        try await database.query(
             """
             INSERT INTO units (id, callsign)
             SELECT * FROM unnest(\(callsigns.map(\.unit.rawValue))::text[], \(callsigns.map(\.callsign))::text[])
             ON CONFLICT (id) DO UPDATE SET callsign = EXCLUDED.callsign, updated_at = now()
             WHERE units.callsign IS DISTINCT FROM EXCLUDED.callsign
-            """, logger: logger)
+            """)
     }
 }

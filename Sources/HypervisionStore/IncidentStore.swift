@@ -50,12 +50,12 @@ public struct IncidentFilter: Sendable, Hashable {
 
 /// Incidents in PostGIS, with every change kept in `incident_history`.
 public struct IncidentStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    public init(database: Database) {
+        self.database = database
+        self.logger = database.logger
     }
 
     static let columns = """
@@ -79,13 +79,13 @@ public struct IncidentStore: Sendable {
         try await transaction { connection in
             var incident = incident
             if incident.id.isEmpty {
-                let rows = try await connection.query("SELECT nextval('incident_number')", logger: logger)
+                let rows = try await connection.checkedQuery("SELECT nextval('incident_number')", logger: logger)
                 var number: Int64 = 0
                 for try await value in rows.decode(Int64.self) { number = value }
                 let digits = String(number)
                 incident.id = "INC-\(incident.openedAt.civilDate.year)-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
             }
-            let inserted = try await connection.query(
+            let inserted = try await connection.checkedQuery(
                 """
                 INSERT INTO incidents (id, category, priority, location, status, opened_at, closed_at, summary, source, service,
                                        routing_reason, updated_at)
@@ -111,10 +111,10 @@ public struct IncidentStore: Sendable {
     /// Applies `changes` under a row lock; `reroute` gives the routing decision for the changed
     /// incident (a new category can mean another service). Returns the incident after the change.
     public func update(
-        id: String, changes: IncidentChanges, at now: Timestamp, reroute: @Sendable (Incident) -> RoutingDecision
+        id: String, changes: IncidentChanges, at now: Timestamp, reroute: @escaping @Sendable (Incident) -> RoutingDecision
     ) async throws -> Incident {
         try await transaction { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM incidents WHERE id = $1 FOR UPDATE", binds: try binds(id)),
                 logger: logger)
             var current: Incident?
@@ -134,7 +134,7 @@ public struct IncidentStore: Sendable {
                 incident.service = decision.service
                 incident.routingReason = decision.reason
             }
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 UPDATE incidents SET category = \(incident.category), priority = \(Int16(incident.priority)),
                     status = \(incident.status.rawValue), closed_at = \(incident.closedAt?.postgresText)::timestamptz,
@@ -157,9 +157,9 @@ public struct IncidentStore: Sendable {
 
     /// A transaction whose refusals (``IncidentStoreError``) reach the caller as themselves,
     /// not wrapped in postgres-nio's transaction error.
-    private func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    private func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await database.withTransaction { connection in try await body(connection) }
         } catch {
             if let refusal = DatabaseErrors.unwrap(error) as? IncidentStoreError { throw refusal }
             throw error
@@ -167,25 +167,30 @@ public struct IncidentStore: Sendable {
     }
 
     private static func record(id: String, at time: Timestamp, change: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
+        try await connection.checkedQuery(
             "INSERT INTO incident_history (incident_id, changed_at, change) VALUES (\(id), \(time.postgresText)::timestamptz, \(change)::jsonb)",
             logger: logger)
     }
 
     public func get(id: String) async throws -> Incident? {
-        let rows = try await client.query(
-            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM incidents WHERE id = $1", binds: try binds(id)), logger: logger)
-        for try await row in rows.decode(Row.self) { return Self.incident(row) }
+        let rows = try await database.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM incidents WHERE id = $1", binds: try binds(id)))
+        for row in rows {
+            let row = try row.decode(Row.self)
+            return Self.incident(row)
+        }
         return nil
     }
 
     /// The changes recorded for an incident, oldest first, as (time, JSON text).
     public func history(id: String) async throws -> [(Timestamp, String)] {
-        let rows = try await client.query(
-            "SELECT (extract(epoch FROM changed_at) * 1000000)::int8, change::text FROM incident_history WHERE incident_id = \(id) ORDER BY changed_at, ctid",
-            logger: logger)
+        let rows = try await database.query(
+            "SELECT (extract(epoch FROM changed_at) * 1000000)::int8, change::text FROM incident_history WHERE incident_id = \(id) ORDER BY changed_at, ctid")
         var history: [(Timestamp, String)] = []
-        for try await (micros, change) in rows.decode((Int64, String).self) { history.append((Timestamp(microseconds: micros), change)) }
+        for row in rows {
+            let (micros, change) = try row.decode((Int64, String).self)
+            history.append((Timestamp(microseconds: micros), change))
+        }
         return history
     }
 
@@ -214,13 +219,15 @@ public struct IncidentStore: Sendable {
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let limit = try bind(Int64(filter.limit))
-        let rows = try await client.query(
+        let rows = try await database.query(
             PostgresQuery(
                 unsafeSQL: "SELECT \(Self.columns) FROM incidents \(whereClause) ORDER BY priority, opened_at DESC, id LIMIT \(limit)",
-                binds: bindings),
-            logger: logger)
+                binds: bindings))
         var incidents: [Incident] = []
-        for try await row in rows.decode(Row.self) { incidents.append(Self.incident(row)) }
+        for row in rows {
+            let row = try row.decode(Row.self)
+            incidents.append(Self.incident(row))
+        }
         return incidents
     }
 }

@@ -74,64 +74,66 @@ public struct Migrator: Sendable {
         public var version: Int
     }
 
-    /// Brings the schema up to date. Re-running it is a no-op.
+    /// Brings the schema up to date, within `deadline` (a migration may rewrite large tables, so
+    /// the statement time limit of ordinary work does not apply). Re-running it is a no-op.
     @discardableResult
-    public func migrate(_ client: PostgresClient) async throws -> Outcome {
+    public func migrate(_ database: Database, deadline: Duration = .seconds(600)) async throws -> Outcome {
         let migrations = self.migrations
         let logger = self.logger
         do {
-            return try await migrateInTransaction(client, migrations: migrations, logger: logger)
+            return try await database.withTransaction(deadline: deadline) { connection in
+                try await Self.migrate(on: connection, migrations: migrations, logger: logger)
+            }
         } catch {
             throw DatabaseErrors.unwrap(error)
         }
     }
 
-    private func migrateInTransaction(_ client: PostgresClient, migrations: [Migration], logger: Logger) async throws -> Outcome {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
-            try await connection.query(
-                """
-                CREATE TABLE IF NOT EXISTS hypervision_schema (
-                    version    integer PRIMARY KEY,
-                    name       text NOT NULL,
-                    checksum   text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                )
-                """, logger: logger)
-            var applied: [Int: String] = [:]
-            let rows = try await connection.query("SELECT version, checksum FROM hypervision_schema", logger: logger)
-            for try await (version, checksum) in rows.decode((Int, String).self) {
-                applied[version] = checksum
-            }
-            let known = migrations.last?.version ?? 0
-            if let newest = applied.keys.max(), newest > known {
-                throw MigrationError.databaseNewerThanBinary(databaseVersion: newest, binaryVersion: known)
-            }
-            var done: [Int] = []
-            for migration in migrations {
-                if let checksum = applied[migration.version] {
-                    if checksum != migration.checksum {
-                        logger.warning(
-                            "applied migration differs from the one in this binary; published migrations must not be edited",
-                            metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-                    }
-                    continue
-                }
-                do {
-                    for statement in SQLScript.statements(migration.sql) {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                } catch let error as PSQLError {
-                    let reason = error.serverInfo?[.message] ?? String(reflecting: error)
-                    throw MigrationError.migrationFailed(version: migration.version, name: migration.name, reason: reason)
-                }
-                try await connection.query(
-                    "INSERT INTO hypervision_schema (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
-                    logger: logger)
-                logger.notice("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-                done.append(migration.version)
-            }
-            return Outcome(applied: done, version: max(known, applied.keys.max() ?? 0))
+    private static func migrate(on connection: PostgresConnection, migrations: [Migration], logger: Logger) async throws -> Outcome {
+        try await connection.checkedQuery("SET LOCAL statement_timeout = 0", logger: logger)
+        try await connection.checkedQuery("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
+        try await connection.checkedQuery(
+            """
+            CREATE TABLE IF NOT EXISTS hypervision_schema (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                checksum   text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """, logger: logger)
+        var applied: [Int: String] = [:]
+        let rows = try await connection.checkedQuery("SELECT version, checksum FROM hypervision_schema", logger: logger)
+        for try await (version, checksum) in rows.decode((Int, String).self) {
+            applied[version] = checksum
         }
+        let known = migrations.last?.version ?? 0
+        if let newest = applied.keys.max(), newest > known {
+            throw MigrationError.databaseNewerThanBinary(databaseVersion: newest, binaryVersion: known)
+        }
+        var done: [Int] = []
+        for migration in migrations {
+            if let checksum = applied[migration.version] {
+                if checksum != migration.checksum {
+                    logger.warning(
+                        "applied migration differs from the one in this binary; published migrations must not be edited",
+                        metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                }
+                continue
+            }
+            do {
+                for statement in SQLScript.statements(migration.sql) {
+                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            } catch let error as PSQLError {
+                let reason = error.serverInfo?[.message] ?? String(reflecting: error)
+                throw MigrationError.migrationFailed(version: migration.version, name: migration.name, reason: reason)
+            }
+            try await connection.checkedQuery(
+                "INSERT INTO hypervision_schema (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
+                logger: logger)
+            logger.notice("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            done.append(migration.version)
+        }
+        return Outcome(applied: done, version: max(known, applied.keys.max() ?? 0))
     }
 }

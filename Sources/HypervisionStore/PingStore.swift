@@ -14,7 +14,7 @@ import Synchronization
 /// then `INSERT … ON CONFLICT DO NOTHING RETURNING` to learn which pings were new. After such a
 /// batch the careful way is kept for a while, since repeats come in bursts (a gateway resending).
 public final class PingStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
     private let logger: Logger
     /// Day partitions and units already known to exist, so the common batch needs no DDL.
     private let known = Mutex(Known())
@@ -29,16 +29,29 @@ public final class PingStore: Sendable {
     /// How many batches stay on the careful path after a repeat was seen.
     static let carefulBurst = 20
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    public init(database: Database) {
+        self.database = database
+        self.logger = database.logger
     }
 
     /// Inserts a batch in one transaction and returns the keys that were new (the others were
-    /// already stored: duplicates).
-    public func insert(_ pings: [Ping]) async throws -> Set<Ping.Key> {
+    /// already stored: duplicates). The whole of it — waiting for a connection, partitions, the
+    /// transaction, one retry after a deadlock — is bounded by `deadline` (the database's
+    /// default when nil): past it the connection is closed and ``DatabaseTimeout`` thrown.
+    public func insert(_ pings: [Ping], deadline: Duration? = nil) async throws -> Set<Ping.Key> {
         guard !pings.isEmpty else { return [] }
-        try await ensurePartitions(for: pings)
+        return try await database.withConnection(deadline: deadline) { connection in
+            do {
+                return try await self.insert(pings, on: connection)
+            } catch where DatabaseErrors.isTransient(error) {
+                // Two batches repeating the same pings can deadlock; the loser retries once.
+                return try await self.insert(pings, on: connection)
+            }
+        }
+    }
+
+    private func insert(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
+        try await ensurePartitions(for: pings, on: connection)
         var keys = Set<Ping.Key>(minimumCapacity: pings.count)
         var unique: [Ping] = []
         unique.reserveCapacity(pings.count)
@@ -50,17 +63,17 @@ public final class PingStore: Sendable {
         }
         if !careful {
             do {
-                try await copyDirectly(unique)
+                try await copyDirectly(unique, on: connection)
                 return keys
             } catch where DatabaseErrors.sqlState(error) == "23505" {
                 known.withLock { $0.carefulBatches = Self.carefulBurst }
             }
         }
-        return try await insertCarefully(unique)
+        return try await insertCarefully(unique, on: connection)
     }
 
     /// The fast path: COPY straight into `pings`; fails with a unique violation on any repeat.
-    private func copyDirectly(_ pings: [Ping]) async throws {
+    private func copyDirectly(_ pings: [Ping], on connection: PostgresConnection) async throws {
         let newUnits = unitsToRegister(pings)
         var rows = CopyTextWriter(capacity: pings.count * 140)
         var latest: [UnitID: Ping] = [:]
@@ -76,25 +89,21 @@ public final class PingStore: Sendable {
         }
         let data = rows.buffer, latestData = latestRows.buffer
         let logger = self.logger
-        try await client.withTransaction(logger: logger) { connection in
+        try await connection.transaction(logger: logger) { connection in
             if !newUnits.isEmpty {
-                try await connection.query(
+                try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.copyFrom(table: "pings", columns: Self.pingColumns, logger: logger) { copy in
-                try await copy.write(data)
-            }
-            try await connection.query(
+            try await connection.checkedCopy(into: "pings", columns: Self.pingColumns, logger: logger, rows: data)
+            try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS latest_staging (
                     unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await connection.copyFrom(table: "latest_staging", columns: Self.pingColumns, logger: logger) { copy in
-                try await copy.write(latestData)
-            }
-            try await connection.query(
+            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, logger: logger, rows: latestData)
+            try await connection.checkedQuery(
                 """
                 INSERT INTO unit_positions AS up
                     (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
@@ -129,7 +138,7 @@ public final class PingStore: Sendable {
     }
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
-    private func insertCarefully(_ pings: [Ping]) async throws -> Set<Ping.Key> {
+    private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
         let newUnits = unitsToRegister(pings)
         var writer = CopyTextWriter(capacity: pings.count * 140)
         for ping in pings {
@@ -137,8 +146,8 @@ public final class PingStore: Sendable {
         }
         let data = writer.buffer
         let logger = self.logger
-        let inserted: Set<Ping.Key> = try await client.withTransaction(logger: logger) { connection in
-            try await connection.query(
+        let inserted: Set<Ping.Key> = try await connection.transaction(logger: logger) { connection in
+            try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
                     unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
@@ -146,13 +155,11 @@ public final class PingStore: Sendable {
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
             if !newUnits.isEmpty {
-                try await connection.query(
+                try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.copyFrom(table: "ping_staging", columns: Self.pingColumns, logger: logger) { copy in
-                try await copy.write(data)
-            }
-            let rows = try await connection.query(
+            try await connection.checkedCopy(into: "ping_staging", columns: Self.pingColumns, logger: logger, rows: data)
+            let rows = try await connection.checkedQuery(
                 """
                 WITH inserted AS (
                     INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
@@ -188,26 +195,28 @@ public final class PingStore: Sendable {
     }
 
     /// Creates the day partitions a batch needs. Cached, so it costs nothing once a day exists.
-    func ensurePartitions(for pings: [Ping]) async throws {
+    private func ensurePartitions(for pings: [Ping], on connection: PostgresConnection) async throws {
         let missing = known.withLock { known in
             Set(pings.lazy.map(\.time.epochDay)).subtracting(known.days)
         }
         for day in missing.sorted() {
-            try await ensurePartition(epochDay: day)
+            try await ensurePartition(epochDay: day, on: connection)
         }
     }
 
     /// Creates the partition for one UTC day if needed.
-    public func ensurePartition(epochDay: Int64) async throws {
+    private func ensurePartition(epochDay: Int64, on connection: PostgresConnection) async throws {
         let date = CivilDate(epochDay: epochDay).isoString
-        try await client.query("SELECT hypervision_ensure_ping_partition(\(date)::date)", logger: logger)
+        try await connection.checkedQuery("SELECT hypervision_ensure_ping_partition(\(date)::date)", logger: logger)
         _ = known.withLock { $0.days.insert(epochDay) }
     }
 
     /// Creates partitions from `daysBehind` days ago to `daysAhead` days ahead of `today`.
     public func ensurePartitions(around today: Int64, daysBehind: Int64 = 1, daysAhead: Int64) async throws {
-        for day in (today - daysBehind)...(today + daysAhead) {
-            try await ensurePartition(epochDay: day)
+        try await database.withConnection { connection in
+            for day in (today - daysBehind)...(today + daysAhead) {
+                try await self.ensurePartition(epochDay: day, on: connection)
+            }
         }
     }
 
@@ -216,10 +225,8 @@ public final class PingStore: Sendable {
     public func dropPartitions(olderThan retentionDays: Int64, today: Int64) async throws -> [String] {
         let cutoffDay = today - retentionDays
         let cutoff = CivilDate(epochDay: cutoffDay).isoString
-        let rows = try await client.query(
-            "SELECT hypervision_drop_ping_partitions_before(\(cutoff)::date)", logger: logger)
-        var dropped: [String] = []
-        for try await name in rows.decode(String.self) { dropped.append(name) }
+        let rows = try await database.query("SELECT hypervision_drop_ping_partitions_before(\(cutoff)::date)")
+        let dropped = try rows.map { try $0.decode(String.self) }
         known.withLock { known in known.days = known.days.filter { $0 >= cutoffDay } }
         return dropped
     }

@@ -25,18 +25,18 @@ public struct SceneLogEntry: Sendable, Hashable {
 
 /// The scene log in PostGIS: what every wall showed, for after-action review.
 public struct SceneLogStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    public init(database: Database) {
+        self.database = database
+        self.logger = database.logger
     }
 
     /// Appends entries in one statement. Entries already logged (same wall and seq) are skipped.
     public func append(_ entries: [SceneLogEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await client.query(
+        try await database.query(
             """
             INSERT INTO scene_log (wall_id, seq, base, generated_at, kind, scene)
             SELECT w, s, NULLIF(b, -1), t::timestamptz, k, j::jsonb
@@ -44,13 +44,13 @@ public struct SceneLogStore: Sendable {
                         \(entries.map(\.generatedAt.postgresText))::text[], \(entries.map(\.kind.rawValue))::text[],
                         \(entries.map(\.json))::text[]) AS e(w, s, b, t, k, j)
             ON CONFLICT DO NOTHING
-            """, logger: logger)
+            """)
     }
 
     /// The entries needed to rebuild what `wall` showed at `time`: the last keyframe at or
     /// before it, then the patches after that keyframe up to `time`, in order.
     public func entries(wall: String, at time: Timestamp, maximumPatches: Int = 100_000) async throws -> [SceneLogEntry] {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             WITH key AS (
                 SELECT seq FROM scene_log
@@ -62,9 +62,10 @@ public struct SceneLogStore: Sendable {
             WHERE wall_id = \(wall) AND scene_log.seq >= key.seq AND generated_at <= \(time.postgresText)::timestamptz
             ORDER BY scene_log.seq
             LIMIT \(Int64(maximumPatches + 1))
-            """, logger: logger)
+            """)
         var entries: [SceneLogEntry] = []
-        for try await (seq, base, micros, kind, json) in rows.decode((Int64, Int64?, Int64, String, String).self) {
+        for row in rows {
+            let (seq, base, micros, kind, json) = try row.decode((Int64, Int64?, Int64, String, String).self)
             entries.append(
                 SceneLogEntry(
                     wall: wall, seq: seq, base: base, generatedAt: Timestamp(microseconds: micros),
@@ -76,38 +77,44 @@ public struct SceneLogStore: Sendable {
     /// Deletes entries older than the cutoff (retention), keeping every wall's newest keyframe.
     @discardableResult
     public func deleteBefore(_ cutoff: Timestamp) async throws -> Int {
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             WITH deleted AS (
                 DELETE FROM scene_log WHERE generated_at < \(cutoff.postgresText)::timestamptz
                   AND (wall_id, seq) NOT IN (SELECT wall_id, max(seq) FROM scene_log WHERE kind = 'scene' GROUP BY wall_id)
                 RETURNING 1)
             SELECT count(*) FROM deleted
-            """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return Int(count) }
+            """)
+        for row in rows {
+            let count = try row.decode(Int64.self)
+            return Int(count)
+        }
         return 0
     }
 
     /// Stored wall definitions (from `PUT /api/v1/walls/{id}`), as JSON text, by id.
     public func wallDefinitions() async throws -> [(String, String)] {
-        let rows = try await client.query("SELECT id, definition::text FROM walls ORDER BY id", logger: logger)
+        let rows = try await database.query("SELECT id, definition::text FROM walls ORDER BY id")
         var walls: [(String, String)] = []
-        for try await row in rows.decode((String, String).self) { walls.append(row) }
+        for row in rows {
+            let row = try row.decode((String, String).self)
+            walls.append(row)
+        }
         return walls
     }
 
     public func saveWallDefinition(id: String, json: String) async throws {
-        try await client.query(
+        try await database.query(
             """
             INSERT INTO walls (id, definition, updated_at) VALUES (\(id), \(json)::jsonb, now())
             ON CONFLICT (id) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()
-            """, logger: logger)
+            """)
     }
 
     @discardableResult
     public func deleteWallDefinition(id: String) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM walls WHERE id = \(id) RETURNING 1", logger: logger)
-        for try await _ in rows { return true }
+        let rows = try await database.query("DELETE FROM walls WHERE id = \(id) RETURNING 1")
+        for _ in rows { return true }
         return false
     }
 }

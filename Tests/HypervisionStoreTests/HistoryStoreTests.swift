@@ -10,10 +10,10 @@ import Testing
         let start = Timestamp.now().adding(seconds: -7_200).adding(seconds: 0)
         let pings = TestPings.make(units: 3, perUnit: 120, start: start, step: 30)
         try await TestPostgres.withClient(endpoint) { client in
-            let store = PingStore(client: client, logger: TestPostgres.logger)
+            let store = PingStore(database: client.database)
             try await store.ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 1, daysAhead: 1)
             _ = try await store.insert(pings.shuffled())
-            let history = HistoryStore(client: client, logger: TestPostgres.logger)
+            let history = HistoryStore(database: client.database)
             let from = start.adding(seconds: 600), to = start.adding(seconds: 1_800)
             let track = try await history.track(unit: "PN-75-T-1", from: from, to: to, limit: 1_000)
             let expected = pings.filter { $0.unit.rawValue == "PN-75-T-1" && $0.time >= from && $0.time < to }.sorted { $0.time < $1.time }
@@ -31,12 +31,12 @@ import Testing
         let start = Timestamp.now().adding(seconds: -3_600)
         let pings = TestPings.make(units: 30, perUnit: 20, start: start, step: 60)
         try await TestPostgres.withClient(endpoint) { client in
-            let store = PingStore(client: client, logger: TestPostgres.logger)
+            let store = PingStore(database: client.database)
             try await store.ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 1, daysAhead: 1)
             _ = try await store.insert(pings)
             let place = GeoPoint(latitude: 48.86, longitude: 2.36)
             let from = start.adding(seconds: 300), to = start.adding(seconds: 900)
-            let found = try await HistoryStore(client: client, logger: TestPostgres.logger)
+            let found = try await HistoryStore(database: client.database)
                 .unitsPassing(near: place, radius: 400, from: from, to: to, limit: 100)
             // Brute force with our own geodesy (Vincenty vs PostGIS spheroid: sub-millimetre).
             var best: [String: Double] = [:]
@@ -54,7 +54,7 @@ import Testing
     @Test func zoneStatisticsCountEachIncidentOnceAndCompareWithThePeriodBefore() async throws {
         let endpoint = try await PingStoreTests.migratedDatabase()
         try await TestPostgres.withClient(endpoint) { client in
-            let store = IncidentStore(client: client, logger: TestPostgres.logger)
+            let store = IncidentStore(database: client.database)
             let now = Timestamp.now()
             var rng = SeededRandom(seed: 23)
             var current = 0, previous = 0
@@ -66,7 +66,7 @@ import Testing
                     Incident(id: "Z-\(i)", category: "noise", priority: 3, location: location, openedAt: now.adding(seconds: -ageHours * 3600)),
                     at: now)
             }
-            let cells = try await HistoryStore(client: client, logger: TestPostgres.logger).zoneStatistics(
+            let cells = try await HistoryStore(database: client.database).zoneStatistics(
                 layer: .incidents, cellMetres: 500, west: 2.3, south: 48.83, east: 2.4, north: 48.89,
                 from: now.adding(seconds: -86_400), to: now.adding(seconds: 1))
             #expect(cells.reduce(0) { $0 + $1.count } == current)

@@ -13,9 +13,9 @@ import Testing
     @Test func migratesOnceAndReRunningIsANoOp() async throws {
         let endpoint = try await TestPostgres.shared.makeDatabase()
         try await TestPostgres.withClient(endpoint) { client in
-            let first = try await Migrator(logger: TestPostgres.logger).migrate(client)
+            let first = try await Migrator(logger: TestPostgres.logger).migrate(client.database)
             #expect(first.applied == Migration.all.map(\.version))
-            let second = try await Migrator(logger: TestPostgres.logger).migrate(client)
+            let second = try await Migrator(logger: TestPostgres.logger).migrate(client.database)
             #expect(second.applied.isEmpty)
             #expect(second.version == Migration.all.last!.version)
         }
@@ -32,10 +32,10 @@ import Testing
     @Test func aDatabaseNewerThanTheBinaryIsRefused() async throws {
         let endpoint = try await TestPostgres.shared.makeDatabase()
         try await TestPostgres.withClient(endpoint) { client in
-            try await Migrator(logger: TestPostgres.logger).migrate(client)
+            try await Migrator(logger: TestPostgres.logger).migrate(client.database)
             try await client.query("INSERT INTO hypervision_schema (version, name, checksum) VALUES (999, '0999_future.sql', 'x')")
             await #expect {
-                try await Migrator(logger: TestPostgres.logger).migrate(client)
+                try await Migrator(logger: TestPostgres.logger).migrate(client.database)
             } throws: { error in
                 guard case MigrationError.databaseNewerThanBinary(999, let binary) = error else { return false }
                 return binary == Migration.all.last!.version && "\(error)".contains("upgrade hypervisiond")
@@ -48,7 +48,7 @@ import Testing
         let broken = Migration.all + [Migration(version: Migration.all.last!.version + 1, name: "9999_broken.sql", sql: "CREATE TABLE extra (x int); SELECT no_such_function();")]
         try await TestPostgres.withClient(endpoint) { client in
             await #expect(throws: MigrationError.self) {
-                try await Migrator(migrations: broken, logger: TestPostgres.logger).migrate(client)
+                try await Migrator(migrations: broken, logger: TestPostgres.logger).migrate(client.database)
             }
         }
         // One transaction: not even migration 1 was committed.
@@ -60,7 +60,7 @@ import Testing
     static func migratedDatabase() async throws -> DatabaseEndpoint {
         let endpoint = try await TestPostgres.shared.makeDatabase()
         try await TestPostgres.withClient(endpoint) { client in
-            try await Migrator(logger: TestPostgres.logger).migrate(client)
+            try await Migrator(logger: TestPostgres.logger).migrate(client.database)
         }
         return endpoint
     }
@@ -69,7 +69,7 @@ import Testing
         let endpoint = try await Self.migratedDatabase()
         let pings = TestPings.make(units: 20, perUnit: 5)
         try await TestPostgres.withClient(endpoint) { client in
-            let store = PingStore(client: client, logger: TestPostgres.logger)
+            let store = PingStore(database: client.database)
             let first = try await store.insert(pings)
             #expect(first.count == 100)
             let second = try await store.insert(Array(pings[0..<30]) + TestPings.make(units: 1, perUnit: 1, start: .now()))
@@ -87,7 +87,7 @@ import Testing
             Ping(unit: unit, time: now.adding(seconds: -secondsAgo), position: GeoPoint(latitude: lat, longitude: 2.35), receivedAt: now)
         }
         try await TestPostgres.withClient(endpoint) { client in
-            let store = PingStore(client: client, logger: TestPostgres.logger)
+            let store = PingStore(database: client.database)
             _ = try await store.insert([ping(10, 48.0)])
             _ = try await store.insert([ping(60, 47.0), ping(30, 47.5)])  // late, out of order
             // Within one batch the newest wins whatever the order of arrival.
@@ -114,7 +114,7 @@ import Testing
             unit: UnitID(trusted: "GN-64-PSIG-3"), time: time, position: GeoPoint(latitude: -33.868_820_1, longitude: 151.209_295_5),
             altitude: 35.5, speed: 12.5, heading: 270, accuracy: 8, status: .emergency, battery: 81, receivedAt: .now())
         try await TestPostgres.withClient(endpoint) { client in
-            _ = try await PingStore(client: client, logger: TestPostgres.logger).insert([ping])
+            _ = try await PingStore(database: client.database).insert([ping])
         }
         let row = try await TestPostgres.withConnection(endpoint) { connection -> (String, Int64, Double, Double, Double, String, Int64)? in
             let rows = try await connection.query(
@@ -136,7 +136,7 @@ import Testing
         let endpoint = try await Self.migratedDatabase()
         let today = Timestamp.now().epochDay
         try await TestPostgres.withClient(endpoint) { client in
-            let store = PingStore(client: client, logger: TestPostgres.logger)
+            let store = PingStore(database: client.database)
             try await store.ensurePartitions(around: today, daysBehind: 10, daysAhead: 3)
             let old = TestPings.make(units: 3, perUnit: 2, start: Timestamp(microseconds: (today - 9) * 86_400_000_000 + 1_000_000))
             _ = try await store.insert(old)

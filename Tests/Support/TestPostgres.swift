@@ -22,7 +22,8 @@ public actor TestPostgres {
     private var counter = 0
     public static let logger: Logger = {
         var logger = Logger(label: "tests")
-        logger.logLevel = .warning
+        // HYPERVISION_TEST_LOG_LEVEL=trace shows what the writer decides, to debug a fault test.
+        logger.logLevel = ProcessInfo.processInfo.environment["HYPERVISION_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
 
@@ -249,4 +250,9 @@ actor AsyncLock {
             waiters.removeFirst().resume()
         }
     }
+}
+
+extension PostgresClient {
+    /// This client as the daemon's stores take it, with the tests' logger and default deadline.
+    public var database: Database { Database(client: self, logger: TestPostgres.logger) }
 }
