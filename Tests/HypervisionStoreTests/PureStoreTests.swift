@@ -114,78 +114,9 @@ import Testing
     }
 }
 
-@Suite struct SpoolTests {
-    func temporaryPath() -> String {
-        NSTemporaryDirectory() + "hv-spool-\(UUID().uuidString)/pings.spool"
-    }
-
-    @Test func recordsRoundTripExactlyAndSurviveReopening() throws {
-        let path = temporaryPath()
-        let first = TestData.pings(3)
-        var second = TestData.pings(2)
-        second[1].status = nil
-        second[1].altitude = nil
-        second[1].battery = nil
-        do {
-            let spool = try Spool(path: path, maximumBytes: 1 << 20)
-            try spool.append(first)
-            try spool.append(second)
-        }
-        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
-        #expect(try reopened.records() == [first, second])
-        try reopened.truncate()
-        #expect(reopened.isEmpty)
-        #expect(try Spool(path: path, maximumBytes: 1 << 20).isEmpty)
-    }
-
-    @Test func aTornTailIsCutOffAndEarlierRecordsKept() throws {
-        let path = temporaryPath()
-        let pings = TestData.pings(4)
-        do {
-            let spool = try Spool(path: path, maximumBytes: 1 << 20)
-            try spool.append(pings)
-            try spool.append(pings)
-        }
-        // Simulate a crash in the middle of the second write.
-        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        let handle = FileHandle(forWritingAtPath: path)!
-        try handle.truncate(atOffset: UInt64(size - 7))
-        try handle.close()
-        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
-        #expect(reopened.tornBytesDropped > 0)
-        #expect(try reopened.records() == [pings])
-    }
-
-    @Test func aCorruptedRecordIsNotReplayed() throws {
-        let path = temporaryPath()
-        do {
-            let spool = try Spool(path: path, maximumBytes: 1 << 20)
-            try spool.append(TestData.pings(2))
-        }
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        bytes[bytes.count - 3] ^= 0xFF
-        try bytes.write(to: URL(fileURLWithPath: path))
-        let reopened = try Spool(path: path, maximumBytes: 1 << 20)
-        #expect(try reopened.records().isEmpty)
-    }
-
-    @Test func aFullSpoolRefusesAndSaysSo() throws {
-        let spool = try Spool(path: temporaryPath(), maximumBytes: 1024)
-        try spool.append(TestData.pings(2))
-        do {
-            try spool.append(TestData.pings(50))
-            Issue.record("expected the spool to be full")
-        } catch {
-            #expect(error.isFull)
-            #expect(error.message.contains("full"))
-        }
-        #expect(try spool.records().count == 1)
-    }
-}
-
 enum TestData {
-    static func pings(_ count: Int) -> [Ping] {
-        (0..<count).map { i in
+    static func pings(_ count: Int, offset: Int = 0) -> [Ping] {
+        (offset..<(offset + count)).map { i in
             Ping(
                 unit: UnitID(trusted: "GN-64-PSIG-\(i)"), time: Timestamp(microseconds: 1_795_428_000_250_001 + Int64(i)),
                 position: GeoPoint(latitude: 43.48 + Double(i) * 1e-7, longitude: -1.55), altitude: 12.25, speed: 3.5,
