@@ -1,14 +1,18 @@
 import HypervisionCore
 import HypervisionIngest
-import HypervisionStore
 import Metrics
 import Synchronization
 
 /// The one path from decoded items to durable pings, shared by every front door: validate each
-/// item, hand the valid pings to the writer, and report per item. One bad item never rejects
+/// item, hand the valid pings to storage, and report per item. One bad item never rejects
 /// the others.
+///
+/// The live picture sees valid pings before they are durable while storage writes straight to
+/// the database (walls and queries must not wait for a commit). While storage works from its
+/// spool, where a submission may still be refused for want of room, pings are shown once they
+/// are durable: the picture never shows a ping its sender was told was refused.
 public struct PingIntake: Sendable {
-    let writer: PingWriter
+    let storage: any PingStorage
     let validator: PingValidator
     let metrics: IngestMetrics
     let now: @Sendable () -> Timestamp
@@ -19,12 +23,12 @@ public struct PingIntake: Sendable {
     let observeCallsigns: @Sendable ([(UnitID, String)]) -> Void
 
     public init(
-        writer: PingWriter, protocol name: String, validator: PingValidator = .init(), metricsFactory: any MetricsFactory,
+        storage: any PingStorage, protocol name: String, validator: PingValidator = .init(), metricsFactory: any MetricsFactory,
         now: @escaping @Sendable () -> Timestamp = { .now() }, observe: @escaping @Sendable ([Ping]) -> Void = { _ in },
         observeCallsigns: @escaping @Sendable ([(UnitID, String)]) -> Void = { _ in }
     ) {
         self.observeCallsigns = observeCallsigns
-        self.writer = writer
+        self.storage = storage
         self.validator = validator
         self.metrics = IngestMetrics(protocol: name, factory: metricsFactory)
         self.now = now
@@ -39,20 +43,28 @@ public struct PingIntake: Sendable {
         public var rejected: [(index: Int, error: ValidationError)] = []
     }
 
-    /// Items validated and already shown on the live picture, waiting to be stored.
+    /// Items validated (and, while storage writes directly, already shown on the live
+    /// picture), waiting to be stored.
     public struct Prepared: Sendable {
         /// The valid pings, in submission order.
         public var pings: [Ping] = []
         /// Refused items by their index in the submission, in order.
         public var rejected: [(index: Int, error: ValidationError)] = []
+        /// Ranges of `pings` not shown yet: they are shown once stored.
+        var unshown: [Range<Int>] = []
 
         /// Appends a later submission's items, as if both had been one submission.
         public mutating func append(_ later: Prepared) {
             let itemsBefore = pings.count + rejected.count  // every item is a ping or refused
+            let pingsBefore = pings.count
             pings.append(contentsOf: later.pings)
             for (index, error) in later.rejected { rejected.append((itemsBefore + index, error)) }
+            for range in later.unshown { unshown.append((range.lowerBound + pingsBefore)..<(range.upperBound + pingsBefore)) }
         }
     }
+
+    /// The code of a ping the database itself refused (the others of its submission are stored).
+    public static let rejectedByDatabase = ValidationError.Code(rawValue: "rejected_by_database")
 
     /// Validates and stores; returns once every accepted ping is durable. Throws when the
     /// writer cannot take the pings (nothing of the submission was acknowledged then).
@@ -85,7 +97,11 @@ public struct PingIntake: Sendable {
         for (_, error) in prepared.rejected { metrics.rejected(error.code) }
         guard !prepared.pings.isEmpty else { return prepared }
         if !callsigns.isEmpty { observeCallsigns(callsigns) }
-        observe(prepared.pings)
+        if storage.acceptsBeforeDurable {
+            observe(prepared.pings)
+        } else {
+            prepared.unshown = [0..<prepared.pings.count]
+        }
         return prepared
     }
 
@@ -93,23 +109,56 @@ public struct PingIntake: Sendable {
     public func store(_ prepared: Prepared) async throws(PingWriterError) -> Report {
         var report = Report(rejected: prepared.rejected)
         guard !prepared.pings.isEmpty else { return report }
-        let stored = try await write(prepared.pings)
-        report.accepted = stored.accepted
-        report.duplicates = stored.duplicates
+        let receipt = try await write(prepared.pings)
+        showDurable(prepared.pings, ranges: prepared.unshown, receipt: receipt)
+        report.accepted = receipt.accepted
+        report.duplicates = receipt.duplicates
+        let refused = receipt.refused
+        if !refused.isEmpty {
+            // Refusals by ping index become refusals by item index, among the validator's own.
+            let rejectedItems = Set(prepared.rejected.map(\.index))
+            var itemIndex: [Int] = []
+            itemIndex.reserveCapacity(prepared.pings.count)
+            var item = 0
+            while itemIndex.count < prepared.pings.count {
+                if !rejectedItems.contains(item) { itemIndex.append(item) }
+                item += 1
+            }
+            for (index, reason) in refused {
+                report.rejected.append((itemIndex[index], ValidationError(Self.rejectedByDatabase, "the database refused this ping: \(reason)")))
+                metrics.rejected(Self.rejectedByDatabase)
+            }
+            report.rejected.sort { $0.index < $1.index }
+        }
         return report
     }
 
     /// Stores pings that are already valid (the demo feed's): observed, written, counted.
     public func submit(validated pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
         metrics.received.increment(by: pings.count)
-        observe(pings)
-        return try await write(pings)
+        let shownNow = storage.acceptsBeforeDurable
+        if shownNow { observe(pings) }
+        let receipt = try await write(pings)
+        if !shownNow { showDurable(pings, ranges: [0..<pings.count], receipt: receipt) }
+        return receipt
+    }
+
+    /// Shows the pings of `ranges` that are now durable (stored or spooled).
+    private func showDurable(_ pings: [Ping], ranges: [Range<Int>], receipt: WriteReceipt) {
+        guard !ranges.isEmpty else { return }
+        var durable: [Ping] = []
+        for range in ranges {
+            for index in range where receipt.results[index] == .stored || receipt.results[index] == .spooled {
+                durable.append(pings[index])
+            }
+        }
+        if !durable.isEmpty { observe(durable) }
     }
 
     private func write(_ pings: [Ping]) async throws(PingWriterError) -> WriteReceipt {
         let receipt: WriteReceipt
         do {
-            receipt = try await writer.write(pings)
+            receipt = try await storage.write(pings)
         } catch {
             metrics.failed.increment(by: pings.count)
             throw error

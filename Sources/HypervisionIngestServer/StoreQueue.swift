@@ -1,4 +1,4 @@
-import HypervisionStore
+import HypervisionCore
 import Synchronization
 
 /// The hand-over between a connection's reader and the task that stores what it read and

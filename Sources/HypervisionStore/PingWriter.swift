@@ -2,6 +2,7 @@ import DequeModule
 import HypervisionCore
 import Logging
 import Metrics
+import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -17,7 +18,8 @@ public struct PingWriterConfiguration: Sendable, Hashable {
     public var queueCapacity: Int = 200_000
     /// How many batches may be written at once (each on its own connection).
     public var concurrency: Int = 2
-    /// How long one batch may take before the database counts as unreachable.
+    /// How long one batch may take, waiting for a connection included, before the database
+    /// counts as unreachable: the connection is closed and the batch goes to the spool.
     public var writeTimeout: Duration = .seconds(10)
     /// How often to try the database again while pings are spooled.
     public var retryInterval: Duration = .seconds(2)
@@ -25,57 +27,16 @@ public struct PingWriterConfiguration: Sendable, Hashable {
     public init() {}
 }
 
-/// What happened to one submitted ping.
-public enum PingWriteResult: Sendable, Hashable {
-    /// Committed in PostGIS.
-    case stored
-    /// The same unit and device time was already stored; nothing changed.
-    case duplicate
-    /// Written and fsynced to the local spool; it will reach PostGIS when the database returns.
-    case spooled
-}
-
-/// The acknowledgement of a submission: one result per ping, in submission order.
-public struct WriteReceipt: Sendable, Hashable {
-    public var results: [PingWriteResult]
-    public init(results: [PingWriteResult]) { self.results = results }
-    /// Pings newly made durable (stored or spooled).
-    public var accepted: Int { results.count { $0 != .duplicate } }
-    public var duplicates: Int { results.count { $0 == .duplicate } }
-}
-
-/// Why a submission was not acknowledged. The pings are not durable; the sender should retry.
-public struct PingWriterError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-        /// The queue is full; retry after a short delay.
-        public static let overloaded = Code(rawValue: "overloaded")
-        /// The daemon is stopping.
-        public static let shuttingDown = Code(rawValue: "shutting_down")
-        /// Neither the database nor the spool could take the pings (spool full or unwritable).
-        public static let storageUnavailable = Code(rawValue: "storage_unavailable")
-        /// The database refused the batch for a reason other than being unreachable.
-        public static let rejectedByDatabase = Code(rawValue: "rejected_by_database")
-    }
-    public var code: Code
-    public var message: String
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { "\(code): \(message)" }
-}
-
 /// The durable path of every ping: a bounded queue, batches by size and time, one transaction
-/// per batch, and a local spool when PostgreSQL is unreachable.
+/// per batch, and a local spool when PostgreSQL is unreachable, slow or frozen.
 ///
 /// ``write(_:)`` returns only once each ping is committed or fsynced to the spool. The service's
-/// `run()` drains the queue and writes up to ``PingWriterConfiguration/concurrency`` batches at
-/// once; spool appends are serialised and replay runs alone, in the spool's order. The primary
-/// key makes a replayed ping that had in fact committed (a timeout racing a commit) harmless.
-public final class PingWriter: Service, Sendable {
+/// `run()` is one loop that feeds a ``PingWriterStateMachine`` (where every decision lives: which
+/// batch goes where, when to probe, replay and switch back) and carries out its actions in child
+/// tasks, each of which ends in an event for the loop. Every database call has a deadline that
+/// closes its connection (``Database``), so no state waits on a server that does not answer, and
+/// a stop takes at most one write deadline: the queue drains to the database or the spool.
+public final class PingWriter: Service, PingStorage, Sendable {
     private let store: PingStore
     private let status: DatabaseStatus
     private let spool: Spool
@@ -83,15 +44,16 @@ public final class PingWriter: Service, Sendable {
     private let logger: Logger
     private let queue: SubmissionQueue
     private let metrics: WriterMetrics
+    private let events: AsyncStream<Machine.Event>
+    private let eventSink: AsyncStream<Machine.Event>.Continuation
     private let progress = Mutex(ContinuousClock.now)
-    /// Serialises spool appends from concurrent batches (replay runs alone on the loop).
-    private let spoolLock = Mutex(())
-    /// How far the current replay got, so an interrupted replay resumes rather than restarts.
-    private let replay = Mutex(ReplayState())
+    private let mode = Mutex(Machine.Mode.spooling)
+    /// Where the replay stands in the spool; touched by one replay step at a time.
+    private let replayPosition = Mutex<Spool.Position?>(nil)
+    private let clock = ContinuousClock()
+    private let started: ContinuousClock.Instant
 
-    private struct ReplayState {
-        var offset = 0
-    }
+    typealias Machine = PingWriterStateMachine<[Submission]>
 
     public init(
         store: PingStore, status: DatabaseStatus, spool: Spool, configuration: PingWriterConfiguration = .init(),
@@ -102,9 +64,15 @@ public final class PingWriter: Service, Sendable {
         self.spool = spool
         self.configuration = configuration
         self.logger = logger
-        self.queue = SubmissionQueue(capacity: configuration.queueCapacity, maximumBatch: configuration.maximumBatchSize)
+        (events, eventSink) = AsyncStream.makeStream(of: Machine.Event.self)
+        let sink = eventSink
+        self.queue = SubmissionQueue(
+            capacity: configuration.queueCapacity, maximumBatch: configuration.maximumBatchSize, onSubmit: { sink.yield(.queued) })
         self.metrics = WriterMetrics(factory: metricsFactory)
+        self.started = clock.now
         metrics.recordSpool(spool.sizeInBytes)
+        // A database that has just become ready is used at once, not at the next tick.
+        status.onChange { _ in sink.yield(.tick(now: .zero, schemaReady: false, databaseReady: false)) }
     }
 
     /// Submits pings and waits until each is durable (or the submission is refused).
@@ -116,233 +84,314 @@ public final class PingWriter: Service, Sendable {
         return try result.get()
     }
 
+    /// True while pings go straight to the database; false while the writer works from its spool.
+    public var acceptsBeforeDurable: Bool { mode.withLock { $0 } == .direct }
+
     /// Bytes currently held in the spool.
-    public var spooledBytes: Int { metrics.lastSpoolBytes.withLock { $0 } }
+    public var spooledBytes: Int { spool.sizeInBytes }
 
     /// Pings waiting in the queue.
     public var queuedPings: Int { queue.depth }
 
-    /// Whether the pipeline moved recently: the writer loop completed an iteration (a batch, a
-    /// replay attempt or an idle tick) within `window`. Feeds the systemd watchdog.
+    /// Whether the pipeline moved recently: the writer loop handled an event (a batch, a replay
+    /// step, a probe or an idle tick) within `window`. Feeds the systemd watchdog.
     public func isMakingProgress(within window: Duration) -> Bool {
         let last = progress.withLock { $0 }
         return ContinuousClock.now - last <= window
     }
 
     public func run() async throws {
+        reportRecovery()
         if !spool.isEmpty {
-            logger.notice("spool holds pings from an earlier run; replaying when the database is ready",
-                          metadata: ["bytes": "\(spool.sizeInBytes)", "path": "\(spool.path)"])
+            logger.notice(
+                "spool holds pings from an earlier run; replaying when the database is ready",
+                metadata: ["bytes": "\(spool.sizeInBytes)", "path": "\(spool.directory)"])
         }
-        let queue = self.queue
-        let interval = configuration.retryInterval
+        let queue = self.queue, sink = self.eventSink
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    // Probes the database while pings wait in the spool, off the writer loop so
-                    // an unreachable server never delays acknowledgements, and wakes the loop so
-                    // the spool is replayed without new traffic.
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: interval)
-                            await self.probeDatabaseIfSpooling()
-                            queue.poke()
-                        }
-                    }
-                    await self.loop()
-                    group.cancelAll()
-                }
+                await loop()
             } onGracefulShutdown: {
                 queue.close()
+                sink.yield(.stop)
             }
         } onCancel: {
             queue.close()
+            sink.yield(.stop)
         }
         logger.info("ping writer stopped", metadata: ["spooled_bytes": "\(spool.sizeInBytes)"])
     }
 
-    /// Drains the queue. Up to `concurrency` batches are written at once, so encoding the next
-    /// batch and the server's work on the current one overlap; replay runs alone, in order.
+    /// The one loop: events in, the state machine's actions out, each carried out in a child
+    /// task that reports back with an event.
     private func loop() async {
-        await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            var idle = true
-            while let next = await queue.next() {
-                var batch = next
-                if !batch.isEmpty, idle, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
-                    // The first ping after a quiet spell: give its neighbours a moment to join.
-                    try? await Task.sleep(for: configuration.linger)
-                    batch += queue.takeMore(after: batch.reduce(0) { $0 + $1.pings.count })
+        var machine = Machine(concurrency: configuration.concurrency, retryInterval: configuration.retryInterval)
+        let sink = eventSink
+        await withDiscardingTaskGroup { group in
+            // Time for probes and replay retries; a quarter of the retry interval at most, so a
+            // database that the supervisor has just migrated is used promptly.
+            let tick = min(configuration.retryInterval / 4, .milliseconds(250))
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    sink.yield(.tick(now: .zero, schemaReady: false, databaseReady: false))
                 }
-                if spoolHoldsPings && databaseLooksUsable {
-                    while inFlight > 0, await group.next() != nil { inFlight -= 1 }
-                    await replaySpool()
+            }
+            for await event in events {
+                logger.trace("writer event", metadata: ["event": "\(event)", "mode": "\(machine.mode)"])
+                var actions = machine.handle(stamped(event))
+                while machine.wantsBatch, let batch = queue.take() {
+                    actions += machine.handle(.batchTaken(batch))
                 }
-                if !batch.isEmpty {
-                    while inFlight >= configuration.concurrency, await group.next() != nil { inFlight -= 1 }
-                    let submissions = batch
-                    group.addTask { await self.process(submissions) }
-                    inFlight += 1
+                for action in actions {
+                    logger.trace("writer action", metadata: ["action": "\(action)"])
+                    perform(action, in: &group)
                 }
-                idle = batch.isEmpty || queue.depth == 0
+                mode.withLock { $0 = machine.mode }
                 progress.withLock { $0 = .now }
                 metrics.queueDepth.record(queue.depth)
+                if machine.isFinished(queueDrained: queue.isClosedAndEmpty) { break }
             }
-            await group.waitForAll()
+            group.cancelAll()
         }
     }
 
-    private func process(_ batch: [Submission]) async {
-        let pings = batch.flatMap(\.pings)
-        let outcome: Outcome
-        if !spoolHoldsPings && databaseLooksUsable {
-            outcome = await writeToDatabase(pings)
-        } else {
-            // Known to be down (or not migrated yet): straight to the spool, no waiting.
-            outcome = appendToSpool(pings)
-        }
-        complete(batch, outcome)
-        progress.withLock { $0 = .now }
+    /// Ticks are sent without a time (from places that have no clock of the writer's); the loop
+    /// stamps them.
+    private func stamped(_ event: Machine.Event) -> Machine.Event {
+        guard case .tick = event else { return event }
+        return .tick(now: clock.now - started, schemaReady: status.isSchemaReady, databaseReady: status.current == .ready)
     }
 
-    private var spoolHoldsPings: Bool { spooledBytes > 0 }
-
-    private var databaseLooksUsable: Bool { status.isSchemaReady && status.current == .ready }
-
-    /// While the spool holds pings and the database was last seen down, checks whether it is
-    /// back (a `SELECT 1` within the write timeout).
-    private func probeDatabaseIfSpooling() async {
-        guard spooledBytes > 0, status.isSchemaReady, status.current != .ready else { return }
-        do {
-            try await withDeadline(configuration.writeTimeout) { [store] in
-                try await store.client.query("SELECT 1")
-                return ()
-            }
-            logger.info("database reachable again; replaying the spool")
-            status.update(.ready)
-        } catch {
-            status.update(.unreachable(reason: DatabaseErrors.describe(error)))
-        }
-    }
-
-    private enum Outcome {
-        case stored(Set<Ping.Key>)
-        case spooled
-        case failed(PingWriterError)
-    }
-
-    private func writeToDatabase(_ pings: [Ping]) async -> Outcome {
-        let start = ContinuousClock.now
-        do {
-            let keys = try await withDeadline(configuration.writeTimeout) { [store] in
-                do {
-                    return try await store.insert(pings)
-                } catch where DatabaseErrors.isTransient(error) {
-                    // Two batches repeating the same pings can deadlock; the loser retries once.
-                    return try await store.insert(pings)
-                }
-            }
-            metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
-            metrics.batches.increment()
-            return .stored(keys)
-        } catch let error where DatabaseErrors.isConnectivity(error) {
-            let reason = DatabaseErrors.describe(error)
-            status.update(.unreachable(reason: reason))
-            logger.warning("database unreachable; spooling pings", metadata: ["reason": "\(reason)"])
-            return appendToSpool(pings)
-        } catch {
-            let reason = DatabaseErrors.describe(error)
-            logger.error("database refused a batch", metadata: ["reason": "\(reason)", "pings": "\(pings.count)"])
-            return .failed(PingWriterError(.rejectedByDatabase, reason))
-        }
-    }
-
-    private func appendToSpool(_ pings: [Ping]) -> Outcome {
-        do {
-            // Concurrent batches may fail over together; the spool takes one append at a time.
-            let size = try spoolLock.withLock { _ in
-                try spool.append(pings)
-                return spool.sizeInBytes
-            }
-            metrics.recordSpool(size)
-            return .spooled
-        } catch {
-            logger.error("cannot spool pings", metadata: ["reason": "\(error)"])
-            return .failed(PingWriterError(.storageUnavailable, "database unreachable and \(error)"))
-        }
-    }
-
-    /// Replays the spool, record by record in order. Called on the writer loop only while the
-    /// database is believed reachable, so a failure here costs at most one write timeout.
-    private func replaySpool() async {
-        var offset = replay.withLock { $0.offset }
-        var replayed = 0
-        do {
-            while let (pings, next) = try spool.record(at: offset) {
-                _ = try await withDeadline(configuration.writeTimeout) { [store] in try await store.insert(pings) }
-                replayed += pings.count
-                offset = next
-                replay.withLock { $0.offset = next }
-            }
-            try spool.truncate()
-            replay.withLock { $0.offset = 0 }
-            metrics.recordSpool(0)
-            status.update(.ready)
-            logger.notice("spool replayed into the database", metadata: ["pings": "\(replayed)"])
-        } catch let error where DatabaseErrors.isConnectivity(error) {
-            if replayed > 0 {
-                logger.info("spool replay interrupted", metadata: ["replayed": "\(replayed)"])
-            }
-            status.update(.unreachable(reason: DatabaseErrors.describe(error)))
-        } catch let error as SpoolError {
-            logger.critical("spool unreadable; moving it aside for manual recovery", metadata: ["reason": "\(error)"])
-            quarantineSpool()
-        } catch {
-            // The database refuses a spooled record: keep the data aside rather than block forever.
-            logger.critical(
-                "database refuses a spooled record; moving the spool aside for manual recovery",
-                metadata: ["reason": "\(DatabaseErrors.describe(error))"])
-            quarantineSpool()
-        }
-    }
-
-    private func quarantineSpool() {
-        do {
-            let moved = try spool.quarantine()
-            replay.withLock { $0.offset = 0 }
-            metrics.recordSpool(0)
-            logger.critical("spool moved aside", metadata: ["path": "\(moved)"])
-        } catch {
-            logger.critical("cannot move spool aside", metadata: ["reason": "\(error)"])
-        }
-    }
-
-    private func complete(_ batch: [Submission], _ outcome: Outcome) {
-        switch outcome {
-        case .failed(let error):
+    private func perform(_ action: Machine.Action, in group: inout DiscardingTaskGroup) {
+        let sink = eventSink
+        switch action {
+        case .writeToDatabase(let batch, let linger):
+            group.addTask { sink.yield(.databaseWriteFinished(await self.writeToDatabase(batch, linger: linger))) }
+        case .isolate(let batch):
+            group.addTask { sink.yield(.isolationFinished(unreachable: await self.isolate(batch))) }
+        case .appendToSpool(let batch):
+            group.addTask { sink.yield(.spoolAppendFinished(failed: await self.appendToSpool(batch))) }
+        case .refuse(let batch, let error):
             for submission in batch {
                 metrics.failed.increment(by: submission.pings.count)
                 submission.continuation.resume(returning: .failure(error))
             }
-        case .spooled:
-            for submission in batch {
-                metrics.spooled.increment(by: submission.pings.count)
-                submission.continuation.resume(
-                    returning: .success(WriteReceipt(results: Array(repeating: .spooled, count: submission.pings.count))))
-            }
-        case .stored(var keys):
-            for submission in batch {
-                var results: [PingWriteResult] = []
-                results.reserveCapacity(submission.pings.count)
-                for ping in submission.pings {
-                    results.append(keys.remove(ping.key) != nil ? .stored : .duplicate)
-                }
-                let receipt = WriteReceipt(results: results)
-                metrics.stored.increment(by: receipt.accepted)
-                metrics.duplicates.increment(by: receipt.duplicates)
-                submission.continuation.resume(returning: .success(receipt))
+        case .probe:
+            group.addTask { sink.yield(.probeFinished(reachable: await self.probe())) }
+        case .replayNext:
+            group.addTask { sink.yield(.replayFinished(await self.replayStep())) }
+        case .completeDrain:
+            group.addTask { sink.yield(.drainCompleted(succeeded: await self.completeDrain())) }
+        }
+    }
+
+    // MARK: Database
+
+    private func writeToDatabase(_ batch: [Submission], linger: Bool) async -> Machine.DatabaseOutcome {
+        var batch = batch
+        if linger, configuration.linger > .zero, queue.depth < configuration.maximumBatchSize {
+            // The first ping after a quiet spell: give its neighbours a moment to join.
+            try? await Task.sleep(for: configuration.linger)
+            batch += queue.takeMore(after: batch.reduce(0) { $0 + $1.pings.count })
+        }
+        let pings = batch.flatMap(\.pings)
+        let start = ContinuousClock.now
+        do {
+            let keys = try await store.insert(pings, deadline: configuration.writeTimeout)
+            metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            metrics.batches.increment()
+            acknowledge(batch, storedKeys: keys)
+            return .stored
+        } catch where DatabaseErrors.isConnectivity(error) {
+            let reason = DatabaseErrors.describe(error)
+            if status.current == .ready { logger.warning("database unreachable; spooling pings", metadata: ["reason": "\(reason)"]) }
+            status.update(.unreachable(reason: reason))
+            return .unreachable(batch)
+        } catch {
+            logger.error(
+                "database refused a batch; writing its submissions one by one",
+                metadata: ["reason": "\(DatabaseErrors.describe(error))", "pings": "\(pings.count)"])
+            return .refused(batch)
+        }
+    }
+
+    /// Writes a refused batch submission by submission, and a refused submission ping by ping
+    /// (halving), so that only the pings the database refuses are refused. Returns the batch if
+    /// the database went away meanwhile (those already stored are then stored again, harmlessly).
+    private func isolate(_ batch: [Submission]) async -> [Submission]? {
+        for (index, submission) in batch.enumerated() {
+            do {
+                let results = try await storeIsolating(submission.pings[...])
+                count(results)
+                submission.continuation.resume(returning: .success(WriteReceipt(results: results)))
+            } catch {
+                status.update(.unreachable(reason: DatabaseErrors.describe(error)))
+                return Array(batch[index...])
             }
         }
+        return nil
+    }
+
+    /// The results of writing `pings`, halving on refusal down to single pings; throws only when
+    /// the database is unreachable.
+    private func storeIsolating(_ pings: ArraySlice<Ping>) async throws -> [PingWriteResult] {
+        do {
+            var keys = try await store.insert(Array(pings), deadline: configuration.writeTimeout)
+            return pings.map { keys.remove($0.key) != nil ? .stored : .duplicate }
+        } catch where !DatabaseErrors.isConnectivity(error) {
+            let reason = DatabaseErrors.describe(error)
+            guard pings.count > 1 else {
+                logger.error("database refused a ping", metadata: ["unit": "\(pings.first!.unit)", "reason": "\(reason)"])
+                return [.refused(reason: reason)]
+            }
+            let middle = pings.startIndex + pings.count / 2
+            return try await storeIsolating(pings[..<middle]) + storeIsolating(pings[middle...])
+        }
+    }
+
+    /// `SELECT 1` within the write deadline: is the database back?
+    private func probe() async -> Bool {
+        do {
+            try await store.database.query("SELECT 1", deadline: configuration.writeTimeout)
+            logger.info("database reachable again; replaying the spool")
+            status.update(.ready)
+            return true
+        } catch {
+            status.update(.unreachable(reason: DatabaseErrors.describe(error)))
+            return false
+        }
+    }
+
+    // MARK: Spool
+
+    private func appendToSpool(_ batch: [Submission]) async -> ([Submission], full: Bool, message: String)? {
+        let pings = batch.flatMap(\.pings)
+        let spool = self.spool
+        do {
+            try await NIOThreadPool.singleton.runIfActive { try spool.append(pings) }
+        } catch {
+            let full = (error as? SpoolError)?.isFull ?? false
+            logger.error("cannot spool pings", metadata: ["reason": "\(error)", "pings": "\(pings.count)"])
+            return (batch, full, "\(error)")
+        }
+        metrics.recordSpool(spool.sizeInBytes)
+        for submission in batch {
+            metrics.spooled.increment(by: submission.pings.count)
+            submission.continuation.resume(
+                returning: .success(WriteReceipt(results: Array(repeating: .spooled, count: submission.pings.count))))
+        }
+        return nil
+    }
+
+    /// Replays the next records of the spool into the database, in one transaction, and lets go
+    /// of the segments it finished.
+    private func replayStep() async -> Machine.ReplayOutcome {
+        let spool = self.spool
+        let position = replayPosition.withLock { $0 } ?? spool.start
+        let read: Spool.Batch?
+        do {
+            let maximum = configuration.maximumBatchSize
+            read = try await NIOThreadPool.singleton.runIfActive { try spool.read(from: position, maximumPings: maximum) }
+        } catch {
+            logger.critical("spool unreadable; will try again", metadata: ["reason": "\(error)", "position": "\(position)"])
+            return .failed(at: clock.now - started)
+        }
+        guard let read else { return .end }
+        for file in read.quarantined {
+            metrics.quarantinedRecords.increment()
+            logger.critical("spool record undecodable; set aside", metadata: ["file": "\(file)"])
+        }
+        if !read.pings.isEmpty {
+            do {
+                let results = try await storeIsolating(read.pings[...])
+                let refused = zip(read.pings, results).compactMap { ping, result -> Ping? in
+                    if case .refused = result { return ping }
+                    return nil
+                }
+                if !refused.isEmpty { setAside(refused, results: results) }
+            } catch {
+                let reason = DatabaseErrors.describe(error)
+                logger.info("spool replay interrupted", metadata: ["reason": "\(reason)"])
+                status.update(.unreachable(reason: reason))
+                return .unreachable
+            }
+        }
+        metrics.replayed.increment(by: read.pings.count)
+        replayPosition.withLock { $0 = read.next }
+        _ = try? await NIOThreadPool.singleton.runIfActive { spool.release(before: read.next) }
+        metrics.recordSpool(spool.sizeInBytes)
+        return spool.isDrained(at: read.next) ? .end : .progress
+    }
+
+    /// Spooled pings the database refuses go to the spool's quarantine, never silently away.
+    private func setAside(_ refused: [Ping], results: [PingWriteResult]) {
+        let reasons = Set(results.compactMap { result -> String? in
+            if case .refused(let reason) = result { return reason }
+            return nil
+        })
+        let reason = reasons.sorted().joined(separator: "; ")
+        metrics.quarantinedPings.increment(by: refused.count)
+        do {
+            let file = try spool.quarantine(refused, reason: reason)
+            logger.critical(
+                "the database refuses spooled pings; set aside for manual recovery",
+                metadata: ["pings": "\(refused.count)", "file": "\(file)", "reason": "\(reason)"])
+        } catch {
+            logger.critical(
+                "the database refuses spooled pings and they cannot be set aside",
+                metadata: ["pings": "\(refused.count)", "reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+
+    private func completeDrain() async -> Bool {
+        let spool = self.spool
+        do {
+            try await NIOThreadPool.singleton.runIfActive { try spool.reset() }
+        } catch {
+            logger.error("cannot empty the replayed spool; will try again", metadata: ["reason": "\(error)"])
+            return false
+        }
+        replayPosition.withLock { $0 = nil }
+        metrics.recordSpool(0)
+        status.update(.ready)
+        logger.notice("spool replayed into the database; writing directly again")
+        return true
+    }
+
+    private func reportRecovery() {
+        let recovery = spool.recovery
+        guard recovery.quarantinedBytes > 0 else { return }
+        metrics.quarantinedBytes.increment(by: recovery.quarantinedBytes)
+        logger.critical(
+            "the spool held bytes that are not intact records (a write torn by a crash, or damage); kept every intact record and set the rest aside",
+            metadata: [
+                "records_kept": "\(recovery.records)", "bytes_set_aside": "\(recovery.quarantinedBytes)",
+                "files": "\(recovery.quarantineFiles.map { spool.directory + "/quarantine/" + $0 })",
+            ])
+    }
+
+    // MARK: Answers
+
+    private func acknowledge(_ batch: [Submission], storedKeys: Set<Ping.Key>) {
+        var keys = storedKeys
+        for submission in batch {
+            var results: [PingWriteResult] = []
+            results.reserveCapacity(submission.pings.count)
+            for ping in submission.pings {
+                results.append(keys.remove(ping.key) != nil ? .stored : .duplicate)
+            }
+            count(results)
+            submission.continuation.resume(returning: .success(WriteReceipt(results: results)))
+        }
+    }
+
+    private func count(_ results: [PingWriteResult]) {
+        let receipt = WriteReceipt(results: results)
+        metrics.stored.increment(by: receipt.accepted)
+        metrics.duplicates.increment(by: receipt.duplicates)
+        let refused = receipt.refused.count
+        if refused > 0 { metrics.refused.increment(by: refused) }
     }
 }
 
@@ -358,89 +407,54 @@ final class SubmissionQueue: Sendable {
         var submissions: Deque<Submission> = []
         var depth = 0
         var accepting = true
-        var poked = false
-        var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
     private let capacity: Int
     private let maximumBatch: Int
+    /// Tells the writer loop there is something to take.
+    private let onSubmit: @Sendable () -> Void
 
-    init(capacity: Int, maximumBatch: Int) {
+    init(capacity: Int, maximumBatch: Int, onSubmit: @escaping @Sendable () -> Void) {
         self.capacity = capacity
         self.maximumBatch = maximumBatch
+        self.onSubmit = onSubmit
     }
 
     var depth: Int { state.withLock { $0.depth } }
 
+    var isClosedAndEmpty: Bool { state.withLock { !$0.accepting && $0.submissions.isEmpty } }
+
     func submit(_ submission: Submission) {
-        enum Action { case wake(CheckedContinuation<Void, Never>?), refuse(PingWriterError) }
-        let action = state.withLock { state -> Action in
+        let refusal = state.withLock { state -> PingWriterError? in
             guard state.accepting else {
-                return .refuse(PingWriterError(.shuttingDown, "the daemon is shutting down; retry against the next instance"))
+                return PingWriterError(.shuttingDown, "the daemon is shutting down; retry against the next instance")
             }
             // A single submission larger than the capacity is still taken when the queue is empty,
             // so a legitimate large batch cannot starve.
             guard state.depth == 0 || state.depth + submission.pings.count <= capacity else {
-                return .refuse(PingWriterError(.overloaded, "ingest queue is full (\(state.depth) pings waiting); retry shortly"))
+                return PingWriterError(.overloaded, "ingest queue is full (\(state.depth) pings waiting); retry shortly")
             }
             state.submissions.append(submission)
             state.depth += submission.pings.count
-            defer { state.waiter = nil }
-            return .wake(state.waiter)
+            return nil
         }
-        switch action {
-        case .wake(let waiter): waiter?.resume()
-        case .refuse(let error): submission.continuation.resume(returning: .failure(error))
+        if let refusal {
+            submission.continuation.resume(returning: .failure(refusal))
+        } else {
+            onSubmit()
         }
     }
 
-    /// Wakes the writer loop with an empty batch (a tick while idle).
-    func poke() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.poked = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Stops accepting submissions and wakes the loop so it drains what is queued.
+    /// Stops accepting submissions; what is queued is still taken.
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.accepting = false
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        state.withLock { $0.accepting = false }
     }
 
-    /// The next batch of whole submissions, `[]` for a tick, or nil once closed and drained.
-    func next() async -> [Submission]? {
-        while true {
-            enum Step { case batch([Submission]), finished, wait }
-            let step = state.withLock { state -> Step in
-                if !state.submissions.isEmpty { return .batch(Self.take(&state, limit: maximumBatch)) }
-                if !state.accepting { return .finished }
-                if state.poked {
-                    state.poked = false
-                    return .batch([])
-                }
-                return .wait
-            }
-            switch step {
-            case .batch(let batch): return batch
-            case .finished: return nil
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
-                        if !state.submissions.isEmpty || !state.accepting || state.poked { return true }
-                        state.waiter = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            }
+    /// The next batch of whole submissions, or nil when nothing is queued.
+    func take() -> [Submission]? {
+        state.withLock { state in
+            state.submissions.isEmpty ? nil : Self.take(&state, limit: maximumBatch)
         }
     }
 
@@ -470,25 +484,36 @@ final class WriterMetrics: Sendable {
     let duplicates: Counter
     let spooled: Counter
     let failed: Counter
+    let refused: Counter
+    let replayed: Counter
     let batches: Counter
     let batchDuration: Timer
     let spoolBytes: Gauge
     let queueDepth: Gauge
-    let lastSpoolBytes = Mutex(0)
+    let quarantinedBytes: Counter
+    let quarantinedRecords: Counter
+    let quarantinedPings: Counter
 
     init(factory: any MetricsFactory) {
-        stored = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "stored")], factory: factory)
-        duplicates = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "duplicate")], factory: factory)
-        spooled = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "spooled")], factory: factory)
-        failed = Counter(label: "hypervision_writer_pings_total", dimensions: [("result", "failed")], factory: factory)
+        func pings(_ result: String) -> Counter {
+            Counter(label: "hypervision_writer_pings_total", dimensions: [("result", result)], factory: factory)
+        }
+        stored = pings("stored")
+        duplicates = pings("duplicate")
+        spooled = pings("spooled")
+        failed = pings("failed")
+        refused = pings("refused")
+        replayed = Counter(label: "hypervision_spool_replayed_pings_total", factory: factory)
         batches = Counter(label: "hypervision_writer_batches_total", factory: factory)
         batchDuration = Timer(label: "hypervision_writer_batch_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
         spoolBytes = Gauge(label: "hypervision_spool_bytes", factory: factory)
         queueDepth = Gauge(label: "hypervision_writer_queue_pings", factory: factory)
+        quarantinedBytes = Counter(label: "hypervision_spool_quarantined_bytes_total", factory: factory)
+        quarantinedRecords = Counter(label: "hypervision_spool_quarantined_records_total", factory: factory)
+        quarantinedPings = Counter(label: "hypervision_spool_quarantined_pings_total", factory: factory)
     }
 
     func recordSpool(_ bytes: Int) {
-        lastSpoolBytes.withLock { $0 = bytes }
         spoolBytes.record(bytes)
     }
 }

@@ -15,33 +15,75 @@ import Testing
         var client: PostgresClient
         var writer: PingWriter
         var status: DatabaseStatus
-        var spoolPath: String
+        var spoolDirectory: String
+        var group: ServiceGroup
+        /// When the writer's `run()` returned.
+        var writerFinished: Locked<ContinuousClock.Instant?>
+
+        /// Waits until the writer writes straight to the database again (its spool replayed).
+        func waitUntilDirect(within limit: Duration = .seconds(60)) async throws -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while !writer.acceptsBeforeDurable {
+                if ContinuousClock.now >= deadline { return false }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return true
+        }
+
+        /// Starts a graceful stop and returns how long the writer took to finish.
+        func stop() async throws -> Duration {
+            let start = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            while writerFinished.value == nil {
+                if ContinuousClock.now - start > .seconds(120) { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return (writerFinished.value ?? .now) - start
+        }
+    }
+
+    /// Records when the service it wraps returns.
+    struct Timed: Service {
+        let base: any Service
+        let finished: Locked<ContinuousClock.Instant?>
+        func run() async throws {
+            try await base.run()
+            finished.mutate { $0 = .now }
+        }
     }
 
     /// Runs a client and a writer against `endpoint` for the duration of `body`, then shuts
-    /// them down gracefully (the writer drains before the client stops).
+    /// them down gracefully (the writer drains before the client stops). The database is
+    /// migrated and the writer writes directly before `body` runs.
     static func withWriter(
-        _ endpoint: DatabaseEndpoint, configure: (inout PingWriterConfiguration) -> Void = { _ in },
-        _ body: @Sendable (Rig) async throws -> Void
+        _ endpoint: DatabaseEndpoint, spoolDirectory: String? = nil, spoolBytes: Int = 64 << 20,
+        configure: (inout PingWriterConfiguration) -> Void = { _ in }, _ body: @Sendable (Rig) async throws -> Void
     ) async throws {
         var clientConfiguration = try endpoint.clientConfiguration()
         clientConfiguration.options.maximumConnections = 4
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: TestPostgres.logger)
         let status = DatabaseStatus()
-        let store = PingStore(client: client, logger: TestPostgres.logger)
-        let spoolPath = NSTemporaryDirectory() + "hv-writer-\(UUID().uuidString)/pings.spool"
-        let spool = try Spool(path: spoolPath, maximumBytes: 64 << 20)
+        let store = PingStore(database: client.database)
+        let spoolDirectory = spoolDirectory ?? NSTemporaryDirectory() + "hv-writer-\(UUID().uuidString)"
+        let spool = try Spool(directory: spoolDirectory, maximumBytes: spoolBytes)
         var configuration = PingWriterConfiguration()
         configuration.linger = .zero
         configure(&configuration)
         let writer = PingWriter(store: store, status: status, spool: spool, configuration: configuration, logger: TestPostgres.logger)
-        let group = ServiceGroup(services: [client, writer], logger: TestPostgres.logger)
+        let finished = Locked<ContinuousClock.Instant?>(nil)
+        let group = ServiceGroup(services: [client, Timed(base: writer, finished: finished)], logger: TestPostgres.logger)
+        let rig = Rig(
+            endpoint: endpoint, client: client, writer: writer, status: status, spoolDirectory: spoolDirectory, group: group,
+            writerFinished: finished)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
-                try await Migrator(logger: TestPostgres.logger).migrate(client)
+                try await Migrator(logger: TestPostgres.logger).migrate(client.database)
                 status.update(.ready)
-                try await body(Rig(endpoint: endpoint, client: client, writer: writer, status: status, spoolPath: spoolPath))
+                // The writer starts on its spool until it has seen the database; the tests of
+                // direct writes begin once it writes directly.
+                #expect(try await rig.waitUntilDirect(within: .seconds(90)), "the spool was not replayed in time")
+                try await body(rig)
             } catch {
                 await group.triggerGracefulShutdown()
                 throw error
@@ -156,7 +198,7 @@ import Testing
             }
             // Wait for the replay to drain the spool.
             let deadline = ContinuousClock.now + .seconds(60)
-            while rig.writer.spooledBytes > 0 || FileManager.default.attributesSize(rig.spoolPath) > 0 {
+            while rig.writer.spooledBytes > 0 || !rig.writer.acceptsBeforeDurable {
                 #expect(ContinuousClock.now < deadline, "spool not replayed in time")
                 if ContinuousClock.now >= deadline { break }
                 try await Task.sleep(for: .milliseconds(100))
@@ -168,6 +210,200 @@ import Testing
         #expect(acked.count == 6_000)
         #expect(stored.count == Set(stored).count)  // exactly once
         #expect(Set(stored) == Set(acked))
+        try cluster.stop()
+    }
+}
+
+
+extension PingWriterTests {
+    static func chunks(_ pings: [Ping], of size: Int) -> [[Ping]] {
+        stride(from: 0, to: pings.count, by: size).map { Array(pings[$0..<min($0 + size, pings.count)]) }
+    }
+
+    /// A frozen server (processes stopped, sockets open) answers nothing; before the fix the
+    /// writer waited on it forever and acknowledged nothing. Now each batch waits one write
+    /// deadline at most, then everything goes to the spool until the server answers again.
+    @Test(.timeLimit(.minutes(3)))
+    func aFrozenDatabaseIsTreatedLikeOneThatIsDown() async throws {
+        let cluster = TestPostgres.makeCluster("frozen", durable: true)
+        registerStopAtExit(cluster)
+        let endpoint = try await cluster.start()
+        let acknowledged = Locked<[Ping.Key]>([])
+        try await Self.withWriter(endpoint, configure: {
+            $0.writeTimeout = .seconds(1)
+            $0.retryInterval = .milliseconds(300)
+        }) { rig in
+            let batches = Self.chunks(TestPings.make(units: 20, perUnit: 100, step: 0.5), of: 20)
+            var spooled = 0
+            var slowest = Duration.zero
+            for (index, batch) in batches.enumerated() {
+                if index == 10 { cluster.freeze() }
+                if index == 60 { cluster.thaw() }
+                let start = ContinuousClock.now
+                let receipt = try await rig.writer.write(batch)
+                slowest = max(slowest, ContinuousClock.now - start)
+                acknowledged.mutate { $0 += batch.map(\.key) }
+                spooled += receipt.results.count { $0 == .spooled }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(spooled >= 50 * 20, "the frozen stretch went to the spool")
+            #expect(slowest < .seconds(3), "one write deadline (1 s) at most, and some margin")
+            #expect(try await rig.waitUntilDirect(), "the spool is replayed once the server runs again")
+        }
+        let stored = try await Self.storedKeys(endpoint)
+        #expect(stored.count == Set(stored).count)
+        #expect(Set(stored) == Set(acknowledged.value))
+        try cluster.stop()
+    }
+
+    /// Replaying a large spool used to hold every new acknowledgement back until it finished
+    /// (97 s in the field). New pings now go to the spool behind the replay: acknowledged at
+    /// once, stored in order after the backlog.
+    @Test(.timeLimit(.minutes(4)))
+    func newPingsAreAcknowledgedWhileTheSpoolIsReplayed() async throws {
+        let cluster = TestPostgres.makeCluster("replay", durable: true)
+        registerStopAtExit(cluster)
+        let endpoint = try await cluster.start()
+        let acknowledged = Locked<[Ping.Key]>([])
+        try await Self.withWriter(endpoint, configure: {
+            $0.writeTimeout = .seconds(5)
+            $0.retryInterval = .milliseconds(200)
+            $0.maximumBatchSize = 5_000
+        }) { rig in
+            try cluster.kill()
+            let backlog = TestPings.make(units: 1_000, perUnit: 200, start: Timestamp.now().adding(seconds: -7_200))
+            for chunk in Self.chunks(backlog, of: 5_000) {
+                let receipt = try await rig.writer.write(chunk)
+                #expect(receipt.results.allSatisfy { $0 == .spooled })
+                acknowledged.mutate { $0 += chunk.map(\.key) }
+            }
+            _ = try await cluster.start()
+            var latencies: [Duration] = []
+            for chunk in Self.chunks(TestPings.make(units: 50, perUnit: 400, start: Timestamp.now().adding(seconds: -600), step: 0.1), of: 50) {
+                // Replaying: the writer saw the database again and has not caught up yet.
+                let replaying = rig.status.current == .ready && !rig.writer.acceptsBeforeDurable
+                let start = ContinuousClock.now
+                _ = try await rig.writer.write(chunk)
+                if replaying { latencies.append(ContinuousClock.now - start) }
+                acknowledged.mutate { $0 += chunk.map(\.key) }
+                if rig.writer.acceptsBeforeDurable { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(latencies.count >= 5, "new pings arrived while the replay ran (\(latencies.count))")
+            #expect((latencies.max() ?? .zero) < .milliseconds(1_500), "slowest acknowledgement during the replay: \(latencies.max() ?? .zero)")
+            #expect(try await rig.waitUntilDirect())
+        }
+        let stored = try await Self.storedKeys(endpoint)
+        #expect(stored.count == Set(stored).count)
+        #expect(Set(stored) == Set(acknowledged.value))
+        try cluster.stop()
+    }
+
+    enum StopPhase: String, CaseIterable, Sendable {
+        /// A batch waits on a frozen server when the stop comes.
+        case frozen
+        /// The server is down; everything goes to the spool.
+        case spooling
+        /// The server is back and a large spool is being replayed.
+        case replaying
+    }
+
+    /// SIGTERM used to wait for a replay that waited on the server; now a stop takes one write
+    /// deadline at most, whatever the writer was doing, and loses nothing acknowledged.
+    @Test(.timeLimit(.minutes(4)), arguments: StopPhase.allCases)
+    func aStopTakesOneWriteDeadlineAtMost(phase: StopPhase) async throws {
+        let cluster = TestPostgres.makeCluster("stop-\(phase)", durable: true)
+        registerStopAtExit(cluster)
+        let endpoint = try await cluster.start()
+        let spoolDirectory = NSTemporaryDirectory() + "hv-stop-\(UUID().uuidString)"
+        let acknowledged = Locked<[Ping.Key]>([])
+        let writeTimeout = Duration.seconds(2)
+        try await Self.withWriter(endpoint, spoolDirectory: spoolDirectory, configure: {
+            $0.writeTimeout = writeTimeout
+            $0.retryInterval = .milliseconds(200)
+            $0.maximumBatchSize = 2_000
+        }) { rig in
+            switch phase {
+            case .frozen:
+                cluster.freeze()
+            case .spooling:
+                try cluster.kill()
+            case .replaying:
+                try cluster.kill()
+                for chunk in Self.chunks(TestPings.make(units: 500, perUnit: 200, start: Timestamp.now().adding(seconds: -7_200)), of: 5_000) {
+                    _ = try await rig.writer.write(chunk)
+                    acknowledged.mutate { $0 += chunk.map(\.key) }
+                }
+                _ = try await cluster.start()
+                while rig.status.current != .ready { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Submitters keep writing until the writer refuses: shutting down.
+                for submitter in 0..<4 {
+                    group.addTask {
+                        let pings = TestPings.make(units: 10, perUnit: 1_000, start: Timestamp.now().adding(seconds: -1_800 + Double(submitter)), step: 1)
+                        for chunk in Self.chunks(pings, of: 10) {
+                            do throws(PingWriterError) {
+                                _ = try await rig.writer.write(chunk)
+                                acknowledged.mutate { $0 += chunk.map(\.key) }
+                            } catch {
+                                #expect(error.code == .shuttingDown)
+                                return
+                            }
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                let took = try await rig.stop()
+                #expect(took < writeTimeout + .milliseconds(1_500), "\(phase): the stop took \(took)")
+                try await group.waitForAll()
+            }
+        }
+        cluster.thaw()
+        _ = try await cluster.start()
+        // A writer on the same spool (the daemon started again) replays what was spooled.
+        try await Self.withWriter(endpoint, spoolDirectory: spoolDirectory) { _ in }
+        let stored = Set(try await Self.storedKeys(endpoint))
+        let missing = acknowledged.value.filter { !stored.contains($0) }
+        #expect(missing.isEmpty, "\(phase): \(missing.count) acknowledged pings missing")
+        try cluster.stop()
+    }
+
+    /// A ping the database refuses used to sink its whole batch, other senders' pings included.
+    /// Now only it is refused, named by its index; from the spool, it is set aside in quarantine.
+    @Test(.timeLimit(.minutes(3)))
+    func onlyThePingsTheDatabaseRefusesAreRefused() async throws {
+        let cluster = TestPostgres.makeCluster("refuse", durable: true)
+        registerStopAtExit(cluster)
+        let endpoint = try await cluster.start()
+        let spoolDirectory = NSTemporaryDirectory() + "hv-refuse-\(UUID().uuidString)"
+        try await Self.withWriter(endpoint, spoolDirectory: spoolDirectory, configure: { $0.retryInterval = .milliseconds(200) }) { rig in
+            try await TestPostgres.withConnection(endpoint) { connection in
+                try await connection.query("ALTER TABLE pings ADD CONSTRAINT refuse_one_unit CHECK (unit_id <> 'PN-75-T-3')", logger: TestPostgres.logger)
+            }
+            let pings = TestPings.make(units: 10, perUnit: 5)
+            let receipt = try await rig.writer.write(pings)
+            let refusedUnits = Set(receipt.refused.map { pings[$0.index].unit.rawValue })
+            #expect(refusedUnits == ["PN-75-T-3"])
+            #expect(receipt.refused.count == 5)
+            #expect(receipt.refused.allSatisfy { $0.reason.contains("refuse_one_unit") })
+            #expect(receipt.accepted == 45)
+
+            // The same from the spool: the refused pings are set aside, the others stored.
+            try cluster.kill()
+            let later = TestPings.make(units: 10, perUnit: 5, start: Timestamp.now().adding(seconds: -60))
+            #expect(try await rig.writer.write(later).results.allSatisfy { $0 == .spooled })
+            _ = try await cluster.start()
+            #expect(try await rig.waitUntilDirect())
+        }
+        let stored = Set(try await Self.storedKeys(endpoint))
+        #expect(stored.count == 90)
+        #expect(!stored.contains { $0.unit.rawValue == "PN-75-T-3" })
+        let quarantine = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory + "/quarantine")
+        let file = try #require(quarantine.first { $0.hasSuffix(".spool") })
+        let content = Array(try Data(contentsOf: URL(fileURLWithPath: spoolDirectory + "/quarantine/" + file)))
+        let setAside = try SpoolCodec.decode(Array(content.dropFirst(12)))
+        #expect(setAside.count == 5 && setAside.allSatisfy { $0.unit.rawValue == "PN-75-T-3" })
         try cluster.stop()
     }
 }
