@@ -75,13 +75,14 @@ public struct Daemon {
             logger.notice("using an external PostgreSQL", metadata: ["endpoint": "\(endpoint)"])
         }
 
+        let stopDeadline = StopDeadline(timeout: configuration.shutdownTimeout, logger: logger)
         do {
-            try await runServices(endpoint: endpoint, stateDirectory: stateDirectory, tls: tls, notifier: notifier)
+            try await runServices(endpoint: endpoint, stateDirectory: stateDirectory, tls: tls, notifier: notifier, stopDeadline: stopDeadline)
         } catch {
-            try? embedded?.stop()
+            try? embedded?.stop(timeout: stopDeadline.remaining)
             throw error
         }
-        try embedded?.stop()
+        try embedded?.stop(timeout: stopDeadline.remaining)
     }
 
     /// Without tokens nobody is authenticated, so nothing may listen beyond this machine.
@@ -92,7 +93,9 @@ public struct Daemon {
         return configuration.httpHost
     }
 
-    private func runServices(endpoint: DatabaseEndpoint, stateDirectory: String, tls: ListenerTLS, notifier: SystemdNotifier) async throws {
+    private func runServices(
+        endpoint: DatabaseEndpoint, stateDirectory: String, tls: ListenerTLS, notifier: SystemdNotifier, stopDeadline: StopDeadline
+    ) async throws {
         if configuration.tokens.isEmpty {
             logger.warning(
                 "no access tokens configured (auth.tokens): authentication is off, so listening on loopback only",
@@ -100,16 +103,20 @@ public struct Daemon {
         }
         var clientConfiguration = try endpoint.clientConfiguration()
         clientConfiguration.options.maximumConnections = configuration.databasePoolSize
+        // The server ends a runaway statement; Database closes the connection of one whose
+        // server does not answer at all, a little later.
+        let statementTimeout = configuration.databaseStatementTimeout
+        clientConfiguration.options.additionalStartupParameters.append(
+            ("statement_timeout", String(statementTimeout.nanoseconds / 1_000_000)))
+        clientConfiguration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "60000"))
         var postgresLogger = logger
         postgresLogger[metadataKey: "component"] = "postgres"
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: postgresLogger)
+        let database = Database(client: client, logger: logger, defaultDeadline: statementTimeout + .seconds(2))
 
         let status = DatabaseStatus()
-        let store = PingStore(client: client, logger: logger)
-        let spool = try Spool(path: stateDirectory + "/spool/pings.spool", maximumBytes: configuration.spoolMaximumBytes)
-        if spool.tornBytesDropped > 0 {
-            logger.warning("cut a torn, never-acknowledged record off the spool", metadata: ["bytes": "\(spool.tornBytesDropped)"])
-        }
+        let store = PingStore(database: database)
+        let spool = try Spool(directory: stateDirectory + "/spool", maximumBytes: configuration.spoolMaximumBytes)
         let writer = PingWriter(
             store: store, status: status, spool: spool, configuration: configuration.writer, logger: logger,
             metricsFactory: metricsFactory)
@@ -123,20 +130,20 @@ public struct Daemon {
         supervisorConfiguration.retentionDays = configuration.retentionDays
         supervisorConfiguration.partitionsAhead = configuration.partitionsAhead
         let supervisor = DatabaseSupervisor(
-            client: client, endpoint: endpoint, store: store, status: status, configuration: supervisorConfiguration,
+            database: database, endpoint: endpoint, store: store, status: status, configuration: supervisorConfiguration,
             logger: logger,
             onReady: {})
 
         // The live picture: updated by every ingest path before the database write.
         let live = LiveState(picture: LivePicture(configuration: LivePictureConfiguration(staleAfter: Double(configuration.unitStaleSeconds))))
         let observe: @Sendable ([Ping]) -> Void = { live.picture.apply($0) }
-        let cameraStore = CameraStore(client: client, logger: logger)
-        let incidentStore = IncidentStore(client: client, logger: logger)
-        let history = HistoryStore(client: client, logger: logger)
+        let cameraStore = CameraStore(database: database)
+        let incidentStore = IncidentStore(database: database)
+        let history = HistoryStore(database: database)
         let callsigns = CallsignRegistry(live: live, history: history, logger: logger)
         func intake(_ name: String) -> PingIntake {
             PingIntake(
-                writer: writer, protocol: name, metricsFactory: metricsFactory, observe: observe,
+                storage: writer, protocol: name, metricsFactory: metricsFactory, observe: observe,
                 observeCallsigns: { callsigns.note($0) })
         }
 
@@ -152,7 +159,7 @@ public struct Daemon {
         wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))
         let layoutCameras = LayoutCameras()
         let walls = WallService(
-            configuration: wallConfiguration, hub: hub, log: SceneLogStore(client: client, logger: logger), logger: logger,
+            configuration: wallConfiguration, hub: hub, log: SceneLogStore(database: database), logger: logger,
             metricsFactory: metricsFactory, inputs: { unitsSince in live.layoutInputs(at: .now(), unitsSince: unitsSince, cameras: layoutCameras) })
         Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
         if configuration.demo {
@@ -165,7 +172,7 @@ public struct Daemon {
         // Set once the live picture is rebuilt: /readyz waits for it, and so does the demo.
         let demoReadiness = DemoReadiness()
         let loader = LiveStateLoader(
-            live: live, status: status, history: history, cameras: cameraStore, incidents: incidentStore, walls: walls, logger: logger,
+            live: live, status: status, spool: spool, history: history, cameras: cameraStore, incidents: incidentStore, walls: walls, logger: logger,
             onLoaded: {
                 demoReadiness.markReady()
                 systemd.databaseReady()
@@ -289,8 +296,14 @@ public struct Daemon {
         }
         services.append(reload)
         services.append(systemd)
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Last, so it hears of the stop first and times all of it.
+        services.append(stopDeadline)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Services still running this late are cancelled; StopDeadline ends the process if even
+        // that does not finish them.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout * 0.8
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
     }
 }

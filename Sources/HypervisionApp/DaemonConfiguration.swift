@@ -80,6 +80,13 @@ public struct DaemonConfiguration: Sendable {
     public var stateDirectory: String = ""
     public var databaseURL: String = ""
     public var databasePoolSize: Int = 8
+    /// The server ends any statement running longer (`statement_timeout` of every connection);
+    /// the daemon closes a connection whose answer is this late (plus a margin), so a frozen
+    /// server never holds a request or a pooled connection.
+    public var databaseStatementTimeout: Duration = .seconds(15)
+    /// How long a graceful stop may take before the daemon exits anyway (below systemd's
+    /// `TimeoutStopSec`, so the daemon, not SIGKILL, decides what happens to pending pings).
+    public var shutdownTimeout: Duration = .seconds(30)
     public var embeddedUser: String = "postgres"
     public var embeddedBinDirectory: String = "/usr/lib/postgresql/15/bin"
     public var writer = PingWriterConfiguration()
@@ -125,7 +132,8 @@ public struct DaemonConfiguration: Sendable {
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
     public static let knownKeys: [String] = tlsPrefixes.flatMap(TLSFiles.keys) + [
-        "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
+        "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.statementTimeoutMs",
+        "database.embedded.user", "shutdown.timeoutSeconds",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
@@ -183,6 +191,8 @@ public struct DaemonConfiguration: Sendable {
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
         databasePoolSize = try r.int("database.poolSize", default: databasePoolSize, in: 1...200)
+        databaseStatementTimeout = .milliseconds(try r.int("database.statementTimeoutMs", default: 15_000, in: 100...3_600_000))
+        shutdownTimeout = .seconds(try r.int("shutdown.timeoutSeconds", default: 30, in: 5...3_600))
         embeddedUser = try r.string("database.embedded.user", default: embeddedUser)
         embeddedBinDirectory = try r.string("database.embedded.binDir", default: embeddedBinDirectory)
         writer.maximumBatchSize = try r.int("writer.batchSize", default: writer.maximumBatchSize, in: 1...1_000_000)

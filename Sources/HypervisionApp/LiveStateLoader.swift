@@ -4,16 +4,20 @@ import HypervisionLive
 import HypervisionStore
 import HypervisionStream
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Rebuilds the live picture from PostGIS once the schema is ready, so a restarted daemon shows
-/// the same picture: latest positions, unit registry data, cameras, active incidents and
-/// camera events, and the walls defined through the API. Pings that arrived meanwhile are not
-/// overwritten (the live picture never moves a unit back in time).
+/// Rebuilds the live picture, so a restarted daemon shows at least what it showed before: first,
+/// at once, the pings held in the spool (acknowledged, not yet in PostGIS, and perhaps the newest
+/// of all), then from PostGIS once the schema is ready: latest positions, unit registry data,
+/// cameras, active incidents and camera events, and the walls defined through the API. Nothing
+/// loaded moves a unit back in time, so the order of the two, and pings arriving meanwhile, are
+/// safe.
 public struct LiveStateLoader: Service {
     let live: LiveState
     let status: DatabaseStatus
+    let spool: Spool
     let history: HistoryStore
     let cameras: CameraStore
     let incidents: IncidentStore
@@ -23,11 +27,12 @@ public struct LiveStateLoader: Service {
     let onLoaded: @Sendable () -> Void
 
     public init(
-        live: LiveState, status: DatabaseStatus, history: HistoryStore, cameras: CameraStore, incidents: IncidentStore,
+        live: LiveState, status: DatabaseStatus, spool: Spool, history: HistoryStore, cameras: CameraStore, incidents: IncidentStore,
         walls: WallService, logger: Logger, onLoaded: @escaping @Sendable () -> Void = {}
     ) {
         self.live = live
         self.status = status
+        self.spool = spool
         self.history = history
         self.cameras = cameras
         self.incidents = incidents
@@ -37,6 +42,7 @@ public struct LiveStateLoader: Service {
     }
 
     public func run() async throws {
+        await loadSpool()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if status.isSchemaReady {
                 do {
@@ -51,6 +57,22 @@ public struct LiveStateLoader: Service {
         }
         // A service that returns early would end the group: wait for shutdown instead.
         try? await gracefulShutdown()
+    }
+
+    /// Puts the spool's pings on the live picture, off the cooperative pool (a full spool is a
+    /// few seconds of reading).
+    func loadSpool() async {
+        guard !spool.isEmpty else { return }
+        let spool = self.spool, live = self.live
+        let count = try? await NIOThreadPool.singleton.runIfActive { () -> Int in
+            var count = 0
+            spool.forEachRecord { pings in
+                live.picture.apply(pings)
+                count += pings.count
+            }
+            return count
+        }
+        logger.notice("live picture: pings from the spool shown", metadata: ["pings": "\(count ?? 0)"])
     }
 
     func load() async throws {
