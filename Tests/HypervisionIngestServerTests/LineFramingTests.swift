@@ -53,6 +53,18 @@ import Testing
         #expect(NDJSONIngestProtocol.authToken(Array(#"{"unit":"PN-1","lat":1}"#.utf8)) == nil)
     }
 
+    /// The auth line's parser took the last of two tokens and repaired invalid UTF-8, where Core's
+    /// JSON parser refuses both: one line, two readings. Found by fuzzing it against JSONValue.
+    @Test func authLinesWithTwoReadingsAreRefused() {
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"auth","token":"one","token":"two"}"#.utf8)) == nil)
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"auth","type":"auth","token":"abc"}"#.utf8)) == nil)
+        let invalidUTF8 = Array(#"{"type":"auth","token":"ab"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(NDJSONIngestProtocol.authToken(invalidUTF8) == nil)
+        let overlong = Array(#"{"type":"auth","token":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)
+        #expect(NDJSONIngestProtocol.authToken(overlong) == nil)
+        #expect(NDJSONIngestProtocol.authToken(Array(#"{"type":"auth","token":"Zoë"}"#.utf8)) == "Zoë")
+    }
+
     @Test func answersAreOneJSONObjectPerLine() {
         let error = ValidationError(.latOutOfRange, "lat 91 is \"out\"")
         #expect(NDJSONIngestProtocol.rejected(line: 7, error)
