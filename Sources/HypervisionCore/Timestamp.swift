@@ -115,8 +115,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         // A leap second (:60) is folded onto the next second, as PostgreSQL does.
         let secondsOfDay = hour * 3600 + minute * 60 + second
         let total = epochDay * 86_400 + secondsOfDay - offsetSeconds
+        // Only instants whose UTC date has a four-digit year: an offset can carry one just outside
+        // (`0000-01-01T00:00:00+01:00` is in year -1, `9999-12-31T23:30:00-01:00` in 10000), and
+        // then ``rfc3339`` would write text this parser refuses. Within the range, every time
+        // read is written back and read again as the same instant.
+        guard total >= Self.firstRFC3339Second, total < Self.endOfRFC3339Seconds else { return nil }
         self.microseconds = total * 1_000_000 + micros
     }
+
+    /// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds since the epoch.
+    static let firstRFC3339Second: Int64 = -62_167_219_200
+    static let endOfRFC3339Seconds: Int64 = 253_402_300_800
 }
 
 /// A proleptic Gregorian calendar date (UTC), used for day partitions and formatting.

@@ -174,8 +174,6 @@ public enum NMEA {
             for i in (point + 1)..<max(point + 1, field.upperBound) where !TextScan.isDigit(bytes[i]) { valid = false }
         }
         let minutesStart = point - 2
-        var degrees: Int64 = 0
-        for i in field.lowerBound..<max(field.lowerBound, minutesStart) { degrees = degrees * 10 + Int64(bytes[i] &- 48) }
         guard valid,
             let minutes = TextScan.decimal(UnsafeBufferPointer(rebasing: bytes[minutesStart..<field.upperBound])),
             minutes < 60
@@ -183,6 +181,10 @@ public enum NMEA {
             let form = degreeDigits == 2 ? "ddmm.mmmm" : "dddmm.mmmm"
             throw ValidationError(.valueInvalid, "\(name) \(what) \(TextScan.quoted(bytes, field)) is not \(form)")
         }
+        // Only now that the field has its shape: at most three degree digits, so no overflow (a
+        // field of 20 digits once overflowed Int64 here, before its length was checked).
+        var degrees: Int64 = 0
+        for i in field.lowerBound..<minutesStart { degrees = degrees * 10 + Int64(bytes[i] &- 48) }
         let value = Double(degrees) + minutes / 60
         if hemisphere.count == 1 {
             if bytes[hemisphere.lowerBound] == UInt8(ascii: positive) { return value }

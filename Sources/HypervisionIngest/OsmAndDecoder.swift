@@ -385,12 +385,24 @@ public struct OsmAndDecoder: Sendable {
             // A space is a `+` that was sent unencoded in a query string and decoded as a space.
             rfc3339 += sign == UInt8(ascii: "-") ? "-" : "+"
             let offset = UnsafeBufferPointer(rebasing: zone[1...])
-            let digits = offset.filter { $0 != UInt8(ascii: ":") }
-            let wellFormed =
-                (offset.count == 5 && offset[2] == UInt8(ascii: ":")) || offset.count == 4 || offset.count == 2
-            guard wellFormed, digits.allSatisfy(TextScan.isDigit) else { return .invalid }
-            rfc3339 += String(decoding: digits[0..<2], as: UTF8.self) + ":"
-            rfc3339 += digits.count == 4 ? String(decoding: digits[2..<4], as: UTF8.self) : "00"
+            // The shape decides where the digits are, and every one of them is checked: `hh:mm`,
+            // `hhmm` or `hh`. (Dropping the colons first and then slicing two or four digits
+            // trapped on `+::` and read `+1:2:` as `+12:00`.)
+            let minutes: Int?
+            switch offset.count {
+            case 2: minutes = nil
+            case 4: minutes = 2
+            case 5 where offset[2] == UInt8(ascii: ":"): minutes = 3
+            default: return .invalid
+            }
+            guard TextScan.isDigit(offset[0]), TextScan.isDigit(offset[1]) else { return .invalid }
+            rfc3339 += String(decoding: UnsafeBufferPointer(rebasing: offset[0..<2]), as: UTF8.self) + ":"
+            if let minutes {
+                guard TextScan.isDigit(offset[minutes]), TextScan.isDigit(offset[minutes + 1]) else { return .invalid }
+                rfc3339 += String(decoding: UnsafeBufferPointer(rebasing: offset[minutes..<minutes + 2]), as: UTF8.self)
+            } else {
+                rfc3339 += "00"
+            }
         } else {
             return .invalid
         }

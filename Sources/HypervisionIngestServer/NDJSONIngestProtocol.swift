@@ -68,7 +68,9 @@ enum MiniJSON {
             }
             guard i < bytes.count else { throw Malformed() }
             i += 1
-            return String(decoding: out, as: UTF8.self)
+            // Repairing invalid UTF-8 would make another token of it; JSON is UTF-8, so refuse.
+            guard let text = String(validating: out, as: UTF8.self) else { throw Malformed() }
+            return text
         }
         var result: [String: String] = [:]
         try expect(UInt8(ascii: "{"))
@@ -78,7 +80,9 @@ enum MiniJSON {
             let key = try string()
             try expect(UInt8(ascii: ":"))
             skipSpace()
-            result[key] = try string()
+            // A repeated key (two tokens) leaves the line with two readings; refused, as Core's
+            // JSON parser refuses it, rather than taking whichever comes last.
+            guard result.updateValue(try string(), forKey: key) == nil else { throw Malformed() }
             skipSpace()
             guard i < bytes.count else { throw Malformed() }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }

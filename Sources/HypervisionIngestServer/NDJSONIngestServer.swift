@@ -59,9 +59,7 @@ public final class NDJSONIngestServer: Service, Sendable {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(
                 IdleStateHandler(readTimeout: configuration.idleTimeout, writeTimeout: configuration.idleTimeout))
-            // LineBasedFrameDecoder has no cap of its own: the buffer limit is the line limit.
-            try pipeline.addHandler(
-                ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: configuration.maximumLineBytes))
+            try pipeline.addHandler(LineFraming.handler(maximumLineBytes: configuration.maximumLineBytes))
             try pipeline.addHandler(LineBatchHandler(maximumLines: configuration.maximumBatchLines))
             try pipeline.addHandler(IdleConnectionCloser())
             return try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel)

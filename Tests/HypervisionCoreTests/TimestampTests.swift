@@ -44,6 +44,26 @@ import Testing
         #expect(Timestamp(rfc3339: "0999-01-02T03:04:05.123456Z")?.postgresText == "0999-01-02 03:04:05.123456+00")
     }
 
+    /// An offset could carry a time out of the four-digit years, which ``Timestamp/rfc3339`` then
+    /// wrote as text no parser reads back (a decoded heartbeat at `-0001-12-31T23:00:00Z`). Found
+    /// by fuzzing the subscription messages.
+    @Test func onlyInstantsWithAFourDigitUTCYearAreRead() throws {
+        for text in ["0000-01-01T00:00:00+01:00", "0000-01-01T00:59:59.999999+01:00", "9999-12-31T23:30:00-01:00",
+            "9999-12-31T23:59:60Z"]
+        {
+            #expect(Timestamp(rfc3339: text) == nil, "\(text)")
+        }
+        let first = try #require(Timestamp(rfc3339: "0000-01-01T00:00:00Z"))
+        #expect(first.microseconds == CivilDate(year: 0, month: 1, day: 1).epochDay * 86_400_000_000)
+        let last = try #require(Timestamp(rfc3339: "9999-12-31T23:59:59.999999Z"))
+        #expect(last.microseconds == CivilDate(year: 10_000, month: 1, day: 1).epochDay * 86_400_000_000 - 1)
+        #expect(Timestamp(rfc3339: "0000-01-01T01:00:00+01:00") == first)
+        #expect(Timestamp(rfc3339: "9999-12-31T22:59:59.999999-01:00") == last)
+        for instant in [first, last] {
+            #expect(Timestamp(rfc3339: instant.rfc3339) == instant)
+        }
+    }
+
     @Test func civilDatesRoundTripEveryDayForCenturies() {
         for day in Int64(-60_000)...Int64(60_000) {
             #expect(CivilDate(epochDay: day).epochDay == day)

@@ -251,6 +251,9 @@ func aFieldOfTheWrongTypeIsNamed(body: String, message: String) throws {
     (#"{"lat":Infinity}"#, 7, "expected a value, found 'I'"),
     (#"{"lat":-Infinity}"#, 8, "expected a digit after '-', found 'I'"),
     (#"{"lat":0x1F}"#, 8, "expected ',' or '}', found 'x'"),
+    (#"{"lat":0x1p3}"#, 8, "expected ',' or '}', found 'x'"),  // a hexadecimal float
+    (#"{"lat":-0x1.8p1}"#, 9, "expected ',' or '}', found 'x'"),
+    (#"{"lat":1p3}"#, 8, "expected ',' or '}', found 'p'"),
     (#"{"lat":+1}"#, 7, "expected a value, found '+'"),
     (#"{"lat":.5}"#, 7, "expected a value, found '.'"),
     (#"{"lat":1.}"#, 9, "expected a digit after '.', found '}'"),

@@ -175,6 +175,22 @@ private func failure(_ sentence: String) -> ValidationError? {
         }
     }
 
+    /// A coordinate field of many digits once overflowed Int64 while its degrees were added up,
+    /// before its length was checked, trapping the daemon. Found by fuzzing.
+    @Test func coordinatesWithTooManyDigitsAreRefusedNotTrapped() {
+        let digits = String(repeating: "9", count: 40)
+        let cases = [
+            "GPRMC,100000,A,\(digits).5,N,00221.1320,E,,,231126,,",
+            "GPRMC,100000,A,12345678901234567890123.5,N,00221.1320,E,,,231126,,",
+            "GPRMC,100000,A,4851.3960,N,\(digits),E,,,231126,,",
+        ]
+        for body in cases {
+            let error = failure(nmeaSentence(body))
+            #expect(error?.code == .valueInvalid, "\(body)")
+            #expect(error?.message.contains("is not ddmm.mmmm") == true || error?.message.contains("is not dddmm.mmmm") == true)
+        }
+    }
+
     @Test func leapDayIsAccepted() throws {
         #expect(try fix(nmeaSentence("GPRMC,120000,A,4851.3960,N,00221.1320,E,,,290228,,")).time
             == Timestamp(rfc3339: "2028-02-29T12:00:00Z"))

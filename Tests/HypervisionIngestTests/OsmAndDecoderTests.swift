@@ -166,6 +166,49 @@ private let traccarJSON = """
         }
     }
 
+    /// A zone of the right length but the wrong shape once trapped the daemon (`+::` left no
+    /// digits to slice), and `+1:2:` was read as `+12:00`. Found by fuzzing; now a specific refusal.
+    @Test func malformedZoneOffsetsAreRefusedNotTrapped() throws {
+        // The issue's request, exactly as it arrived on port 5055.
+        let reported = failure("timestamp=2026-01-01T00:00:00%2B::&id=1&lat=1&lon=2")
+        #expect(reported == ValidationError(
+            .timeInvalid, #"timestamp "2026-01-01T00:00:00+::" is neither Unix time nor ISO 8601"#))
+        for zone in ["+::", "-::", " ::", "+1:", "+:1", "+1:2:", "+12:3:", "+:1:2", "+1::2", "+ab:cd", "+12:ab", "+1a", "+12a4",
+            "+::::", "+12:", "+1"]
+        {
+            let error = failure("id=1&lat=1&lon=2&timestamp=\(percentEncoded("2026-01-01T00:00:00" + zone))")
+            #expect(error?.code == .timeInvalid, "\(zone)")
+        }
+        // The same zones inside a Traccar Client JSON body, and after a fraction.
+        for zone in ["+::", "+1:2:", "-1:"] {
+            let body = #"{"device_id":"a","location":{"timestamp":"2026-01-01T00:00:00.5\#(zone)","coords":{"latitude":1,"longitude":2}}}"#
+            #expect(onlyFailure(json(body))?.code == .timeInvalid, "\(zone)")
+        }
+        // The three well-formed shapes still read, with their minutes.
+        #expect(try ping("id=1&lat=1&lon=2&timestamp=\(percentEncoded("2026-01-01T05:30:00+05:30"))").time == "2026-01-01T00:00:00Z")
+        #expect(try ping("id=1&lat=1&lon=2&timestamp=\(percentEncoded("2026-01-01T05:30:00+0530"))").time == "2026-01-01T00:00:00Z")
+        #expect(try ping("id=1&lat=1&lon=2&timestamp=\(percentEncoded("2026-01-01T05:00:00+05"))").time == "2026-01-01T00:00:00Z")
+    }
+
+    /// Text is all a query string has, so decimal text is a number there; but the other
+    /// spellings `Double(String)` would take (hexadecimal floats, `nan`, `inf`) are refused.
+    @Test func hexadecimalFloatsNaNAndInfinityAreRefusedEverywhere() {
+        for value in ["0x1p3", "0X1.8P1", "0x10", "1p3", "nan", "NaN", "inf", "infinity", "-Infinity", "0x1p3,2"] {
+            let error = failure("id=1&lat=1&lon=2&speed=\(percentEncoded(value))")
+            #expect(error?.code == .valueInvalid, "\(value)")
+            #expect(error?.message.hasSuffix("is not a number") == true, "\(value): \(error?.message ?? "")")
+            #expect(failure("id=1&location=\(percentEncoded(value + ",2"))")?.code == .valueInvalid, "\(value)")
+        }
+        // In a Traccar Client JSON body these are not JSON at all.
+        for value in ["0x1p3", "NaN", "Infinity", "+1", ".5", "1.", "01"] {
+            let body = #"{"device_id":"a","location":{"coords":{"latitude":\#(value),"longitude":2}}}"#
+            #expect(onlyFailure(json(body))?.code == .jsonInvalid, "\(value)")
+        }
+        // And a number sent as a string is a wrong type, not a number.
+        let quoted = onlyFailure(json(#"{"device_id":"a","location":{"coords":{"latitude":"48.8","longitude":2}}}"#))
+        #expect(quoted == ValidationError(.fieldTypeInvalid, "coords.latitude must be a number, found a string"))
+    }
+
     @Test func deviceidIsAnAliasOfId() throws {
         #expect(try ping("deviceid=PN-75-BAC-12&lat=1&lon=2").unit == "PN-75-BAC-12")
         let empty = failure("deviceid=&lat=1&lon=2")

@@ -1,0 +1,1 @@
+../../../Sources/HypervisionIngestServer/LineBatchHandler.swift

@@ -1,0 +1,1 @@
+../../../Sources/HypervisionIngestServer/LineFraming.swift

@@ -1,0 +1,1 @@
+../../../Sources/HypervisionStream/StreamKey.swift

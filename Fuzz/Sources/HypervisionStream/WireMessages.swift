@@ -1,0 +1,1 @@
+../../../Sources/HypervisionStream/WireMessages.swift
