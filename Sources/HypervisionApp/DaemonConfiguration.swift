@@ -270,6 +270,11 @@ public struct DaemonConfiguration: Sendable {
         wallsIntervalMilliseconds = try r.int("walls.intervalMs", default: wallsIntervalMilliseconds, in: 10...60_000)
         wallsKeyframeSeconds = try r.int("walls.keyframeSeconds", default: wallsKeyframeSeconds, in: 1...86_400)
         unitStaleSeconds = try r.int("units.staleSeconds", default: unitStaleSeconds, in: 1...86_400 * 7)
+        if shutdownTimeout < writer.writeTimeout + .seconds(2) {
+            throw ConfigurationError(
+                key: "shutdown.timeoutSeconds",
+                problem: "must exceed writer.writeTimeoutMs by 2 s or more: a stop waits up to one write deadline for the batches in flight")
+        }
         incidentRoutingFile = try r.string("incidents.routingFile", default: "")
         if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {

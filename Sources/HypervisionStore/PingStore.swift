@@ -133,9 +133,15 @@ public final class PingStore: Sendable {
     private func rememberUnits(_ units: [String]) {
         guard !units.isEmpty else { return }
         known.withLock { known in
+            // A cache, not a registry: a stream of ever new ids must not grow it without bound.
+            // Forgetting costs one `INSERT … ON CONFLICT DO NOTHING` per unit on its next batch.
+            if known.units.count + units.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
             for unit in units { known.units.insert(UnitID(trusted: unit)) }
         }
     }
+
+    /// The most unit ids remembered as registered.
+    static let maximumKnownUnits = 500_000
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
     private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {

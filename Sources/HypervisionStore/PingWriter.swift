@@ -137,6 +137,8 @@ public final class PingWriter: Service, PingStorage, Sendable {
                     sink.yield(.tick(now: .zero, schemaReady: false, databaseReady: false))
                 }
             }
+            // A database already seen ready is used at once, not at the first tick.
+            sink.yield(.tick(now: .zero, schemaReady: false, databaseReady: false))
             for await event in events {
                 logger.trace("writer event", metadata: ["event": "\(event)", "mode": "\(machine.mode)"])
                 var actions = machine.handle(stamped(event))

@@ -72,6 +72,16 @@ import Testing
         #expect(empty == nil, "an empty file means all defaults: \(String(describing: empty))")
     }
 
+    /// A stop waits for the batches being written, up to one write deadline: a stop timeout
+    /// shorter than that would end every slow stop by force.
+    @Test func theStopTimeoutMustLeaveRoomForOneWriteDeadline() async {
+        let tooShort = await problem("shutdown:\n  timeoutSeconds: 10\nwriter:\n  writeTimeoutMs: 9000\n")
+        #expect(tooShort?.key == "shutdown.timeoutSeconds")
+        #expect(tooShort?.problem.contains("writer.writeTimeoutMs") == true)
+        #expect(await problem("shutdown:\n  timeoutSeconds: 12\nwriter:\n  writeTimeoutMs: 9000\n") == nil)
+        #expect(await problem("database:\n  statementTimeoutMs: 50\n")?.key == "database.statementTimeoutMs")
+    }
+
     @Test func brokenYAMLIsReportedWithTheFile() async {
         let error = await problem("http: [port: 1\n")
         #expect(error?.key == nil)

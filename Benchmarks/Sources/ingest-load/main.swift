@@ -161,15 +161,17 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         configuration.options.maximumConnections = 8
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         group.addTask { await client.run() }
-        try await Migrator(logger: logger).migrate(client)
-        try await PingStore(client: client, logger: logger).ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
+        try await Migrator(logger: logger).migrate(Database(client: client, logger: logger))
+        try await PingStore(database: Database(client: client, logger: logger)).ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
         let status = DatabaseStatus()
         status.update(.ready)
         let writer = PingWriter(
-            store: PingStore(client: client, logger: logger), status: status,
-            spool: try Spool(path: base + "/reference-spool/pings.spool", maximumBytes: 1 << 30), configuration: PingWriterConfiguration(),
+            store: PingStore(database: Database(client: client, logger: logger)), status: status,
+            spool: try Spool(directory: base + "/reference-spool", maximumBytes: 1 << 30), configuration: PingWriterConfiguration(),
             logger: logger)
         let runner = Task { try await writer.run() }
+        // The writer starts on its spool until it has seen the database: measure direct writes.
+        while !writer.acceptsBeforeDurable { try await Task.sleep(for: .milliseconds(5)) }
         let pings: [Ping] = (0..<perPhase).map { i in
             let unit = i % options.units, n = i / options.units
             let time = startTime.adding(seconds: Double(n))

@@ -98,8 +98,8 @@ let client = PostgresClient(configuration: clientConfiguration, backgroundLogger
 
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await client.run() }
-    try await Migrator(logger: logger).migrate(client)
-    try await PingStore(client: client, logger: logger).ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
+    try await Migrator(logger: logger).migrate(Database(client: client, logger: logger))
+    try await PingStore(database: Database(client: client, logger: logger)).ensurePartitions(around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
 
     func reset() async throws {
         try await client.query("TRUNCATE pings, unit_positions, units")
@@ -146,7 +146,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     @MainActor func measureWriter() async throws -> (rate: Double, latencies: [Double]) {
         try await reset()
         let spoolDirectory = "/tmp/hv-bench-spool-\(getpid())"
-        let spool = try Spool(path: spoolDirectory + "/pings.spool", maximumBytes: 1 << 30)
+        let spool = try Spool(directory: spoolDirectory, maximumBytes: 1 << 30)
         let status = DatabaseStatus()
         status.update(.ready)
         var configuration = PingWriterConfiguration()
@@ -154,9 +154,11 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         configuration.concurrency = options.streams
         if let batchSize = options.batchSize { configuration.maximumBatchSize = batchSize }
         let writer = PingWriter(
-            store: PingStore(client: client, logger: logger), status: status, spool: spool, configuration: configuration,
+            store: PingStore(database: Database(client: client, logger: logger)), status: status, spool: spool, configuration: configuration,
             logger: logger)
         let runner = Task { try await writer.run() }
+        // The writer starts on its spool until it has seen the database: measure direct writes.
+        while !writer.acceptsBeforeDurable { try await Task.sleep(for: .milliseconds(5)) }
         let submissions = stride(from: 0, to: allPings.count, by: options.submission).map {
             Array(allPings[$0..<min($0 + options.submission, allPings.count)])
         }
