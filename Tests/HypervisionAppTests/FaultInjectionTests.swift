@@ -22,8 +22,11 @@ import Glibc
     /// The daemon's write deadline in these tests: a frozen database costs this much per batch.
     static let writeTimeout = Duration.milliseconds(1_500)
     static let shutdownTimeout = Duration.seconds(15)
+    /// How hard to push: `scripts/soak` sets HYPERVISION_FAULT_SCALE to kill more often and keep
+    /// PostgreSQL down or frozen longer (scale 3: ten kills, a 15 s outage, a 30 s freeze).
+    static let scale = max(1, Int(ProcessInfo.processInfo.environment["HYPERVISION_FAULT_SCALE"] ?? "") ?? 1)
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(10)))
     func killNineUnderLoadLosesNothingAcknowledged() async throws {
         let rig = try await FaultRig.start("kill9")
         let load = NDJSONLoad(port: rig.tcpPort, gateways: 4, linesPerSecond: 200)
@@ -31,7 +34,8 @@ import Glibc
         // Gateways that vanish mid-window (a reset, no goodbye), beside the others.
         let resets = ResettingClients(port: rig.tcpPort)
         resets.begin()
-        for _ in 0..<3 {
+        let kills = Self.scale == 1 ? 3 : 3 * Self.scale + 1
+        for _ in 0..<kills {
             #expect(await load.waitForAcknowledgements(300, timeout: .seconds(20)), "acknowledgements resume after a restart")
             rig.killDaemon()
             try await rig.startDaemon()
@@ -39,12 +43,12 @@ import Glibc
         #expect(await load.waitForAcknowledgements(300, timeout: .seconds(20)))
         resets.finish()
         let figures = await load.finish()
-        try await rig.expectEverythingAcknowledgedStored(load, "kill -9 x3, \(resets.count) resets")
+        try await rig.expectEverythingAcknowledgedStored(load, "kill -9 x\(kills), \(resets.count) resets")
         #expect(figures.longestAckGap < .seconds(20))
         await rig.tearDown()
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func postgresStoppedAndRestartedUnderLoad() async throws {
         let rig = try await FaultRig.start("pgstop")
         let load = NDJSONLoad(port: rig.tcpPort, gateways: 4, linesPerSecond: 200)
@@ -52,20 +56,20 @@ import Glibc
         #expect(await load.waitForAcknowledgements(300, timeout: .seconds(20)))
         try rig.cluster.kill()  // immediate: as a crash
         let down = ContinuousClock.now
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(5 * Self.scale))
         let duringOutage = load.acknowledgements(from: down + .seconds(1), to: .now)
         #expect(duringOutage > 100, "the spool takes pings while PostgreSQL is down (\(duringOutage))")
         _ = try await rig.cluster.start()
         #expect(await load.waitForAcknowledgements(300, timeout: .seconds(20)))
         let figures = await load.finish()
         #expect(figures.longestAckGap < Self.writeTimeout + .seconds(3), "\(figures)")
-        try await rig.expectEverythingAcknowledgedStored(load, "PostgreSQL stopped 5 s; \(duringOutage) acked meanwhile")
+        try await rig.expectEverythingAcknowledgedStored(load, "PostgreSQL stopped \(5 * Self.scale) s; \(duringOutage) acked meanwhile")
         await rig.tearDown()
     }
 
     /// The defect: a frozen PostgreSQL (processes stopped, sockets open) got zero
     /// acknowledgements for its whole duration, and the writer never switched to the spool.
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func postgresFrozenUnderLoad() async throws {
         let rig = try await FaultRig.start("pgfreeze")
         let load = NDJSONLoad(port: rig.tcpPort, gateways: 4, linesPerSecond: 200)
@@ -73,14 +77,14 @@ import Glibc
         #expect(await load.waitForAcknowledgements(300, timeout: .seconds(20)))
         rig.cluster.freeze()
         let frozen = ContinuousClock.now
-        try await Task.sleep(for: .seconds(10))
+        try await Task.sleep(for: .seconds(10 * Self.scale))
         let duringFreeze = load.acknowledgements(from: frozen + Self.writeTimeout + .seconds(1), to: .now)
         rig.cluster.thaw()
         #expect(duringFreeze > 500, "the spool takes pings while PostgreSQL is frozen (\(duringFreeze))")
         #expect(await load.waitForAcknowledgements(300, timeout: .seconds(30)))
         let figures = await load.finish()
         #expect(figures.longestAckGap < Self.writeTimeout + .seconds(3), "\(figures)")
-        try await rig.expectEverythingAcknowledgedStored(load, "PostgreSQL frozen 10 s; \(duringFreeze) acked meanwhile")
+        try await rig.expectEverythingAcknowledgedStored(load, "PostgreSQL frozen \(10 * Self.scale) s; \(duringFreeze) acked meanwhile")
         await rig.tearDown()
     }
 
