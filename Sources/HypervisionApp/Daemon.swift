@@ -101,18 +101,18 @@ public struct Daemon {
                 "no access tokens configured (auth.tokens): authentication is off, so listening on loopback only",
                 metadata: ["configured_host": "\(configuration.httpHost)", "listening_host": "\(httpHost)"])
         }
-        var clientConfiguration = try endpoint.clientConfiguration()
-        clientConfiguration.options.maximumConnections = configuration.databasePoolSize
         // The server ends a runaway statement; Database closes the connection of one whose
         // server does not answer at all, a little later.
         let statementTimeout = configuration.databaseStatementTimeout
-        clientConfiguration.options.additionalStartupParameters.append(
-            ("statement_timeout", String(statementTimeout.nanoseconds / 1_000_000)))
-        clientConfiguration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "60000"))
-        var postgresLogger = logger
-        postgresLogger[metadataKey: "component"] = "postgres"
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: postgresLogger)
-        let database = Database(client: client, logger: logger, defaultDeadline: statementTimeout + .seconds(2))
+        let poolSize = configuration.databasePoolSize
+        let database = try Database(
+            endpoint: endpoint,
+            configure: { pool in
+                pool.options.maximumConnections = poolSize
+                pool.options.additionalStartupParameters.append(("statement_timeout", String(statementTimeout.nanoseconds / 1_000_000)))
+                pool.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "60000"))
+            },
+            logger: logger, defaultDeadline: statementTimeout + .seconds(2), metricsFactory: metricsFactory)
 
         let status = DatabaseStatus()
         let store = PingStore(database: database)
@@ -130,7 +130,7 @@ public struct Daemon {
         supervisorConfiguration.retentionDays = configuration.retentionDays
         supervisorConfiguration.partitionsAhead = configuration.partitionsAhead
         let supervisor = DatabaseSupervisor(
-            database: database, endpoint: endpoint, store: store, status: status, configuration: supervisorConfiguration,
+            database: database, store: store, status: status, configuration: supervisorConfiguration,
             logger: logger,
             onReady: {})
 
@@ -217,8 +217,8 @@ public struct Daemon {
                 Self.loadWallFiles(into: walls, directory: directory, logger: logger)
             })
 
-        // Started in this order, stopped in reverse: the client stops last so the writer can
-        // flush through it; systemd hears STOPPING=1 first.
+        // Started in this order, stopped in reverse: the database (its pool) stops last so the
+        // writer can flush through it; systemd hears STOPPING=1 first.
         // Every listener reports when bound; READY=1 waits for as many as there are here.
         var listeners: [any Service] = [http]
         if configuration.tcpIngestEnabled {
@@ -287,7 +287,7 @@ public struct Daemon {
         systemd.expect(listeners: listeners.count)
         // The hub's service comes after the listeners so that it stops before them: renderers are
         // told `shutting_down` and closed, and the listeners then have no connection to wait for.
-        var services: [any Service] = [client, supervisor, writer, loader, callsigns, walls] + listeners + [SceneHubService(hub: hub)]
+        var services: [any Service] = [database, supervisor, writer, loader, callsigns, walls] + listeners + [SceneHubService(hub: hub)]
         if configuration.demo {
             services.append(
                 DemoFeed(

@@ -3,9 +3,11 @@ import Metrics
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
-/// PostgreSQL as every part of the daemon uses it: each call has a deadline that really ends it.
+/// PostgreSQL as every part of the daemon uses it: each call has a deadline that really ends it,
+/// and the daemon follows the primary when it moves.
 ///
 /// A deadline made of task cancellation alone cannot end a statement sent to a server that has
 /// stopped answering (its processes frozen, or a network that drops packets): postgres-nio waits
@@ -24,21 +26,123 @@ import Synchronization
 ///
 /// The server-side `statement_timeout` (set for every pooled connection by the daemon) ends
 /// runaway statements on a server that still runs; the deadline covers the one that does not.
-public struct Database: Sendable {
-    public let client: PostgresClient
+///
+/// Made with an endpoint (``init(endpoint:configure:logger:defaultDeadline:metricsFactory:)``),
+/// the database is a service that owns its connection pool: it connects to the endpoint's first
+/// server that answers, or with several servers and `target_session_attrs=read-write` to the one
+/// that takes writes, and when calls start failing it looks again and moves the pool to the new
+/// primary (a failover managed by Patroni or pg_auto_failover). Made around a client
+/// (``init(client:logger:defaultDeadline:metricsFactory:)``), it uses that client as it is.
+public final class Database: Service, Sendable {
     public let logger: Logger
     /// The deadline of a call that names none.
-    public var defaultDeadline: Duration
+    public let defaultDeadline: Duration
     private let metrics: DatabaseMetrics
+    private let pool: Mutex<(client: PostgresClient, endpoint: DatabaseEndpoint?)>
+    private let owned: OwnedPool?
 
+    /// The pool in use now.
+    public var client: PostgresClient { pool.withLock { $0.client } }
+
+    /// The server the pool connects to now (nil for a client made elsewhere).
+    public var currentEndpoint: DatabaseEndpoint? { pool.withLock { $0.endpoint } }
+
+    /// Uses `client`, which the caller runs.
     public init(
         client: PostgresClient, logger: Logger, defaultDeadline: Duration = .seconds(15),
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
-        self.client = client
         self.logger = logger
         self.defaultDeadline = defaultDeadline
         self.metrics = DatabaseMetrics(factory: metricsFactory)
+        self.pool = Mutex((client, nil))
+        self.owned = nil
+    }
+
+    /// Owns a pool for `endpoint`'s primary, set up by `configure` (pool size, startup
+    /// parameters); `run()` runs it and follows the primary.
+    public init(
+        endpoint: DatabaseEndpoint, configure: @escaping @Sendable (inout PostgresClient.Configuration) -> Void = { _ in },
+        logger: Logger, defaultDeadline: Duration = .seconds(15), relocationInterval: Duration = .seconds(1),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws {
+        self.logger = logger
+        self.defaultDeadline = defaultDeadline
+        self.metrics = DatabaseMetrics(factory: metricsFactory)
+        let owned = OwnedPool(endpoint: endpoint, configure: configure, relocationInterval: relocationInterval)
+        let first = endpoint.candidates[0]
+        self.pool = Mutex((try owned.makeClient(for: first, logger: logger), first))
+        self.owned = owned
+    }
+
+    public func run() async throws {
+        guard let owned else {
+            try? await gracefulShutdown()
+            return
+        }
+        let (initial, _) = pool.withLock { ($0.client, $0.endpoint) }
+        await withDiscardingTaskGroup { group in
+            var running = RunningClient(initial, in: &group)
+            // Several servers, or one that must take writes: find the right one now.
+            if owned.follows { owned.requestRelocation() }
+            for await _ in owned.relocations.cancelOnGracefulShutdown() {
+                guard let found = await relocate(owned), found != currentEndpoint else { continue }
+                do {
+                    let next = try owned.makeClient(for: found, logger: logger)
+                    let previous = running
+                    running = RunningClient(next, in: &group)
+                    pool.withLock { $0 = (next, found) }
+                    logger.notice("database: now using \(found)")
+                    // Calls in flight on the old pool fail and are retried by their callers.
+                    previous.stop()
+                } catch {
+                    logger.error("database: cannot use \(found)", metadata: ["error": "\(error)"])
+                }
+            }
+            running.stop()
+        }
+    }
+
+    /// Checks, on direct connections (they fail fast with the server's own reason, where a pool
+    /// keeps retrying), that the server to use answers: the first that answers, or with several
+    /// servers and `target_session_attrs` the one that takes writes. Moves the pool there if it
+    /// points elsewhere, and throws meanwhile. Throws the reason (for `/readyz`) if none.
+    public func checkServer() async throws {
+        guard let owned else {
+            try await query("SELECT 1", deadline: .seconds(5))
+            return
+        }
+        let found = try await PrimaryLocator.locate(owned.endpoint, logger: logger)
+        guard found == currentEndpoint else {
+            owned.requestRelocation(force: true)
+            throw DatabaseEndpointError("moving to \(found.serverDescription)")
+        }
+    }
+
+    /// Checks the pool within `deadline`: a server answers, and takes writes when it must (a
+    /// primary demoted to a standby answers, read-only: the pool is moved to the new primary).
+    public func checkPool(deadline: Duration) async throws {
+        let rows = try await query("SELECT pg_is_in_recovery()", deadline: deadline)
+        if let owned, owned.endpoint.targetSession != .any, try rows.first?.decode(Bool.self) == true {
+            owned.requestRelocation(force: true)
+            throw DatabaseEndpointError("\(currentEndpoint?.serverDescription ?? "the server") is a read-only standby now")
+        }
+    }
+
+    /// Asks the run loop to find the primary again: a call failed as if the server were gone.
+    func requestRelocation() {
+        owned?.requestRelocation()
+    }
+
+    private func relocate(_ owned: OwnedPool) async -> DatabaseEndpoint? {
+        do {
+            return try await PrimaryLocator.locate(owned.endpoint, logger: logger)
+        } catch {
+            logger.warning("database: no server to use yet", metadata: ["reason": "\(error)"])
+            // Try again later, whether or not anything else fails meanwhile.
+            owned.requestRelocation(after: owned.relocationInterval)
+            return nil
+        }
     }
 
     /// Runs `body` with a leased connection, the lease and the work together bounded by `deadline`.
@@ -66,12 +170,18 @@ public struct Database: Sendable {
             call.complete(result)
         }
         call.attach(work)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                call.wait(continuation, timer: MultiThreadedEventLoopGroup.singleton.any())
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    call.wait(continuation, timer: MultiThreadedEventLoopGroup.singleton.any())
+                }
+            } onCancel: {
+                call.expire(CancellationError())
             }
-        } onCancel: {
-            call.expire(CancellationError())
+        } catch {
+            // The server may have gone away for good (a failover): look for the primary again.
+            if !(error is CancellationError), DatabaseErrors.isConnectivity(error) { requestRelocation() }
+            throw error
         }
     }
 
@@ -265,5 +375,138 @@ extension PostgresConnection {
     func checkedCopy(into table: String, columns: [String], logger: Logger, rows: ByteBuffer) async throws {
         guard !isClosed else { throw DatabaseConnectionClosed() }
         try await copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(rows) }
+    }
+}
+
+/// What a ``Database`` that owns its pool needs: its endpoint, how to configure a pool, and the
+/// requests to find the primary again.
+private final class OwnedPool: Sendable {
+    let endpoint: DatabaseEndpoint
+    let configure: @Sendable (inout PostgresClient.Configuration) -> Void
+    let relocationInterval: Duration
+    let relocations: AsyncStream<Void>
+    private let requests: AsyncStream<Void>.Continuation
+    private let lastRequest = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Whether there is a choice to make: several servers, or one that must take writes.
+    var follows: Bool { endpoint.servers.count > 1 || endpoint.targetSession != .any }
+
+    init(
+        endpoint: DatabaseEndpoint, configure: @escaping @Sendable (inout PostgresClient.Configuration) -> Void,
+        relocationInterval: Duration
+    ) {
+        self.endpoint = endpoint
+        self.configure = configure
+        self.relocationInterval = relocationInterval
+        // One pending request is enough: the next relocation answers all of them.
+        (relocations, requests) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func makeClient(for server: DatabaseEndpoint, logger: Logger) throws -> PostgresClient {
+        var configuration = try server.clientConfiguration()
+        configure(&configuration)
+        var logger = logger
+        logger[metadataKey: "component"] = "postgres"
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// At most one relocation per `relocationInterval`, however many calls fail meanwhile
+    /// (`force`: now, when the primary is known to have moved).
+    func requestRelocation(force: Bool = false) {
+        guard follows else { return }
+        let now = ContinuousClock.now
+        let allowed = lastRequest.withLock { last -> Bool in
+            if !force, let last, now - last < relocationInterval { return false }
+            last = now
+            return true
+        }
+        if allowed { requests.yield() }
+    }
+
+    func requestRelocation(after delay: Duration) {
+        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            requestRelocation()
+        }
+    }
+}
+
+/// A pool running in the database's task group until stopped.
+private struct RunningClient {
+    private let stopper: AsyncStream<Void>.Continuation
+
+    init(_ client: PostgresClient, in group: inout DiscardingTaskGroup) {
+        let (stopped, stopper) = AsyncStream.makeStream(of: Void.self)
+        self.stopper = stopper
+        group.addTask {
+            await withDiscardingTaskGroup { pool in
+                pool.addTask { await client.run() }
+                for await _ in stopped {}
+                pool.cancelAll()
+            }
+        }
+    }
+
+    func stop() { stopper.finish() }
+}
+
+/// Finds, among an endpoint's servers, the one to use, as libpq does with several hosts: the
+/// first that answers, or with `target_session_attrs=read-write` the first that is not in
+/// recovery (`pg_is_in_recovery()` false: a primary, not a standby).
+public enum PrimaryLocator {
+    public static func locate(_ endpoint: DatabaseEndpoint, logger: Logger, deadline: Duration = .seconds(5)) async throws -> DatabaseEndpoint {
+        var reasons: [String] = []
+        for candidate in endpoint.candidates {
+            do {
+                if try await isUsable(candidate, target: endpoint.targetSession, logger: logger, deadline: deadline) { return candidate }
+                reasons.append("\(candidate.serverDescription): read-only (a standby)")
+            } catch {
+                reasons.append("\(candidate.serverDescription): \(DatabaseErrors.describe(error))")
+            }
+        }
+        throw DatabaseEndpointError(
+            "no server \(endpoint.targetSession == .any ? "answers" : "takes writes"): \(reasons.joined(separator: "; "))")
+    }
+
+    private static func isUsable(
+        _ server: DatabaseEndpoint, target: DatabaseEndpoint.TargetSession, logger: Logger, deadline: Duration
+    ) async throws -> Bool {
+        // connectTimeout bounds the connection, start-up included.
+        let connection = try await PostgresConnection.connect(configuration: server.connectionConfiguration(), id: 0, logger: logger)
+        let usable: Result<Bool, any Error>
+        if target == .any {
+            usable = .success(true)
+        } else {
+            do {
+                usable = .success(try await isPrimary(connection, logger: logger, deadline: deadline))
+            } catch {
+                usable = .failure(error)
+            }
+        }
+        // Awaited: a connection must be closed before it goes away.
+        try? await connection.close()
+        return try usable.get()
+    }
+
+    private static func isPrimary(_ connection: PostgresConnection, logger: Logger, deadline: Duration) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                let rows = try await connection.checkedQuery("SELECT pg_is_in_recovery()", logger: logger).collect()
+                return try rows.first?.decode(Bool.self) == false
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                throw DatabaseTimeout(limit: deadline)
+            }
+            defer { group.cancelAll() }
+            do {
+                return try await group.next()!
+            } catch {
+                // A server that does not answer: the query was written while the connection was
+                // open, so closing it ends the wait.
+                connection.close().whenComplete { _ in }
+                throw error
+            }
+        }
     }
 }

@@ -4,7 +4,13 @@ import PostgresNIO
 
 /// Where an external PostgreSQL server is and how to log in, read the way `psql` reads it:
 /// a `postgres://` URL, with the libpq environment variables (`PGHOST`, `PGPORT`, `PGUSER`,
-/// `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`) filling whatever the URL leaves out.
+/// `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGTARGETSESSIONATTRS`) filling whatever the URL
+/// leaves out.
+///
+/// Several hosts may be given, as libpq takes them (`postgresql://a:5432,b:5432/db` or
+/// `host=a,b&port=5432,5433`, `PGHOST=a,b`): the daemon connects to the first that answers, or
+/// with `target_session_attrs=read-write` (or `primary`) to the first that takes writes, and
+/// looks again when it loses it (a failover: see ``Database``).
 public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// How hard to insist on TLS, with libpq's names and meanings.
     public enum SSLMode: String, Sendable, Hashable, CaseIterable {
@@ -13,9 +19,29 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
         case verifyFull = "verify-full"
     }
 
-    /// A TCP host name or address, or a directory holding the server's Unix socket.
-    public var host: String
-    public var port: Int
+    /// Which server of several to use, with libpq's names.
+    public enum TargetSession: String, Sendable, Hashable, CaseIterable {
+        /// The first that answers.
+        case any
+        /// The first that is not read-only (a primary).
+        case readWrite = "read-write"
+        /// The same, in libpq's newer spelling.
+        case primary
+    }
+
+    /// One server: a TCP host name or address, or a directory holding its Unix socket.
+    public struct Server: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int = 5432) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The servers, in the order they are tried; never empty.
+    public var servers: [Server]
+    public var targetSession: TargetSession = .any
     public var user: String
     public var password: String?
     public var database: String
@@ -25,12 +51,35 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
         host: String, port: Int = 5432, user: String, password: String? = nil, database: String,
         sslMode: SSLMode = .prefer
     ) {
-        self.host = host
-        self.port = port
+        self.servers = [Server(host: host, port: port)]
         self.user = user
         self.password = password
         self.database = database
         self.sslMode = sslMode
+    }
+
+    /// The first server's host (the only one, usually).
+    public var host: String {
+        get { servers[0].host }
+        set { servers[0].host = newValue }
+    }
+
+    /// The first server's port.
+    public var port: Int {
+        get { servers[0].port }
+        set { servers[0].port = newValue }
+    }
+
+    /// The first server, for logs: `host:port` or its socket.
+    public var serverDescription: String { isUnixSocket ? "socket \(unixSocketPath)" : "\(host):\(port)" }
+
+    /// This endpoint for each of its servers, in order.
+    public var candidates: [DatabaseEndpoint] {
+        servers.map { server in
+            var one = self
+            one.servers = [server]
+            return one
+        }
     }
 
     /// True when ``host`` names a socket directory rather than a network host.
@@ -41,8 +90,9 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// The endpoint without its password, for logs and error messages.
     public var description: String {
-        let location = isUnixSocket ? "socket \(unixSocketPath)" : "\(host):\(port)"
-        return "postgres user \(user) database \(database) at \(location) (sslmode \(sslMode.rawValue))"
+        let locations = servers.map { $0.host.hasPrefix("/") ? "socket \($0.host)/.s.PGSQL.\($0.port)" : "\($0.host):\($0.port)" }
+        let target = servers.count > 1 || targetSession != .any ? ", target_session_attrs \(targetSession.rawValue)" : ""
+        return "postgres user \(user) database \(database) at \(locations.joined(separator: ", ")) (sslmode \(sslMode.rawValue)\(target))"
     }
 
     /// Whether the environment names an external server on its own (`PGHOST` set).
@@ -62,14 +112,24 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
             guard let value = environment[key], !value.isEmpty else { return nil }
             return value
         }
-        let host = parsed.host ?? env("PGHOST") ?? "/var/run/postgresql"
-        let portText = parsed.port ?? env("PGPORT")
-        var port = 5432
-        if let portText {
-            guard let value = Int(portText), (1...65_535).contains(value) else {
-                throw DatabaseEndpointError("port \"\(portText)\" is not a number between 1 and 65535")
+        let hostList = parsed.hosts ?? env("PGHOST").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            ?? ["/var/run/postgresql"]
+        let portList = parsed.ports ?? env("PGPORT").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
+        // As libpq: one port for every host, or one port per host; an empty entry is the default.
+        guard portList.count <= 1 || portList.count == hostList.count else {
+            throw DatabaseEndpointError("\(hostList.count) hosts but \(portList.count) ports: give one port, or one per host")
+        }
+        var servers: [Server] = []
+        for (index, host) in hostList.enumerated() {
+            let portText = portList.isEmpty ? "" : portList[portList.count == 1 ? 0 : index]
+            var port = 5432
+            if !portText.isEmpty {
+                guard let value = Int(portText), (1...65_535).contains(value) else {
+                    throw DatabaseEndpointError("port \"\(portText)\" is not a number between 1 and 65535")
+                }
+                port = value
             }
-            port = value
+            servers.append(Server(host: host.isEmpty ? "/var/run/postgresql" : host, port: port))
         }
         let user = parsed.user ?? env("PGUSER") ?? currentUser
         let password = parsed.password ?? env("PGPASSWORD")
@@ -79,7 +139,15 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
             throw DatabaseEndpointError(
                 "sslmode \"\(modeText)\" is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return DatabaseEndpoint(host: host, port: port, user: user, password: password, database: database, sslMode: sslMode)
+        let targetText = parsed.targetSession ?? env("PGTARGETSESSIONATTRS") ?? "any"
+        guard let targetSession = TargetSession(rawValue: targetText) else {
+            throw DatabaseEndpointError(
+                "target_session_attrs \"\(targetText)\" is not one of \(TargetSession.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var endpoint = DatabaseEndpoint(host: "", user: user, password: password, database: database, sslMode: sslMode)
+        endpoint.servers = servers
+        endpoint.targetSession = targetSession
+        return endpoint
     }
 
     private enum TLSChoice {
@@ -147,8 +215,9 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     private struct ParsedURL {
-        var host: String?
-        var port: String?
+        var hosts: [String]?
+        var ports: [String]?
+        var targetSession: String?
         var user: String?
         var password: String?
         var database: String?
@@ -184,21 +253,30 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
                     result.user = try decode(credentials)
                 }
             }
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]") else {
-                    throw DatabaseEndpointError("database URL has an unterminated [IPv6] host")
+            // Hosts: `a`, `a:5432`, `[::1]:5432`, several separated by commas.
+            if !rest.isEmpty {
+                var hosts: [String] = []
+                var ports: [String] = []
+                for part in Self.splitHosts(rest) {
+                    var host: Substring = part
+                    var port: Substring = ""
+                    if part.hasPrefix("[") {
+                        guard let close = part.firstIndex(of: "]") else {
+                            throw DatabaseEndpointError("database URL has an unterminated [IPv6] host")
+                        }
+                        host = part[part.index(after: part.startIndex)..<close]
+                        let after = part[part.index(after: close)...]
+                        if after.hasPrefix(":") { port = after.dropFirst() }
+                    } else if let colon = part.lastIndex(of: ":") {
+                        host = part[..<colon]
+                        port = part[part.index(after: colon)...]
+                    }
+                    hosts.append(try decode(host))
+                    ports.append(String(port))
                 }
-                result.host = String(rest[rest.index(after: rest.startIndex)..<close])
-                let after = rest[rest.index(after: close)...]
-                if after.hasPrefix(":") { result.port = String(after.dropFirst()) }
-            } else if let colon = rest.lastIndex(of: ":") {
-                result.host = try decode(rest[..<colon])
-                result.port = String(rest[rest.index(after: colon)...])
-            } else if !rest.isEmpty {
-                result.host = try decode(rest)
+                if hosts.contains(where: { !$0.isEmpty }) { result.hosts = hosts }
+                if ports.contains(where: { !$0.isEmpty }) { result.ports = ports }
             }
-            if result.host?.isEmpty == true { result.host = nil }
-            if result.port?.isEmpty == true { result.port = nil }
             if !path.isEmpty { result.database = try decode(path) }
             for pair in query.split(separator: "&") where !pair.isEmpty {
                 let parts = pair.split(separator: "=", maxSplits: 1)
@@ -206,8 +284,9 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
                 let value = parts.count > 1 ? try decode(parts[1]) : ""
                 switch key {
                 case "sslmode": result.sslMode = value
-                case "host": result.host = value
-                case "port": result.port = value
+                case "host": result.hosts = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                case "port": result.ports = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                case "target_session_attrs": result.targetSession = value
                 case "user": result.user = value
                 case "password": result.password = value
                 case "dbname": result.database = value
@@ -217,6 +296,27 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
                 }
             }
             return result
+        }
+
+        /// Splits `a:1,[::1]:2,b` at the commas that separate hosts (not those inside brackets).
+        static func splitHosts(_ text: Substring) -> [Substring] {
+            var parts: [Substring] = []
+            var start = text.startIndex
+            var inBrackets = false
+            var index = text.startIndex
+            while index < text.endIndex {
+                switch text[index] {
+                case "[": inBrackets = true
+                case "]": inBrackets = false
+                case "," where !inBrackets:
+                    parts.append(text[start..<index])
+                    start = text.index(after: index)
+                default: break
+                }
+                index = text.index(after: index)
+            }
+            parts.append(text[start...])
+            return parts
         }
 
         static func decode(_ text: Substring) throws(DatabaseEndpointError) -> String {

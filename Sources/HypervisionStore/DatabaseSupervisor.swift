@@ -23,14 +23,12 @@ public final class DatabaseSupervisor: Service, Sendable {
     private let logger: Logger
     private let settings: Mutex<DatabaseSupervisorConfiguration>
     private let onReady: @Sendable () -> Void
-    private let endpoint: DatabaseEndpoint
 
     public init(
-        database: Database, endpoint: DatabaseEndpoint, store: PingStore, status: DatabaseStatus,
+        database: Database, store: PingStore, status: DatabaseStatus,
         configuration: DatabaseSupervisorConfiguration, logger: Logger, onReady: @escaping @Sendable () -> Void = {}
     ) {
         self.database = database
-        self.endpoint = endpoint
         self.store = store
         self.status = status
         self.logger = logger
@@ -105,15 +103,15 @@ public final class DatabaseSupervisor: Service, Sendable {
         }
     }
 
+    /// The server to use answers, and the pool points at it (with several servers, the one that
+    /// takes writes); throws the reason otherwise.
     private func probe() async throws {
-        let connection = try await PostgresConnection.connect(
-            configuration: endpoint.connectionConfiguration(), id: 0, logger: logger)
-        try? await connection.close()
+        try await database.checkServer()
     }
 
     private func checkHealth() async {
         do {
-            try await database.query("SELECT 1", deadline: .seconds(2))
+            try await database.checkPool(deadline: .seconds(2))
             if status.current != .ready {
                 logger.notice("database reachable again")
                 status.update(.ready)

@@ -124,7 +124,8 @@ public struct Migrator: Sendable {
                 for statement in SQLScript.statements(migration.sql) {
                     try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-            } catch let error as PSQLError {
+            } catch let error as PSQLError where !DatabaseErrors.isConnectivity(error) {
+                // A server that went away (or a standby) is retried; a statement it refuses is not.
                 let reason = error.serverInfo?[.message] ?? String(reflecting: error)
                 throw MigrationError.migrationFailed(version: migration.version, name: migration.name, reason: reason)
             }

@@ -175,6 +175,34 @@ import Glibc
         await rig.tearDown()
     }
 
+    /// A primary and its synchronous standby, named together in the URL (standby first): the
+    /// daemon finds the primary; when it dies and the standby is promoted, the daemon spools,
+    /// finds the new primary itself and replays. Nothing acknowledged is lost, because every
+    /// commit was on the standby too.
+    @Test(.timeLimit(.minutes(5)))
+    func aFailoverToTheSynchronousStandbyLosesNothingAcknowledged() async throws {
+        let pair = try await ReplicatedPostgres.start("failover")
+        let rig = try await FaultRig.start("failover", replicated: pair)
+        let load = NDJSONLoad(port: rig.tcpPort, gateways: 4, linesPerSecond: 200)
+        load.begin()
+        #expect(await load.waitForAcknowledgements(400, timeout: .seconds(20)))
+        try pair.primary.kill()
+        let failed = ContinuousClock.now
+        // A failover manager takes some seconds to decide (Patroni: its leader TTL).
+        try await Task.sleep(for: .seconds(3))
+        try await pair.promoteStandby()
+        #expect(await load.waitForAcknowledgements(400, timeout: .seconds(30)))
+        let duringFailover = load.acknowledgements(from: failed, to: failed + .seconds(3))
+        let figures = await load.finish()
+        #expect(duringFailover > 100, "acknowledgements go on while there is no primary (\(duringFailover))")
+        #expect(figures.longestAckGap < Self.writeTimeout + .seconds(3), "\(figures)")
+        rig.endpoint = pair.standby.endpoint
+        try await rig.expectEverythingAcknowledgedStored(load, "failover to the standby after 3 s; \(duringFailover) acked meanwhile")
+        #expect(rig.log.contains("now using"), "the daemon moved to the new primary")
+        await rig.tearDown()
+        try? pair.standby.stop()
+    }
+
     enum StopState: String, CaseIterable, Sendable {
         case underLoad, databaseDown, replaying, databaseFrozen
     }
@@ -223,7 +251,9 @@ import Glibc
 final class FaultRig: @unchecked Sendable {
     // @unchecked: driven by one test at a time.
     let cluster: EmbeddedPostgres
-    let endpoint: DatabaseEndpoint
+    /// Where the tests read what is stored (the new primary after a failover).
+    var endpoint: DatabaseEndpoint
+    let databaseURL: String
     let state: String
     let httpPort = DaemonProcess.freePort()
     let tcpPort = DaemonProcess.freePort()
@@ -233,17 +263,26 @@ final class FaultRig: @unchecked Sendable {
 
     var log: String { (logs + [daemon?.log ?? ""]).joined(separator: "\n--- restart ---\n") }
 
-    private init(cluster: EmbeddedPostgres, endpoint: DatabaseEndpoint, state: String, environment: [String: String]) {
+    private init(cluster: EmbeddedPostgres, endpoint: DatabaseEndpoint, databaseURL: String, state: String, environment: [String: String]) {
         self.cluster = cluster
         self.endpoint = endpoint
+        self.databaseURL = databaseURL
         self.state = state
         self.environment = environment
     }
 
-    static func start(_ tag: String, environment: [String: String] = [:]) async throws -> FaultRig {
-        let cluster = TestPostgres.makeCluster(tag, durable: true)
-        registerStopAtExit(cluster)
-        let endpoint = try await cluster.start()
+    /// `replicated`: the daemon gets a URL naming a primary and its standby instead of one cluster.
+    static func start(_ tag: String, environment: [String: String] = [:], replicated: ReplicatedPostgres? = nil) async throws -> FaultRig {
+        let cluster: EmbeddedPostgres
+        if let replicated {
+            cluster = replicated.primary
+        } else {
+            cluster = TestPostgres.makeCluster(tag, durable: true)
+            registerStopAtExit(cluster)
+            _ = try await cluster.start()
+        }
+        let endpoint = cluster.endpoint
+        let url = replicated?.url ?? "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)"
         var settings = [
             "HYPERVISION_WRITER_WRITE_TIMEOUT_MS": "\(FaultInjectionTests.writeTimeout.components.seconds * 1000 + FaultInjectionTests.writeTimeout.components.attoseconds / 1_000_000_000_000_000)",
             "HYPERVISION_WRITER_RETRY_INTERVAL_MS": "300",
@@ -253,7 +292,8 @@ final class FaultRig: @unchecked Sendable {
             "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
         ]
         for (key, value) in environment { settings[key] = value }
-        let rig = FaultRig(cluster: cluster, endpoint: endpoint, state: TestPostgres.makeBaseDirectory(tag + "-state"), environment: settings)
+        let rig = FaultRig(
+            cluster: cluster, endpoint: endpoint, databaseURL: url, state: TestPostgres.makeBaseDirectory(tag + "-state"), environment: settings)
         try await rig.startDaemon()
         return rig
     }
@@ -266,8 +306,7 @@ final class FaultRig: @unchecked Sendable {
         environment["HYPERVISION_INGEST_TCP_PORT"] = "\(tcpPort)"
         daemon = try DaemonProcess(
             arguments: [
-                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
-                "--http-port", "\(httpPort)", "--state-dir", state,
+                "--database-url", databaseURL, "--http-port", "\(httpPort)", "--state-dir", state,
             ],
             environment: environment)
         let deadline = ContinuousClock.now + .seconds(90)
@@ -276,7 +315,7 @@ final class FaultRig: @unchecked Sendable {
             if probe?.status == 200, (try? await LineClientProbe.connects(port: tcpPort)) == true { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestFailure("the daemon did not come up:\n\(log.suffix(4_000))")
+        throw TestFailure("the daemon did not come up (its log: \(daemon?.logPath ?? "?")):\n\(log.prefix(3_000))\n…\n\(log.suffix(2_000))")
     }
 
     func killDaemon() {

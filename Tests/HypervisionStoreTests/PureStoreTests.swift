@@ -103,9 +103,37 @@ import Testing
         #expect(ipv6.host == "::1" && ipv6.port == 5499)
     }
 
+    /// Several hosts, the way every PostgreSQL tool takes them: in the authority, in `host=` and
+    /// `port=` lists, or in PGHOST/PGPORT; with libpq's target_session_attrs.
+    @Test func severalHostsAsLibpqTakesThem() throws {
+        typealias Server = DatabaseEndpoint.Server
+        let url = try DatabaseEndpoint.resolve(
+            url: "postgresql://hv@db-a:5432,db-b:5433,[fd00::3]/hypervision?target_session_attrs=read-write", environment: [:],
+            currentUser: "me")
+        #expect(url.servers == [Server(host: "db-a", port: 5432), Server(host: "db-b", port: 5433), Server(host: "fd00::3", port: 5432)])
+        #expect(url.targetSession == .readWrite)
+        #expect(url.candidates.map(\.servers) == url.servers.map { [$0] })
+        #expect(url.candidates.allSatisfy { $0.user == "hv" && $0.database == "hypervision" && $0.targetSession == .readWrite })
+        #expect(url.description.contains("db-a:5432, db-b:5433") && url.description.contains("read-write"))
+
+        let lists = try DatabaseEndpoint.resolve(
+            url: "postgres:///hv?host=/run/a,/run/b&port=5432&target_session_attrs=primary", environment: [:], currentUser: "me")
+        #expect(lists.servers == [Server(host: "/run/a", port: 5432), Server(host: "/run/b", port: 5432)])
+        #expect(lists.targetSession == .primary)
+
+        let environment = try DatabaseEndpoint.resolve(
+            url: nil, environment: ["PGHOST": "10.0.0.1,10.0.0.2", "PGPORT": "5432,6432", "PGTARGETSESSIONATTRS": "read-write"],
+            currentUser: "me")
+        #expect(environment.servers == [Server(host: "10.0.0.1", port: 5432), Server(host: "10.0.0.2", port: 6432)])
+        #expect(environment.targetSession == .readWrite)
+
+        let single = try DatabaseEndpoint.resolve(url: "postgres://u@h/d", environment: [:], currentUser: "me")
+        #expect(single.servers.count == 1 && single.targetSession == .any)
+    }
+
     @Test(arguments: [
         "mysql://x@y/z", "postgres://u@h:99999/d", "postgres://u@h/d?sslmode=sometimes", "postgres://u@h/d?frobnicate=1",
-        "postgres://u%zz@h/d",
+        "postgres://u%zz@h/d", "postgres://u@a,b,c/d?port=1,2", "postgres://u@h/d?target_session_attrs=standby-please",
     ])
     func badURLsSayWhy(url: String) {
         #expect(throws: DatabaseEndpointError.self) {
