@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HypervisionLive", targets: ["HypervisionLive"]),
         .library(name: "HypervisionLayout", targets: ["HypervisionLayout"]),
         .library(name: "HypervisionStream", targets: ["HypervisionStream"]),
+        .library(name: "HypervisionNetwork", targets: ["HypervisionNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +63,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+
+        // What every TCP port shares: binding and accepting, admission (a cap in all, per client
+        // address and before authentication), per-phase deadlines, refusals; the decisions are
+        // pure types, the handlers are tested on EmbeddedChannel. NIO only, no Hypervision module.
+        .target(
+            name: "HypervisionNetwork",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -205,6 +222,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionNetworkTests",
+            dependencies: [
+                "HypervisionNetwork",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionIngestServerTests",
