@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "HypervisionIngestServer",
             dependencies: [
-                "HypervisionCore", "HypervisionIngest", "HypervisionStore",
+                "HypervisionCore", "HypervisionIngest", "HypervisionStore", "HypervisionNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "HypervisionStream",
             dependencies: [
-                "HypervisionCore", "HypervisionLayout", "HypervisionStore",
+                "HypervisionCore", "HypervisionLayout", "HypervisionStore", "HypervisionNetwork",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -139,8 +139,9 @@ let package = Package(
                 "HypervisionIngestServer",
                 "HypervisionStore",
                 .product(name: "Metrics", package: "swift-metrics"),
-                "HypervisionStream", "HypervisionLayout", "HypervisionLive",
+                "HypervisionStream", "HypervisionLayout", "HypervisionLive", "HypervisionNetwork",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -155,7 +156,7 @@ let package = Package(
                 "HypervisionCore",
                 "HypervisionStore",
                 "HypervisionIngestServer",
-                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream",
+                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream", "HypervisionNetwork",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -218,6 +219,7 @@ let package = Package(
             dependencies: [
                 "HypervisionStream", "HypervisionCore", "HypervisionTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -220,7 +220,7 @@ public struct Daemon {
             listeners.append(
                 NDJSONIngestServer(
                     configuration: tcp, tls: tls.tcpIngest, intake: intake("tcp"),
-                    authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                    authority: authority, logger: logger, metricsFactory: metricsFactory, onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.osmandEnabled {
             let osmandRouter = Router(context: PeerRequestContext.self)
@@ -247,7 +247,9 @@ public struct Daemon {
             cot.host = httpHost
             let cotIntake = intake("cot")
             listeners.append(
-                CoTIngestServer(configuration: cot, tls: tls.cot, intake: cotIntake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                CoTIngestServer(
+                    configuration: cot, tls: tls.cot, intake: cotIntake, logger: logger, metricsFactory: metricsFactory,
+                    onBound: { _ in systemd.listenerBound() }))
             var datagrams = UDPIngestConfiguration()
             datagrams.host = httpHost
             datagrams.port = cot.port
@@ -272,10 +274,14 @@ public struct Daemon {
             subscriptions.host = httpHost
             subscriptions.port = configuration.subscriptionPort
             subscriptions.maximumConnections = configuration.subscriptionMaximumConnections
+            subscriptions.maximumUnsubscribed = configuration.subscriptionMaximumUnsubscribed
+            subscriptions.maximumConnectionsPerAddress = configuration.subscriptionMaximumConnectionsPerAddress
+            subscriptions.subscribeTimeout = .seconds(Int64(configuration.subscriptionSubscribeTimeoutSeconds))
             subscriptions.tls = tls.subscriptions
             listeners.append(
                 SubscriptionServer(
-                    configuration: subscriptions, hub: hub, authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                    configuration: subscriptions, hub: hub, authority: authority, logger: logger, metricsFactory: metricsFactory,
+                    onBound: { _ in systemd.listenerBound() }))
         }
         systemd.expect(listeners: listeners.count)
         // The hub's service comes after the listeners so that it stops before them: renderers are

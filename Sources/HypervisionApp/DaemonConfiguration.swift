@@ -111,6 +111,11 @@ public struct DaemonConfiguration: Sendable {
     public var subscriptionPort = 7400
     public var subscriptionTLS = TLSFiles(prefix: "subscriptions.tls")
     public var subscriptionMaximumConnections = 2_000
+    /// Connections that have not subscribed yet (their token comes with the subscribe line).
+    public var subscriptionMaximumUnsubscribed = 128
+    public var subscriptionMaximumConnectionsPerAddress = 256
+    /// The subscribe line (TCP) or message (WebSocket) must arrive within this time.
+    public var subscriptionSubscribeTimeoutSeconds = 10
     /// Updates per second at most to one subscriber (coalesced in between).
     public var subscriptionMaximumRate: Double = 10
     public var subscriptionHeartbeatSeconds: Double = 2
@@ -130,10 +135,14 @@ public struct DaemonConfiguration: Sendable {
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
-        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
+        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.tcp.maxUnauthenticated",
+        "ingest.tcp.maxConnectionsPerAddress", "ingest.tcp.authTimeoutSeconds", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
-        "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
+        "ingest.osmand.allowedNetworks",
+        "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks", "ingest.cot.maxConnections",
+        "ingest.cot.maxConnectionsPerAddress", "ingest.cot.idleTimeoutSeconds",
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
+        "subscriptions.maxUnsubscribed", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
@@ -216,6 +225,11 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        tcpIngest.maximumUnauthenticated = try r.int(
+            "ingest.tcp.maxUnauthenticated", default: tcpIngest.maximumUnauthenticated, in: 1...100_000)
+        tcpIngest.maximumConnectionsPerAddress = try r.int(
+            "ingest.tcp.maxConnectionsPerAddress", default: tcpIngest.maximumConnectionsPerAddress, in: 1...100_000)
+        tcpIngest.authenticationTimeout = .seconds(Int64(try r.int("ingest.tcp.authTimeoutSeconds", default: 10, in: 1...600)))
         tcpIngestTLS = try TLSFiles(r, prefix: tcpIngestTLS.prefix)
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
         osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
@@ -231,6 +245,10 @@ public struct DaemonConfiguration: Sendable {
         cotEnabled = try r.bool("ingest.cot.enabled", default: cotEnabled)
         cot.port = try r.int("ingest.cot.port", default: cot.port, in: 0...65_535)
         cotTLS = try TLSFiles(r, prefix: cotTLS.prefix)
+        cot.maximumConnections = try r.int("ingest.cot.maxConnections", default: cot.maximumConnections, in: 1...100_000)
+        cot.maximumConnectionsPerAddress = try r.int(
+            "ingest.cot.maxConnectionsPerAddress", default: cot.maximumConnectionsPerAddress, in: 1...100_000)
+        cot.idleTimeout = .seconds(Int64(try r.int("ingest.cot.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         let cotNetworks = r.strings("ingest.cot.allowedNetworks")
         if !cotNetworks.isEmpty {
             do {
@@ -254,6 +272,12 @@ public struct DaemonConfiguration: Sendable {
         subscriptionPort = try r.int("subscriptions.port", default: subscriptionPort, in: 0...65_535)
         subscriptionTLS = try TLSFiles(r, prefix: subscriptionTLS.prefix)
         subscriptionMaximumConnections = try r.int("subscriptions.maxConnections", default: subscriptionMaximumConnections, in: 1...100_000)
+        subscriptionMaximumUnsubscribed = try r.int(
+            "subscriptions.maxUnsubscribed", default: subscriptionMaximumUnsubscribed, in: 1...100_000)
+        subscriptionMaximumConnectionsPerAddress = try r.int(
+            "subscriptions.maxConnectionsPerAddress", default: subscriptionMaximumConnectionsPerAddress, in: 1...100_000)
+        subscriptionSubscribeTimeoutSeconds = try r.int(
+            "subscriptions.subscribeTimeoutSeconds", default: subscriptionSubscribeTimeoutSeconds, in: 1...600)
         subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
         subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))
         wallsDirectory = try r.string("walls.directory", default: "")
