@@ -232,6 +232,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
@@ -262,6 +263,7 @@ let package = Package(
                 "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionTestSupport",
                 "hypervisiond", "hypervisionctl",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

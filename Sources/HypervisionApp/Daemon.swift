@@ -7,6 +7,7 @@ import HypervisionHTTP
 import HypervisionIngestServer
 import HypervisionLayout
 import HypervisionLive
+import HypervisionNetwork
 import HypervisionStore
 import HypervisionStream
 import HummingbirdWebSocket
@@ -186,13 +187,16 @@ public struct Daemon {
                 database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
                 spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings, liveLoaded: demoReadiness.isReady)
         }.addRoutes(to: router)
-        // Hummingbird closes nothing by itself: an idle (or trickling) client is dropped here.
-        let idleTimeout = TimeAmount.seconds(Int64(configuration.httpIdleTimeoutSeconds))
-        var httpServer = WallStreamRoutes(hub: hub, authority: authority).serverBuilder(idleTimeout: idleTimeout)
-        if let httpTLS = tls.http { httpServer = try .tls(httpServer, tlsConfiguration: httpTLS) }
+        // Hummingbird closes nothing by itself: caps and per-phase deadlines are the guard's.
+        let httpGate = ConnectionGate(
+            port: "http",
+            limits: AdmissionLimits(
+                maximumConnections: configuration.httpMaximumConnections, maximumPerAddress: configuration.httpMaximumConnectionsPerAddress),
+            metricsFactory: metricsFactory)
+        let streamRoutes = WallStreamRoutes(hub: hub, authority: authority, gate: httpGate)
         let http = Application(
             router: router,
-            server: httpServer,
+            server: streamRoutes.serverBuilder(deadlines: configuration.httpDeadlines, tls: tls.http),
             configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
                 logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(tls.http != nil)"])
@@ -228,12 +232,16 @@ public struct Daemon {
                 intake: intake("osmand"), authority: authority,
                 configuration: configuration.osmand
             ).addRoutes(to: osmandRouter)
-            var osmandServer = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
-            if let osmandTLS = tls.osmand { osmandServer = try .tls(osmandServer, tlsConfiguration: osmandTLS) }
+            let osmandGate = ConnectionGate(
+                port: "ingest.osmand",
+                limits: AdmissionLimits(
+                    maximumConnections: configuration.osmandMaximumConnections,
+                    maximumPerAddress: configuration.osmandMaximumConnectionsPerAddress),
+                metricsFactory: metricsFactory)
             listeners.append(
                 Application(
                     router: osmandRouter,
-                    server: osmandServer,
+                    server: OsmAndRoutes.serverBuilder(gate: osmandGate, deadlines: configuration.httpDeadlines, tls: tls.osmand),
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
                     onServerRunning: { [logger] channel in
                         logger.notice(

@@ -3,6 +3,7 @@ import Foundation
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
+import HypervisionNetwork
 import HypervisionStore
 import Logging
 import NIOSSL
@@ -74,8 +75,16 @@ public struct DaemonConfiguration: Sendable {
     public var httpPort: Int = 8080
     /// HTTPS on the HTTP port (the API, the WebSocket stream, the wall preview).
     public var httpTLS = TLSFiles(prefix: "http.tls")
-    /// HTTP connections idle (no request, or a request stalled) this long are closed.
+    /// HTTP connections idle between requests this long are closed (API and OsmAnd ports).
     public var httpIdleTimeoutSeconds: Int = 60
+    /// A request head must be complete this long after the connection (or the request's first
+    /// byte on a kept-alive connection); the TLS handshake counts.
+    public var httpHeaderTimeoutSeconds: Int = 10
+    /// A request body must be complete this long after its head.
+    public var httpBodyTimeoutSeconds: Int = 60
+    /// Connections of the API port in all, and from one client address (IPv4, or IPv6 /64).
+    public var httpMaximumConnections: Int = 1_024
+    public var httpMaximumConnectionsPerAddress: Int = 128
     /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
     public var stateDirectory: String = ""
     public var databaseURL: String = ""
@@ -103,6 +112,10 @@ public struct DaemonConfiguration: Sendable {
     public var cotTLS = TLSFiles(prefix: "ingest.cot.tls")
     public var osmand = OsmAndConfiguration()
     public var osmandTLS = TLSFiles(prefix: "ingest.osmand.tls")
+    /// Connections of the OsmAnd port in all, and from one address: phones behind a carrier's
+    /// NAT share addresses, hence the larger per-address cap.
+    public var osmandMaximumConnections: Int = 1_024
+    public var osmandMaximumConnectionsPerAddress: Int = 256
     /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
     public var incidentRouter: IncidentRouter = try! IncidentRouter()
     public var incidentRoutingFile: String = ""
@@ -130,7 +143,8 @@ public struct DaemonConfiguration: Sendable {
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
     public static let knownKeys: [String] = tlsPrefixes.flatMap(TLSFiles.keys) + [
-        "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
+        "http.host", "http.port", "http.idleTimeoutSeconds", "http.headerTimeoutSeconds", "http.bodyTimeoutSeconds",
+        "http.maxConnections", "http.maxConnectionsPerAddress", "state.dir", "database.url", "database.poolSize", "database.embedded.user",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
@@ -138,7 +152,7 @@ public struct DaemonConfiguration: Sendable {
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.tcp.maxUnauthenticated",
         "ingest.tcp.maxConnectionsPerAddress", "ingest.tcp.authTimeoutSeconds", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
-        "ingest.osmand.allowedNetworks",
+        "ingest.osmand.allowedNetworks", "ingest.osmand.maxConnections", "ingest.osmand.maxConnectionsPerAddress",
         "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks", "ingest.cot.maxConnections",
         "ingest.cot.maxConnectionsPerAddress", "ingest.cot.idleTimeoutSeconds",
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
@@ -146,6 +160,13 @@ public struct DaemonConfiguration: Sendable {
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
+
+    /// The per-phase deadlines of the HTTP ports (API and OsmAnd).
+    public var httpDeadlines: HTTPPhaseMachine.Deadlines {
+        HTTPPhaseMachine.Deadlines(
+            header: .seconds(Int64(httpHeaderTimeoutSeconds)), body: .seconds(Int64(httpBodyTimeoutSeconds)),
+            idle: .seconds(Int64(httpIdleTimeoutSeconds)))
+    }
 
     /// The TLS settings of every TCP port.
     public var tlsPorts: [TLSFiles] { [httpTLS, tcpIngestTLS, cotTLS, osmandTLS, subscriptionTLS] }
@@ -188,6 +209,11 @@ public struct DaemonConfiguration: Sendable {
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
         httpIdleTimeoutSeconds = try r.int("http.idleTimeoutSeconds", default: httpIdleTimeoutSeconds, in: 1...3_600)
+        httpHeaderTimeoutSeconds = try r.int("http.headerTimeoutSeconds", default: httpHeaderTimeoutSeconds, in: 1...600)
+        httpBodyTimeoutSeconds = try r.int("http.bodyTimeoutSeconds", default: httpBodyTimeoutSeconds, in: 1...3_600)
+        httpMaximumConnections = try r.int("http.maxConnections", default: httpMaximumConnections, in: 1...100_000)
+        httpMaximumConnectionsPerAddress = try r.int(
+            "http.maxConnectionsPerAddress", default: httpMaximumConnectionsPerAddress, in: 1...100_000)
         httpTLS = try TLSFiles(r, prefix: httpTLS.prefix)
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
@@ -234,6 +260,9 @@ public struct DaemonConfiguration: Sendable {
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
         osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
         osmandTLS = try TLSFiles(r, prefix: osmandTLS.prefix)
+        osmandMaximumConnections = try r.int("ingest.osmand.maxConnections", default: osmandMaximumConnections, in: 1...100_000)
+        osmandMaximumConnectionsPerAddress = try r.int(
+            "ingest.osmand.maxConnectionsPerAddress", default: osmandMaximumConnectionsPerAddress, in: 1...100_000)
         let osmandNetworks = r.strings("ingest.osmand.allowedNetworks")
         if !osmandNetworks.isEmpty {
             do {

@@ -1,12 +1,15 @@
 import Hummingbird
 import HTTPTypes
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import HypervisionCore
 import HypervisionLayout
+import HypervisionNetwork
 import HypervisionStream
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Walls: definitions (`PUT/GET/DELETE /api/v1/walls/{id}`), the current or past scene
@@ -263,24 +266,32 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
 public struct WallStreamRoutes: Sendable {
     let hub: SceneHub
     let authority: TokenAuthority
+    /// The HTTP port's admission (see ``serverBuilder(deadlines:tls:)``).
+    let gate: ConnectionGate
     /// Bytes queued for one WebSocket beyond which it counts as not writable (the hub skips it
     /// ahead to a fresh scene once it drains).
     public var highWaterBytes = 256 * 1024
 
-    public init(hub: SceneHub, authority: TokenAuthority) {
+    public init(hub: SceneHub, authority: TokenAuthority, gate: ConnectionGate) {
         self.hub = hub
         self.authority = authority
+        self.gate = gate
     }
 
     /// The HTTP server of the API port: HTTP/1.1 with the WebSocket upgrade for scene streams,
-    /// idle connections closed, including ones that never send a first request.
-    public func serverBuilder(idleTimeout: TimeAmount) -> HTTPServerBuilder {
+    /// behind the port's admission and per-phase deadlines (see ``GuardedHTTPChannel``), with
+    /// TLS when `tls` is set.
+    public func serverBuilder(deadlines: HTTPPhaseMachine.Deadlines, tls: TLSConfiguration?) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            FirstRequestDeadlineChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, configuration: .init(http1: .init(idleTimeout: idleTimeout)),
-                    shouldUpgrade: { head, _, _ in self.shouldUpgrade(head) }),
-                deadline: idleTimeout)
+            // No idle timeout of Hummingbird's: the deadline handler owns every phase.
+            let upgrade = HTTP1WebSocketUpgradeChannel(
+                responder: responder, configuration: .init(http1: .init(idleTimeout: nil)),
+                shouldUpgrade: { head, _, _ in self.shouldUpgrade(head) })
+            if let tls {
+                return GuardedHTTPChannel(
+                    base: try TLSChannel(upgrade, tlsConfiguration: tls), gate: gate, deadlines: deadlines, plainText: false)
+            }
+            return GuardedHTTPChannel(base: upgrade, gate: gate, deadlines: deadlines, plainText: true)
         }
     }
 
@@ -365,60 +376,6 @@ public struct WallStreamRoutes: Sendable {
             sink.refuse(StreamError(code: .forbidden, message: why))
         }
         return nil
-    }
-}
-
-/// Closes a connection that sends nothing within `deadline` of connecting. Hummingbird's idle
-/// timeout starts with the first request, so without this a silent client holds a connection
-/// forever. Removes itself at the first byte.
-struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Base.Value
-    let base: Base
-    let deadline: TimeAmount
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(FirstByteDeadlineHandler(deadline: deadline), position: .first)
-        }.flatMap { base.setup(channel: channel, logger: logger) }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
-    }
-}
-
-final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    let deadline: TimeAmount
-    private var timer: Scheduled<Void>?
-
-    init(deadline: TimeAmount) { self.deadline = deadline }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The server is shutting down: a connection that has not asked anything yet has nothing
-        // to finish, so it goes now rather than holding the shutdown until the deadline.
-        if event is ChannelShouldQuiesceEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        timer?.cancel()
-        timer = nil
-        context.fireChannelRead(data)
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
     }
 }
 

@@ -23,6 +23,8 @@ public final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     /// The deadline of the phase armed last, for the 408's message.
     private var armedFor: TimeAmount = .zero
     private var started = false
+    /// A 101 was written: out of the pipeline at the next flush.
+    private var leaving = false
     /// Put first in the pipeline: reports bytes before they are decoded.
     public let bytesObserver: BytesObserver
 
@@ -77,14 +79,21 @@ public final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
             let upgrading = head.status == .switchingProtocols
             context.write(data, promise: promise)
             perform(machine.responseHeadWritten(switchingProtocols: upgrading))
-            // The connection is a WebSocket from now on: its frames are no HTTP parts.
-            if upgrading { leave(context: context) }
+            // The connection is a WebSocket from now on: its frames are no HTTP parts. The
+            // handler leaves at the flush that sends the 101 (NIO's upgrader writes and flushes
+            // it in one call: leaving here would lose that flush, and the upgrade would hang).
+            if upgrading { leaving = true }
         case .body:
             context.write(data, promise: promise)
         case .end:
             context.write(data, promise: promise)
             perform(machine.responseEnded())
         }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        context.flush()
+        if leaving { leave(context: context) }
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -103,6 +112,7 @@ public final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func leave(context: ChannelHandlerContext) {
+        leaving = false
         let pipeline = context.pipeline.syncOperations
         pipeline.removeHandler(context: context, promise: nil)
         pipeline.removeHandler(bytesObserver, promise: nil)

@@ -211,6 +211,16 @@ public final class LineClient: @unchecked Sendable {
         await offThePool { self.blockingReadLine(timeout: timeout) }
     }
 
+    /// Everything the server sends until it closes the connection (or `timeout` passes),
+    /// unterminated last line included.
+    public func readToEnd(timeout: Duration = .seconds(5)) async -> String {
+        await offThePool {
+            _ = self.blockingIsClosed(within: timeout)
+            defer { self.buffer.removeAll() }
+            return String(decoding: self.buffer, as: UTF8.self)
+        }
+    }
+
     /// True once the server has closed the connection (reads return end-of-file).
     public func isClosed(within timeout: Duration = .seconds(5)) async -> Bool {
         await offThePool { self.blockingIsClosed(within: timeout) }
