@@ -193,7 +193,8 @@ public struct Daemon {
             limits: AdmissionLimits(
                 maximumConnections: configuration.httpMaximumConnections, maximumPerAddress: configuration.httpMaximumConnectionsPerAddress),
             metricsFactory: metricsFactory)
-        let streamRoutes = WallStreamRoutes(hub: hub, authority: authority, gate: httpGate)
+        var streamRoutes = WallStreamRoutes(hub: hub, authority: authority, gate: httpGate)
+        streamRoutes.subscribeTimeout = .seconds(configuration.subscriptionSubscribeTimeoutSeconds)
         let http = Application(
             router: router,
             server: streamRoutes.serverBuilder(deadlines: configuration.httpDeadlines, tls: tls.http),

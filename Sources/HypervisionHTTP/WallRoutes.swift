@@ -263,14 +263,23 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
 /// The scene stream over WebSocket (`/api/v1/walls/{id}/stream`): the same messages as the TCP
 /// port, one per text message. The token may come in the subscribe message, `?token=` or a
 /// bearer header (browsers cannot set headers on a WebSocket).
+///
+/// The subscribe message must arrive within ``subscribeTimeout`` of the upgrade (it carries the
+/// token: this is the stream's authentication deadline). Every refusal is sent as an `error`
+/// message before the connection closes.
 public struct WallStreamRoutes: Sendable {
     let hub: SceneHub
     let authority: TokenAuthority
-    /// The HTTP port's admission (see ``serverBuilder(deadlines:tls:)``).
+    /// The HTTP port's admission; its metrics count the streams closed for want of a subscribe.
     let gate: ConnectionGate
     /// Bytes queued for one WebSocket beyond which it counts as not writable (the hub skips it
     /// ahead to a fresh scene once it drains).
     public var highWaterBytes = 256 * 1024
+    /// The subscribe message must arrive within this time of the upgrade.
+    public var subscribeTimeout: Duration = .seconds(10)
+    /// How long the lines already queued (an `error`) may take to go out once the client's
+    /// side has ended, before the connection is closed anyway.
+    public var drainTimeout: Duration = .seconds(5)
 
     public init(hub: SceneHub, authority: TokenAuthority, gate: ConnectionGate) {
         self.hub = hub
@@ -309,11 +318,33 @@ public struct WallStreamRoutes: Sendable {
         }
     }
 
+    /// Set once, read from another task.
+    private final class Flag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    /// Which part of a stream's connection ended.
+    private enum Ended: Sendable {
+        /// Everything the hub queued is sent and the queue is closed (refused, slow, shutting
+        /// down), or the client is gone.
+        case writer
+        /// The client's side ended (it left), or the subscribe message was refused.
+        case reader
+        case subscribeDeadline
+        case drainDeadline
+    }
+
     private func serve(wall: String, token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let sink = WebSocketSink(highWaterBytes: highWaterBytes)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // Writer: drains the sink's queue into the socket; ends when the hub closes the sink
-            // (refused, slow, shutting down).
+        let heardFrom = Flag()
+        let timeout = subscribeTimeout
+        let gate = self.gate
+        try await withThrowingTaskGroup(of: Ended.self) { group in
+            // Writer: drains the sink's queue into the socket; ends when the queue is closed and
+            // empty. Never cancelled while there is a line to send, so a refusal's `error` line
+            // always goes out before the close.
             group.addTask {
                 for await line in sink.lines {
                     var text = String(decoding: line, as: UTF8.self)
@@ -321,6 +352,7 @@ public struct WallStreamRoutes: Sendable {
                     try await outbound.write(.text(text))
                     sink.sent(line.count)
                 }
+                return .writer
             }
             // Reader: the first message subscribes; later ones are ignored. Ends when the client leaves.
             group.addTask {
@@ -331,21 +363,45 @@ public struct WallStreamRoutes: Sendable {
                 }
                 for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
                     guard subscription == nil else { continue }
-                    guard let request = subscribeRequest(message, wall: wall, token: token, sink: sink) else { return }
+                    heardFrom.set()
+                    guard let request = subscribeRequest(message, wall: wall, token: token, sink: sink) else { return .reader }
                     switch hub.subscribe(request, sink: sink) {
                     case .success(let id):
                         subscription = id
                         sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
                     case .failure(let error):
                         sink.refuse(error)
-                        return
+                        return .reader
                     }
                 }
+                return .reader
             }
-            // Whichever ends first ends the connection: the client leaving, or the hub closing it.
-            _ = try await group.next()
-            sink.close()
-            group.cancelAll()
+            // The subscribe message (with its token) must come in time.
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled && !heardFrom.isSet {
+                    gate.deadlineExpired(.firstMessage)
+                    sink.refuse(StreamError(code: .badRequest, message: "no subscribe message within \(timeout.components.seconds) s"))
+                }
+                return .subscribeDeadline
+            }
+            while let ended = try await group.next() {
+                switch ended {
+                case .writer, .drainDeadline:
+                    group.cancelAll()
+                    return
+                case .reader:
+                    // Whatever was queued (a refusal) still goes out, for a bounded time.
+                    sink.close()
+                    let drain = drainTimeout
+                    group.addTask {
+                        try? await Task.sleep(for: drain)
+                        return .drainDeadline
+                    }
+                case .subscribeDeadline:
+                    continue
+                }
+            }
         }
     }
 

@@ -1,10 +1,13 @@
 import Foundation
+import HummingbirdWSClient
 import HypervisionCore
 import HypervisionTestSupport
 import Logging
+import Synchronization
 import Testing
 
-/// The HTTP ports' admission and deadlines, against the running daemon.
+/// The HTTP ports' admission and deadlines, and the WebSocket stream's refusals and subscribe
+/// deadline, against the running daemon.
 @Suite(.serialized) struct ConnectionLimitsTests {
     /// A request head sent a line at a time (slowloris) is answered 408 and closed at the header
     /// deadline; a body that stops coming is closed at the body deadline; one address gets its
@@ -71,6 +74,59 @@ import Testing
         #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "http", "phase": "header"]) == 1)
         #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "ingest.osmand", "phase": "header"]) == 1)
         #expect(try await daemon.metric("hypervision_connections_open", ["port": "ingest.osmand"]) == 2)
+        #expect(await daemon.stop() == 0)
+    }
+
+    /// What a WebSocket client receives until the connection ends: its messages, and whether
+    /// the server closed it.
+    static func webSocket(_ url: String, send first: String?) async throws -> [String] {
+        let received = Mutex<[String]>([])
+        try await WebSocketClient.connect(url: url, logger: Logger(label: "ws-test")) { inbound, outbound, _ in
+            if let first { try await outbound.write(.text(first)) }
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                if case .text(let text) = message { received.withLock { $0.append(text) } }
+            }
+        }
+        return received.withLock { $0 }
+    }
+
+    /// Every refused WebSocket subscription gets its `error` message before the close. The
+    /// writer used to be cancelled as soon as the reader refused, and 2 to 5 tries in 40 closed
+    /// without the error.
+    @Test func webSocketRefusalsAlwaysCarryTheirErrorAndSilenceHasADeadline() async throws {
+        let daemon = try await APIDaemon(
+            "ws-refusals", extraConfiguration: WallAPITests.configuration + "subscriptions:\n  subscribeTimeoutSeconds: 1\n",
+            files: ["walls/ops.json": WallAPITests.definition(id: "ops")])
+        _ = try await WallAPITests.scene(daemon, "ops") { _ in true }
+        let url = "ws://127.0.0.1:\(daemon.port)/api/v1/walls/ops/stream"
+        var missing = 0
+        for attempt in 0..<40 {
+            let request = attempt % 2 == 0
+                ? #"{"type":"subscribe","wall":"ops","token":"wrong-secret"}"#
+                : #"{"type":"subscribe","wall":"ops","token":"ingest-secret"}"#
+            let messages = try await Self.webSocket(url, send: request)
+            let code = attempt % 2 == 0 ? "unauthorized" : "forbidden"
+            if messages.count != 1 || !messages[0].contains(#""code":"\#(code)""#) { missing += 1 }
+        }
+        #expect(missing == 0, "\(missing) of 40 refusals closed without their error message")
+
+        // A stream that never subscribes is told so at the deadline, then closed.
+        let started = ContinuousClock.now
+        let silent = try await Self.webSocket(url, send: nil)
+        #expect(silent.count == 1 && silent[0].contains("no subscribe message within 1 s"), "\(silent)")
+        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "http", "phase": "first_message"]) == 1)
+
+        // And a valid one still gets its scene.
+        let scene = Mutex<String?>(nil)
+        try await WebSocketClient.connect(url: url, logger: Logger(label: "ws-test")) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"subscribe","wall":"ops","token":"admin-secret"}"#))
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                if case .text(let text) = message { scene.withLock { $0 = text } }
+                break
+            }
+        }
+        #expect(scene.withLock { $0 }?.hasPrefix(#"{"scene":"#) == true || scene.withLock { $0 }?.contains(#""type":"scene""#) == true)
         #expect(await daemon.stop() == 0)
     }
 }
