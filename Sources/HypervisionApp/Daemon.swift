@@ -147,7 +147,9 @@ public struct Daemon {
             maximumMessagesPerSecond: configuration.subscriptionMaximumRate,
             heartbeatInterval: .milliseconds(Int64(configuration.subscriptionHeartbeatSeconds * 1000)))
         hubConfiguration.maximumSubscribers = configuration.subscriptionMaximumConnections * 2
-        let hub = SceneHub(configuration: hubConfiguration)
+        hubConfiguration.history = SceneHistory.Limits(
+            maximumPatches: configuration.subscriptionHistoryMaximumPatches, maximumBytes: configuration.subscriptionHistoryMaximumBytes)
+        let hub = SceneHub(configuration: hubConfiguration, metricsFactory: metricsFactory)
         var wallConfiguration = WallService.Configuration()
         wallConfiguration.interval = .milliseconds(Int64(configuration.wallsIntervalMilliseconds))
         wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))

@@ -129,6 +129,10 @@ public struct DaemonConfiguration: Sendable {
     public var subscriptionMaximumConnectionsPerAddress = 256
     /// The subscribe line (TCP) or message (WebSocket) must arrive within this time.
     public var subscriptionSubscribeTimeoutSeconds = 10
+    /// The patches each stream keeps for renderers resuming with `since`: at most this many,
+    /// and at most this many bytes.
+    public var subscriptionHistoryMaximumPatches = 600
+    public var subscriptionHistoryMaximumBytes = 4 << 20
     /// Updates per second at most to one subscriber (coalesced in between).
     public var subscriptionMaximumRate: Double = 10
     public var subscriptionHeartbeatSeconds: Double = 2
@@ -157,6 +161,7 @@ public struct DaemonConfiguration: Sendable {
         "ingest.cot.maxConnectionsPerAddress", "ingest.cot.idleTimeoutSeconds",
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
         "subscriptions.maxUnsubscribed", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
+        "subscriptions.history.maxPatches", "subscriptions.history.maxBytes",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
@@ -307,6 +312,10 @@ public struct DaemonConfiguration: Sendable {
             "subscriptions.maxConnectionsPerAddress", default: subscriptionMaximumConnectionsPerAddress, in: 1...100_000)
         subscriptionSubscribeTimeoutSeconds = try r.int(
             "subscriptions.subscribeTimeoutSeconds", default: subscriptionSubscribeTimeoutSeconds, in: 1...600)
+        subscriptionHistoryMaximumPatches = try r.int(
+            "subscriptions.history.maxPatches", default: subscriptionHistoryMaximumPatches, in: 1...1_000_000)
+        subscriptionHistoryMaximumBytes = try r.int(
+            "subscriptions.history.maxBytes", default: subscriptionHistoryMaximumBytes, in: 1_024...(1 << 34))
         subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
         subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))
         wallsDirectory = try r.string("walls.directory", default: "")

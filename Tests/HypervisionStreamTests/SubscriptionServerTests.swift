@@ -268,6 +268,31 @@ import Glibc
         }
     }
 
+    /// A renderer resuming after many small changes gets their net change as one patch, not the
+    /// full scene (their concatenation is larger than the scene), and the resume is counted.
+    @Test func aResumeAfterManySmallChangesGetsTheirNetChange() async throws {
+        var configuration = SceneHub.Configuration()
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000)
+        let metrics = TestMetrics()
+        let hub = SceneHub(configuration: configuration, metricsFactory: metrics)
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0, padding: 2_000))
+        let first = try #require(hub.current(StreamKey(wall: "cic"))?.seq)
+        for n in 1...200 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
+        try await withServer(hub: hub) { port in
+            let client = try LineClient(port: port)
+            client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first)}"# + "\n")
+            let line = try #require(await client.readLine())
+            guard case .patch(let seq, let base, let patch) = try message(line) else {
+                Issue.record("a full scene for a resume whose net change is small: \(line.prefix(200))")
+                return
+            }
+            #expect(base == first && seq == first + 200)
+            #expect(try patch.applied(to: Self.document(0, padding: 2_000)) == Self.document(200, padding: 2_000))
+            #expect(line.utf8.count < 1_000)
+        }
+        #expect(try metrics.expectCounter("hypervision_scene_resumes_total", [("result", "patch")]).totalValue == 1)
+    }
+
     /// A renderer that shuts its side down once subscribed (it has nothing more to say) keeps its
     /// stream. Before, the end of its input closed the connection.
     @Test func aRendererThatClosesItsInputAfterSubscribingKeepsItsStream() async throws {
