@@ -287,6 +287,7 @@ public struct Daemon {
             subscriptions.maximumConnections = configuration.subscriptionMaximumConnections
             subscriptions.maximumUnsubscribed = configuration.subscriptionMaximumUnsubscribed
             subscriptions.maximumConnectionsPerAddress = configuration.subscriptionMaximumConnectionsPerAddress
+            subscriptions.maximumUnsubscribedPerAddress = configuration.subscriptionMaximumUnsubscribedPerAddress
             subscriptions.subscribeTimeout = .seconds(Int64(configuration.subscriptionSubscribeTimeoutSeconds))
             subscriptions.tls = tls.subscriptions
             listeners.append(

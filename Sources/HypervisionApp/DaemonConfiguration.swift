@@ -127,6 +127,7 @@ public struct DaemonConfiguration: Sendable {
     /// Connections that have not subscribed yet (their token comes with the subscribe line).
     public var subscriptionMaximumUnsubscribed = 128
     public var subscriptionMaximumConnectionsPerAddress = 256
+    public var subscriptionMaximumUnsubscribedPerAddress = 16
     /// The subscribe line (TCP) or message (WebSocket) must arrive within this time.
     public var subscriptionSubscribeTimeoutSeconds = 10
     /// The patches each stream keeps for renderers resuming with `since`: at most this many,
@@ -154,13 +155,13 @@ public struct DaemonConfiguration: Sendable {
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
         "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.tcp.maxUnauthenticated",
-        "ingest.tcp.maxConnectionsPerAddress", "ingest.tcp.authTimeoutSeconds", "ingest.udp.enabled", "ingest.udp.port",
+        "ingest.tcp.maxConnectionsPerAddress", "ingest.tcp.maxUnauthenticatedPerAddress", "ingest.tcp.authTimeoutSeconds", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
         "ingest.osmand.allowedNetworks", "ingest.osmand.maxConnections", "ingest.osmand.maxConnectionsPerAddress",
         "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks", "ingest.cot.maxConnections",
         "ingest.cot.maxConnectionsPerAddress", "ingest.cot.idleTimeoutSeconds",
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
-        "subscriptions.maxUnsubscribed", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
+        "subscriptions.maxUnsubscribed", "subscriptions.maxUnsubscribedPerAddress", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
         "subscriptions.history.maxPatches", "subscriptions.history.maxBytes",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
@@ -260,6 +261,8 @@ public struct DaemonConfiguration: Sendable {
             "ingest.tcp.maxUnauthenticated", default: tcpIngest.maximumUnauthenticated, in: 1...100_000)
         tcpIngest.maximumConnectionsPerAddress = try r.int(
             "ingest.tcp.maxConnectionsPerAddress", default: tcpIngest.maximumConnectionsPerAddress, in: 1...100_000)
+        tcpIngest.maximumUnauthenticatedPerAddress = try r.int(
+            "ingest.tcp.maxUnauthenticatedPerAddress", default: tcpIngest.maximumUnauthenticatedPerAddress, in: 1...100_000)
         tcpIngest.authenticationTimeout = .seconds(Int64(try r.int("ingest.tcp.authTimeoutSeconds", default: 10, in: 1...600)))
         tcpIngestTLS = try TLSFiles(r, prefix: tcpIngestTLS.prefix)
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
@@ -310,6 +313,8 @@ public struct DaemonConfiguration: Sendable {
             "subscriptions.maxUnsubscribed", default: subscriptionMaximumUnsubscribed, in: 1...100_000)
         subscriptionMaximumConnectionsPerAddress = try r.int(
             "subscriptions.maxConnectionsPerAddress", default: subscriptionMaximumConnectionsPerAddress, in: 1...100_000)
+        subscriptionMaximumUnsubscribedPerAddress = try r.int(
+            "subscriptions.maxUnsubscribedPerAddress", default: subscriptionMaximumUnsubscribedPerAddress, in: 1...100_000)
         subscriptionSubscribeTimeoutSeconds = try r.int(
             "subscriptions.subscribeTimeoutSeconds", default: subscriptionSubscribeTimeoutSeconds, in: 1...600)
         subscriptionHistoryMaximumPatches = try r.int(

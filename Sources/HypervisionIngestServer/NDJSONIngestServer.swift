@@ -35,12 +35,15 @@ public struct NDJSONIngestConfiguration: Sendable, Hashable {
     public var maximumUnauthenticated: Int = 64
     /// Connections from one client address (IPv4, or IPv6 /64), authenticated or not.
     public var maximumConnectionsPerAddress: Int = 64
+    /// Connections from one client address that have not authenticated yet: one address cannot
+    /// fill the budget of ``maximumUnauthenticated``.
+    public var maximumUnauthenticatedPerAddress: Int = 8
     public init() {}
 
     var admissionLimits: AdmissionLimits {
         AdmissionLimits(
             maximumConnections: maximumConnections, maximumUnauthenticated: maximumUnauthenticated,
-            maximumPerAddress: maximumConnectionsPerAddress)
+            maximumPerAddress: maximumConnectionsPerAddress, maximumUnauthenticatedPerAddress: maximumUnauthenticatedPerAddress)
     }
 }
 

@@ -9,7 +9,9 @@
 /// admit connections straight into ``maximumConnections``.
 ///
 /// ``maximumPerAddress`` counts both kinds, per ``ClientAddress``: one client (or one NAT) can
-/// never take the whole port.
+/// never take the whole port. ``maximumUnauthenticatedPerAddress`` bounds one client's share of
+/// the budget before authentication: a single address cannot fill it and lock the gateways out
+/// (a genuine client authenticates within milliseconds, so it rarely holds more than one place).
 public struct AdmissionLimits: Sendable, Hashable {
     /// Authenticated connections (all connections on ports without an authentication phase).
     public var maximumConnections: Int
@@ -17,11 +19,16 @@ public struct AdmissionLimits: Sendable, Hashable {
     public var maximumUnauthenticated: Int
     /// Connections of one client address (an IPv4 address, or an IPv6 /64), authenticated or not.
     public var maximumPerAddress: Int
+    /// Connections of one client address that have not authenticated yet.
+    public var maximumUnauthenticatedPerAddress: Int
 
-    public init(maximumConnections: Int, maximumUnauthenticated: Int = 64, maximumPerAddress: Int) {
+    public init(
+        maximumConnections: Int, maximumUnauthenticated: Int = 64, maximumPerAddress: Int, maximumUnauthenticatedPerAddress: Int = 8
+    ) {
         self.maximumConnections = max(1, maximumConnections)
         self.maximumUnauthenticated = max(1, maximumUnauthenticated)
         self.maximumPerAddress = max(1, maximumPerAddress)
+        self.maximumUnauthenticatedPerAddress = max(1, maximumUnauthenticatedPerAddress)
     }
 }
 
@@ -32,7 +39,8 @@ public enum AdmissionRefusal: String, Error, Sendable, Hashable, CaseIterable {
     case maximumConnections = "max_connections"
     /// The port holds ``AdmissionLimits/maximumUnauthenticated`` connections still authenticating.
     case maximumUnauthenticated = "max_unauthenticated"
-    /// The client's address holds ``AdmissionLimits/maximumPerAddress`` connections.
+    /// The client's address holds ``AdmissionLimits/maximumPerAddress`` connections, or
+    /// ``AdmissionLimits/maximumUnauthenticatedPerAddress`` still authenticating.
     case maximumPerAddress = "max_per_address"
     /// The client's network may not use the port (CoT's `allowedNetworks`).
     case networkNotAllowed = "network_not_allowed"
@@ -72,6 +80,7 @@ public struct AdmissionLedger: Sendable {
     public private(set) var unauthenticated = 0
     private var entries: [UInt64: Entry] = [:]
     private var perAddress: [ClientAddress: Int] = [:]
+    private var unauthenticatedPerAddress: [ClientAddress: Int] = [:]
     private var nextTicket: UInt64 = 1
 
     public init(limits: AdmissionLimits) {
@@ -93,8 +102,11 @@ public struct AdmissionLedger: Sendable {
             guard self.authenticated < limits.maximumConnections else { return .failure(.maximumConnections) }
             self.authenticated += 1
         } else {
+            let waiting = unauthenticatedPerAddress[address] ?? 0
+            guard waiting < limits.maximumUnauthenticatedPerAddress else { return .failure(.maximumPerAddress) }
             guard unauthenticated < limits.maximumUnauthenticated else { return .failure(.maximumUnauthenticated) }
             unauthenticated += 1
+            unauthenticatedPerAddress[address] = waiting + 1
         }
         let ticket = AdmissionTicket(number: nextTicket)
         nextTicket += 1
@@ -113,6 +125,7 @@ public struct AdmissionLedger: Sendable {
         entries[ticket.number] = entry
         unauthenticated -= 1
         authenticated += 1
+        forgetWaiting(entry.address)
         return nil
     }
 
@@ -120,11 +133,21 @@ public struct AdmissionLedger: Sendable {
     @discardableResult
     public mutating func release(_ ticket: AdmissionTicket) -> Bool {
         guard let entry = entries.removeValue(forKey: ticket.number) else { return false }
-        if entry.authenticated { authenticated -= 1 } else { unauthenticated -= 1 }
+        if entry.authenticated {
+            authenticated -= 1
+        } else {
+            unauthenticated -= 1
+            forgetWaiting(entry.address)
+        }
         let remaining = (perAddress[entry.address] ?? 1) - 1
         // Forgotten at zero: the table holds only the clients connected now.
         perAddress[entry.address] = remaining > 0 ? remaining : nil
         return true
+    }
+
+    private mutating func forgetWaiting(_ address: ClientAddress) {
+        let left = (unauthenticatedPerAddress[address] ?? 1) - 1
+        unauthenticatedPerAddress[address] = left > 0 ? left : nil
     }
 
     /// How many client addresses hold at least one connection.

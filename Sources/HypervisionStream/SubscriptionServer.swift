@@ -25,6 +25,9 @@ public struct SubscriptionServerConfiguration: Sendable {
     public var maximumUnsubscribed = 128
     /// Connections from one client address (IPv4, or IPv6 /64), subscribed or not.
     public var maximumConnectionsPerAddress = 256
+    /// Connections from one client address that have not subscribed yet: one address cannot
+    /// fill the budget of ``maximumUnsubscribed``.
+    public var maximumUnsubscribedPerAddress = 16
     public init() {}
 }
 
@@ -57,7 +60,8 @@ public final class SubscriptionServer: Service, Sendable {
             port: "subscriptions",
             limits: AdmissionLimits(
                 maximumConnections: configuration.maximumConnections, maximumUnauthenticated: configuration.maximumUnsubscribed,
-                maximumPerAddress: configuration.maximumConnectionsPerAddress),
+                maximumPerAddress: configuration.maximumConnectionsPerAddress,
+                maximumUnauthenticatedPerAddress: configuration.maximumUnsubscribedPerAddress),
             metricsFactory: metricsFactory)
     }
 

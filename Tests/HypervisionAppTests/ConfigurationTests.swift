@@ -86,6 +86,7 @@ import Testing
               tcp:
                 maxUnauthenticated: 8
                 maxConnectionsPerAddress: 16
+                maxUnauthenticatedPerAddress: 2
                 authTimeoutSeconds: 3
               osmand:
                 maxConnectionsPerAddress: 500
@@ -94,6 +95,7 @@ import Testing
                 idleTimeoutSeconds: 60
             subscriptions:
               maxUnsubscribed: 12
+              maxUnsubscribedPerAddress: 3
               subscribeTimeoutSeconds: 4
               history:
                 maxPatches: 1200
@@ -103,7 +105,8 @@ import Testing
         #expect(c.httpMaximumConnections == 300 && c.httpMaximumConnectionsPerAddress == 20)
         #expect(c.httpDeadlines.header == .seconds(5) && c.httpDeadlines.body == .seconds(30) && c.httpDeadlines.idle == .seconds(60))
         #expect(c.tcpIngest.maximumUnauthenticated == 8 && c.tcpIngest.maximumConnectionsPerAddress == 16)
-        #expect(c.tcpIngest.authenticationTimeout == .seconds(3))
+        #expect(c.tcpIngest.authenticationTimeout == .seconds(3) && c.tcpIngest.maximumUnauthenticatedPerAddress == 2)
+        #expect(c.subscriptionMaximumUnsubscribedPerAddress == 3)
         #expect(c.osmandMaximumConnectionsPerAddress == 500 && c.osmandMaximumConnections == 1_024)
         #expect(c.cot.maximumConnections == 10 && c.cot.idleTimeout == .seconds(60) && c.cot.maximumConnectionsPerAddress == 64)
         #expect(c.subscriptionMaximumUnsubscribed == 12 && c.subscriptionSubscribeTimeoutSeconds == 4)

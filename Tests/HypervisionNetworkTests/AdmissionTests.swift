@@ -30,7 +30,8 @@ import Testing
     }
 
     @Test func unauthenticatedConnectionsOnlyFillTheirSmallBudget() throws {
-        var ledger = AdmissionLedger(limits: AdmissionLimits(maximumConnections: 3, maximumUnauthenticated: 2, maximumPerAddress: 100))
+        var ledger = AdmissionLedger(
+            limits: AdmissionLimits(maximumConnections: 3, maximumUnauthenticated: 2, maximumPerAddress: 100, maximumUnauthenticatedPerAddress: 100))
         let waiting = try ledger.admit(Self.a, authenticated: false).get()
         _ = try ledger.admit(Self.a, authenticated: false).get()
         #expect(ledger.admit(Self.b, authenticated: false) == .failure(.maximumUnauthenticated))
@@ -42,6 +43,20 @@ import Testing
         #expect(ledger.authenticate(waiting) == nil)
         #expect(ledger.authenticated == 2 && ledger.unauthenticated == 1)
         #expect((try? ledger.admit(Self.b, authenticated: false).get()) != nil)
+    }
+
+    @Test func oneAddressCannotFillTheBudgetBeforeAuthentication() throws {
+        var ledger = AdmissionLedger(
+            limits: AdmissionLimits(maximumConnections: 10, maximumUnauthenticated: 6, maximumPerAddress: 10, maximumUnauthenticatedPerAddress: 2))
+        let first = try ledger.admit(Self.a, authenticated: false).get()
+        _ = try ledger.admit(Self.a, authenticated: false).get()
+        #expect(ledger.admit(Self.a, authenticated: false) == .failure(.maximumPerAddress))
+        // Another client still finds room to authenticate.
+        #expect((try? ledger.admit(Self.b, authenticated: false).get()) != nil)
+        // Once one of the first client's connections has authenticated, it may start another.
+        #expect(ledger.authenticate(first) == nil)
+        #expect((try? ledger.admit(Self.a, authenticated: false).get()) != nil)
+        #expect(ledger.admit(Self.a, authenticated: false) == .failure(.maximumPerAddress))
     }
 
     @Test func authenticatingWhenEverySlotIsTakenIsRefusedAndKeepsTheBudgetPlace() throws {

@@ -222,6 +222,7 @@ serverConfiguration.maximumConnections = options.subscribers + 100
 // Every subscriber connects from 127.0.0.1, and all of them may be waiting to subscribe at once.
 serverConfiguration.maximumUnsubscribed = options.subscribers + 100
 serverConfiguration.maximumConnectionsPerAddress = options.subscribers + 100
+serverConfiguration.maximumUnsubscribedPerAddress = options.subscribers + 100
 let bound = Mutex<Int?>(nil)
 let server = SubscriptionServer(
     configuration: serverConfiguration, hub: hub, authority: TokenAuthority(tokens: []), logger: logger,
