@@ -69,15 +69,3 @@ struct GuardedHTTPChannel<Base: ServerChildChannel>: ServerChildChannel {
         return ByteBuffer(string: head.joined(separator: "\r\n") + "\r\n\r\n" + body)
     }
 }
-
-/// The connection limits of an HTTP port.
-public struct HTTPConnectionLimits: Sendable {
-    /// Admission: all connections count as authenticated (each request carries its own token).
-    public var admission: AdmissionLimits
-    public var deadlines: HTTPPhaseMachine.Deadlines
-
-    public init(admission: AdmissionLimits, deadlines: HTTPPhaseMachine.Deadlines) {
-        self.admission = admission
-        self.deadlines = deadlines
-    }
-}
