@@ -157,6 +157,11 @@ import Glibc
             """)
         let port = try #require(daemon.process.port("INGEST_TCP"))
         let strangers = try (0..<2).map { _ in try LineClient(port: port) }
+        // Admission runs on each connection's own event loop: wait until both are in, or the
+        // next one could overtake one of them.
+        for _ in 0..<100 where try await daemon.metric("hypervision_connections_open", ["port": "ingest.tcp"]) != 2 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         // The budget is full: the next stranger is refused at once, and told why.
         let third = try LineClient(port: port)
         #expect(await third.readLine(timeout: .seconds(5))?.contains(#""code":"too_many_connections""#) == true)

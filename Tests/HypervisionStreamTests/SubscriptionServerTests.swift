@@ -337,6 +337,10 @@ import Glibc
             configuration.maximumConnectionsPerAddress = 3
         }) { port in
             let waiting = try (0..<2).map { _ in try LineClient(port: port) }
+            // Admission runs on each connection's own event loop: wait until both are in, or
+            // the next one could overtake one of them.
+            let open = { try? metrics.expectGauge("hypervision_connections_open", [("port", "subscriptions")]).lastValue }
+            for _ in 0..<200 where open() != 2 { try await Task.sleep(for: .milliseconds(10)) }
             let refused = try LineClient(port: port)
             guard case .error(let error) = try message(await refused.readLine(timeout: .seconds(5))) else {
                 Issue.record("no refusal beyond the budget of connections not subscribed")
