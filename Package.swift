@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HypervisionLive", targets: ["HypervisionLive"]),
         .library(name: "HypervisionLayout", targets: ["HypervisionLayout"]),
         .library(name: "HypervisionStream", targets: ["HypervisionStream"]),
+        .library(name: "HypervisionNetwork", targets: ["HypervisionNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -65,6 +66,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What every TCP port shares: binding and accepting, admission (a cap in all, per client
+        // address and before authentication), per-phase deadlines, refusals; the decisions are
+        // pure types, the handlers are tested on EmbeddedChannel. NIO only, no Hypervision module.
+        .target(
+            name: "HypervisionNetwork",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Bytes to pings: the wire formats, pure and bounded, tested without sockets.
         .target(name: "HypervisionIngest", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
 
@@ -72,7 +89,7 @@ let package = Package(
         .target(
             name: "HypervisionIngestServer",
             dependencies: [
-                "HypervisionCore", "HypervisionIngest", "HypervisionStore",
+                "HypervisionCore", "HypervisionIngest", "HypervisionStore", "HypervisionNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -100,7 +117,7 @@ let package = Package(
         .target(
             name: "HypervisionStream",
             dependencies: [
-                "HypervisionCore", "HypervisionLayout", "HypervisionStore",
+                "HypervisionCore", "HypervisionLayout", "HypervisionStore", "HypervisionNetwork",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -122,8 +139,9 @@ let package = Package(
                 "HypervisionIngestServer",
                 "HypervisionStore",
                 .product(name: "Metrics", package: "swift-metrics"),
-                "HypervisionStream", "HypervisionLayout", "HypervisionLive",
+                "HypervisionStream", "HypervisionLayout", "HypervisionLive", "HypervisionNetwork",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -138,7 +156,7 @@ let package = Package(
                 "HypervisionCore",
                 "HypervisionStore",
                 "HypervisionIngestServer",
-                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream",
+                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream", "HypervisionNetwork",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -201,10 +219,24 @@ let package = Package(
             dependencies: [
                 "HypervisionStream", "HypervisionCore", "HypervisionTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HypervisionNetworkTests",
+            dependencies: [
+                "HypervisionNetwork",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HypervisionIngestTests", dependencies: ["HypervisionIngest", "HypervisionCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionIngestServerTests",
@@ -231,6 +263,7 @@ let package = Package(
                 "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionTestSupport",
                 "hypervisiond", "hypervisionctl",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

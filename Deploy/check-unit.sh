@@ -6,6 +6,9 @@
 #   2. `systemd-analyze verify` must pass without a single diagnostic about
 #      the unit (verify exits 0 on unknown keys and bad values, so its output
 #      is checked too).
+#   3. The unit bounds its resources: MemoryMax= and TasksMax= are set (with
+#      OOMPolicy=continue and no MemoryMax, an overload would be met by the
+#      host's OOM killer instead of being contained in the unit).
 #
 # verify needs ExecStart='s binary to exist. If it does not and we are root, a
 # dummy (/bin/true) is put there for the check and removed afterwards; likewise
@@ -124,4 +127,11 @@ if ((verify_rc != 0)) || [[ -n $unit_diag ]]; then
     fail "systemd-analyze verify $UNIT_NAME (exit $verify_rc)"
 fi
 note "systemd-analyze verify: OK"
-note "PASS: $UNIT_NAME exposure $exposure <= $MAX_EXPOSURE, verify clean"
+
+# --- 3. resource bounds ----------------------------------------------------------
+for key in MemoryMax TasksMax; do
+    value="$(sed -n "s/^${key}=\(.*\)$/\1/p" "$UNIT" | tail -n1)"
+    [[ -n $value && $value != infinity ]] || fail "$UNIT_NAME sets no ${key}= (the unit must bound its resources)"
+    note "${key}=${value}"
+done
+note "PASS: $UNIT_NAME exposure $exposure <= $MAX_EXPOSURE, verify clean, resources bounded"

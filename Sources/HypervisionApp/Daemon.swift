@@ -7,6 +7,7 @@ import HypervisionHTTP
 import HypervisionIngestServer
 import HypervisionLayout
 import HypervisionLive
+import HypervisionNetwork
 import HypervisionStore
 import HypervisionStream
 import HummingbirdWebSocket
@@ -153,7 +154,9 @@ public struct Daemon {
             maximumMessagesPerSecond: configuration.subscriptionMaximumRate,
             heartbeatInterval: .milliseconds(Int64(configuration.subscriptionHeartbeatSeconds * 1000)))
         hubConfiguration.maximumSubscribers = configuration.subscriptionMaximumConnections * 2
-        let hub = SceneHub(configuration: hubConfiguration)
+        hubConfiguration.history = SceneHistory.Limits(
+            maximumPatches: configuration.subscriptionHistoryMaximumPatches, maximumBytes: configuration.subscriptionHistoryMaximumBytes)
+        let hub = SceneHub(configuration: hubConfiguration, metricsFactory: metricsFactory)
         var wallConfiguration = WallService.Configuration()
         wallConfiguration.interval = .milliseconds(Int64(configuration.wallsIntervalMilliseconds))
         wallConfiguration.keyframeInterval = .seconds(Int64(configuration.wallsKeyframeSeconds))
@@ -193,13 +196,17 @@ public struct Daemon {
                 database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
                 spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings, liveLoaded: demoReadiness.isReady)
         }.addRoutes(to: router)
-        // Hummingbird closes nothing by itself: an idle (or trickling) client is dropped here.
-        let idleTimeout = TimeAmount.seconds(Int64(configuration.httpIdleTimeoutSeconds))
-        var httpServer = WallStreamRoutes(hub: hub, authority: authority).serverBuilder(idleTimeout: idleTimeout)
-        if let httpTLS = tls.http { httpServer = try .tls(httpServer, tlsConfiguration: httpTLS) }
+        // Hummingbird closes nothing by itself: caps and per-phase deadlines are the guard's.
+        let httpGate = ConnectionGate(
+            port: "http",
+            limits: AdmissionLimits(
+                maximumConnections: configuration.httpMaximumConnections, maximumPerAddress: configuration.httpMaximumConnectionsPerAddress),
+            metricsFactory: metricsFactory)
+        var streamRoutes = WallStreamRoutes(hub: hub, authority: authority, gate: httpGate)
+        streamRoutes.subscribeTimeout = .seconds(configuration.subscriptionSubscribeTimeoutSeconds)
         let http = Application(
             router: router,
-            server: httpServer,
+            server: streamRoutes.serverBuilder(deadlines: configuration.httpDeadlines, tls: tls.http),
             configuration: .init(address: .hostname(httpHost, port: configuration.httpPort), serverName: "hypervisiond"),
             onServerRunning: { [logger] channel in
                 logger.notice("HTTP listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(tls.http != nil)"])
@@ -227,7 +234,7 @@ public struct Daemon {
             listeners.append(
                 NDJSONIngestServer(
                     configuration: tcp, tls: tls.tcpIngest, intake: intake("tcp"),
-                    authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                    authority: authority, logger: logger, metricsFactory: metricsFactory, onBound: { _ in systemd.listenerBound() }))
         }
         if configuration.osmandEnabled {
             let osmandRouter = Router(context: PeerRequestContext.self)
@@ -235,12 +242,16 @@ public struct Daemon {
                 intake: intake("osmand"), authority: authority,
                 configuration: configuration.osmand
             ).addRoutes(to: osmandRouter)
-            var osmandServer = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
-            if let osmandTLS = tls.osmand { osmandServer = try .tls(osmandServer, tlsConfiguration: osmandTLS) }
+            let osmandGate = ConnectionGate(
+                port: "ingest.osmand",
+                limits: AdmissionLimits(
+                    maximumConnections: configuration.osmandMaximumConnections,
+                    maximumPerAddress: configuration.osmandMaximumConnectionsPerAddress),
+                metricsFactory: metricsFactory)
             listeners.append(
                 Application(
                     router: osmandRouter,
-                    server: osmandServer,
+                    server: OsmAndRoutes.serverBuilder(gate: osmandGate, deadlines: configuration.httpDeadlines, tls: tls.osmand),
                     configuration: .init(address: .hostname(httpHost, port: configuration.osmand.port), serverName: "hypervisiond-osmand"),
                     onServerRunning: { [logger] channel in
                         logger.notice(
@@ -254,7 +265,9 @@ public struct Daemon {
             cot.host = httpHost
             let cotIntake = intake("cot")
             listeners.append(
-                CoTIngestServer(configuration: cot, tls: tls.cot, intake: cotIntake, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                CoTIngestServer(
+                    configuration: cot, tls: tls.cot, intake: cotIntake, logger: logger, metricsFactory: metricsFactory,
+                    onBound: { _ in systemd.listenerBound() }))
             var datagrams = UDPIngestConfiguration()
             datagrams.host = httpHost
             datagrams.port = cot.port
@@ -279,10 +292,15 @@ public struct Daemon {
             subscriptions.host = httpHost
             subscriptions.port = configuration.subscriptionPort
             subscriptions.maximumConnections = configuration.subscriptionMaximumConnections
+            subscriptions.maximumUnsubscribed = configuration.subscriptionMaximumUnsubscribed
+            subscriptions.maximumConnectionsPerAddress = configuration.subscriptionMaximumConnectionsPerAddress
+            subscriptions.maximumUnsubscribedPerAddress = configuration.subscriptionMaximumUnsubscribedPerAddress
+            subscriptions.subscribeTimeout = .seconds(Int64(configuration.subscriptionSubscribeTimeoutSeconds))
             subscriptions.tls = tls.subscriptions
             listeners.append(
                 SubscriptionServer(
-                    configuration: subscriptions, hub: hub, authority: authority, logger: logger, onBound: { _ in systemd.listenerBound() }))
+                    configuration: subscriptions, hub: hub, authority: authority, logger: logger, metricsFactory: metricsFactory,
+                    onBound: { _ in systemd.listenerBound() }))
         }
         systemd.expect(listeners: listeners.count)
         // The hub's service comes after the listeners so that it stops before them: renderers are

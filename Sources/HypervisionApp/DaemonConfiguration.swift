@@ -3,6 +3,7 @@ import Foundation
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
+import HypervisionNetwork
 import HypervisionStore
 import Logging
 import NIOSSL
@@ -74,8 +75,16 @@ public struct DaemonConfiguration: Sendable {
     public var httpPort: Int = 8080
     /// HTTPS on the HTTP port (the API, the WebSocket stream, the wall preview).
     public var httpTLS = TLSFiles(prefix: "http.tls")
-    /// HTTP connections idle (no request, or a request stalled) this long are closed.
+    /// HTTP connections idle between requests this long are closed (API and OsmAnd ports).
     public var httpIdleTimeoutSeconds: Int = 60
+    /// A request head must be complete this long after the connection (or the request's first
+    /// byte on a kept-alive connection); the TLS handshake counts.
+    public var httpHeaderTimeoutSeconds: Int = 10
+    /// A request body must be complete this long after its head.
+    public var httpBodyTimeoutSeconds: Int = 60
+    /// Connections of the API port in all, and from one client address (IPv4, or IPv6 /64).
+    public var httpMaximumConnections: Int = 1_024
+    public var httpMaximumConnectionsPerAddress: Int = 128
     /// Empty means "choose" (see ``resolvedStateDirectory(environment:)``).
     public var stateDirectory: String = ""
     public var databaseURL: String = ""
@@ -110,6 +119,10 @@ public struct DaemonConfiguration: Sendable {
     public var cotTLS = TLSFiles(prefix: "ingest.cot.tls")
     public var osmand = OsmAndConfiguration()
     public var osmandTLS = TLSFiles(prefix: "ingest.osmand.tls")
+    /// Connections of the OsmAnd port in all, and from one address: phones behind a carrier's
+    /// NAT share addresses, hence the larger per-address cap.
+    public var osmandMaximumConnections: Int = 1_024
+    public var osmandMaximumConnectionsPerAddress: Int = 256
     /// Incident routing rules, from `incidents.routingFile` (none: everything to the default service).
     public var incidentRouter: IncidentRouter = try! IncidentRouter()
     public var incidentRoutingFile: String = ""
@@ -118,6 +131,16 @@ public struct DaemonConfiguration: Sendable {
     public var subscriptionPort = 7400
     public var subscriptionTLS = TLSFiles(prefix: "subscriptions.tls")
     public var subscriptionMaximumConnections = 2_000
+    /// Connections that have not subscribed yet (their token comes with the subscribe line).
+    public var subscriptionMaximumUnsubscribed = 128
+    public var subscriptionMaximumConnectionsPerAddress = 256
+    public var subscriptionMaximumUnsubscribedPerAddress = 16
+    /// The subscribe line (TCP) or message (WebSocket) must arrive within this time.
+    public var subscriptionSubscribeTimeoutSeconds = 10
+    /// The patches each stream keeps for renderers resuming with `since`: at most this many,
+    /// and at most this many bytes.
+    public var subscriptionHistoryMaximumPatches = 600
+    public var subscriptionHistoryMaximumBytes = 4 << 20
     /// Updates per second at most to one subscriber (coalesced in between).
     public var subscriptionMaximumRate: Double = 10
     public var subscriptionHeartbeatSeconds: Double = 2
@@ -132,19 +155,32 @@ public struct DaemonConfiguration: Sendable {
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
     public static let knownKeys: [String] = tlsPrefixes.flatMap(TLSFiles.keys) + [
-        "http.host", "http.port", "http.idleTimeoutSeconds", "state.dir", "database.url", "database.poolSize", "database.statementTimeoutMs",
-        "database.embedded.user", "shutdown.timeoutSeconds",
+        "http.host", "http.port", "http.idleTimeoutSeconds", "http.headerTimeoutSeconds", "http.bodyTimeoutSeconds",
+        "http.maxConnections", "http.maxConnectionsPerAddress", "state.dir", "database.url", "database.poolSize",
+        "database.statementTimeoutMs", "database.embedded.user", "shutdown.timeoutSeconds",
         "database.embedded.binDir", "writer.batchSize", "writer.lingerMs", "writer.queueCapacity",
         "writer.writeTimeoutMs", "writer.retryIntervalMs", "writer.concurrency", "spool.maxBytes", "retention.days",
         "retention.partitionsAhead", "log.level", "demo.enabled", "auth.tokens", "ingest.http.maxBodyBytes",
         "ingest.http.maxItems", "ingest.tcp.enabled", "ingest.tcp.port", "ingest.tcp.maxLineBytes",
-        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.udp.enabled", "ingest.udp.port",
+        "ingest.tcp.idleTimeoutSeconds", "ingest.tcp.maxConnections", "ingest.tcp.maxUnauthenticated",
+        "ingest.tcp.maxConnectionsPerAddress", "ingest.tcp.maxUnauthenticatedPerAddress", "ingest.tcp.authTimeoutSeconds", "ingest.udp.enabled", "ingest.udp.port",
         "ingest.udp.allowedNetworks", "cameras.offlineGraceSeconds", "ingest.osmand.enabled", "ingest.osmand.port",
-        "ingest.osmand.allowedNetworks", "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks",
+        "ingest.osmand.allowedNetworks", "ingest.osmand.maxConnections", "ingest.osmand.maxConnectionsPerAddress",
+        "ingest.cot.enabled", "ingest.cot.port", "ingest.cot.allowedNetworks", "ingest.cot.maxConnections",
+        "ingest.cot.maxConnectionsPerAddress", "ingest.cot.idleTimeoutSeconds",
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
+        "subscriptions.maxUnsubscribed", "subscriptions.maxUnsubscribedPerAddress", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
+        "subscriptions.history.maxPatches", "subscriptions.history.maxBytes",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
     ]
+
+    /// The per-phase deadlines of the HTTP ports (API and OsmAnd).
+    public var httpDeadlines: HTTPPhaseMachine.Deadlines {
+        HTTPPhaseMachine.Deadlines(
+            header: .seconds(Int64(httpHeaderTimeoutSeconds)), body: .seconds(Int64(httpBodyTimeoutSeconds)),
+            idle: .seconds(Int64(httpIdleTimeoutSeconds)))
+    }
 
     /// The TLS settings of every TCP port.
     public var tlsPorts: [TLSFiles] { [httpTLS, tcpIngestTLS, cotTLS, osmandTLS, subscriptionTLS] }
@@ -187,6 +223,11 @@ public struct DaemonConfiguration: Sendable {
         httpHost = try r.string("http.host", default: httpHost)
         httpPort = try r.int("http.port", default: httpPort, in: 0...65_535)
         httpIdleTimeoutSeconds = try r.int("http.idleTimeoutSeconds", default: httpIdleTimeoutSeconds, in: 1...3_600)
+        httpHeaderTimeoutSeconds = try r.int("http.headerTimeoutSeconds", default: httpHeaderTimeoutSeconds, in: 1...600)
+        httpBodyTimeoutSeconds = try r.int("http.bodyTimeoutSeconds", default: httpBodyTimeoutSeconds, in: 1...3_600)
+        httpMaximumConnections = try r.int("http.maxConnections", default: httpMaximumConnections, in: 1...100_000)
+        httpMaximumConnectionsPerAddress = try r.int(
+            "http.maxConnectionsPerAddress", default: httpMaximumConnectionsPerAddress, in: 1...100_000)
         httpTLS = try TLSFiles(r, prefix: httpTLS.prefix)
         stateDirectory = try r.string("state.dir", default: stateDirectory)
         databaseURL = try r.string("database.url", default: databaseURL)
@@ -226,10 +267,20 @@ public struct DaemonConfiguration: Sendable {
         tcpIngest.maximumLineBytes = try r.int("ingest.tcp.maxLineBytes", default: tcpIngest.maximumLineBytes, in: 256...(16 << 20))
         tcpIngest.idleTimeout = .seconds(Int64(try r.int("ingest.tcp.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         tcpIngest.maximumConnections = try r.int("ingest.tcp.maxConnections", default: tcpIngest.maximumConnections, in: 1...100_000)
+        tcpIngest.maximumUnauthenticated = try r.int(
+            "ingest.tcp.maxUnauthenticated", default: tcpIngest.maximumUnauthenticated, in: 1...100_000)
+        tcpIngest.maximumConnectionsPerAddress = try r.int(
+            "ingest.tcp.maxConnectionsPerAddress", default: tcpIngest.maximumConnectionsPerAddress, in: 1...100_000)
+        tcpIngest.maximumUnauthenticatedPerAddress = try r.int(
+            "ingest.tcp.maxUnauthenticatedPerAddress", default: tcpIngest.maximumUnauthenticatedPerAddress, in: 1...100_000)
+        tcpIngest.authenticationTimeout = .seconds(Int64(try r.int("ingest.tcp.authTimeoutSeconds", default: 10, in: 1...600)))
         tcpIngestTLS = try TLSFiles(r, prefix: tcpIngestTLS.prefix)
         osmandEnabled = try r.bool("ingest.osmand.enabled", default: osmandEnabled)
         osmand.port = try r.int("ingest.osmand.port", default: osmand.port, in: 0...65_535)
         osmandTLS = try TLSFiles(r, prefix: osmandTLS.prefix)
+        osmandMaximumConnections = try r.int("ingest.osmand.maxConnections", default: osmandMaximumConnections, in: 1...100_000)
+        osmandMaximumConnectionsPerAddress = try r.int(
+            "ingest.osmand.maxConnectionsPerAddress", default: osmandMaximumConnectionsPerAddress, in: 1...100_000)
         let osmandNetworks = r.strings("ingest.osmand.allowedNetworks")
         if !osmandNetworks.isEmpty {
             do {
@@ -241,6 +292,10 @@ public struct DaemonConfiguration: Sendable {
         cotEnabled = try r.bool("ingest.cot.enabled", default: cotEnabled)
         cot.port = try r.int("ingest.cot.port", default: cot.port, in: 0...65_535)
         cotTLS = try TLSFiles(r, prefix: cotTLS.prefix)
+        cot.maximumConnections = try r.int("ingest.cot.maxConnections", default: cot.maximumConnections, in: 1...100_000)
+        cot.maximumConnectionsPerAddress = try r.int(
+            "ingest.cot.maxConnectionsPerAddress", default: cot.maximumConnectionsPerAddress, in: 1...100_000)
+        cot.idleTimeout = .seconds(Int64(try r.int("ingest.cot.idleTimeoutSeconds", default: 300, in: 1...86_400)))
         let cotNetworks = r.strings("ingest.cot.allowedNetworks")
         if !cotNetworks.isEmpty {
             do {
@@ -264,6 +319,18 @@ public struct DaemonConfiguration: Sendable {
         subscriptionPort = try r.int("subscriptions.port", default: subscriptionPort, in: 0...65_535)
         subscriptionTLS = try TLSFiles(r, prefix: subscriptionTLS.prefix)
         subscriptionMaximumConnections = try r.int("subscriptions.maxConnections", default: subscriptionMaximumConnections, in: 1...100_000)
+        subscriptionMaximumUnsubscribed = try r.int(
+            "subscriptions.maxUnsubscribed", default: subscriptionMaximumUnsubscribed, in: 1...100_000)
+        subscriptionMaximumConnectionsPerAddress = try r.int(
+            "subscriptions.maxConnectionsPerAddress", default: subscriptionMaximumConnectionsPerAddress, in: 1...100_000)
+        subscriptionMaximumUnsubscribedPerAddress = try r.int(
+            "subscriptions.maxUnsubscribedPerAddress", default: subscriptionMaximumUnsubscribedPerAddress, in: 1...100_000)
+        subscriptionSubscribeTimeoutSeconds = try r.int(
+            "subscriptions.subscribeTimeoutSeconds", default: subscriptionSubscribeTimeoutSeconds, in: 1...600)
+        subscriptionHistoryMaximumPatches = try r.int(
+            "subscriptions.history.maxPatches", default: subscriptionHistoryMaximumPatches, in: 1...1_000_000)
+        subscriptionHistoryMaximumBytes = try r.int(
+            "subscriptions.history.maxBytes", default: subscriptionHistoryMaximumBytes, in: 1_024...(1 << 34))
         subscriptionMaximumRate = Double(try r.int("subscriptions.maxMessagesPerSecond", default: 10, in: 1...1_000))
         subscriptionHeartbeatSeconds = Double(try r.int("subscriptions.heartbeatSeconds", default: 2, in: 1...60))
         wallsDirectory = try r.string("walls.directory", default: "")

@@ -2,6 +2,10 @@ import Hummingbird
 import HypervisionCore
 import HypervisionIngest
 import HypervisionIngestServer
+import HypervisionNetwork
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import NIOCore
 
 /// A request context that knows the peer's address, for ports whose clients cannot send a
@@ -117,5 +121,20 @@ public struct OsmAndRoutes: Sendable {
 
     private func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: message)))
+    }
+}
+
+extension OsmAndRoutes {
+    /// The HTTP server of the OsmAnd port: plain HTTP/1.1 behind the port's admission and
+    /// per-phase deadlines (see ``GuardedHTTPChannel``), with TLS when `tls` is set.
+    public static func serverBuilder(gate: ConnectionGate, deadlines: HTTPPhaseMachine.Deadlines, tls: TLSConfiguration?) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            // No idle timeout of Hummingbird's: the deadline handler owns every phase.
+            let http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil))
+            if let tls {
+                return GuardedHTTPChannel(base: try TLSChannel(http1, tlsConfiguration: tls), gate: gate, deadlines: deadlines, plainText: false)
+            }
+            return GuardedHTTPChannel(base: http1, gate: gate, deadlines: deadlines, plainText: true)
+        }
     }
 }

@@ -1,12 +1,15 @@
 import Hummingbird
 import HTTPTypes
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import HypervisionCore
 import HypervisionLayout
+import HypervisionNetwork
 import HypervisionStream
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Walls: definitions (`PUT/GET/DELETE /api/v1/walls/{id}`), the current or past scene
@@ -260,27 +263,44 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
 /// The scene stream over WebSocket (`/api/v1/walls/{id}/stream`): the same messages as the TCP
 /// port, one per text message. The token may come in the subscribe message, `?token=` or a
 /// bearer header (browsers cannot set headers on a WebSocket).
+///
+/// The subscribe message must arrive within ``subscribeTimeout`` of the upgrade (it carries the
+/// token: this is the stream's authentication deadline). Every refusal is sent as an `error`
+/// message before the connection closes.
 public struct WallStreamRoutes: Sendable {
     let hub: SceneHub
     let authority: TokenAuthority
+    /// The HTTP port's admission; its metrics count the streams closed for want of a subscribe.
+    let gate: ConnectionGate
     /// Bytes queued for one WebSocket beyond which it counts as not writable (the hub skips it
     /// ahead to a fresh scene once it drains).
     public var highWaterBytes = 256 * 1024
+    /// The subscribe message must arrive within this time of the upgrade.
+    public var subscribeTimeout: Duration = .seconds(10)
+    /// How long the lines already queued (an `error`) may take to go out once the client's
+    /// side has ended, before the connection is closed anyway.
+    public var drainTimeout: Duration = .seconds(5)
 
-    public init(hub: SceneHub, authority: TokenAuthority) {
+    public init(hub: SceneHub, authority: TokenAuthority, gate: ConnectionGate) {
         self.hub = hub
         self.authority = authority
+        self.gate = gate
     }
 
     /// The HTTP server of the API port: HTTP/1.1 with the WebSocket upgrade for scene streams,
-    /// idle connections closed, including ones that never send a first request.
-    public func serverBuilder(idleTimeout: TimeAmount) -> HTTPServerBuilder {
+    /// behind the port's admission and per-phase deadlines (see ``GuardedHTTPChannel``), with
+    /// TLS when `tls` is set.
+    public func serverBuilder(deadlines: HTTPPhaseMachine.Deadlines, tls: TLSConfiguration?) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            FirstRequestDeadlineChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, configuration: .init(http1: .init(idleTimeout: idleTimeout)),
-                    shouldUpgrade: { head, _, _ in self.shouldUpgrade(head) }),
-                deadline: idleTimeout)
+            // No idle timeout of Hummingbird's: the deadline handler owns every phase.
+            let upgrade = HTTP1WebSocketUpgradeChannel(
+                responder: responder, configuration: .init(http1: .init(idleTimeout: nil)),
+                shouldUpgrade: { head, _, _ in self.shouldUpgrade(head) })
+            if let tls {
+                return GuardedHTTPChannel(
+                    base: try TLSChannel(upgrade, tlsConfiguration: tls), gate: gate, deadlines: deadlines, plainText: false)
+            }
+            return GuardedHTTPChannel(base: upgrade, gate: gate, deadlines: deadlines, plainText: true)
         }
     }
 
@@ -298,11 +318,33 @@ public struct WallStreamRoutes: Sendable {
         }
     }
 
+    /// Set once, read from another task.
+    private final class Flag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    /// Which part of a stream's connection ended.
+    private enum Ended: Sendable {
+        /// Everything the hub queued is sent and the queue is closed (refused, slow, shutting
+        /// down), or the client is gone.
+        case writer
+        /// The client's side ended (it left), or the subscribe message was refused.
+        case reader
+        case subscribeDeadline
+        case drainDeadline
+    }
+
     private func serve(wall: String, token: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let sink = WebSocketSink(highWaterBytes: highWaterBytes)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // Writer: drains the sink's queue into the socket; ends when the hub closes the sink
-            // (refused, slow, shutting down).
+        let heardFrom = Flag()
+        let timeout = subscribeTimeout
+        let gate = self.gate
+        try await withThrowingTaskGroup(of: Ended.self) { group in
+            // Writer: drains the sink's queue into the socket; ends when the queue is closed and
+            // empty. Never cancelled while there is a line to send, so a refusal's `error` line
+            // always goes out before the close.
             group.addTask {
                 for await line in sink.lines {
                     var text = String(decoding: line, as: UTF8.self)
@@ -310,6 +352,7 @@ public struct WallStreamRoutes: Sendable {
                     try await outbound.write(.text(text))
                     sink.sent(line.count)
                 }
+                return .writer
             }
             // Reader: the first message subscribes; later ones are ignored. Ends when the client leaves.
             group.addTask {
@@ -320,21 +363,45 @@ public struct WallStreamRoutes: Sendable {
                 }
                 for try await message in inbound.messages(maxSize: SubscribeRequest.defaultMaximumLineBytes) {
                     guard subscription == nil else { continue }
-                    guard let request = subscribeRequest(message, wall: wall, token: token, sink: sink) else { return }
+                    heardFrom.set()
+                    guard let request = subscribeRequest(message, wall: wall, token: token, sink: sink) else { return .reader }
                     switch hub.subscribe(request, sink: sink) {
                     case .success(let id):
                         subscription = id
                         sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
                     case .failure(let error):
                         sink.refuse(error)
-                        return
+                        return .reader
                     }
                 }
+                return .reader
             }
-            // Whichever ends first ends the connection: the client leaving, or the hub closing it.
-            _ = try await group.next()
-            sink.close()
-            group.cancelAll()
+            // The subscribe message (with its token) must come in time.
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled && !heardFrom.isSet {
+                    gate.deadlineExpired(.firstMessage)
+                    sink.refuse(StreamError(code: .badRequest, message: "no subscribe message within \(timeout.components.seconds) s"))
+                }
+                return .subscribeDeadline
+            }
+            while let ended = try await group.next() {
+                switch ended {
+                case .writer, .drainDeadline:
+                    group.cancelAll()
+                    return
+                case .reader:
+                    // Whatever was queued (a refusal) still goes out, for a bounded time.
+                    sink.close()
+                    let drain = drainTimeout
+                    group.addTask {
+                        try? await Task.sleep(for: drain)
+                        return .drainDeadline
+                    }
+                case .subscribeDeadline:
+                    continue
+                }
+            }
         }
     }
 
@@ -365,60 +432,6 @@ public struct WallStreamRoutes: Sendable {
             sink.refuse(StreamError(code: .forbidden, message: why))
         }
         return nil
-    }
-}
-
-/// Closes a connection that sends nothing within `deadline` of connecting. Hummingbird's idle
-/// timeout starts with the first request, so without this a silent client holds a connection
-/// forever. Removes itself at the first byte.
-struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Base.Value
-    let base: Base
-    let deadline: TimeAmount
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(FirstByteDeadlineHandler(deadline: deadline), position: .first)
-        }.flatMap { base.setup(channel: channel, logger: logger) }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
-    }
-}
-
-final class FirstByteDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    let deadline: TimeAmount
-    private var timer: Scheduled<Void>?
-
-    init(deadline: TimeAmount) { self.deadline = deadline }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The server is shutting down: a connection that has not asked anything yet has nothing
-        // to finish, so it goes now rather than holding the shutdown until the deadline.
-        if event is ChannelShouldQuiesceEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        timer?.cancel()
-        timer = nil
-        context.fireChannelRead(data)
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
     }
 }
 

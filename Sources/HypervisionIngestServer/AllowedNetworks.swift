@@ -23,7 +23,12 @@ public struct AllowedNetworks: Sendable, Hashable {
     public init(_ specifications: [String]) throws(AllowedNetworksError) {
         blocks = []
         for specification in specifications {
-            let parts = specification.split(separator: "/", maxSplits: 1)
+            // An empty entry (`allowedNetworks: [""]`, a stray comma) is a mistake, not "nothing":
+            // it is refused like any other bad entry rather than trapping on its missing parts.
+            guard !specification.allSatisfy({ $0 == " " || $0 == "\t" }) else {
+                throw AllowedNetworksError("an empty entry is not a network (write a CIDR block such as 10.20.0.0/16, or remove it)")
+            }
+            let parts = specification.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             guard let address = Self.bytes(String(parts[0])) else {
                 throw AllowedNetworksError("\"\(specification)\" is not an IPv4 or IPv6 network (e.g. 10.20.0.0/16)")
             }

@@ -1,13 +1,13 @@
 import HypervisionCore
 import HypervisionIngest
+import HypervisionNetwork
 import HypervisionStore
 import Logging
+import Metrics
 import NIOCore
-import NIOExtras
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
-import Synchronization
 
 /// Settings of the NDJSON-over-TCP ingest port.
 public struct NDJSONIngestConfiguration: Sendable, Hashable {
@@ -15,6 +15,9 @@ public struct NDJSONIngestConfiguration: Sendable, Hashable {
     public var port: Int = 7401
     /// Longest accepted line; a longer one closes the connection with `line_too_long`.
     public var maximumLineBytes: Int = 64 * 1024
+    /// Longest first line while tokens are configured: it must be the auth line, a hundred bytes
+    /// or so, and it is all an unauthenticated client may make the server hold.
+    public var maximumAuthLineBytes: Int = 4 * 1024
     /// Most lines gathered from one read burst.
     public var maximumBatchLines: Int = 1_000
     /// Most lines of one connection read and not yet acknowledged; beyond, reading pauses until
@@ -22,14 +25,35 @@ public struct NDJSONIngestConfiguration: Sendable, Hashable {
     public var maximumPendingLines: Int = 20_000
     /// A connection silent for this long (or not reading our answers) is closed.
     public var idleTimeout: TimeAmount = .seconds(300)
-    /// Connections beyond this are refused with `too_many_connections`.
+    /// The auth line must arrive within this time of connecting (when tokens are configured).
+    public var authenticationTimeout: TimeAmount = .seconds(10)
+    /// Authenticated connections (all connections when no tokens are configured); beyond, new
+    /// ones are refused with `too_many_connections`.
     public var maximumConnections: Int = 1_024
+    /// Connections that have not sent a valid auth line yet: a small budget of their own, so
+    /// strangers cannot take the gateways' slots.
+    public var maximumUnauthenticated: Int = 64
+    /// Connections from one client address (IPv4, or IPv6 /64), authenticated or not.
+    public var maximumConnectionsPerAddress: Int = 64
+    /// Connections from one client address that have not authenticated yet: one address cannot
+    /// fill the budget of ``maximumUnauthenticated``.
+    public var maximumUnauthenticatedPerAddress: Int = 8
     public init() {}
+
+    var admissionLimits: AdmissionLimits {
+        AdmissionLimits(
+            maximumConnections: maximumConnections, maximumUnauthenticated: maximumUnauthenticated,
+            maximumPerAddress: maximumConnectionsPerAddress, maximumUnauthenticatedPerAddress: maximumUnauthenticatedPerAddress)
+    }
 }
 
 /// NDJSON pings over TCP for AVL gateways (protocol: ``NDJSONIngestProtocol``): one ping per
-/// line, acknowledgements once durable, errors per refused line; bounded lines, idle and
-/// connection limits.
+/// line, acknowledgements once durable, errors per refused line; bounded lines, deadlines for
+/// the auth line and for idleness, and admission limits (see ``NDJSONIngestConfiguration``).
+///
+/// A gateway may shut its side of the connection down after its last line: everything it sent
+/// is stored and acknowledged before the connection closes. On a graceful stop, every
+/// connection is told `shutting_down` once what it sent is stored and acknowledged.
 public final class NDJSONIngestServer: Service, Sendable {
     private let configuration: NDJSONIngestConfiguration
     private let tls: TLSConfiguration?
@@ -37,12 +61,13 @@ public final class NDJSONIngestServer: Service, Sendable {
     private let authority: TokenAuthority
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress?) -> Void
-    private let connections: ConnectionLimit
+    /// Admission and the port's connection metrics (`port="ingest.tcp"`).
+    public let gate: ConnectionGate
     private let decoder = JSONPingDecoder()
 
     public init(
         configuration: NDJSONIngestConfiguration, tls: TLSConfiguration? = nil, intake: PingIntake, authority: TokenAuthority,
-        logger: Logger, onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
+        logger: Logger, metricsFactory: any MetricsFactory, onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.tls = tls
@@ -50,45 +75,72 @@ public final class NDJSONIngestServer: Service, Sendable {
         self.authority = authority
         self.logger = logger
         self.onBound = onBound
-        self.connections = ConnectionLimit(maximum: configuration.maximumConnections)
+        self.gate = ConnectionGate(port: "ingest.tcp", limits: configuration.admissionLimits, metricsFactory: metricsFactory)
     }
 
     public func run() async throws {
         let configuration = self.configuration
-        let server = try await TCPListener.bind(host: configuration.host, port: configuration.port, tls: tls) { channel in
+        let authenticating = authority.isEnabled
+        let gate = self.gate
+        var options = TCPListener.Options()
+        // A gateway that shuts its side down after its last line still gets its acks.
+        options.allowRemoteHalfClosure = true
+        let idleSeconds = configuration.idleTimeout.nanoseconds / 1_000_000_000
+        let authSeconds = configuration.authenticationTimeout.nanoseconds / 1_000_000_000
+        let server = try await TCPListener.bind(
+            host: configuration.host, port: configuration.port, tls: tls, options: options, gate: gate, authenticated: !authenticating,
+            refusal: { reason in
+                ByteBuffer(string: NDJSONIngestProtocol.fatal(
+                    code: "too_many_connections", message: "\(reason.explanation); retry later", retry: true))
+            }
+        ) { channel, _ in
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(
                 IdleStateHandler(readTimeout: configuration.idleTimeout, writeTimeout: configuration.idleTimeout))
-            try pipeline.addHandler(LineFraming.handler(maximumLineBytes: configuration.maximumLineBytes))
+            try pipeline.addHandler(
+                ConnectionDeadlineHandler(
+                    startingPhase: authenticating ? (.authentication, configuration.authenticationTimeout) : nil,
+                    farewell: { expiry in
+                        let line: String
+                        switch expiry {
+                        case .phase:
+                            line = NDJSONIngestProtocol.fatal(
+                                code: "auth_timeout", message: "no {\"type\":\"auth\",\"token\":\"…\"} line within \(authSeconds) s")
+                        case .idleReading:
+                            line = NDJSONIngestProtocol.fatal(code: "idle_timeout", message: "closing an idle connection (no data for \(idleSeconds) s)")
+                        case .idleWriting:
+                            line = NDJSONIngestProtocol.fatal(code: "idle_timeout", message: "closing an idle connection (answers not read)")
+                        }
+                        return ByteBuffer(string: line)
+                    },
+                    onExpiry: { gate.deadlineExpired($0.phase) }))
+            try pipeline.addHandler(
+                ByteToMessageHandler(
+                    NDJSONLineDecoder(
+                        firstLineLimit: authenticating ? min(configuration.maximumAuthLineBytes, configuration.maximumLineBytes)
+                            : configuration.maximumLineBytes,
+                        lineLimit: configuration.maximumLineBytes)))
             try pipeline.addHandler(LineBatchHandler(maximumLines: configuration.maximumBatchLines))
-            try pipeline.addHandler(IdleConnectionCloser())
-            return try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel)
+            return AcceptedConnection(try NIOAsyncChannel<[ByteBuffer], ByteBuffer>(wrappingChannelSynchronously: channel))
         }
         logger.notice(
             "NDJSON ingest listening", metadata: ["address": "\(server.channel.localAddress?.description ?? "?")", "tls": "\(tls != nil)"])
         onBound(server.channel.localAddress)
-        try await TCPListener.serve(server) { await self.serve($0) }
+        try await TCPListener.serve(server) { connection, ticket in await self.serve(connection.channel, ticket: ticket) }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<[ByteBuffer], ByteBuffer>) async {
-        let admitted = connections.admit()
-        defer { if admitted { connections.release() } }
+    private func serve(_ connection: NIOAsyncChannel<[ByteBuffer], ByteBuffer>, ticket: AdmissionTicket) async {
         let peer = connection.channel.remoteAddress?.description ?? "?"
         do {
             try await connection.executeThenClose { inbound, outbound in
-                guard admitted else {
-                    try await outbound.write(ByteBuffer(string: NDJSONIngestProtocol.fatal(
-                        code: "too_many_connections", message: "the server holds \(configuration.maximumConnections) connections; retry later",
-                        retry: true)))
-                    return
-                }
                 do {
-                    try await self.session(inbound: inbound, outbound: outbound)
-                } catch let error as ByteToMessageDecoderError.PayloadTooLargeError {
-                    _ = error
+                    try await self.session(inbound: inbound, outbound: outbound, channel: connection.channel, ticket: ticket)
+                } catch let error as LineTooLongError {
                     intake.countRejectedBody()
-                    try await outbound.write(ByteBuffer(string: NDJSONIngestProtocol.fatal(
-                        code: "line_too_long", message: "a line is longer than \(configuration.maximumLineBytes) bytes")))
+                    let message = error.isFirstLine && authority.isEnabled
+                        ? "the first line is longer than \(error.limit) bytes: it must be {\"type\":\"auth\",\"token\":\"…\"}"
+                        : "a line is longer than \(error.limit) bytes"
+                    try await outbound.write(ByteBuffer(string: NDJSONIngestProtocol.fatal(code: "line_too_long", message: message)))
                 }
             }
         } catch {
@@ -105,10 +157,14 @@ public final class NDJSONIngestServer: Service, Sendable {
         var numbers: [Int64] = []
     }
 
-    /// Why the reader stopped early.
+    /// Why the reader stopped.
     private enum ReaderEnd: Sendable {
+        /// The client closed its side (or left): what it sent is stored and acknowledged.
         case endOfStream
-        case unauthorized(String)
+        /// The daemon stops: what was read is stored and acknowledged, then the client is told.
+        case shuttingDown
+        /// The connection cannot go on: this line says why.
+        case refused(String)
         case failed(any Error)
     }
 
@@ -116,13 +172,14 @@ public final class NDJSONIngestServer: Service, Sendable {
     /// picture at once, and a storer that makes what piled up durable in one submission and
     /// acknowledges it. The wall never waits for a commit; the sender's acks still do.
     private func session(
-        inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel,
+        ticket: AdmissionTicket
     ) async throws {
         let queue = StoreQueue<ReadBatch>(limit: configuration.maximumPendingLines)
         let readerEnd = try await withThrowingTaskGroup(of: ReaderEnd?.self) { group in
             group.addTask {
                 defer { queue.finish() }
-                return await self.read(inbound, into: queue)
+                return await self.read(inbound, into: queue, channel: channel, ticket: ticket)
             }
             group.addTask {
                 try await self.storeAndAcknowledge(queue, outbound: outbound)
@@ -143,12 +200,18 @@ public final class NDJSONIngestServer: Service, Sendable {
         }
         switch readerEnd {
         case .endOfStream: return
-        case .unauthorized(let line): try await outbound.write(ByteBuffer(string: line))
+        case .shuttingDown:
+            try await outbound.write(ByteBuffer(string: NDJSONIngestProtocol.fatal(
+                code: "shutting_down", message: "the daemon is stopping; every line read is acknowledged above: resend what follows",
+                retry: true)))
+        case .refused(let line): try await outbound.write(ByteBuffer(string: line))
         case .failed(let error): throw error
         }
     }
 
-    private func read(_ inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, into queue: StoreQueue<ReadBatch>) async -> ReaderEnd {
+    private func read(
+        _ inbound: NIOAsyncChannelInboundStream<[ByteBuffer]>, into queue: StoreQueue<ReadBatch>, channel: any Channel, ticket: AdmissionTicket
+    ) async -> ReaderEnd {
         var authenticated = !authority.isEnabled
         var nextLine: Int64 = 1
         do {
@@ -163,11 +226,17 @@ public final class NDJSONIngestServer: Service, Sendable {
                         let token = NDJSONIngestProtocol.authToken(Array(line.readableBytesView))
                         switch authority.authorize(secret: token, for: .ingest) {
                         case .allowed:
+                            // Out of the small unauthenticated budget, into a gateway's slot.
+                            if let refusal = gate.authenticate(ticket) {
+                                return .refused(NDJSONIngestProtocol.fatal(
+                                    code: "too_many_connections", message: "\(refusal.explanation); retry later", retry: true))
+                            }
+                            channel.triggerUserOutboundEvent(ConnectionPhaseCompleted(.authentication), promise: nil)
                             authenticated = true
                             batch.leadingReplies += NDJSONIngestProtocol.authOK
                             continue
                         case .unauthenticated(let reason), .forbidden(let reason):
-                            return .unauthorized(NDJSONIngestProtocol.fatal(
+                            return .refused(NDJSONIngestProtocol.fatal(
                                 code: "unauthorized", message: token == nil ? "the first line must be {\"type\":\"auth\",\"token\":\"…\"}" : reason))
                         }
                     }
@@ -180,7 +249,9 @@ public final class NDJSONIngestServer: Service, Sendable {
                 batch.prepared = intake.prepare(items)
                 guard await queue.push(batch, weight: items.count) else { return .endOfStream }
             }
-            return .endOfStream
+            // The loop also ends when the daemon stops (cancelOnGracefulShutdown): then the
+            // client is told why, once what was read is acknowledged.
+            return Task.isShuttingDownGracefully ? .shuttingDown : .endOfStream
         } catch {
             return .failed(error)
         }

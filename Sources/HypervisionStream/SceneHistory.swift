@@ -1,12 +1,15 @@
 import DequeModule
 import HypervisionCore
+import Synchronization
 
 /// One stream's scene over time: the current document and its sequence number, and the patches of
 /// the recent past, so that a renderer that reconnects with `since` gets only what it missed.
 ///
-/// The history is bounded twice, in patches and in bytes, because one wall in a busy hour can
+/// The history is bounded twice, in patches and in bytes (``Limits``, the daemon's
+/// `subscriptions.history.maxPatches` and `.maxBytes`), because one wall in a busy hour can
 /// publish thousands of patches and a daemon serves many walls: what falls out of the history is
-/// served as a full scene instead, which is always correct, only larger.
+/// served as a full scene instead, which is always correct, only larger. ``window(now:)`` says
+/// how far back it reaches.
 ///
 /// Patches are held already encoded (the JSON text of their operations array), which is both the
 /// exact byte count the bound is about and what goes on the wire: composing the patches from one
@@ -70,6 +73,8 @@ public struct SceneHistory: Sendable {
 
     /// Patch `i` takes the scene from `oldestBase + i` to `oldestBase + i + 1`; the last one ends at `seq`.
     private var patches: Deque<[UInt8]> = []
+    /// When each version from `oldestBase` to `seq` was published (monotonic ns): one more than the patches.
+    private var publishedAt: Deque<UInt64>
     private var heldBytes = 0
     /// The size of the last full document encoded, to choose between patches and a full scene
     /// without encoding the current one for the comparison.
@@ -81,11 +86,13 @@ public struct SceneHistory: Sendable {
     /// resuming with a `since` from the previous run would get patches meant for another scene:
     /// microseconds since the epoch at start-up (`Timestamp.now().microseconds`) are a good choice,
     /// as long as walls publish less than a million times a second; they stay exact in JSON (< 2^53).
-    public init(key: StreamKey, seq: UInt64, document: some StreamDocument, limits: Limits = Limits()) {
+    /// `now` is the monotonic time of the first version, in nanoseconds (for ``window(now:)``).
+    public init(key: StreamKey, seq: UInt64, document: some StreamDocument, limits: Limits = Limits(), now: UInt64 = 0) {
         self.key = key
         self.limits = limits
         self.current = PublishedDocument(seq: seq, document: document)
         self.documentSizeHint = current.encoded.count
+        self.publishedAt = [now]
     }
 
     /// The number of patches held.
@@ -97,6 +104,13 @@ public struct SceneHistory: Sendable {
     /// The oldest `since` that can still be answered with patches.
     public var oldestResumableSeq: UInt64 { seq - UInt64(patches.count) }
 
+    /// How far back the history reaches at monotonic time `now` (ns): a renderer that left at
+    /// most this long ago resumes with patches (see ``update(since:)`` for the size rule).
+    public func window(now: UInt64) -> UInt64 {
+        let oldest = publishedAt.first ?? now
+        return now > oldest ? now - oldest : 0
+    }
+
     /// Makes `document` the current scene.
     ///
     /// Returns the new sequence number and the patch from the previous scene (its operations as
@@ -104,7 +118,7 @@ public struct SceneHistory: Sendable {
     /// renderers are not woken for nothing. The patch comes from `document`'s own diff against the
     /// previous version when both are of the same type (typed and cheap for scenes), from the
     /// generic JSON diff otherwise.
-    public mutating func publish<Document: StreamDocument>(_ document: Document) -> (seq: UInt64, encodedOperations: [UInt8])? {
+    public mutating func publish<Document: StreamDocument>(_ document: Document, now: UInt64 = 0) -> (seq: UInt64, encodedOperations: [UInt8])? {
         let next = seq + 1
         let encoded: [UInt8]
         if let previous = current.document as? Document {
@@ -118,9 +132,11 @@ public struct SceneHistory: Sendable {
         if let size = current.encodedCountIfKnown { documentSizeHint = size }
         current = PublishedDocument(seq: next, document: document)
         patches.append(encoded)
+        publishedAt.append(now)
         heldBytes += encoded.count
         while patches.count > 1 && (patches.count > limits.maximumPatches || heldBytes > limits.maximumBytes) {
             heldBytes -= patches.removeFirst().count
+            publishedAt.removeFirst()
         }
         return (next, encoded)
     }
@@ -170,28 +186,50 @@ public struct SceneHistory: Sendable {
         case line([UInt8])
         /// The current scene in full: its `scene` line, encoded by whoever sends it.
         case scene(PublishedDocument)
+        /// Held patches whose concatenation is not smaller than the scene: squashed into their
+        /// net change by whoever sends it (outside the hub's lock), then a `patch` line if that
+        /// is smaller than the scene, the `scene` line otherwise.
+        case catchUp(CatchUpPlan)
 
         /// The wire line.
         public var bytes: [UInt8] {
             switch self {
             case .line(let bytes): bytes
             case .scene(let document): document.sceneLine
+            case .catchUp(let plan): plan.resolved.line
+            }
+        }
+
+        /// Whether the line is a `patch` (false: the full `scene`).
+        public var isPatch: Bool {
+            switch self {
+            case .line: true
+            case .scene: false
+            case .catchUp(let plan): plan.resolved.isPatch
             }
         }
     }
 
-    /// One combined `patch` when the patches since `since` are held and smaller than the scene,
-    /// else the scene. Nil when `since` is already current.
+    /// What takes a subscriber holding `since` to the current scene: a `patch` when the history
+    /// still holds every patch since `since` and their net change is smaller than the scene,
+    /// the `scene` otherwise; nil when `since` is already current.
+    ///
+    /// The cheap answers are decided here: the step patch every subscriber that keeps up needs,
+    /// and a concatenation of patches that is already smaller than the scene. Beyond, the
+    /// patches are handed over to be squashed (``PatchSquash``) where no lock is held.
     public func update(since: UInt64?) -> Update? {
-        if let since {
-            if since == seq { return nil }
-            if let operations = composedOperations(since: since), operations.count < documentSize(comparedWith: operations.count) {
-                // From the version just before, the line every subscriber that keeps up needs: made once.
-                if since + 1 == seq { return .line(current.stepPatchLine { WireLine.patch(seq: seq, base: since, encodedOperations: operations) }) }
-                return .line(WireLine.patch(seq: seq, base: since, encodedOperations: operations))
-            }
+        guard let since else { return .scene(current) }
+        if since == seq { return nil }
+        guard since <= seq, since >= oldestResumableSeq else { return .scene(current) }
+        let first = patches.count - Int(seq - since)
+        var concatenated = 1
+        for index in first..<patches.count { concatenated += patches[index].count - 1 }
+        if concatenated < documentSize(comparedWith: concatenated), let operations = composedOperations(since: since) {
+            // From the version just before, the line every subscriber that keeps up needs: made once.
+            if since + 1 == seq { return .line(current.stepPatchLine { WireLine.patch(seq: seq, base: since, encodedOperations: operations) }) }
+            return .line(WireLine.patch(seq: seq, base: since, encodedOperations: operations))
         }
-        return .scene(current)
+        return .catchUp(CatchUpPlan(since: since, patches: Array(patches[first...]), current: current))
     }
 
     /// The current document's encoded size, or a bound good enough to compare `patchSize` with:
@@ -208,4 +246,33 @@ public struct SceneHistory: Sendable {
 
     /// The `scene` line of the current scene.
     public func sceneLine() -> [UInt8] { current.sceneLine }
+}
+
+/// Patches to squash into one, for a subscriber far enough behind that their concatenation is
+/// larger than the scene (a renderer resuming with `since` after a few seconds, typically).
+/// The work is done once, on first use, by whoever sends the line, outside the hub's lock.
+public final class CatchUpPlan: Sendable {
+    public let since: UInt64
+    private let patches: [[UInt8]]
+    private let current: PublishedDocument
+    private let result = Mutex<(line: [UInt8], isPatch: Bool)?>(nil)
+
+    init(since: UInt64, patches: [[UInt8]], current: PublishedDocument) {
+        self.since = since
+        self.patches = patches
+        self.current = current
+    }
+
+    /// The `patch` line of the net change when it is smaller than the scene, else the `scene` line.
+    public var resolved: (line: [UInt8], isPatch: Bool) {
+        if let done = result.withLock({ $0 }) { return done }
+        let answer: (line: [UInt8], isPatch: Bool)
+        if let squashed = PatchSquash.squash(patches), squashed.count < current.encoded.count {
+            answer = (WireLine.patch(seq: current.seq, base: since, encodedOperations: squashed), true)
+        } else {
+            answer = (current.sceneLine, false)
+        }
+        result.withLock { $0 = answer }
+        return answer
+    }
 }

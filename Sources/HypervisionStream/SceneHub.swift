@@ -1,4 +1,5 @@
 import HypervisionCore
+import Metrics
 import Synchronization
 
 /// Where a subscriber's bytes go: a TCP connection or a WebSocket. Implementations hand the
@@ -53,6 +54,8 @@ public final class SceneHub: Sendable {
         /// When the timer (``SceneHubService``) will next call ``tick()`` (monotonic ns); a
         /// publish that leaves an update waiting for an earlier slot wakes it.
         var timerWakesAt: UInt64 = .max
+        /// When the history gauges were last recorded (monotonic ns).
+        var historyReportedAt: UInt64 = 0
     }
 
     /// One write (or close) decided under the lock and performed after it, so that a full
@@ -61,6 +64,11 @@ public final class SceneHub: Sendable {
         let sink: any SceneSink
         let line: SceneHistory.Update?
         let close: Bool
+        /// The first answer to a subscribe with `since`: counted by what it turns out to be.
+        var resume = false
+        /// The first answer to a subscribe: once sent, the subscriber is released (see
+        /// ``SubscriberStateMachine/holdUntilFirstLineSent()``).
+        var first: SubscriptionID?
 
         init(sink: any SceneSink, line: [UInt8], close: Bool) {
             self.init(sink: sink, update: .line(line), close: close)
@@ -83,16 +91,20 @@ public final class SceneHub: Sendable {
     private let firstSequence: UInt64
     /// Wakes the timer before its planned time (see ``State/timerWakesAt``).
     private let timerAlarm = Alarm()
+    private let metrics: HubMetrics
 
+    /// - Parameter metricsFactory: for the history's reach and the resumes (see ``HubMetrics``).
     public init(
         configuration: Configuration = Configuration(),
         monotonicNanoseconds: @escaping @Sendable () -> UInt64 = SceneHub.monotonicNow,
-        wallClock: @escaping @Sendable () -> Timestamp = { .now() }
+        wallClock: @escaping @Sendable () -> Timestamp = { .now() },
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.configuration = configuration
         self.monotonicNanoseconds = monotonicNanoseconds
         self.wallClock = wallClock
         self.firstSequence = UInt64(max(1, wallClock().microseconds))
+        self.metrics = HubMetrics(factory: metricsFactory)
     }
 
     /// Publishes new content for a stream (creating it on first use). Returns the new sequence
@@ -108,11 +120,12 @@ public final class SceneHub: Sendable {
             // history's patch deque copy itself on every publish.
             guard var stream = state.streams.removeValue(forKey: key) else {
                 let seq = max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
-                state.streams[key] = Stream(history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history))
+                state.streams[key] = Stream(
+                    history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history, now: now))
                 return (seq, [])
             }
             defer { state.streams[key] = stream }
-            guard let (seq, _) = stream.history.publish(content) else { return (nil, []) }
+            guard let (seq, _) = stream.history.publish(content, now: now) else { return (nil, []) }
             var deliveries: [Delivery] = []
             var earliest = UInt64.max
             for (number, var subscriber) in stream.subscribers {
@@ -165,9 +178,17 @@ public final class SceneHub: Sendable {
             let number = state.nextSubscriber
             state.nextSubscriber += 1
             if !perform(action, for: subscriber, history: stream.history, time: time, into: &deliveries) {
+                if !deliveries.isEmpty {
+                    subscriber.machine.holdUntilFirstLineSent()
+                    deliveries[0].first = SubscriptionID(key: key, number: number)
+                }
                 stream.subscribers[number] = subscriber
                 state.subscriberCount += 1
                 state.streams[key] = stream
+            }
+            if request.since != nil {
+                if case .sendHeartbeat = action { metrics.resumed(.current) }
+                if !deliveries.isEmpty, case .sendPatch = action { deliveries[0].resume = true }
             }
             return (.success(SubscriptionID(key: key, number: number)), deliveries)
         }
@@ -217,6 +238,19 @@ public final class SceneHub: Sendable {
     public func tick() -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
+        let history: (window: UInt64, bytes: Int)? = state.withLock { state in
+            // The gauges once a second: a minimum over every stream is not worth each tick.
+            guard now &- state.historyReportedAt >= 1_000_000_000 || state.historyReportedAt == 0 else { return nil }
+            state.historyReportedAt = now
+            var window = UInt64.max
+            var bytes = 0
+            for stream in state.streams.values {
+                window = min(window, stream.history.window(now: now))
+                bytes += stream.history.heldPatchBytes
+            }
+            return (window == .max ? 0 : window, bytes)
+        }
+        if let history { metrics.recordHistory(window: history.window, bytes: history.bytes) }
         let (deliveries, next): ([Delivery], UInt64) = state.withLock { state in
             // Until the timer sleeps again, any publish that holds an update wakes it.
             state.timerWakesAt = .max
@@ -334,8 +368,12 @@ public final class SceneHub: Sendable {
 
     private func deliver(_ deliveries: [Delivery]) {
         for delivery in deliveries {
-            if let line = delivery.line { delivery.sink.send(line.bytes) }
+            if let line = delivery.line {
+                delivery.sink.send(line.bytes)
+                if delivery.resume { metrics.resumed(line.isPatch ? .patch : .scene) }
+            }
             if delivery.close { delivery.sink.close() }
+            if let id = delivery.first { update(id) { machine, now in machine.firstLineSent(now: now) } }
         }
     }
 }
@@ -399,4 +437,38 @@ final class Alarm: Sendable {
             self.ring()
         }
     }
+}
+
+/// The hub's metrics; labels are a fixed set.
+///
+/// - `hypervision_scene_history_window_seconds`: how far back the shortest history of all
+///   streams reaches: a renderer away for less can resume with patches (if their net change is
+///   smaller than the scene). Recorded about once a second.
+/// - `hypervision_scene_history_bytes`: encoded patch bytes held by all streams.
+/// - `hypervision_scene_resumes_total{result}`: subscribes with `since`, by what they got:
+///   `patch`, `scene` (outside the history, or the net change not smaller than the scene) or
+///   `current` (nothing missed: a heartbeat).
+final class HubMetrics: Sendable {
+    enum Resume: String, CaseIterable {
+        case patch, scene, current
+    }
+
+    private let window: Gauge
+    private let bytes: Gauge
+    private let resumes: [Resume: Counter]
+
+    init(factory: any MetricsFactory) {
+        window = Gauge(label: "hypervision_scene_history_window_seconds", factory: factory)
+        bytes = Gauge(label: "hypervision_scene_history_bytes", factory: factory)
+        resumes = Dictionary(uniqueKeysWithValues: Resume.allCases.map { result in
+            (result, Counter(label: "hypervision_scene_resumes_total", dimensions: [("result", result.rawValue)], factory: factory))
+        })
+    }
+
+    func recordHistory(window nanoseconds: UInt64, bytes held: Int) {
+        window.record(Double(nanoseconds) / 1e9)
+        bytes.record(held)
+    }
+
+    func resumed(_ result: Resume) { resumes[result]?.increment() }
 }

@@ -106,6 +106,9 @@ public struct SubscriberStateMachine: Sendable {
     private var overLimit = false
     /// The next update must be a full scene: pending work was dropped.
     private var needsScene = false
+    /// The first answer is being made outside the hub's lock (a scene to encode, patches to
+    /// squash): nothing may be sent before it has gone, or a patch would overtake it.
+    private var holding = false
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -130,7 +133,7 @@ public struct SubscriberStateMachine: Sendable {
     /// when an update is waiting, the stall deadline while paused, the next heartbeat otherwise.
     /// Nil when no tick is needed (not subscribed yet, or closed).
     public var nextDeadline: UInt64? {
-        guard phase == .active else { return nil }
+        guard phase == .active, !holding else { return nil }
         if isPaused { return pausedSince &+ configuration.stallTimeoutNanoseconds }
         if hasWork { return slotAt > configuration.slotToleranceNanoseconds ? slotAt - configuration.slotToleranceNanoseconds : 0 }
         return lastWriteAt &+ configuration.heartbeatIntervalNanoseconds
@@ -161,6 +164,20 @@ public struct SubscriberStateMachine: Sendable {
         return .sendPatch(base: since)
     }
 
+    /// The first answer (the action of ``subscribed(since:currentSeq:now:)``) is made and sent
+    /// outside the hub's lock: until ``firstLineSent(now:)``, nothing else is sent, so that a
+    /// publish on another thread cannot put a patch on the wire before it.
+    public mutating func holdUntilFirstLineSent() {
+        if phase == .active { holding = true }
+    }
+
+    /// The first answer went to the connection: what waited is sent now if its slot has come.
+    public mutating func firstLineSent(now: UInt64) -> Action {
+        guard holding else { return .none }
+        holding = false
+        return flush(now: now)
+    }
+
     /// The stream published `seq`.
     public mutating func published(seq: UInt64, now: UInt64) -> Action {
         guard phase == .active else { return .none }
@@ -171,7 +188,7 @@ public struct SubscriberStateMachine: Sendable {
     /// Time passed: sends a coalesced update whose slot has come, a heartbeat after silence, or
     /// closes a subscriber stalled for too long.
     public mutating func tick(now: UInt64) -> Action {
-        guard phase == .active else { return .none }
+        guard phase == .active, !holding else { return .none }
         if isPaused {
             guard elapsed(since: pausedSince, now: now) >= configuration.stallTimeoutNanoseconds else { return .none }
             let seconds = Double(configuration.stallTimeoutNanoseconds) / 1e9
@@ -232,7 +249,7 @@ public struct SubscriberStateMachine: Sendable {
 
     /// Sends the waiting update if the slot has come and the connection takes bytes.
     private mutating func flush(now: UInt64) -> Action {
-        guard phase == .active, !isPaused, hasWork, now &+ configuration.slotToleranceNanoseconds >= slotAt else { return .none }
+        guard phase == .active, !holding, !isPaused, hasWork, now &+ configuration.slotToleranceNanoseconds >= slotAt else { return .none }
         if pendingBytes > configuration.maximumPendingBytes {
             // The renderer has not read what it was given and there is more: queueing would grow
             // memory without bound. Forget the base (the pending work), wait for the connection to

@@ -1,6 +1,7 @@
-import HypervisionStore
 import HypervisionCore
+import HypervisionNetwork
 import Logging
+import Metrics
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -17,57 +18,87 @@ public struct SubscriptionServerConfiguration: Sendable {
     /// The first line (`subscribe`) must arrive within this time.
     public var subscribeTimeout: TimeAmount = .seconds(10)
     public var maximumLineBytes = SubscribeRequest.defaultMaximumLineBytes
+    /// Subscribed connections; beyond, `too_many_connections`.
     public var maximumConnections = 2_000
+    /// Connections that have not subscribed yet (their token comes with the subscribe line): a
+    /// small budget of their own, so that idle strangers cannot take the renderers' slots.
+    public var maximumUnsubscribed = 128
+    /// Connections from one client address (IPv4, or IPv6 /64), subscribed or not.
+    public var maximumConnectionsPerAddress = 256
+    /// Connections from one client address that have not subscribed yet: one address cannot
+    /// fill the budget of ``maximumUnsubscribed``.
+    public var maximumUnsubscribedPerAddress = 16
     public init() {}
 }
 
 /// Scene subscriptions over TCP (`:7400`), newline-delimited JSON: the renderer sends one
 /// `subscribe` line, then receives `scene`, `patch` and `heartbeat` lines until it leaves.
-/// Malformed or unauthorized requests get one `error` line and a close.
+/// Malformed or unauthorized requests get one `error` line and a close, and so do connections
+/// refused by the caps (`too_many_connections`) and ones that do not subscribe in time.
+///
+/// A renderer may shut its side of the connection down once it has subscribed (it has nothing
+/// more to say): the stream goes on until the connection fails or the hub ends it.
 public final class SubscriptionServer: Service, Sendable {
     private let configuration: SubscriptionServerConfiguration
     private let hub: SceneHub
     private let authority: TokenAuthority
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress?) -> Void
-    private let open = Mutex(0)
+    /// Admission and the port's connection metrics (`port="subscriptions"`).
+    public let gate: ConnectionGate
 
     public init(
         configuration: SubscriptionServerConfiguration, hub: SceneHub, authority: TokenAuthority, logger: Logger,
-        onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
+        metricsFactory: any MetricsFactory, onBound: @escaping @Sendable (SocketAddress?) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.hub = hub
         self.authority = authority
         self.logger = logger
         self.onBound = onBound
+        self.gate = ConnectionGate(
+            port: "subscriptions",
+            limits: AdmissionLimits(
+                maximumConnections: configuration.maximumConnections, maximumUnauthenticated: configuration.maximumUnsubscribed,
+                maximumPerAddress: configuration.maximumConnectionsPerAddress,
+                maximumUnauthenticatedPerAddress: configuration.maximumUnsubscribedPerAddress),
+            metricsFactory: metricsFactory)
     }
 
     public func run() async throws {
         let configuration = self.configuration
-        let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Below the state machine's pending-bytes limit, so "not writable" arrives first.
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
-            // The kernel's own send buffer autotunes to megabytes on loopback; bounded, a
-            // renderer that stops reading is noticed (not writable) after a few hundred kB.
-            .childChannelOption(.socketOption(.so_sndbuf), value: 128 * 1024)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                    try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: configuration.maximumLineBytes + 2))
-                    try sync.addHandler(OversizedLineResponder(maximumLineBytes: configuration.maximumLineBytes))
-                    let reporter = WritabilityReporter()
-                    try sync.addHandler(reporter)
-                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    return (AcceptedConnection(wrapped), reporter)
-                }
+        let gate = self.gate
+        var options = TCPListener.Options()
+        options.noDelay = true
+        // A renderer that closes its input after subscribing still gets its scenes.
+        options.allowRemoteHalfClosure = true
+        // Below the state machine's pending-bytes limit, so "not writable" arrives first.
+        options.writeBufferWaterMark = .init(low: 64 * 1024, high: 256 * 1024)
+        // The kernel's own send buffer autotunes to megabytes on loopback; bounded, a
+        // renderer that stops reading is noticed (not writable) after a few hundred kB.
+        options.sendBufferBytes = 128 * 1024
+        let seconds = configuration.subscribeTimeout.nanoseconds / 1_000_000_000
+        let server = try await TCPListener.bind(
+            host: configuration.host, port: configuration.port, tls: configuration.tls, options: options, gate: gate, authenticated: false,
+            refusal: { reason in
+                ByteBuffer(bytes: WireLine.error(StreamError(code: .tooManyConnections, message: "\(reason.explanation); retry later")))
             }
+        ) { channel, _ in
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(
+                ConnectionDeadlineHandler(
+                    startingPhase: (.firstMessage, configuration.subscribeTimeout),
+                    farewell: { _ in
+                        ByteBuffer(bytes: WireLine.error(StreamError(code: .badRequest, message: "no subscribe line within \(seconds) s")))
+                    },
+                    onExpiry: { gate.deadlineExpired($0.phase) }))
+            try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: configuration.maximumLineBytes + 2))
+            try sync.addHandler(OversizedLineResponder(maximumLineBytes: configuration.maximumLineBytes))
+            let reporter = WritabilityReporter()
+            try sync.addHandler(reporter)
+            let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            return SubscriptionConnection(connection: AcceptedConnection(wrapped), reporter: reporter)
+        }
         logger.notice("scene subscriptions listening", metadata: [
             "address": "\(server.channel.localAddress?.description ?? "?")", "tls": "\(configuration.tls != nil)",
         ])
@@ -77,46 +108,24 @@ public final class SubscriptionServer: Service, Sendable {
         // Accepting ends by closing the listening socket, not by abandoning the loop: a
         // connection accepted at that moment would otherwise be dropped unclosed (NIO traps).
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await (connection, reporter) in inbound {
-                        group.addTask { await self.serve(connection.channel, reporter: reporter) }
-                    }
-                }
+            try await TCPListener.serve(server) { accepted, ticket in
+                await self.serve(accepted.connection.channel, reporter: accepted.reporter, ticket: ticket)
             }
         } onGracefulShutdown: { [hub] in
             hub.shutdown()
-            server.channel.close(promise: nil)
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, reporter: WritabilityReporter) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, reporter: WritabilityReporter, ticket: AdmissionTicket) async {
         let channel = connection.channel
-        let admitted = open.withLock { count in
-            guard count < configuration.maximumConnections else { return false }
-            count += 1
-            return true
-        }
-        defer { if admitted { open.withLock { $0 -= 1 } } }
         let sink = ChannelSink(channel: channel)
-        guard admitted else {
-            sink.send(WireLine.error(StreamError(code: StreamError.Code(rawValue: "too_many_connections"), message: "the port serves \(configuration.maximumConnections) connections at most")))
-            sink.close()
-            return
-        }
-        // A client that connects and says nothing is dropped after the subscribe timeout.
-        let seconds = configuration.subscribeTimeout.nanoseconds / 1_000_000_000
-        let timeout = channel.eventLoop.scheduleTask(in: configuration.subscribeTimeout) {
-            sink.send(WireLine.error(StreamError(code: .badRequest, message: "no subscribe line within \(seconds) s")))
-            sink.close()
-        }
         var subscription: SceneHub.SubscriptionID?
         do {
             try await connection.executeThenClose { inbound, _ in
                 // Ends on graceful shutdown too: a connection that never subscribed must not hold it.
                 for try await line in inbound.cancelOnGracefulShutdown() {
                     if subscription != nil { continue }  // renderers say nothing after subscribing
-                    timeout.cancel()
+                    channel.triggerUserOutboundEvent(ConnectionPhaseCompleted(.firstMessage), promise: nil)
                     let request: SubscribeRequest
                     do throws(StreamError) {
                         request = try SubscribeRequest(line: line.readableBytesView, maximumLineBytes: configuration.maximumLineBytes)
@@ -133,6 +142,11 @@ public final class SubscriptionServer: Service, Sendable {
                         refuse(StreamError(code: .forbidden, message: why), sink)
                         return
                     }
+                    // Out of the small budget of connections not yet subscribed, into a renderer's slot.
+                    if let refusal = gate.authenticate(ticket) {
+                        refuse(StreamError(code: .tooManyConnections, message: "\(refusal.explanation); retry later"), sink)
+                        return
+                    }
                     switch hub.subscribe(request, sink: sink) {
                     case .success(let id):
                         subscription = id
@@ -143,11 +157,19 @@ public final class SubscriptionServer: Service, Sendable {
                         return
                     }
                 }
+                if subscription == nil {
+                    if !Task.isShuttingDownGracefully {
+                        refuse(StreamError(code: .badRequest, message: "the input ended before a subscribe line"), sink)
+                    }
+                    return
+                }
+                // The renderer closed its input (or the daemon stops): the scenes go on until
+                // the connection fails or the hub closes it (shutting down, slow, wall removed).
+                try await channel.closeFuture.get()
             }
         } catch {
             logger.debug("subscription connection ended", metadata: ["error": "\(error)"])
         }
-        timeout.cancel()
         if let subscription { hub.unsubscribe(subscription) }
     }
 
@@ -155,6 +177,12 @@ public final class SubscriptionServer: Service, Sendable {
         sink.send(WireLine.error(error))
         sink.close()
     }
+}
+
+/// What the subscription port's pipeline makes of an accepted connection.
+struct SubscriptionConnection: Sendable {
+    let connection: AcceptedConnection<ByteBuffer, ByteBuffer>
+    let reporter: WritabilityReporter
 }
 
 /// A subscriber's connection as the hub sees it: writes go to the channel's event loop.

@@ -22,6 +22,9 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let slowConsumer = Code(rawValue: "slow_consumer")
         /// The daemon is shutting down; reconnect with `since` to resume.
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// The port holds as many connections as it may (in all, not yet subscribed, or from
+        /// this client's address); retry later.
+        public static let tooManyConnections = Code(rawValue: "too_many_connections")
     }
 
     public var code: Code

@@ -82,6 +82,50 @@ import Testing
         #expect(await problem("database:\n  statementTimeoutMs: 50\n")?.key == "database.statementTimeoutMs")
     }
 
+    /// The connection limits and the scene history are read where the README says, and a value
+    /// out of range names its key.
+    @Test func connectionLimitsAndTheHistoryWindowAreRead() async throws {
+        let path = write(
+            """
+            http:
+              maxConnections: 300
+              maxConnectionsPerAddress: 20
+              headerTimeoutSeconds: 5
+              bodyTimeoutSeconds: 30
+            ingest:
+              tcp:
+                maxUnauthenticated: 8
+                maxConnectionsPerAddress: 16
+                maxUnauthenticatedPerAddress: 2
+                authTimeoutSeconds: 3
+              osmand:
+                maxConnectionsPerAddress: 500
+              cot:
+                maxConnections: 10
+                idleTimeoutSeconds: 60
+            subscriptions:
+              maxUnsubscribed: 12
+              maxUnsubscribedPerAddress: 3
+              subscribeTimeoutSeconds: 4
+              history:
+                maxPatches: 1200
+                maxBytes: 8388608
+            """)
+        let c = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
+        #expect(c.httpMaximumConnections == 300 && c.httpMaximumConnectionsPerAddress == 20)
+        #expect(c.httpDeadlines.header == .seconds(5) && c.httpDeadlines.body == .seconds(30) && c.httpDeadlines.idle == .seconds(60))
+        #expect(c.tcpIngest.maximumUnauthenticated == 8 && c.tcpIngest.maximumConnectionsPerAddress == 16)
+        #expect(c.tcpIngest.authenticationTimeout == .seconds(3) && c.tcpIngest.maximumUnauthenticatedPerAddress == 2)
+        #expect(c.subscriptionMaximumUnsubscribedPerAddress == 3)
+        #expect(c.osmandMaximumConnectionsPerAddress == 500 && c.osmandMaximumConnections == 1_024)
+        #expect(c.cot.maximumConnections == 10 && c.cot.idleTimeout == .seconds(60) && c.cot.maximumConnectionsPerAddress == 64)
+        #expect(c.subscriptionMaximumUnsubscribed == 12 && c.subscriptionSubscribeTimeoutSeconds == 4)
+        #expect(c.subscriptionHistoryMaximumPatches == 1_200 && c.subscriptionHistoryMaximumBytes == 8 << 20)
+        #expect(await problem("subscriptions:\n  history:\n    maxPatches: 0\n")?.key == "subscriptions.history.maxPatches")
+        #expect(await problem("http:\n  headerTimeoutSeconds: 0\n")?.key == "http.headerTimeoutSeconds")
+        #expect(await problem("ingest:\n  tcp:\n    maxUnauthenticated: -1\n")?.key == "ingest.tcp.maxUnauthenticated")
+    }
+
     @Test func brokenYAMLIsReportedWithTheFile() async {
         let error = await problem("http: [port: 1\n")
         #expect(error?.key == nil)

@@ -26,6 +26,15 @@ import Glibc
         let typo = try DaemonProcess(arguments: ["--config", path])
         #expect(await typo.waitForExit(timeout: .seconds(20)) == 78)
         #expect(typo.log.contains("writer.batchsize") && typo.log.contains("did you mean writer.batchSize?"))
+
+        // An empty network used to trap (SIGILL) instead of being a configuration error.
+        for section in ["ingest.udp", "ingest.osmand", "ingest.cot"] {
+            let parts = section.split(separator: ".")
+            try "\(parts[0]):\n  \(parts[1]):\n    allowedNetworks: [\"\"]\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let empty = try DaemonProcess(arguments: ["--config", path])
+            #expect(await empty.waitForExit(timeout: .seconds(20)) == 78, "\(section): \(empty.log)")
+            #expect(empty.log.contains("configuration key \(section).allowedNetworks: an empty entry is not a network"), "\(empty.log)")
+        }
     }
 
     @Test func missingPostgreSQLSaysWhichPackageToInstall() async throws {

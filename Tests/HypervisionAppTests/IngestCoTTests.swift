@@ -65,6 +65,24 @@ import Glibc
         let attacker = try LineClient(port: port)
         attacker.send(#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><event uid="x"/>"#)
         #expect(await attacker.isClosed())
+
+        // Garbage right after a complete event: the event is stored and the stream is closed at
+        // once, not whenever the client next writes (the framer keeps such a fault for its next
+        // call, which used to come only with more bytes).
+        let sloppy = try LineClient(port: port)
+        sloppy.send(event("ANDROID-PN-75-BAC-20") + "garbage")
+        #expect(await sloppy.isClosed(within: .seconds(2)))
+        // A client that sends an event and shuts its side down: stored, then closed.
+        let brief = try LineClient(port: port)
+        brief.send(event("ANDROID-PN-75-BAC-21"))
+        brief.shutdownOutput()
+        #expect(await brief.isClosed())
+        for _ in 0..<50 {
+            stored = try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings")
+            if stored == [5] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stored == [5], "the events framed before the garbage and before the end are stored")
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }

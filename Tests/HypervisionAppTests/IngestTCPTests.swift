@@ -123,4 +123,93 @@ import Glibc
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [3])
         #expect(await daemon.stop() == 0)
     }
+
+    /// A gateway that sends its lines and shuts its side down (`printf … | nc -N`, or a batch
+    /// job) must get every line stored and acknowledged before the close, the last one even
+    /// without its newline. Before, the end of input closed the connection: the lines were read
+    /// and shown live but their acks were lost, and an unterminated last line was dropped.
+    @Test func aHalfClosedConnectionIsFinishedAcknowledgedThenClosed() async throws {
+        let tcpPort = DaemonProcess.freePort()
+        let daemon = try await ReadyDaemon.start("tcp-half-close", environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)"])
+        #expect(daemon.becameReady, "\(daemon.log)")
+        let gateway = try LineClient(port: tcpPort)
+        gateway.send([ping("HALF-1"), ping("HALF-2"), ping("HALF-3")].joined(separator: "\n"))  // no final newline
+        gateway.shutdownOutput()
+        var answers: [String] = []
+        while let line = await gateway.readLine(timeout: .seconds(10)) { answers.append(line) }
+        let accepted = answers.compactMap { $0.firstMatch(of: /"accepted":(\d+)/).map { Int($0.1)! } }.reduce(0, +)
+        #expect(answers.last?.contains(#""through":3"#) == true && accepted == 3, "\(answers)")
+        #expect(await gateway.isClosed(), "the server closes once everything is acknowledged")
+        #expect(try await TestPostgres.integers(daemon.endpoint, "SELECT count(*) FROM pings") == [3])
+        #expect(await daemon.stop() == 0)
+    }
+
+    /// With tokens, a connection counts against a small budget until its auth line is valid,
+    /// and that line has a deadline: strangers that connect and say nothing are told
+    /// `auth_timeout` and closed, and while they wait they cannot take a gateway's slot.
+    @Test func theAuthLineHasADeadlineAndUnauthenticatedClientsOnlyFillTheirBudget() async throws {
+        let daemon = try await APIDaemon("tcp-auth-deadline", extraConfiguration: """
+            ingest:
+              tcp:
+                authTimeoutSeconds: 1
+                maxUnauthenticated: 2
+                maxConnections: 1
+            """)
+        let port = try #require(daemon.process.port("INGEST_TCP"))
+        let strangers = try (0..<2).map { _ in try LineClient(port: port) }
+        // Admission runs on each connection's own event loop: wait until both are in, or the
+        // next one could overtake one of them.
+        for _ in 0..<100 where try await daemon.metric("hypervision_connections_open", ["port": "ingest.tcp"]) != 2 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // The budget is full: the next stranger is refused at once, and told why.
+        let third = try LineClient(port: port)
+        #expect(await third.readLine(timeout: .seconds(5))?.contains(#""code":"too_many_connections""#) == true)
+        #expect(await third.isClosed())
+        let started = ContinuousClock.now
+        for stranger in strangers {
+            let line = await stranger.readLine(timeout: .seconds(5))
+            #expect(line?.contains(#""code":"auth_timeout""#) == true, "\(line ?? "nothing")")
+            #expect(await stranger.isClosed())
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+        // Their places are free again; a gateway authenticates and takes the one slot.
+        let gateway = try LineClient(port: port)
+        gateway.send(#"{"type":"auth","token":"ingest-secret"}"# + "\n")
+        #expect(await gateway.readLine() == #"{"type":"auth","ok":true}"#)
+        // A valid token does not make a slot: the second gateway is told so after its auth line.
+        let second = try LineClient(port: port)
+        second.send(#"{"type":"auth","token":"ingest-secret"}"# + "\n")
+        #expect(await second.readLine()?.contains(#""code":"too_many_connections""#) == true)
+        #expect(await second.isClosed())
+        // The one that got in is not held to the auth deadline any more.
+        try await Task.sleep(for: .milliseconds(1_500))
+        gateway.send(ping("AUTH-1") + "\n")
+        #expect(await gateway.readLine()?.contains(#""type":"ack","through":1"#) == true)
+        #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "ingest.tcp", "phase": "authentication"]) == 2)
+        #expect(try await daemon.metric("hypervision_connections_refused_total", ["port": "ingest.tcp", "reason": "max_unauthenticated"]) == 1)
+        #expect(try await daemon.metric("hypervision_connections_refused_total", ["port": "ingest.tcp", "reason": "max_connections"]) == 1)
+        #expect(await daemon.stop() == 0)
+    }
+
+    /// On SIGTERM every ingest connection gets what it sent stored and acknowledged, then a
+    /// `shutting_down` line with `retry`, then the close: the gateway knows to reconnect, and
+    /// from which line.
+    @Test func aStopTellsEveryConnectionShuttingDownAfterItsAcks() async throws {
+        let tcpPort = DaemonProcess.freePort()
+        let daemon = try await ReadyDaemon.start("tcp-stop", environment: ["HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)"])
+        #expect(daemon.becameReady, "\(daemon.log)")
+        let gateway = try LineClient(port: tcpPort)
+        gateway.send(ping("STOP-1") + "\n")
+        #expect(await gateway.readLine()?.contains(#""through":1"#) == true)
+        let quiet = try LineClient(port: tcpPort)
+        daemon.process.signal(SIGTERM)
+        for client in [gateway, quiet] {
+            let line = await client.readLine(timeout: .seconds(10))
+            #expect(line?.contains(#""code":"shutting_down""#) == true && line?.contains(#""retry":true"#) == true, "\(line ?? "nothing")")
+            #expect(await client.isClosed())
+        }
+        #expect(await daemon.process.waitForExit(timeout: .seconds(30)) == 0)
+        try? FileManager.default.removeItem(atPath: daemon.stateDirectory)
+    }
 }

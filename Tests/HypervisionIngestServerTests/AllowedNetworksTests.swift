@@ -22,6 +22,11 @@ import Testing
     @Test func badBlocksSayWhy() {
         #expect(throws: AllowedNetworksError.self) { try AllowedNetworks(["10.0.0.0/33"]) }
         #expect(throws: AllowedNetworksError.self) { try AllowedNetworks(["example.org/8"]) }
+        // These trapped (an empty entry has no address part to read) instead of being refused.
+        #expect(throws: AllowedNetworksError.self) { try AllowedNetworks([""]) }
+        #expect(throws: AllowedNetworksError.self) { try AllowedNetworks(["  "]) }
+        #expect(throws: AllowedNetworksError.self) { try AllowedNetworks(["/8"]) }
+        #expect(throws: AllowedNetworksError.self) { try AllowedNetworks(["10.0.0.0/"]) }
     }
 
     @Test func theRateLimitedLogHoldsBackAndCounts() {

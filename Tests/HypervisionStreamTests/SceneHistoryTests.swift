@@ -123,13 +123,33 @@ import Testing
         }
     }
 
-    @Test func aCombinedPatchLargerThanTheSceneIsSentAsTheScene() throws {
+    /// Fifty replaces of one number, concatenated, are larger than the scene: they used to be
+    /// sent as the scene (a renderer resuming after a few seconds of a busy wall got a full
+    /// scene although every patch was held). Their net change is one replace, sent as a patch;
+    /// only a net change that is not smaller than the scene is sent as the scene.
+    @Test func aLongRunIsSentAsItsNetChangeAndAsTheSceneOnlyWhenThatIsNotSmaller() throws {
         let pad = JSONValue.string(String(repeating: "x", count: 200))
         var history = SceneHistory(key: key, seq: 0, document: ["n": 0, "pad": pad] as JSONValue)
         for value in 1...50 { _ = history.publish(["n": .number(Double(value)), "pad": pad] as JSONValue) }
-        // 50 replaces of one number are larger than the scene itself.
-        #expect(history.updateLine(since: 0) == history.sceneLine())
+        let update = try #require(history.update(since: 0))
+        #expect(update.isPatch)
+        #expect(String(decoding: update.bytes, as: UTF8.self) == #"{"base":0,"patch":[{"op":"replace","path":"/n","value":50}],"seq":50,"type":"patch"}"# + "\n")
         let line = try #require(history.updateLine(since: 49))
         #expect(String(decoding: line, as: UTF8.self) == #"{"base":49,"patch":[{"op":"replace","path":"/n","value":50}],"seq":50,"type":"patch"}"# + "\n")
+
+        // Everything rewritten at every publish: the net change is the whole scene.
+        var churn = SceneHistory(key: key, seq: 0, document: ["pad": pad] as JSONValue)
+        for value in 1...20 { _ = churn.publish(["pad": .string(String(repeating: "\(value % 10)", count: 200))] as JSONValue) }
+        #expect(churn.updateLine(since: 0) == churn.sceneLine())
+        #expect(churn.update(since: 0)?.isPatch == false)
+    }
+
+    @Test func theWindowIsTheAgeOfTheOldestVersionHeld() {
+        var history = SceneHistory(key: key, seq: 0, document: ["n": 0] as JSONValue, limits: .init(maximumPatches: 3), now: 1_000)
+        #expect(history.window(now: 5_000) == 4_000)
+        for value in 1...5 { _ = history.publish(["n": .number(Double(value))] as JSONValue, now: UInt64(1_000 + value * 1_000)) }
+        // Versions 2...5 are held (3 patches): version 2 was published at 3_000.
+        #expect(history.oldestResumableSeq == 2)
+        #expect(history.window(now: 10_000) == 7_000)
     }
 }

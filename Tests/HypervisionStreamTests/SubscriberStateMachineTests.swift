@@ -189,4 +189,18 @@ private func ms(_ milliseconds: UInt64) -> UInt64 { milliseconds * 1_000_000 }
         print("MemoryLayout<SubscriberStateMachine>.size = \(size), stride = \(MemoryLayout<SubscriberStateMachine>.stride)")
         #expect(size <= 128)
     }
+
+    /// The first answer is made outside the hub's lock; a publish meanwhile must not send a
+    /// patch that would reach the renderer before it.
+    @Test func nothingOvertakesTheFirstAnswer() {
+        var machine = SubscriberStateMachine(configuration: configuration)
+        #expect(machine.subscribed(since: 4, currentSeq: 10, now: 0) == .sendPatch(base: 4))
+        machine.holdUntilFirstLineSent()
+        #expect(machine.published(seq: 11, now: ms(150)) == .none)
+        #expect(machine.tick(now: ms(5_000)) == .none)
+        #expect(machine.nextDeadline == nil)
+        // Sent: what waited goes out, from what the first answer delivered.
+        #expect(machine.firstLineSent(now: ms(5_000)) == .sendPatch(base: 10))
+        #expect(machine.firstLineSent(now: ms(5_001)) == .none)
+    }
 }

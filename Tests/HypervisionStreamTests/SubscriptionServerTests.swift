@@ -3,6 +3,7 @@ import HypervisionCore
 import HypervisionStream
 import HypervisionTestSupport
 import Logging
+import MetricsTestKit
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
@@ -23,15 +24,17 @@ import Glibc
 
     /// Runs a server on a free port around `body`.
     func withServer(
-        hub: SceneHub, tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> Void
+        hub: SceneHub, tls: TLSConfiguration? = nil, metrics: TestMetrics = TestMetrics(),
+        configure: (inout SubscriptionServerConfiguration) -> Void = { _ in }, _ body: @Sendable (Int) async throws -> Void
     ) async throws {
         var configuration = SubscriptionServerConfiguration()
         configuration.port = 0
         configuration.tls = tls
         configuration.subscribeTimeout = .seconds(2)
+        configure(&configuration)
         let bound = Mutex<Int?>(nil)
         let server = SubscriptionServer(
-            configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"),
+            configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"), metricsFactory: metrics,
             onBound: { address in bound.withLock { $0 = address?.port } })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
@@ -265,6 +268,107 @@ import Glibc
         }
     }
 
+    /// A renderer resuming after many small changes gets their net change as one patch, not the
+    /// full scene (their concatenation is larger than the scene), and the resume is counted.
+    @Test func aResumeAfterManySmallChangesGetsTheirNetChange() async throws {
+        var configuration = SceneHub.Configuration()
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000)
+        let metrics = TestMetrics()
+        let hub = SceneHub(configuration: configuration, metricsFactory: metrics)
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0, padding: 2_000))
+        let first = try #require(hub.current(StreamKey(wall: "cic"))?.seq)
+        for n in 1...200 { hub.publish(StreamKey(wall: "cic"), content: Self.document(n, padding: 2_000)) }
+        try await withServer(hub: hub) { port in
+            let client = try LineClient(port: port)
+            client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret","since":\#(first)}"# + "\n")
+            let line = try #require(await client.readLine())
+            guard case .patch(let seq, let base, let patch) = try message(line) else {
+                Issue.record("a full scene for a resume whose net change is small: \(line.prefix(200))")
+                return
+            }
+            #expect(base == first && seq == first + 200)
+            #expect(try patch.applied(to: Self.document(0, padding: 2_000)) == Self.document(200, padding: 2_000))
+            #expect(line.utf8.count < 1_000)
+        }
+        #expect(try metrics.expectCounter("hypervision_scene_resumes_total", [("result", "patch")]).totalValue == 1)
+    }
+
+    /// A renderer that shuts its side down once subscribed (it has nothing more to say) keeps its
+    /// stream. Before, the end of its input closed the connection.
+    @Test func aRendererThatClosesItsInputAfterSubscribingKeepsItsStream() async throws {
+        var configuration = SceneHub.Configuration()
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000)
+        let hub = SceneHub(configuration: configuration)
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+        try await withServer(hub: hub) { port in
+            let client = try LineClient(port: port)
+            client.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            client.shutdownOutput()
+            var replica = SceneReplica()
+            try replica.apply(try message(await client.readLine()))
+            let first = try #require(replica.seq)
+            hub.publish(StreamKey(wall: "cic"), content: Self.document(1))
+            while replica.seq != first + 1 {
+                let next = try message(await client.readLine(timeout: .seconds(5)))
+                if case .heartbeat = next { continue }
+                try replica.apply(next)
+            }
+            #expect(replica.document == Self.document(1))
+            // Half-closed before subscribing is a client with nothing to ask: told, and closed.
+            let mute = try LineClient(port: port)
+            mute.shutdownOutput()
+            guard case .error(let error) = try message(await mute.readLine(timeout: .seconds(5))) else {
+                Issue.record("no error for a client that closed its input without subscribing")
+                return
+            }
+            #expect(error.code == .badRequest)
+            #expect(await mute.isClosed())
+        }
+    }
+
+    /// Connections that have not subscribed count against a small budget of their own and every
+    /// client address against its cap; beyond, `too_many_connections` and a close, counted.
+    @Test func connectionsBeyondTheCapsAreToldTooManyConnections() async throws {
+        let hub = SceneHub()
+        hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
+        let metrics = TestMetrics()
+        try await withServer(hub: hub, metrics: metrics, configure: { configuration in
+            configuration.maximumUnsubscribed = 2
+            configuration.maximumConnectionsPerAddress = 3
+        }) { port in
+            let waiting = try (0..<2).map { _ in try LineClient(port: port) }
+            // Admission runs on each connection's own event loop: wait until both are in, or
+            // the next one could overtake one of them.
+            let open = { try? metrics.expectGauge("hypervision_connections_open", [("port", "subscriptions")]).lastValue }
+            for _ in 0..<200 where open() != 2 { try await Task.sleep(for: .milliseconds(10)) }
+            let refused = try LineClient(port: port)
+            guard case .error(let error) = try message(await refused.readLine(timeout: .seconds(5))) else {
+                Issue.record("no refusal beyond the budget of connections not subscribed")
+                return
+            }
+            #expect(error.code == .tooManyConnections)
+            #expect(await refused.isClosed())
+            // Subscribing leaves the budget: room for one more, up to the address's cap.
+            waiting[0].send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            guard case .scene = try message(await waiting[0].readLine()) else { Issue.record("no scene"); return }
+            let third = try LineClient(port: port)
+            third.send(#"{"type":"subscribe","wall":"cic","token":"wall-secret"}"# + "\n")
+            guard case .scene = try message(await third.readLine()) else { Issue.record("no scene for the third"); return }
+            let fourth = try LineClient(port: port)
+            guard case .error(let perAddress) = try message(await fourth.readLine(timeout: .seconds(5))) else {
+                Issue.record("no refusal beyond the address's cap")
+                return
+            }
+            #expect(perAddress.code == .tooManyConnections && perAddress.message.contains("address"))
+            let byReason = { (reason: String) in
+                try metrics.expectCounter("hypervision_connections_refused_total", [("port", "subscriptions"), ("reason", reason)]).totalValue
+            }
+            #expect(try byReason("max_unauthenticated") == 1 && byReason("max_per_address") == 1)
+            #expect(try metrics.expectGauge("hypervision_connections_open", [("port", "subscriptions")]).lastValue == 3)
+            _ = waiting
+        }
+    }
+
     /// Stopping while clients keep connecting: no connection that the listener was handing over
     /// as it stopped brings the process down (NIO traps on a dropped, unfinished connection;
     /// `AcceptedConnection` closes those instead). Both ways of stopping: graceful shutdown, and
@@ -278,7 +382,7 @@ import Glibc
             configuration.port = 0
             let bound = Mutex<Int?>(nil)
             let server = SubscriptionServer(
-                configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"),
+                configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"), metricsFactory: TestMetrics(),
                 onBound: { address in bound.withLock { $0 = address?.port } })
             let group = ServiceGroup(
                 services: [server, SceneHubService(hub: hub)], gracefulShutdownSignals: [], cancellationSignals: [],

@@ -80,6 +80,25 @@ public final class APIDaemon: @unchecked Sendable {
     }
 }
 
+/// The value of one series in a Prometheus text exposition: the line of metric `name` whose
+/// labels include every one of `labels` (whatever their order); nil when there is none.
+public func prometheusValue(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
+        let rest = line.dropFirst(name.count)
+        guard rest.first == "{" || rest.first == " " else { continue }
+        guard labels.allSatisfy({ line.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
+        return line.split(separator: " ").last.flatMap { Double($0) }
+    }
+    return nil
+}
+
+extension APIDaemon {
+    /// One series of `GET /metrics` (see ``prometheusValue(_:_:_:)``).
+    public func metric(_ name: String, _ labels: [String: String] = [:]) async throws -> Double? {
+        prometheusValue(try await call("GET", "/metrics", token: nil).text, name, labels)
+    }
+}
+
 /// A failure in test set-up, with the reason.
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String

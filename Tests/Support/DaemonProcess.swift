@@ -53,6 +53,13 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The daemon's environment, with the ports picked for it (`HYPERVISION_INGEST_TCP_PORT`…).
+    public var environment: [String: String] { process.environment ?? [:] }
+
+    /// A port the daemon was given through its environment (`"INGEST_COT"` for
+    /// `HYPERVISION_INGEST_COT_PORT`).
+    public func port(_ name: String) -> Int? { environment["HYPERVISION_\(name)_PORT"].flatMap { Int($0) } }
+
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the process to exit and returns its status, or nil on timeout.
@@ -152,11 +159,24 @@ public final class LineClient: @unchecked Sendable {
     private var buffer: [UInt8] = []
 
     /// `receiveBuffer` shrinks the socket's receive buffer (before connecting), so a test can
-    /// make a client that does not read fill up quickly.
-    public init(port: Int, receiveBuffer: Int32? = nil) throws {
+    /// make a client that does not read fill up quickly. `source` binds the client to another
+    /// loopback address first (`127.0.0.2`…), so a test can be several clients for the daemon's
+    /// per-address limits.
+    public init(port: Int, receiveBuffer: Int32? = nil, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            // Thrown once every stored property is set: deinit closes the descriptor.
+            guard bound == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
         }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -182,9 +202,23 @@ public final class LineClient: @unchecked Sendable {
         }
     }
 
+    /// Shuts the client's side down (a FIN): the server reads the end of the input and may
+    /// still answer.
+    public func shutdownOutput() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// The next line, or nil if none arrives within `timeout` or the server closed.
     public func readLine(timeout: Duration = .seconds(10)) async -> String? {
         await offThePool { self.blockingReadLine(timeout: timeout) }
+    }
+
+    /// Everything the server sends until it closes the connection (or `timeout` passes),
+    /// unterminated last line included.
+    public func readToEnd(timeout: Duration = .seconds(5)) async -> String {
+        await offThePool {
+            _ = self.blockingIsClosed(within: timeout)
+            defer { self.buffer.removeAll() }
+            return String(decoding: self.buffer, as: UTF8.self)
+        }
     }
 
     /// True once the server has closed the connection (reads return end-of-file).

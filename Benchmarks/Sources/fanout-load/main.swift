@@ -14,6 +14,7 @@ import HypervisionCore
 import HypervisionStream
 import LoadTools
 import Logging
+import Metrics
 import Synchronization
 
 #if canImport(Glibc)
@@ -218,9 +219,14 @@ hub.publish(key, content: maker.next(moving: 0))
 var serverConfiguration = SubscriptionServerConfiguration()
 serverConfiguration.port = 0
 serverConfiguration.maximumConnections = options.subscribers + 100
+// Every subscriber connects from 127.0.0.1, and all of them may be waiting to subscribe at once.
+serverConfiguration.maximumUnsubscribed = options.subscribers + 100
+serverConfiguration.maximumConnectionsPerAddress = options.subscribers + 100
+serverConfiguration.maximumUnsubscribedPerAddress = options.subscribers + 100
 let bound = Mutex<Int?>(nil)
 let server = SubscriptionServer(
     configuration: serverConfiguration, hub: hub, authority: TokenAuthority(tokens: []), logger: logger,
+    metricsFactory: NOOPMetricsHandler.instance,
     onBound: { address in bound.withLock { $0 = address?.port } })
 
 print("fanout-load: \(options.subscribers) subscribers, scene of \(options.units) units with \(options.moving) moving per change, \(fixed(options.rate)) changes/s, subscriber cap \(fixed(options.cap ?? options.rate))/s, open-file limit \(limit)")

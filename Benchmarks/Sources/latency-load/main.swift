@@ -139,6 +139,11 @@ environment["HYPERVISION_INGEST_UDP_ENABLED"] = "false"
 environment["HYPERVISION_INGEST_OSMAND_ENABLED"] = "false"
 environment["HYPERVISION_INGEST_COT_ENABLED"] = "false"
 environment["HYPERVISION_LOG_LEVEL"] = "warning"
+// Every client connects from 127.0.0.1: the per-address caps must not be what is measured.
+environment["HYPERVISION_SUBSCRIPTIONS_MAX_CONNECTIONS_PER_ADDRESS"] = "\(options.subscribers + 100)"
+environment["HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED"] = "\(options.subscribers + 100)"
+environment["HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED_PER_ADDRESS"] = "\(options.subscribers + 100)"
+environment["HYPERVISION_INGEST_TCP_MAX_CONNECTIONS_PER_ADDRESS"] = "\(options.connections + 10)"
 daemon.environment = environment
 daemon.standardOutput = FileHandle.nullDevice
 // Not our stderr: the daemon must not hold a pipe open that a caller of this tool waits on.
