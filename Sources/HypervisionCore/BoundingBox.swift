@@ -46,7 +46,8 @@ public struct BoundingBox: Sendable, Hashable, CustomStringConvertible {
         var values: [Double] = []
         for (index, part) in parts.enumerated() {
             let trimmed = part.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()
-            guard let value = Double(String(trimmed)) else {
+            // Decimal only: `Double(_:)` would also read hex floats, `nan` and `inf`.
+            guard let value = Double(decimalText: String(trimmed)) else {
                 let name = ["west", "south", "east", "north"][index]
                 throw ValidationError(.bboxInvalid, "bbox \(name) \"\(String(part.prefix(24)))\" is not a number")
             }
