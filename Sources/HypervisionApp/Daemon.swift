@@ -179,6 +179,8 @@ public struct Daemon {
             })
 
         let router = Router()
+        // First: middleware wraps only the routes added after it.
+        router.add(middleware: APIErrorMiddleware())
         let authority = TokenAuthority(tokens: configuration.tokens)
         PingIngestRoutes(intake: intake("http"), authority: authority, limits: configuration.httpIngest).addRoutes(to: router)
         let incidents = IncidentDesk(store: incidentStore, router: configuration.incidentRouter, live: live)
