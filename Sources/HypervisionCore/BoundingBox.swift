@@ -49,6 +49,9 @@ public struct BoundingBox: Sendable, Hashable, CustomStringConvertible {
             // Decimal only: `Double(_:)` would also read hex floats, `nan` and `inf`.
             guard let value = Double(decimalText: String(trimmed)) else {
                 let name = ["west", "south", "east", "north"][index]
+                if let other = Double(String(trimmed)), !other.isFinite {
+                    throw ValidationError(.notFinite, "bbox \(name) is not a finite number")
+                }
                 throw ValidationError(.bboxInvalid, "bbox \(name) \"\(String(part.prefix(24)))\" is not a number")
             }
             values.append(value)
