@@ -135,12 +135,13 @@ public struct Daemon {
             onReady: {})
 
         // The live picture: updated by every ingest path before the database write.
-        let live = LiveState(picture: LivePicture(configuration: LivePictureConfiguration(staleAfter: Double(configuration.unitStaleSeconds))))
+        let liveMetrics = LiveUnitMetrics(factory: metricsFactory)
+        let live = LiveState(picture: LivePicture(configuration: configuration.livePicture, onUnitCountChange: liveMetrics.observe))
         let observe: @Sendable ([Ping]) -> Void = { live.picture.apply($0) }
         let cameraStore = CameraStore(database: database)
         let incidentStore = IncidentStore(database: database)
         let history = HistoryStore(database: database)
-        let callsigns = CallsignRegistry(live: live, history: history, logger: logger)
+        let callsigns = CallsignRegistry(live: live, history: history, logger: logger, capacity: configuration.unitsMaximumLive)
         func intake(_ name: String) -> PingIntake {
             PingIntake(
                 storage: writer, protocol: name, metricsFactory: metricsFactory, observe: observe,
@@ -289,7 +290,8 @@ public struct Daemon {
         systemd.expect(listeners: listeners.count)
         // The hub's service comes after the listeners so that it stops before them: renderers are
         // told `shutting_down` and closed, and the listeners then have no connection to wait for.
-        var services: [any Service] = [client, supervisor, writer, loader, callsigns, walls] + listeners + [SceneHubService(hub: hub)]
+        var services: [any Service] = [client, supervisor, writer, loader, callsigns, LiveUnitKeeper(picture: live.picture, logger: logger), walls]
+            + listeners + [SceneHubService(hub: hub)]
         if configuration.demo {
             services.append(
                 DemoFeed(

@@ -3,6 +3,7 @@ import Foundation
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
+import HypervisionLive
 import HypervisionStore
 import Logging
 import NIOSSL
@@ -127,6 +128,10 @@ public struct DaemonConfiguration: Sendable {
     public var wallsKeyframeSeconds = 60
     /// A unit not heard from for this long is stale.
     public var unitStaleSeconds = 300
+    /// Most units in the live picture; beyond it the longest-unheard are forgotten first.
+    public var unitsMaximumLive = 200_000
+    /// Units not heard from for this many hours are forgotten (0: never on silence alone).
+    public var unitsForgetAfterHours = 24
 
     public init() {}
 
@@ -144,6 +149,7 @@ public struct DaemonConfiguration: Sendable {
         "incidents.routingFile", "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
+        "units.maxLive", "units.forgetAfterHours",
     ]
 
     /// The TLS settings of every TCP port.
@@ -270,6 +276,8 @@ public struct DaemonConfiguration: Sendable {
         wallsIntervalMilliseconds = try r.int("walls.intervalMs", default: wallsIntervalMilliseconds, in: 10...60_000)
         wallsKeyframeSeconds = try r.int("walls.keyframeSeconds", default: wallsKeyframeSeconds, in: 1...86_400)
         unitStaleSeconds = try r.int("units.staleSeconds", default: unitStaleSeconds, in: 1...86_400 * 7)
+        unitsMaximumLive = try r.int("units.maxLive", default: unitsMaximumLive, in: 1...10_000_000)
+        unitsForgetAfterHours = try r.int("units.forgetAfterHours", default: unitsForgetAfterHours, in: 0...24 * 366)
         incidentRoutingFile = try r.string("incidents.routingFile", default: "")
         if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {
@@ -279,6 +287,13 @@ public struct DaemonConfiguration: Sendable {
                 throw ConfigurationError(key: "database.url", problem: error.message)
             }
         }
+    }
+
+    /// The live picture's settings: staleness, and how many units it keeps and for how long.
+    public var livePicture: LivePictureConfiguration {
+        LivePictureConfiguration(
+            staleAfter: Double(unitStaleSeconds), maximumUnits: unitsMaximumLive,
+            forgetAfter: unitsForgetAfterHours == 0 ? nil : Double(unitsForgetAfterHours) * 3_600)
     }
 
     /// The state directory: configured, else `$STATE_DIRECTORY` (systemd), else

@@ -206,14 +206,21 @@ public struct HistoryStore: Sendable {
 }
 
 extension HistoryStore {
-    /// Every unit's latest position (from `unit_positions`), to rebuild the live picture at start-up.
-    public func latestPositions() async throws -> [Ping] {
+    /// The latest position of every unit heard since `heardSince` (all when nil), the most
+    /// recently heard first, at most `limit` (from `unit_positions`), to rebuild the live picture
+    /// at start-up: the table keeps every unit ever heard, the live picture only those it would
+    /// keep, so start-up never reads millions of rows to forget them at once.
+    public func latestPositions(heardSince: Timestamp? = nil, limit: Int = Int(Int64.max)) async throws -> [Ping] {
+        let since = (heardSince ?? Timestamp.storableRange.lowerBound).postgresText
         let rows = try await database.query(
             """
             SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
                    (extract(epoch FROM received_at) * 1000000)::int8
             FROM unit_positions
+            WHERE received_at > \(since)::timestamptz
+            ORDER BY received_at DESC
+            LIMIT \(Int64(limit))
             """)
         var pings: [Ping] = []
         for row in rows {

@@ -28,6 +28,29 @@ import Testing
         }
     }
 
+    /// Start-up reads only what the live picture keeps: units heard since its forget time,
+    /// the most recently heard first, at most its cap.
+    @Test func latestPositionsAreTheMostRecentlyHeardWithinTheWindow() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let now = Timestamp.now()
+        let pings = (0..<5).map { n in
+            Ping(
+                unit: UnitID(trusted: "PN-LP-\(n)"), time: now.adding(seconds: Double(-n) * 3_600), position: GeoPoint(latitude: 48.8, longitude: 2.3),
+                receivedAt: now.adding(seconds: Double(-n) * 3_600))
+        }
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = PingStore(database: client.database)
+            try await store.ensurePartitions(around: now.epochDay, daysBehind: 1, daysAhead: 1)
+            _ = try await store.insert(pings)
+            let history = HistoryStore(database: client.database)
+            #expect(try await history.latestPositions().count == 5)
+            #expect(try await history.latestPositions(limit: 2).map(\.unit.rawValue) == ["PN-LP-0", "PN-LP-1"])
+            let recent = try await history.latestPositions(heardSince: now.adding(seconds: -2.5 * 3_600))
+            #expect(recent.map(\.unit.rawValue) == ["PN-LP-0", "PN-LP-1", "PN-LP-2"])
+            #expect(recent.first?.receivedAt == now)
+        }
+    }
+
     @Test func unitsPassingAPlaceAreFoundWithTheirClosestApproach() async throws {
         let endpoint = try await PingStoreTests.migratedDatabase()
         let start = Timestamp.now().adding(seconds: -3_600)
