@@ -130,9 +130,15 @@ public final class PingStore: Sendable {
         }
     }
 
+    /// Units remembered at most: a stream of made-up ids must not grow the set for ever. Past
+    /// it the set starts afresh; a unit forgotten costs one `INSERT … ON CONFLICT DO NOTHING`
+    /// in its next batch.
+    static let maximumKnownUnits = 200_000
+
     private func rememberUnits(_ units: [String]) {
         guard !units.isEmpty else { return }
         known.withLock { known in
+            if known.units.count + units.count > Self.maximumKnownUnits { known.units.removeAll() }
             for unit in units { known.units.insert(UnitID(trusted: unit)) }
         }
     }
