@@ -3,9 +3,6 @@ extension ValidationError.Code {
     /// U+007F–U+009F). PostgreSQL `text` cannot store U+0000 at all, and the others corrupt
     /// logs, CSV exports and wall labels.
     public static let controlCharacter = ValidationError.Code(rawValue: "control_character")
-    /// A number parameter is not a plain decimal number (hex floats, `nan`, `inf` and signs
-    /// such as `+` are refused, as in JSON).
-    public static let numberInvalid = ValidationError.Code(rawValue: "number_invalid")
 }
 
 /// Checks on text that a client sends and the daemon stores or echoes.
