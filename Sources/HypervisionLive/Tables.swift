@@ -210,6 +210,11 @@ struct UnitTable: Sendable {
             if evictionCandidates[mid].lastHeard > heard { low = mid + 1 } else { high = mid }
         }
         evictionCandidates.insert(EvictionCandidate(lastHeard: heard, id: id), at: low)
+        // Bounded too: dropping the newest entries keeps the invariant (every unit not listed
+        // was heard no earlier than the newest entry left).
+        if evictionCandidates.count > 2 * candidateBatch {
+            evictionCandidates.removeFirst(evictionCandidates.count - 2 * candidateBatch)
+        }
     }
 
     /// The located units last heard at or before `cutoff` (µs since the epoch).

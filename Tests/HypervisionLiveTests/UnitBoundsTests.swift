@@ -156,6 +156,35 @@ struct UnitBoundsTests {
         #expect(picture.forgottenUnits.atCapacity > 1_000)
     }
 
+    @Test("Units loaded heard long ago, in any order, are still forgotten oldest first")
+    func oldArrivalsAreOrderedAmongTheCandidates() {
+        // A cap of 1,600 picks 100 candidates per scan: the units heard at 2, 4, … 200.
+        let cap = 1_600
+        let picture = LivePicture(configuration: LivePictureConfiguration(maximumUnits: cap, forgetAfter: nil), clock: { t0 })
+        var heard: [String: Int64] = [:]
+        var batch: [Ping] = []
+        for n in 1...cap {
+            heard["N-\(n)"] = 2 * Int64(n)  // even; the arrivals below are odd: no ties
+            batch.append(ping("N-\(n)", 48, 2, time: t0, received: Timestamp(microseconds: 2 * Int64(n))))
+        }
+        picture.apply(batch)
+        var rng = SeededRandom(seed: 3)
+        // Units loaded from storage, heard between the candidates, then a stream of new ones:
+        // each arrival makes room by forgetting the unit heard from longest ago of all.
+        let old = (1..<100).map { 2 * Int64($0) + 1 }.shuffled(using: &rng).prefix(60)
+        let arrivals = [100_001] + old + (0..<300).map { 100_003 + 2 * Int64($0) }
+        for (n, time) in arrivals.enumerated() {
+            picture.apply(ping("A-\(n)", 48, 2, time: t0, received: Timestamp(microseconds: time)))
+            heard["A-\(n)"] = time
+            if let oldest = heard.min(by: { $0.value < $1.value }) { heard[oldest.key] = nil }
+            // After every arrival, not only at the end: the order of forgetting is the point.
+            guard located(picture) == Set(heard.keys) else {
+                Issue.record("arrival \(n) (heard at \(time)): kept \(located(picture).subtracting(heard.keys)), forgot \(Set(heard.keys).subtracting(located(picture)))")
+                return
+            }
+        }
+    }
+
     @Test("The selection of candidates finds the value of every rank")
     func selectionFindsRanks() {
         var rng = SeededRandom(seed: 5)
