@@ -13,13 +13,17 @@ public final class CallsignRegistry: Service, Sendable {
     private let history: HistoryStore
     private let logger: Logger
     private let state = Mutex<(known: [UnitID: String], pending: [UnitID: String])>(([:], [:]))
-    /// Units remembered at most; beyond, the oldest knowledge is simply re-learned.
-    private let capacity = 200_000
+    /// Units remembered at most, in `known` and in `pending` each (the live picture's cap):
+    /// beyond, `known` starts afresh (its knowledge is re-learned, one more write per unit), and
+    /// while the database is away new callsigns wait for the next announcement instead
+    /// (TAK clients repeat theirs in every event). A stream of made-up ids stays bounded.
+    private let capacity: Int
 
-    public init(live: LiveState, history: HistoryStore, logger: Logger) {
+    public init(live: LiveState, history: HistoryStore, logger: Logger, capacity: Int = 200_000) {
         self.live = live
         self.history = history
         self.logger = logger
+        self.capacity = max(1, capacity)
     }
 
     public func note(_ callsigns: [(UnitID, String)]) {
@@ -27,9 +31,12 @@ public final class CallsignRegistry: Service, Sendable {
             var changed: [(UnitID, String)] = []
             for (unit, callsign) in callsigns where state.known[unit] != callsign {
                 if state.known.count >= capacity { state.known.removeAll(keepingCapacity: true) }
+                changed.append((unit, callsign))
+                // No room to queue it for the database: not remembered either, so the unit's
+                // next announcement tries again.
+                guard state.pending[unit] != nil || state.pending.count < capacity else { continue }
                 state.known[unit] = callsign
                 state.pending[unit] = callsign
-                changed.append((unit, callsign))
             }
             return changed
         }
@@ -57,8 +64,12 @@ public final class CallsignRegistry: Service, Sendable {
         do {
             try await history.recordCallsigns(pending.map { (unit: $0.key, callsign: $0.value) })
         } catch {
-            // Kept for the next round; the live picture already has them.
-            state.withLock { state in state.pending.merge(pending) { current, _ in current } }
+            // Kept for the next round, within the bound; the live picture already has them.
+            state.withLock { state in
+                for (unit, callsign) in pending where state.pending[unit] == nil && state.pending.count < capacity {
+                    state.pending[unit] = callsign
+                }
+            }
             logger.debug("callsigns not stored yet", metadata: ["error": "\(DatabaseErrors.describe(error))"])
         }
     }

@@ -136,12 +136,13 @@ public struct Daemon {
             onReady: {})
 
         // The live picture: updated by every ingest path before the database write.
-        let live = LiveState(picture: LivePicture(configuration: LivePictureConfiguration(staleAfter: Double(configuration.unitStaleSeconds))))
+        let liveMetrics = LiveUnitMetrics(factory: metricsFactory)
+        let live = LiveState(picture: LivePicture(configuration: configuration.livePicture, onUnitCountChange: liveMetrics.observe))
         let observe: @Sendable ([Ping]) -> Void = { live.picture.apply($0) }
         let cameraStore = CameraStore(database: database)
         let incidentStore = IncidentStore(database: database)
         let history = HistoryStore(database: database)
-        let callsigns = CallsignRegistry(live: live, history: history, logger: logger)
+        let callsigns = CallsignRegistry(live: live, history: history, logger: logger, capacity: configuration.unitsMaximumLive)
         func intake(_ name: String) -> PingIntake {
             PingIntake(
                 storage: writer, protocol: name, metricsFactory: metricsFactory, observe: observe,
@@ -182,6 +183,8 @@ public struct Daemon {
             })
 
         let router = Router()
+        // First: middleware wraps only the routes added after it.
+        router.add(middleware: APIErrorMiddleware())
         let authority = TokenAuthority(tokens: configuration.tokens)
         PingIngestRoutes(intake: intake("http"), authority: authority, limits: configuration.httpIngest).addRoutes(to: router)
         let incidents = IncidentDesk(store: incidentStore, router: configuration.incidentRouter, live: live)
@@ -305,7 +308,8 @@ public struct Daemon {
         systemd.expect(listeners: listeners.count)
         // The hub's service comes after the listeners so that it stops before them: renderers are
         // told `shutting_down` and closed, and the listeners then have no connection to wait for.
-        var services: [any Service] = [database, supervisor, writer, loader, callsigns, walls] + listeners + [SceneHubService(hub: hub)]
+        var services: [any Service] = [database, supervisor, writer, loader, callsigns, LiveUnitKeeper(picture: live.picture, logger: logger), walls]
+            + listeners + [SceneHubService(hub: hub)]
         if configuration.demo {
             services.append(
                 DemoFeed(

@@ -4,6 +4,7 @@ import HypervisionCore
 import HypervisionHTTP
 import HypervisionIngestServer
 import HypervisionNetwork
+import HypervisionLive
 import HypervisionStore
 import Logging
 import NIOSSL
@@ -150,6 +151,10 @@ public struct DaemonConfiguration: Sendable {
     public var wallsKeyframeSeconds = 60
     /// A unit not heard from for this long is stale.
     public var unitStaleSeconds = 300
+    /// Most units in the live picture; beyond it the longest-unheard are forgotten first.
+    public var unitsMaximumLive = 200_000
+    /// Units not heard from for this many hours are forgotten (0: never on silence alone).
+    public var unitsForgetAfterHours = 24
 
     public init() {}
 
@@ -173,6 +178,7 @@ public struct DaemonConfiguration: Sendable {
         "subscriptions.history.maxPatches", "subscriptions.history.maxBytes",
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
+        "units.maxLive", "units.forgetAfterHours",
     ]
 
     /// The per-phase deadlines of the HTTP ports (API and OsmAnd).
@@ -342,6 +348,8 @@ public struct DaemonConfiguration: Sendable {
                 key: "shutdown.timeoutSeconds",
                 problem: "must exceed writer.writeTimeoutMs by 2 s or more: a stop waits up to one write deadline for the batches in flight")
         }
+        unitsMaximumLive = try r.int("units.maxLive", default: unitsMaximumLive, in: 1...10_000_000)
+        unitsForgetAfterHours = try r.int("units.forgetAfterHours", default: unitsForgetAfterHours, in: 0...24 * 366)
         incidentRoutingFile = try r.string("incidents.routingFile", default: "")
         if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {
@@ -351,6 +359,13 @@ public struct DaemonConfiguration: Sendable {
                 throw ConfigurationError(key: "database.url", problem: error.message)
             }
         }
+    }
+
+    /// The live picture's settings: staleness, and how many units it keeps and for how long.
+    public var livePicture: LivePictureConfiguration {
+        LivePictureConfiguration(
+            staleAfter: Double(unitStaleSeconds), maximumUnits: unitsMaximumLive,
+            forgetAfter: unitsForgetAfterHours == 0 ? nil : Double(unitsForgetAfterHours) * 3_600)
     }
 
     /// The state directory: configured, else `$STATE_DIRECTORY` (systemd), else

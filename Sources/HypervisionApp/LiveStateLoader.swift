@@ -78,7 +78,10 @@ public struct LiveStateLoader: Service {
     func load() async throws {
         let now = Timestamp.now()
         live.picture.upsert(units: try await history.registeredUnits())
-        let positions = try await history.latestPositions()
+        // Only the units the live picture would keep: heard within forgetAfter, at most its cap.
+        let settings = live.picture.configuration
+        let positions = try await history.latestPositions(
+            heardSince: settings.forgetAfter.map { now.adding(seconds: -$0) }, limit: settings.maximumUnits)
         live.picture.load(positions: positions)
         let stored = try await cameras.all()
         for camera in stored { live.upsert(camera: camera.camera, statusSince: camera.statusSince) }

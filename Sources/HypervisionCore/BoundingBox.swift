@@ -46,8 +46,12 @@ public struct BoundingBox: Sendable, Hashable, CustomStringConvertible {
         var values: [Double] = []
         for (index, part) in parts.enumerated() {
             let trimmed = part.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()
-            guard let value = Double(String(trimmed)) else {
+            // Decimal only: `Double(_:)` would also read hex floats, `nan` and `inf`.
+            guard let value = Double(decimalText: String(trimmed)) else {
                 let name = ["west", "south", "east", "north"][index]
+                if let other = Double(String(trimmed)), !other.isFinite {
+                    throw ValidationError(.notFinite, "bbox \(name) is not a finite number")
+                }
                 throw ValidationError(.bboxInvalid, "bbox \(name) \"\(String(part.prefix(24)))\" is not a number")
             }
             values.append(value)

@@ -54,8 +54,11 @@ public struct CameraEventValidator: Sendable {
         guard let kind = CameraEvent.Kind(rawValue: kindText) else {
             throw ValidationError(.valueInvalid, "kind \"\(kindText.prefix(32))\" is not one of motion, analytics, tamper")
         }
-        if let label, label.utf8.count > maximumLabelBytes {
-            throw ValidationError(.stringTooLong, "label is longer than \(maximumLabelBytes) bytes")
+        if let label {
+            guard label.utf8.count <= maximumLabelBytes else {
+                throw ValidationError(.stringTooLong, "label is longer than \(maximumLabelBytes) bytes")
+            }
+            try InputText.check(label, field: "label")
         }
         if let confidence, !(confidence.isFinite && (0...1).contains(confidence)) {
             throw ValidationError(.valueInvalid, "confidence \(confidence) is outside [0, 1]")
@@ -66,9 +69,7 @@ public struct CameraEventValidator: Sendable {
         }
         var occurredAt = now
         if let time {
-            guard let parsed = Timestamp(rfc3339: time) else {
-                throw ValidationError(.timeInvalid, "time \"\(time.prefix(40))\" is not an RFC 3339 time")
-            }
+            let parsed = try Timestamp.parseStorable(time, field: "time")
             let offset = Double(parsed.microseconds - now.microseconds) / 1e6
             guard offset <= maximumFutureSeconds else {
                 throw ValidationError(.timeInFuture, "time is more than \(Int(maximumFutureSeconds)) s in the future")

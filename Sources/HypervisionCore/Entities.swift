@@ -165,6 +165,8 @@ public struct CameraValidator: Sendable {
         guard name.utf8.count <= maximumTextBytes else {
             throw ValidationError(.valueInvalid, "name is longer than \(maximumTextBytes) bytes")
         }
+        // Stored as PostgreSQL text (which cannot hold NUL) and shown on walls: one clean line.
+        try InputText.check(name, field: "name")
         guard raw.streams.count <= maximumStreams else {
             throw ValidationError(.valueInvalid, "more than \(maximumStreams) streams")
         }
@@ -175,6 +177,8 @@ public struct CameraValidator: Sendable {
                     .valueInvalid,
                     "streams[\(index)].protocol \"\(stream.transport.prefix(16))\" is not one of \(Camera.Stream.Transport.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            try InputText.check(stream.url, field: "streams[\(index)].url")
+            try InputText.check(stream.quality, field: "streams[\(index)].quality")
             let schemes = ["rtsp://", "rtsps://", "http://", "https://", "wss://", "ws://"]
             guard stream.url.utf8.count <= maximumURLBytes, schemes.contains(where: { stream.url.lowercased().hasPrefix($0) }) else {
                 throw ValidationError(.valueInvalid, "streams[\(index)].url must be an rtsp, http(s) or ws(s) URL of at most \(maximumURLBytes) bytes")
@@ -194,6 +198,7 @@ public struct CameraValidator: Sendable {
         guard raw.tags.count <= maximumTags, raw.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 }) else {
             throw ValidationError(.valueInvalid, "tags: at most \(maximumTags), each 1 to 64 characters")
         }
+        for (index, tag) in raw.tags.enumerated() { try InputText.check(tag, field: "tags[\(index)]") }
         return Camera(
             id: id.rawValue, name: name, position: position, heading: heading, fieldOfView: fieldOfView, range: range,
             streams: streams, status: status, tags: raw.tags)

@@ -87,10 +87,13 @@ public struct IncidentValidator: Sendable {
         return value
     }
 
+    /// Checks a summary: free text of at most ``maximumSummaryBytes``, on several lines if need
+    /// be, without other control characters (PostgreSQL text cannot hold NUL).
     public func validateSummary(_ text: String) throws(ValidationError) -> String {
         guard text.utf8.count <= maximumSummaryBytes else {
             throw ValidationError(.stringTooLong, "summary is longer than \(maximumSummaryBytes) bytes")
         }
+        try InputText.check(text, field: "summary", allowingLineBreaks: true)
         return text
     }
 
@@ -109,9 +112,7 @@ public struct IncidentValidator: Sendable {
         let location = try GeoPoint.validated(latitude: lat, longitude: lon)
         var openedAt = now
         if let text = raw.openedAt {
-            guard let parsed = Timestamp(rfc3339: text) else {
-                throw ValidationError(.timeInvalid, "openedAt \"\(text.prefix(40))\" is not an RFC 3339 time")
-            }
+            let parsed = try Timestamp.parseStorable(text, field: "openedAt")
             guard Double(parsed.microseconds - now.microseconds) / 1e6 <= maximumFutureSeconds else {
                 throw ValidationError(.timeInFuture, "openedAt is more than \(Int(maximumFutureSeconds)) s in the future")
             }

@@ -45,17 +45,17 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
         router.put("/api/v1/cameras/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: configuration.maximumBodyBytes) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
-            var raw = CameraJSON.raw(from: object)
-            if let bodyID = raw.id, bodyID != id {
-                return APIError.response(.badRequest, "value_invalid", "the body's id \"\(bodyID)\" differs from the path's \"\(id)\"")
-            }
-            raw.id = id
             do {
+                var raw = try CameraJSON.raw(from: fields)
+                if let bodyID = raw.id, bodyID != id {
+                    return APIError.response(.badRequest, "value_invalid", "the body's id \"\(bodyID.prefix(64))\" differs from the path's \"\(id.prefix(64))\"")
+                }
+                raw.id = id
                 let camera = try validator.validate(raw)
                 let created = try await store.upsert(camera, at: now())
                 guard let stored = try await store.get(id: camera.id) else { throw HTTPError(.internalServerError) }
@@ -67,60 +67,67 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/api/v1/cameras/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            let id = try context.parameters.require("id")
-            guard let stored = try await store.get(id: id) else {
-                return APIError.response(.notFound, "not_found", "no camera \(id)")
+            guard let id = pathID(context), let stored = try await store.get(id: id) else {
+                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
             }
             return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.delete("/api/v1/cameras/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
-            let id = try context.parameters.require("id")
-            guard try await store.delete(id: id) else { return APIError.response(.notFound, "not_found", "no camera \(id)") }
+            guard let id = pathID(context), try await store.delete(id: id) else {
+                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+            }
             live?.removeCamera(id: id)
             return Response(status: .noContent)
         }
         router.patch("/api/v1/cameras/:id/status") { request, context in
             // Video management systems report status: an ingest-scoped machine credential.
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let id = try context.parameters.require("id")
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: 4096) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
-            guard let text = object["status"] as? String, let status = Camera.Status(rawValue: text) else {
-                return APIError.response(.badRequest, "status_invalid", "status must be online, offline or degraded")
+            do {
+                guard let text = try fields.string("status"), let status = Camera.Status(rawValue: text) else {
+                    return APIError.response(.badRequest, "status_invalid", "status must be online, offline or degraded")
+                }
+                guard let id = pathID(context), let stored = try await store.updateStatus(id: id, to: status, at: now()) else {
+                    return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+                }
+                live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
+                return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
+            } catch let error as ValidationError {
+                return APIError.response(.badRequest, error.code.rawValue, error.message)
             }
-            guard let stored = try await store.updateStatus(id: id, to: status, at: now()) else {
-                return APIError.response(.notFound, "not_found", "no camera \(id)")
-            }
-            live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
-            return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
         }
         router.post("/api/v1/cameras/:id/events") { request, context in
             // Sent by the VMS or analytics servers: a machine credential.
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let id = try context.parameters.require("id")
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: 16 * 1024) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
             do {
+                guard let id = pathID(context) else {
+                    return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+                }
                 var event = try eventValidator.validate(
-                    cameraID: id, kind: object["kind"] as? String, label: object["label"] as? String,
-                    confidence: CameraJSON.number(object["confidence"]), time: object["time"] as? String,
-                    ttlSeconds: CameraJSON.number(object["ttl"]), now: now())
+                    cameraID: id, kind: try fields.string("kind"), label: try fields.string("label"),
+                    confidence: try fields.number("confidence"), time: try fields.string("time"),
+                    ttlSeconds: try fields.number("ttl"), now: now())
+                let incidentFields = try fields.fields("incident")
+                // Checked before anything is stored: a bad incident must not leave an event behind.
+                let incidentRaw = try incidentFields.map(IncidentJSON.raw(from:))
+                if incidentRaw != nil, incidents == nil {
+                    return APIError.response(.badRequest, "value_invalid", "incidents are not enabled on this daemon")
+                }
                 guard let camera = try await store.get(id: id) else {
                     return APIError.response(.notFound, "not_found", "no camera \(id)")
                 }
                 // An analytics alarm may open an incident at the camera's position (or where it says).
-                if let incidentObject = object["incident"] as? [String: Any] {
-                    guard let incidents else {
-                        return APIError.response(.badRequest, "value_invalid", "incidents are not enabled on this daemon")
-                    }
-                    var raw = try IncidentJSON.raw(from: incidentObject)
+                if var raw = incidentRaw, let incidents {
                     raw.latitude = raw.latitude ?? camera.camera.position.latitude
                     raw.longitude = raw.longitude ?? camera.camera.position.longitude
                     raw.source = raw.source ?? Incident.Source.cameraAnalytics.rawValue
@@ -141,19 +148,20 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/api/v1/cameras/:id/events") { request, context in
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            let id = try context.parameters.require("id")
-            guard try await store.get(id: id) != nil else { return APIError.response(.notFound, "not_found", "no camera \(id)") }
+            guard let id = pathID(context), try await store.get(id: id) != nil else {
+                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+            }
             let events = try await store.activeEvents(at: now(), cameraID: id)
-            return jsonResponse(["events": events.map { CameraJSON.event($0, now: now()) }])
+            return jsonResponse(.object(["events": .array(events.map { CameraJSON.event($0, now: now()) })]))
         }
         router.post("/api/v1/cameras/import") { request, _ in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: configuration.maximumImportBytes) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
-            guard object["type"] as? String == "FeatureCollection", let features = object["features"] as? [Any] else {
+            guard (try? fields.string("type")) == "FeatureCollection", let features = try? fields.array("features") else {
                 return APIError.response(.badRequest, "not_a_feature_collection", "the body must be a GeoJSON FeatureCollection")
             }
             guard features.count <= configuration.maximumImportFeatures else {
@@ -161,7 +169,7 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                     .contentTooLarge, "too_many_items", "more than \(configuration.maximumImportFeatures) features (limit)")
             }
             var cameras: [Camera] = []
-            var rejected: [[String: Any]] = []
+            var rejected: [JSONValue] = []
             var seen: Set<String> = []
             for (index, feature) in features.enumerated() {
                 do throws(ValidationError) {
@@ -171,13 +179,17 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
                     }
                     cameras.append(camera)
                 } catch {
-                    let id = ((feature as? [String: Any])?["properties"] as? [String: Any]).flatMap(CameraJSON.featureID)
-                    rejected.append(["index": index, "id": id ?? NSNull(), "code": error.code.rawValue, "message": error.message])
+                    let id = feature["properties"]?.objectValue.flatMap { CameraJSON.featureID(JSONFields($0)) } ?? feature["id"].flatMap(CameraJSON.featureLevelID)
+                    rejected.append(
+                        .object([
+                            "index": .integer(index), "id": id.map { .string($0) } ?? .null, "code": .string(error.code.rawValue),
+                            "message": .string(error.message),
+                        ]))
                 }
             }
             let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
             for camera in cameras { live?.upsert(camera: camera, now: now()) }
-            return jsonResponse(["imported": created, "updated": cameras.count - created, "rejected": rejected])
+            return jsonResponse(.object(["imported": .integer(created), "updated": .integer(cameras.count - created), "rejected": .array(rejected)]))
         }
     }
 }
@@ -191,91 +203,122 @@ struct ResponseError: Error, @unchecked Sendable {
 
 /// Cameras in and out of JSON: our own form and the forms municipal GeoJSON datasets use.
 enum CameraJSON {
-    static func raw(from object: [String: Any]) -> RawCamera {
+    /// Our own form (`PUT` body, or an imported feature's properties): numbers are JSON numbers.
+    static func raw(from fields: JSONFields) throws(ValidationError) -> RawCamera {
         var raw = RawCamera()
-        raw.id = object["id"] as? String
-        raw.name = object["name"] as? String
-        raw.latitude = number(object["lat"])
-        raw.longitude = number(object["lon"])
-        raw.heading = number(object["heading"])
-        raw.fieldOfView = number(object["fov"])
-        raw.range = number(object["range"])
-        raw.status = object["status"] as? String
-        raw.tags = (object["tags"] as? [Any])?.compactMap { $0 as? String } ?? []
-        raw.streams = (object["streams"] as? [Any] ?? []).compactMap { item in
-            guard let stream = item as? [String: Any] else { return nil }
-            return ((stream["protocol"] as? String) ?? "", (stream["quality"] as? String) ?? "main", (stream["url"] as? String) ?? "")
+        raw.id = try fields.string("id")
+        raw.name = try fields.string("name")
+        raw.latitude = try fields.number("lat")
+        raw.longitude = try fields.number("lon")
+        raw.heading = try fields.number("heading")
+        raw.fieldOfView = try fields.number("fov")
+        raw.range = try fields.number("range")
+        raw.status = try fields.string("status")
+        raw.tags = try fields.strings("tags") ?? []
+        for (index, item) in (try fields.array("streams") ?? []).enumerated() {
+            guard let object = item.objectValue else {
+                throw ValidationError(.fieldTypeInvalid, "\(fields.path)streams[\(index)] must be an object")
+            }
+            let stream = JSONFields(object, path: "\(fields.path)streams[\(index)].")
+            raw.streams.append((try stream.string("protocol") ?? "", try stream.string("quality") ?? "main", try stream.string("url") ?? ""))
         }
         return raw
     }
 
     /// A GeoJSON Feature with a Point. Property names follow ours, then common open-data names
-    /// (`identifiant`, `nom`, `orientation`/`direction`, `angle`, `portee`).
-    static func raw(fromFeature feature: Any) throws(ValidationError) -> RawCamera {
-        guard let feature = feature as? [String: Any], feature["type"] as? String == "Feature" else {
+    /// (`identifiant`, `nom`, `orientation`/`direction`, `angle`, `portee`). Open-data files
+    /// often write numbers as text (`"orientation":"180"`), so those names also take a plain
+    /// decimal string; our own names take JSON numbers only.
+    static func raw(fromFeature feature: JSONValue) throws(ValidationError) -> RawCamera {
+        guard let object = feature.objectValue, feature["type"]?.stringValue == "Feature" else {
             throw ValidationError(.notAnObject, "the item must be a GeoJSON Feature")
         }
-        guard let geometry = feature["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
-            let coordinates = geometry["coordinates"] as? [Any], coordinates.count >= 2,
-            let lon = number(coordinates[0]), let lat = number(coordinates[1])
+        guard let geometry = feature["geometry"], geometry["type"]?.stringValue == "Point",
+            let coordinates = geometry["coordinates"]?.arrayValue, coordinates.count >= 2,
+            let lon = coordinates[0].doubleValue, let lat = coordinates[1].doubleValue
         else {
-            throw ValidationError(.valueInvalid, "geometry must be a Point with [lon, lat] coordinates")
+            throw ValidationError(.valueInvalid, "geometry must be a Point with [lon, lat] coordinates (numbers)")
         }
-        let properties = feature["properties"] as? [String: Any] ?? [:]
-        var raw = Self.raw(from: properties)
-        raw.id = raw.id ?? featureID(properties) ?? (feature["id"] as? String) ?? (feature["id"] as? Int).map(String.init)
-        raw.name = raw.name ?? (properties["nom"] as? String)
-        raw.heading = raw.heading ?? number(properties["orientation"]) ?? number(properties["direction"])
-        raw.fieldOfView = raw.fieldOfView ?? number(properties["angle"])
-        raw.range = raw.range ?? number(properties["portee"])
+        let properties: JSONFields
+        switch object["properties"] {
+        case .object(let members)?: properties = JSONFields(members, path: "properties.")
+        case .null?, nil: properties = JSONFields([:], path: "properties.")
+        default: throw ValidationError(.fieldTypeInvalid, "properties must be an object")
+        }
+        // Our own names, except `id`, which open data writes as a number too (see featureID).
+        var raw = try Self.raw(from: JSONFields(properties.object.filter { $0.key != "id" }, path: properties.path))
+        raw.id = featureID(properties) ?? feature["id"].flatMap(featureLevelID)
+        // Explicit ifs: `??` takes an autoclosure whose errors are untyped.
+        if raw.name == nil { raw.name = try properties.string("nom") }
+        if raw.heading == nil { raw.heading = try openDataNumber(properties, "orientation") }
+        if raw.heading == nil { raw.heading = try openDataNumber(properties, "direction") }
+        if raw.fieldOfView == nil { raw.fieldOfView = try openDataNumber(properties, "angle") }
+        if raw.range == nil { raw.range = try openDataNumber(properties, "portee") }
         raw.latitude = lat
         raw.longitude = lon
         return raw
     }
 
-    static func featureID(_ properties: [String: Any]) -> String? {
+    /// An open-data number: a JSON number or a plain decimal string; nothing else.
+    static func openDataNumber(_ fields: JSONFields, _ key: String) throws(ValidationError) -> Double? {
+        guard let value = fields.object[key], !value.isNull else { return nil }
+        if let number = value.doubleValue { return number }
+        if let text = value.stringValue, let number = Double(decimalText: text.trimmingCharacters(in: .whitespaces)) { return number }
+        throw ValidationError(.fieldTypeInvalid, "\(fields.path)\(key) must be a number (or a decimal number as text)")
+    }
+
+    static func featureID(_ properties: JSONFields) -> String? {
         for key in ["id", "identifiant", "ref", "code"] {
-            if let text = properties[key] as? String { return text }
-            if let number = properties[key] as? Int { return "cam-\(number)" }
+            if let value = properties.object[key], let text = idText(value) { return text }
         }
         return nil
     }
 
-    static func number(_ value: Any?) -> Double? {
-        if let number = jsonNumber(value) { return number }
-        if let text = value as? String { return Double(text) }
+    /// An id as open data writes it: text, or a whole number (taken as `cam-<number>`).
+    static func idText(_ value: JSONValue) -> String? {
+        if let text = value.stringValue { return text }
+        if let number = value.intValue { return "cam-\(number)" }
         return nil
     }
 
-    static func event(_ event: CameraEvent, now: Timestamp) -> [String: Any] {
-        var object: [String: Any] = [
-            "id": event.id, "camera": event.cameraID, "kind": event.kind.rawValue, "time": event.occurredAt.rfc3339,
-            "expiresAt": event.expiresAt.rfc3339, "active": event.isActive(at: now),
-        ]
-        if let label = event.label { object["label"] = label }
-        if let confidence = event.confidence { object["confidence"] = confidence }
-        if let incident = event.incidentID { object["incident"] = incident }
-        return object
+    /// The Feature's own `id` (RFC 7946 §3.2): text, or a whole number as its digits.
+    static func featureLevelID(_ value: JSONValue) -> String? {
+        if let text = value.stringValue { return text }
+        return value.intValue.map(String.init)
     }
 
-    static func feature(_ stored: StoredCamera, now: Timestamp, grace: Double) -> [String: Any] {
-        let camera = stored.camera
-        return [
-            "type": "Feature",
-            "id": camera.id,
-            "geometry": ["type": "Point", "coordinates": [camera.position.longitude, camera.position.latitude]],
-            "properties": [
-                "name": camera.name,
-                "heading": camera.heading,
-                "fov": camera.fieldOfView,
-                "range": camera.range,
-                "streams": camera.streams.map { ["protocol": $0.transport.rawValue, "quality": $0.quality, "url": $0.url] },
-                "status": stored.effectiveStatus(now: now, grace: grace).rawValue,
-                "reportedStatus": camera.status.rawValue,
-                "statusSince": stored.statusSince.rfc3339,
-                "tags": camera.tags,
-                "updatedAt": stored.updatedAt.rfc3339,
-            ] as [String: Any],
+    static func event(_ event: CameraEvent, now: Timestamp) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .integer(event.id), "camera": .string(event.cameraID), "kind": .string(event.kind.rawValue),
+            "time": .string(event.occurredAt.rfc3339), "expiresAt": .string(event.expiresAt.rfc3339), "active": .bool(event.isActive(at: now)),
         ]
+        if let label = event.label { object["label"] = .string(label) }
+        if let confidence = event.confidence { object["confidence"] = .number(confidence) }
+        if let incident = event.incidentID { object["incident"] = .string(incident) }
+        return .object(object)
+    }
+
+    static func feature(_ stored: StoredCamera, now: Timestamp, grace: Double) -> JSONValue {
+        let camera = stored.camera
+        return .object([
+            "type": "Feature",
+            "id": .string(camera.id),
+            "geometry": .object(["type": "Point", "coordinates": .array([.number(camera.position.longitude), .number(camera.position.latitude)])]),
+            "properties": .object([
+                "name": .string(camera.name),
+                "heading": .number(camera.heading),
+                "fov": .number(camera.fieldOfView),
+                "range": .number(camera.range),
+                "streams": .array(
+                    camera.streams.map {
+                        .object(["protocol": .string($0.transport.rawValue), "quality": .string($0.quality), "url": .string($0.url)])
+                    }),
+                "status": .string(stored.effectiveStatus(now: now, grace: grace).rawValue),
+                "reportedStatus": .string(camera.status.rawValue),
+                "statusSince": .string(stored.statusSince.rfc3339),
+                "tags": .array(camera.tags.map { .string($0) }),
+                "updatedAt": .string(stored.updatedAt.rfc3339),
+            ]),
+        ])
     }
 }

@@ -61,13 +61,13 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
         router.post("/api/v1/incidents") { request, _ in
             // Citizen lines, chatbots and analytics are machines feeding us: the ingest scope.
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: maximumBodyBytes) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
             do {
-                let incident = try desk.validator.validate(try IncidentJSON.raw(from: object), now: desk.now())
+                let incident = try desk.validator.validate(try IncidentJSON.raw(from: fields), now: desk.now())
                 let stored = try await desk.open(incident)
                 return geoJSONResponse(GeoJSON.incident(stored), status: .created)
             } catch let error as ValidationError {
@@ -78,22 +78,21 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/api/v1/incidents/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            let id = try context.parameters.require("id")
-            guard let incident = try await desk.store.get(id: id) else {
-                return APIError.response(.notFound, "not_found", "no incident \(id)")
+            guard let id = pathID(context), let incident = try await desk.store.get(id: id) else {
+                return APIError.response(.notFound, "not_found", "no incident \(describePathID(context))")
             }
             return geoJSONResponse(GeoJSON.incident(incident))
         }
         router.patch("/api/v1/incidents/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let id = try context.parameters.require("id")
-            let object: [String: Any]
+            let fields: JSONFields
             switch await readJSONObject(request, limit: maximumBodyBytes) {
-            case .success(let value): object = value
+            case .success(let value): fields = value
             case .failure(let refusal): return refusal.response
             }
             do {
-                let changes = try IncidentJSON.changes(from: object, validator: desk.validator)
+                let changes = try IncidentJSON.changes(from: fields, validator: desk.validator)
+                guard let id = pathID(context) else { throw IncidentStoreError.notFound(describePathID(context)) }
                 let updated = try await desk.update(id: id, changes: changes, at: desk.now())
                 return geoJSONResponse(GeoJSON.incident(updated))
             } catch let error as ValidationError {
@@ -105,7 +104,7 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
         router.get("/api/v1/incidents") { request, _ in
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
             do {
-                let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit)
+                let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit, validator: desk.validator)
                 let incidents = try await desk.store.list(filter)
                 return geoJSONResponse(GeoJSON.collection(incidents.map(GeoJSON.incident)))
             } catch let error as ValidationError {
@@ -117,55 +116,60 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
 
 /// Incidents in and out of JSON.
 enum IncidentJSON {
-    static func raw(from object: [String: Any]) throws(ValidationError) -> RawIncident {
+    static func raw(from fields: JSONFields) throws(ValidationError) -> RawIncident {
         var raw = RawIncident()
-        raw.id = try string(object, "id")
-        raw.category = try string(object, "category")
-        raw.summary = try string(object, "summary")
-        raw.source = try string(object, "source")
-        raw.openedAt = try string(object, "openedAt")
-        raw.latitude = try number(object, "lat")
-        raw.longitude = try number(object, "lon")
-        if let priority = try number(object, "priority") {
+        raw.id = try fields.string("id")
+        raw.category = try fields.string("category")
+        raw.summary = try fields.string("summary")
+        raw.source = try fields.string("source")
+        raw.openedAt = try fields.string("openedAt")
+        raw.latitude = try fields.number("lat")
+        raw.longitude = try fields.number("lon")
+        if let priority = try fields.number("priority") {
             guard priority == priority.rounded(), abs(priority) < 1e6 else {
                 throw ValidationError(.valueInvalid, "priority must be a whole number from 1 to 5")
             }
             raw.priority = Int(priority)
         }
         // A GeoJSON Point is accepted in place of lat/lon.
-        if raw.latitude == nil, let geometry = object["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
-            let coordinates = geometry["coordinates"] as? [Any], coordinates.count >= 2
-        {
-            raw.longitude = CameraJSON.number(coordinates[0])
-            raw.latitude = CameraJSON.number(coordinates[1])
+        if raw.latitude == nil, raw.longitude == nil, let geometry = try fields.fields("geometry") {
+            guard try geometry.string("type") == "Point", let coordinates = try geometry.array("coordinates"), coordinates.count >= 2 else {
+                throw ValidationError(.valueInvalid, "geometry must be a GeoJSON Point with [lon, lat] coordinates")
+            }
+            guard let lon = coordinates[0].doubleValue, let lat = coordinates[1].doubleValue else {
+                throw ValidationError(.fieldTypeInvalid, "geometry.coordinates must be numbers [lon, lat]")
+            }
+            raw.longitude = lon
+            raw.latitude = lat
         }
         return raw
     }
 
-    static func changes(from object: [String: Any], validator: IncidentValidator) throws(ValidationError) -> IncidentChanges {
+    static func changes(from fields: JSONFields, validator: IncidentValidator) throws(ValidationError) -> IncidentChanges {
         let known: Set<String> = ["category", "priority", "status", "summary"]
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ValidationError(.valueInvalid, "\(unknown) cannot be changed; a PATCH may carry category, priority, status and summary")
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ValidationError(
+                .valueInvalid, "\(unknown.prefix(64)) cannot be changed; a PATCH may carry category, priority, status and summary")
         }
         var changes = IncidentChanges()
-        if let category = try string(object, "category") { changes.category = try validator.validateCategory(category) }
-        if let priority = try number(object, "priority") {
+        if let category = try fields.string("category") { changes.category = try validator.validateCategory(category) }
+        if let priority = try fields.number("priority") {
             guard priority == priority.rounded(), abs(priority) < 1e6 else {
                 throw ValidationError(.valueInvalid, "priority must be a whole number from 1 to 5")
             }
             changes.priority = try validator.validatePriority(Int(priority))
         }
-        if let status = try string(object, "status") {
+        if let status = try fields.string("status") {
             guard let parsed = Incident.Status(rawValue: status) else {
                 throw ValidationError(.statusInvalid, "status must be open, acknowledged or closed")
             }
             changes.status = parsed
         }
-        if let summary = try string(object, "summary") { changes.summary = try validator.validateSummary(summary) }
+        if let summary = try fields.string("summary") { changes.summary = try validator.validateSummary(summary) }
         return changes
     }
 
-    static func filter(from query: Parameters, maximumLimit: Int) throws(ValidationError) -> IncidentFilter {
+    static func filter(from query: Parameters, maximumLimit: Int, validator: IncidentValidator) throws(ValidationError) -> IncidentFilter {
         var filter = IncidentFilter()
         if let status = query["status"] {
             for item in status.split(separator: ",") {
@@ -178,16 +182,16 @@ enum IncidentJSON {
                 }
             }
         }
-        filter.category = query["category"].map(String.init)
-        filter.service = query["service"].map(String.init)
-        for (key, path) in [("from", \IncidentFilter.openedFrom), ("to", \IncidentFilter.openedTo)] {
-            if let text = query[Substring(key)] {
-                guard let time = Timestamp(rfc3339: text) else {
-                    throw ValidationError(.timeInvalid, "\(key) \"\(text.prefix(40))\" is not an RFC 3339 time")
-                }
-                filter[keyPath: path] = time
-            }
+        // Compared with stored text: checked as it would be on the way in, so that nothing
+        // PostgreSQL cannot hold (NUL) reaches it.
+        if let category = query["category"] { filter.category = try validator.validateCategory(String(category)) }
+        if let service = query["service"] {
+            try InputText.check(String(service), field: "service")
+            guard (1...64).contains(service.utf8.count) else { throw ValidationError(.valueInvalid, "service must be 1 to 64 characters") }
+            filter.service = String(service)
         }
+        if let text = query["from"] { filter.openedFrom = try Timestamp.parseStorable(text, field: "from") }
+        if let text = query["to"] { filter.openedTo = try Timestamp.parseStorable(text, field: "to") }
         if let text = query["bbox"] { filter.boundingBox = try BoundingBox(parsing: text) }
         if let text = query["limit"] {
             guard let limit = Int(text), (1...maximumLimit).contains(limit) else {
@@ -204,17 +208,5 @@ enum IncidentJSON {
         case .notFound: return APIError.response(.notFound, "not_found", error.description)
         case .closed: return APIError.response(.conflict, "incident_closed", error.description)
         }
-    }
-
-    private static func string(_ object: [String: Any], _ key: String) throws(ValidationError) -> String? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw ValidationError(.fieldTypeInvalid, "\(key) must be a string") }
-        return text
-    }
-
-    private static func number(_ object: [String: Any], _ key: String) throws(ValidationError) -> Double? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let number = jsonNumber(value) else { throw ValidationError(.fieldTypeInvalid, "\(key) must be a number") }
-        return number
     }
 }

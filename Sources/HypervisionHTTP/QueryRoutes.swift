@@ -4,7 +4,15 @@ import HypervisionLive
 import HypervisionStore
 import NIOCore
 
-/// Limits of the query endpoints.
+extension ValidationError.Code {
+    /// A zone analysis box crosses the antimeridian (west > east); send two boxes instead.
+    public static let bboxCrossesAntimeridian = ValidationError.Code(rawValue: "bbox_crosses_antimeridian")
+    /// A zone analysis grid would have more cells than a query may ask for.
+    public static let tooManyCells = ValidationError.Code(rawValue: "too_many_cells")
+}
+
+/// Limits of the query endpoints: every input that sizes the work of a query is bounded here,
+/// so that no request, however written, makes the daemon or PostgreSQL work without end.
 public struct QueryLimits: Sendable, Hashable {
     public var maximumResults = 10_000
     public var maximumK = 1_000
@@ -12,7 +20,15 @@ public struct QueryLimits: Sendable, Hashable {
     public var maximumTrackPoints = 100_000
     public var maximumTrackSeconds = 7 * 86_400.0
     public var maximumPolygonBytes = 1 << 20
+    /// Cells of a zone analysis grid, counted exactly as PostGIS generates them (``ZoneGrid``).
     public var maximumZoneCells = 20_000
+    /// The longest zone analysis period (the period before it, compared with, is as long).
+    public var maximumZoneSeconds = 366 * 86_400.0
+    /// The longest window the dossier searches for units present (from 15 minutes before the
+    /// incident to its close): an incident left open for months would otherwise scan months.
+    public var maximumPresenceSeconds = 7 * 86_400.0
+    /// Values in one list filter (`status=a,b,…`, `agency=`, `kind=`).
+    public var maximumFilterValues = 32
     public init() {}
 }
 
@@ -51,7 +67,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
             do {
                 let query = request.uri.queryParameters
-                let filter = try Self.unitFilter(query)
+                let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
                 let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
                 var results: [LiveUnitResult]
                 if let text = query["nearest"] {
@@ -60,7 +76,9 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                     results = live.picture.nearest(to: point, k: k, filter: filter)
                 } else if let text = query["near"] {
                     let point = try Self.point(text, name: "near")
-                    guard let radiusText = query["radius"], let radius = Double(radiusText), radius >= 0, radius <= limits.maximumRadiusMetres else {
+                    guard let radiusText = query["radius"], let radius = Double(decimalText: radiusText), radius >= 0,
+                        radius <= limits.maximumRadiusMetres
+                    else {
                         throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
                     }
                     results = live.picture.units(near: point, radius: radius, filter: filter)
@@ -79,7 +97,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             do {
                 let body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
                 let polygon = try Self.polygon(body)
-                let filter = try Self.unitFilter(request.uri.queryParameters)
+                let filter = try Self.unitFilter(request.uri.queryParameters, maximumValues: limits.maximumFilterValues)
                 let results = live.picture.units(in: polygon, filter: filter).sorted { $0.unit.id < $1.unit.id }
                 return Self.geoJSON(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.unit($0.unit, distance: nil) }))
             } catch let error as ValidationError {
@@ -96,6 +114,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                 let query = request.uri.queryParameters
                 let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
                 let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -3_600)
+                guard from.isStorable else { throw ValidationError(.timeInvalid, "from (to less an hour) is before year 0001") }
                 guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
                 guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumTrackSeconds else {
                     throw ValidationError(.valueInvalid, "a track covers at most \(Int(limits.maximumTrackSeconds / 86_400)) days")
@@ -106,7 +125,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                         .contentTooLarge, "too_many_points", "more than \(limits.maximumTrackPoints) pings in the window; narrow from/to")
                 }
                 if let text = query["simplify"] {
-                    guard let tolerance = Double(text), tolerance >= 0, tolerance <= 100_000 else {
+                    guard let tolerance = Double(decimalText: text), tolerance >= 0, tolerance <= 100_000 else {
                         throw ValidationError(.valueInvalid, "simplify is a tolerance in metres, 0 to 100000")
                     }
                     let kept = TrackSimplifier.keep(points.map(\.position), toleranceMetres: tolerance)
@@ -133,7 +152,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                     results = live.picture.cameras(covering: try Self.point(text, name: "covering"))
                 } else if let text = query["near"] {
                     let point = try Self.point(text, name: "near")
-                    let radius = Double(query["radius"] ?? "500") ?? -1
+                    let radius = Double(decimalText: query["radius"] ?? "500") ?? -1
                     guard radius >= 0, radius <= limits.maximumRadiusMetres else {
                         throw ValidationError(.valueInvalid, "radius is in metres, 0 to \(Int(limits.maximumRadiusMetres))")
                     }
@@ -156,24 +175,22 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                 guard let layerText = query["layer"].map(String.init) ?? Optional("incidents"), let layer = ZoneLayer(rawValue: layerText) else {
                     throw ValidationError(.valueInvalid, "layer is one of \(ZoneLayer.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                guard let sizeText = query["size"], let size = Double(sizeText), size >= 50, size <= 50_000 else {
+                guard let sizeText = query["size"], let size = Double(decimalText: sizeText), size >= 50, size <= 50_000 else {
                     throw ValidationError(.valueInvalid, "size is the cell edge in metres, 50 to 50000")
                 }
                 guard let bboxText = query["bbox"] else { throw ValidationError(.fieldMissing, "bbox=west,south,east,north is required") }
-                let box = try BoundingBox(parsing: bboxText)
-                guard !box.crossesAntimeridian else { throw ValidationError(.valueInvalid, "a zone analysis box cannot cross the antimeridian") }
-                let width = Geodesy.distance(
-                    GeoPoint(latitude: (box.south + box.north) / 2, longitude: box.west), GeoPoint(latitude: (box.south + box.north) / 2, longitude: box.east))
-                let height = Geodesy.distance(GeoPoint(latitude: box.south, longitude: box.west), GeoPoint(latitude: box.north, longitude: box.west))
-                let cells = width * height / (2.6 * size * size)
-                guard cells <= Double(limits.maximumZoneCells) else {
-                    throw ValidationError(.valueInvalid, "about \(Int(cells)) cells; at most \(limits.maximumZoneCells): enlarge size or shrink bbox")
-                }
+                let grid = try Self.zoneGrid(size: size, box: try BoundingBox(parsing: bboxText), maximumCells: limits.maximumZoneCells)
                 let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
                 let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -7 * 86_400)
                 guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
-                let result = try await history.zoneStatistics(
-                    layer: layer, cellMetres: size, west: box.west, south: box.south, east: box.east, north: box.north, from: from, to: to)
+                guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumZoneSeconds else {
+                    throw ValidationError(.valueInvalid, "a zone analysis covers at most \(Int(limits.maximumZoneSeconds / 86_400)) days")
+                }
+                // The period compared with starts as far before `from` as `to` is after it.
+                guard Timestamp(microseconds: from.microseconds - (to.microseconds - from.microseconds)).isStorable else {
+                    throw ValidationError(.timeInvalid, "the period before from (compared with) would start before year 0001")
+                }
+                let result = try await history.zoneStatistics(layer: layer, grid: grid, from: from, to: to, limit: limits.maximumZoneCells)
                 return Self.geoJSON(GeoJSON.collection(result.map(GeoJSON.zoneCell)))
             } catch let error as ValidationError {
                 return APIError.response(.badRequest, error.code.rawValue, error.message)
@@ -181,10 +198,32 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         }
         router.get("/api/v1/incidents/:id/dossier") { request, context in
             if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            let id = try context.parameters.require("id")
-            guard let incident = try await incidents.get(id: id) else { return APIError.response(.notFound, "not_found", "no incident \(id)") }
+            guard let id = pathID(context), let incident = try await incidents.get(id: id) else {
+                return APIError.response(.notFound, "not_found", "no incident \(describePathID(context))")
+            }
             return Self.json(try await dossier(incident))
         }
+    }
+
+    /// The grid of a zone analysis, refused with a specific code before anything is asked of
+    /// PostGIS: outside Web Mercator (`lat_out_of_range`), across the antimeridian
+    /// (`bbox_crosses_antimeridian`), or with more cells than `maximumCells` (`too_many_cells`).
+    static func zoneGrid(size: Double, box: BoundingBox, maximumCells: Int) throws(ValidationError) -> ZoneGrid {
+        let grid: ZoneGrid
+        do {
+            grid = try ZoneGrid(cellMetres: size, west: box.west, south: box.south, east: box.east, north: box.north)
+        } catch {
+            switch error {
+            case .outsideProjection: throw ValidationError(.latOutOfRange, error.description)
+            case .crossesAntimeridian: throw ValidationError(.bboxCrossesAntimeridian, error.description + "; send two boxes")
+            case .cellSizeInvalid: throw ValidationError(.valueInvalid, error.description)
+            }
+        }
+        guard grid.cellCount <= Int64(maximumCells) else {
+            throw ValidationError(
+                .tooManyCells, "the grid has \(grid.cellCount) cells of \(Int(size)) m; at most \(maximumCells): enlarge size or shrink bbox")
+        }
+        return grid
     }
 
     /// The prefilled record for the officers sent to an incident.
@@ -211,8 +250,9 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                 "distance": .number((result.distance ?? 0).rounded()),
             ])
         }
-        let windowStart = incident.openedAt.adding(seconds: -900)
-        let windowEnd = incident.closedAt ?? now()
+        // Never before year 0001 (PostgreSQL has no year 0), never longer than the limit.
+        let windowStart = max(incident.openedAt.adding(seconds: -900), Timestamp.storableRange.lowerBound)
+        let windowEnd = max(windowStart, min(incident.closedAt ?? now(), windowStart.adding(seconds: limits.maximumPresenceSeconds)))
         let present = try await history.unitsPassing(near: place, radius: 300, from: windowStart, to: windowEnd, limit: 100).map { unit in
             JSONValue.object([
                 "unit": .string(unit.unit), "closestMetres": .number(unit.closestMetres.rounded()),
@@ -246,18 +286,17 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
     // MARK: Parameters
 
     static func point(_ text: some StringProtocol, name: String) throws(ValidationError) -> GeoPoint {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        guard parts.count == 2, let lat = Double(parts[0].trimmingCharacters(in: .whitespaces)), let lon = Double(parts[1].trimmingCharacters(in: .whitespaces)) else {
+        let parts = text.prefix(200).split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let lat = Double(decimalText: parts[0].trimmingCharacters(in: .whitespaces)),
+            let lon = Double(decimalText: parts[1].trimmingCharacters(in: .whitespaces))
+        else {
             throw ValidationError(.valueInvalid, "\(name) must be lat,lon in degrees (got \"\(text.prefix(40))\")")
         }
         return try GeoPoint.validated(latitude: lat, longitude: lon)
     }
 
     static func time(_ text: some StringProtocol, name: String) throws(ValidationError) -> Timestamp {
-        guard let time = Timestamp(rfc3339: text) else {
-            throw ValidationError(.timeInvalid, "\(name) \"\(text.prefix(40))\" is not an RFC 3339 time")
-        }
-        return time
+        try Timestamp.parseStorable(text, field: name)
     }
 
     static func integer(_ query: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws(ValidationError) -> Int {
@@ -268,12 +307,17 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         return number
     }
 
-    static func unitFilter(_ query: Parameters) throws(ValidationError) -> LiveUnitFilter {
-        func list(_ name: String) -> [String]? {
-            query[Substring(name)].map { $0.split(separator: ",").map(String.init) }
+    static func unitFilter(_ query: Parameters, maximumValues: Int = 32) throws(ValidationError) -> LiveUnitFilter {
+        func list(_ name: String) throws(ValidationError) -> [String]? {
+            guard let text = query[Substring(name)] else { return nil }
+            let values = text.split(separator: ",", maxSplits: maximumValues).map(String.init)
+            guard values.count <= maximumValues else {
+                throw ValidationError(.valueInvalid, "\(name) lists at most \(maximumValues) values")
+            }
+            return values
         }
         var statuses: Set<UnitStatus>?
-        if let names = list("status") {
+        if let names = try list("status") {
             statuses = []
             for name in names {
                 guard let status = UnitStatus(rawValue: name) else { throw ValidationError(.statusInvalid, "status \"\(name.prefix(32))\" is not a status") }
@@ -289,8 +333,8 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             }
         }
         return LiveUnitFilter(
-            statuses: statuses, agencies: list("agency").map { Set($0.map(Unit.Agency.init(rawValue:))) },
-            kinds: list("kind").map { Set($0.map(Unit.Kind.init(rawValue:))) }, stale: stale)
+            statuses: statuses, agencies: try list("agency").map { Set($0.map(Unit.Agency.init(rawValue:))) },
+            kinds: try list("kind").map { Set($0.map(Unit.Kind.init(rawValue:))) }, stale: stale)
     }
 
     /// A GeoJSON Polygon: a geometry, a Feature with one, or a FeatureCollection of one Feature.
@@ -299,7 +343,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         do {
             document = try JSONValue(parsing: body.readableBytesView)
         } catch {
-            throw ValidationError(.jsonInvalid, "\(error)")
+            throw ValidationError(.jsonInvalid, "the body is not valid JSON: \(error)")
         }
         var geometry = document
         if document["type"]?.stringValue == "FeatureCollection" {
@@ -312,15 +356,24 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         guard geometry["type"]?.stringValue == "Polygon", let rings = geometry["coordinates"]?.arrayValue else {
             throw ValidationError(.valueInvalid, "the body must be a GeoJSON Polygon (geometry, Feature or FeatureCollection of one)")
         }
+        // Counted before anything is built: a 1 MiB body holds 100,000 positions.
+        let total = rings.reduce(0) { $0 + ($1.arrayValue?.count ?? 0) }
+        guard total <= GeoPolygon.maximumVertices else {
+            throw ValidationError(
+                .polygonTooManyVertices, "the polygon has \(total) positions; at most \(GeoPolygon.maximumVertices) are accepted")
+        }
         var coordinates: [[[Double]]] = []
         for ring in rings {
             guard let positions = ring.arrayValue else { throw ValidationError(.valueInvalid, "a ring is an array of [lon, lat]") }
             var points: [[Double]] = []
             for position in positions {
-                guard let pair = position.arrayValue?.compactMap(\.doubleValue), pair.count >= 2 else {
-                    throw ValidationError(.valueInvalid, "a position is [lon, lat]")
+                // [lon, lat] or [lon, lat, alt], numbers only.
+                guard let items = position.arrayValue, (2...3).contains(items.count) else {
+                    throw ValidationError(.positionInvalid, "a position is [lon, lat] or [lon, lat, alt]")
                 }
-                points.append(pair)
+                let numbers = items.compactMap(\.doubleValue)
+                guard numbers.count == items.count else { throw ValidationError(.positionInvalid, "a position holds numbers only") }
+                points.append(numbers)
             }
             coordinates.append(points)
         }

@@ -23,6 +23,14 @@ import Synchronization
 /// or more is stale, with ``LiveUnit/staleSince`` = last heard + `staleAfter`. The current time
 /// comes from the injected `clock`, so tests control it.
 ///
+/// ## Bounds
+/// At most ``LivePictureConfiguration/maximumUnits`` located units are held: a new unit beyond
+/// it makes room by forgetting the one heard from longest ago, and ``forgetSilentUnits()``
+/// forgets units silent for ``LivePictureConfiguration/forgetAfter``. A forgotten unit is a
+/// removal for ``unitChanges(since:)`` consumers (walls drop its marker); its metadata is kept
+/// (bounded the same way), so when it is heard again it comes back as before. Picking whom to
+/// forget costs a scan of the receive times once per batch of candidates, never per ping.
+///
 /// ## Distances
 /// Every distance is Vincenty's geodesic on WGS 84 (``Geodesy/distance(_:_:)``), the spheroid
 /// PostGIS's `ST_DWithin(geography, geography, r)` and `ST_Distance(geography, geography)` use by
@@ -35,15 +43,20 @@ public final class LivePicture: Sendable {
     private let units: Mutex<UnitTable>
     private let cameras: Mutex<CameraTable>
     private let incidents: Mutex<[String: Incident]>
+    private let onUnitCountChange: (@Sendable (LiveUnitCountChange) -> Void)?
 
     /// Creates an empty picture. `clock` gives the current time for staleness; tests inject one.
+    /// `onUnitCountChange` hears, outside the lock, of every change that added, removed or
+    /// forgot located units (metrics); never of a ping that only moved its unit.
     public init(
         configuration: LivePictureConfiguration = LivePictureConfiguration(),
-        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
+        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+        onUnitCountChange: (@Sendable (LiveUnitCountChange) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.clock = clock
-        self.units = Mutex(UnitTable(grid: SpatialGrid(cellDegrees: configuration.cellDegrees)))
+        self.onUnitCountChange = onUnitCountChange
+        self.units = Mutex(UnitTable(grid: SpatialGrid(cellDegrees: configuration.cellDegrees), maximumUnits: configuration.maximumUnits))
         self.cameras = Mutex(CameraTable(grid: SpatialGrid(cellDegrees: configuration.cameraCellDegrees)))
         self.incidents = Mutex([:])
     }
@@ -52,9 +65,17 @@ public final class LivePicture: Sendable {
 
     /// Applies one ping; returns whether it became the unit's live position (false when the
     /// picture already holds a position of the same or a later device time).
+    /// A ping of a new unit, at ``LivePictureConfiguration/maximumUnits`` and heard before every
+    /// unit held, is not kept either (false).
     @discardableResult
     public func apply(_ ping: Ping) -> Bool {
-        units.withLock { $0.apply(ping) }
+        let (applied, change) = units.withLock { table in
+            let before = table.census
+            let applied = table.apply(ping)
+            return (applied, table.change(since: before))
+        }
+        if let change { onUnitCountChange?(change) }
+        return applied
     }
 
     /// Applies a batch in order; the result says, per ping, whether it moved its unit.
@@ -63,18 +84,22 @@ public final class LivePicture: Sendable {
         var applied: [Bool] = []
         applied.reserveCapacity(pings.count)
         var index = pings.startIndex
+        var change: LiveUnitCountChange?
         while index != pings.endIndex {
             let end = pings.index(index, offsetBy: configuration.applySliceSize, limitedBy: pings.endIndex) ?? pings.endIndex
             let slice = pings[index..<end]
-            let outcome = units.withLock { table in
+            let (outcome, sliceChange) = units.withLock { table in
+                let before = table.census
                 var outcome: [Bool] = []
                 outcome.reserveCapacity(slice.count)
                 for ping in slice { outcome.append(table.apply(ping)) }
-                return outcome
+                return (outcome, table.change(since: before))
             }
+            if let sliceChange { change = change.map { $0.followed(by: sliceChange) } ?? sliceChange }
             applied.append(contentsOf: outcome)
             index = end
         }
+        if let change { onUnitCountChange?(change) }
         return LiveApplyResult(applied: applied)
     }
 
@@ -82,7 +107,7 @@ public final class LivePicture: Sendable {
     /// ``apply(_:)`` (never backwards), so loading after live pings have arrived is safe;
     /// `receivedAt` of each ping should be the stored receive time so staleness survives a restart.
     public func load(positions: some Collection<Ping>) {
-        units.withLock { $0.reserveCapacity($0.slots.count + positions.count) }
+        units.withLock { $0.reserveCapacity(min($0.slots.count + positions.count, $0.maximumUnits)) }
         apply(positions)
     }
 
@@ -102,8 +127,47 @@ public final class LivePicture: Sendable {
     /// Forgets a unit (decommissioned); returns whether it was known.
     @discardableResult
     public func remove(unit id: UnitID) -> Bool {
-        units.withLock { $0.remove(id) }
+        let (removed, change) = units.withLock { table in
+            let before = table.census
+            let removed = table.remove(id)
+            return (removed, table.change(since: before))
+        }
+        if let change { onUnitCountChange?(change) }
+        return removed
     }
+
+    /// Forgets the located units not heard from (by receive time) for
+    /// ``LivePictureConfiguration/forgetAfter``; returns how many. Called now and then (a
+    /// service of the daemon), so a sender that stopped does not stay in memory for ever.
+    /// Done in slices of ``LivePictureConfiguration/applySliceSize`` so readers are never held
+    /// up for long.
+    @discardableResult
+    public func forgetSilentUnits() -> Int {
+        guard let forgetAfter = configuration.forgetAfter else { return 0 }
+        let cutoff = clock().microseconds - Int64((forgetAfter * 1_000_000).rounded())
+        let silent = units.withLock { $0.units(heardAtOrBefore: cutoff) }
+        var change: LiveUnitCountChange?
+        var start = 0
+        while start < silent.count {
+            let slice = silent[start..<min(silent.count, start + configuration.applySliceSize)]
+            let sliceChange = units.withLock { table in
+                let before = table.census
+                for id in slice { _ = table.forgetIfSilent(id, cutoff: cutoff) }
+                return table.change(since: before)
+            }
+            if let sliceChange { change = change.map { $0.followed(by: sliceChange) } ?? sliceChange }
+            start = slice.endIndex
+        }
+        if let change { onUnitCountChange?(change) }
+        return change?.forgotten.silent ?? 0
+    }
+
+    /// Located units forgotten so far, by reason (see ``LivePictureConfiguration/maximumUnits``
+    /// and ``LivePictureConfiguration/forgetAfter``).
+    public var forgottenUnits: LiveForgottenCounts { units.withLock { $0.forgotten } }
+
+    /// Units known only by their metadata (registry data, a callsign), without a position.
+    public var unlocatedUnitCount: Int { units.withLock { $0.unlocated.count } }
 
     // MARK: - Units: queries
 
@@ -413,6 +477,55 @@ public final class LivePicture: Sendable {
         return result.sorted { a, b in
             a.distance != b.distance ? a.distance < b.distance : a.incident.id < b.incident.id
         }
+    }
+}
+
+extension UnitTable {
+    /// What ``LiveUnitCountChange`` compares: the located units and the forgotten totals.
+    var census: (count: Int, forgotten: LiveForgottenCounts) { (slots.count, forgotten) }
+
+    /// The change since `before`, or nil when no unit was added, removed or forgotten.
+    func change(since before: (count: Int, forgotten: LiveForgottenCounts)) -> LiveUnitCountChange? {
+        guard slots.count != before.count || forgotten != before.forgotten else { return nil }
+        return LiveUnitCountChange(
+            count: slots.count,
+            forgotten: LiveForgottenCounts(
+                atCapacity: forgotten.atCapacity - before.forgotten.atCapacity, silent: forgotten.silent - before.forgotten.silent))
+    }
+}
+
+/// Located units the live picture forgot, by reason.
+public struct LiveForgottenCounts: Sendable, Hashable {
+    /// To make room for a new unit at ``LivePictureConfiguration/maximumUnits`` (or the new
+    /// unit itself, when it was the one heard from longest ago).
+    public var atCapacity: Int
+    /// After ``LivePictureConfiguration/forgetAfter`` of silence.
+    public var silent: Int
+
+    public init(atCapacity: Int = 0, silent: Int = 0) {
+        self.atCapacity = atCapacity
+        self.silent = silent
+    }
+}
+
+/// A change in the number of located units, as ``LivePicture`` reports it to its observer.
+public struct LiveUnitCountChange: Sendable, Hashable {
+    /// Located units after the change.
+    public var count: Int
+    /// Units forgotten by the change.
+    public var forgotten: LiveForgottenCounts
+
+    public init(count: Int, forgotten: LiveForgottenCounts = LiveForgottenCounts()) {
+        self.count = count
+        self.forgotten = forgotten
+    }
+
+    /// This change, then `next`: the later count, the forgotten units of both.
+    func followed(by next: LiveUnitCountChange) -> LiveUnitCountChange {
+        LiveUnitCountChange(
+            count: next.count,
+            forgotten: LiveForgottenCounts(
+                atCapacity: forgotten.atCapacity + next.forgotten.atCapacity, silent: forgotten.silent + next.forgotten.silent))
     }
 }
 

@@ -1,4 +1,5 @@
-/// How the live picture behaves: when a unit counts as stale, and the grain of its spatial index.
+/// How the live picture behaves: when a unit counts as stale, how many units it holds and when
+/// it forgets them, and the grain of its spatial index.
 public struct LivePictureConfiguration: Sendable, Hashable {
     /// Seconds of silence (by receive time) after which a unit is stale. Five minutes by default:
     /// trackers report every 1–30 s, so five silent minutes means a dead battery, a tunnel or a
@@ -17,8 +18,26 @@ public struct LivePictureConfiguration: Sendable, Hashable {
     /// a 10,000-ping batch lets readers in between slices instead of making them wait ~1 ms.
     public var applySliceSize: Int
 
-    public init(staleAfter: Double = 300, cellDegrees: Double = 0.01, cameraCellDegrees: Double = 0.01, applySliceSize: Int = 256) {
+    /// Most located units held. A new unit beyond it makes room by forgetting the unit heard
+    /// from longest ago (which may be the newcomer itself, when it was heard earlier still). A
+    /// stream of made-up unit ids must not grow memory without bound; 200,000 is several times
+    /// the fleet of a national command room, at under 1 KiB each.
+    public var maximumUnits: Int
+
+    /// Seconds of silence (by receive time) after which ``LivePicture/forgetSilentUnits()``
+    /// forgets a unit; nil never forgets on silence alone. A day by default: a shift's units
+    /// come back tomorrow, a tracker that was tried once does not.
+    public var forgetAfter: Double?
+
+    public init(
+        staleAfter: Double = 300, cellDegrees: Double = 0.01, cameraCellDegrees: Double = 0.01, applySliceSize: Int = 256,
+        maximumUnits: Int = 200_000, forgetAfter: Double? = 86_400
+    ) {
         precondition(staleAfter >= 0, "staleAfter must not be negative")
+        precondition(maximumUnits > 0, "maximumUnits must be positive")
+        precondition(forgetAfter.map { $0 > 0 } ?? true, "forgetAfter must be positive (nil: never)")
+        self.maximumUnits = maximumUnits
+        self.forgetAfter = forgetAfter
         precondition(cellDegrees > 0 && cellDegrees <= 10, "cellDegrees must be in (0, 10]")
         precondition(cameraCellDegrees > 0 && cameraCellDegrees <= 10, "cameraCellDegrees must be in (0, 10]")
         precondition(applySliceSize > 0, "applySliceSize must be positive")

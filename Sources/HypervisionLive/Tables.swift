@@ -5,6 +5,8 @@ import HypervisionCore
 /// Invariants: `slots` is dense and `slotByID[slots[s].id] == s` for every slot; the grid holds
 /// exactly the slots `0..<slots.count`, each at its slot's position; a unit id is in `unlocated`
 /// only while it has no slot. Stored slots keep `staleSince` nil; it is computed on the way out.
+/// `slots.count <= maximumUnits` and `unlocated.count <= maximumUnits`: memory is bounded
+/// whatever ids senders make up.
 struct UnitTable: Sendable {
     var slots: [LiveUnit] = []
     /// What filters look at, per slot, 16 bytes each: a filtered query checks hundreds of units
@@ -21,8 +23,27 @@ struct UnitTable: Sendable {
     /// Which located units changed, so that a consumer (the wall rounds) updates what it derived
     /// from them instead of re-reading every unit.
     var journal = UnitChangeJournal()
+    /// Most located units held (see ``LivePictureConfiguration/maximumUnits``).
+    let maximumUnits: Int
+    /// The units to forget first when the table is full, newest first (the next to go is last).
+    ///
+    /// Invariant: every located unit that is not here, or whose `lastHeard` changed since it was
+    /// picked (it was heard again), was last heard no earlier than the first entry's
+    /// `lastHeard`. So the last entry still valid is the unit heard from longest ago of all,
+    /// and eviction is exact "longest-unheard first" while costing a full scan only once per
+    /// ``candidateBatch`` evictions. Entries of units heard again or removed are skipped when
+    /// they come up.
+    var evictionCandidates: [EvictionCandidate] = []
+    /// Units forgotten since the table was made, by reason.
+    var forgotten = LiveForgottenCounts()
 
-    init(grid: SpatialGrid) { self.grid = grid }
+    init(grid: SpatialGrid, maximumUnits: Int = .max) {
+        self.grid = grid
+        self.maximumUnits = maximumUnits
+    }
+
+    /// How many eviction candidates one scan picks: 1/16 of the cap, at most 4,096 (48 kB).
+    var candidateBatch: Int { max(1, min(4_096, maximumUnits / 16)) }
 
     mutating func reserveCapacity(_ count: Int) {
         slots.reserveCapacity(count)
@@ -33,6 +54,13 @@ struct UnitTable: Sendable {
 
     mutating func apply(_ ping: Ping) -> Bool {
         guard let slot = slotByID[ping.unit] else {
+            if slots.count >= maximumUnits {
+                guard makeRoom(forUnitHeardAt: ping.receivedAt.microseconds) else {
+                    // The newcomer is the longest-unheard unit: it is the one not kept.
+                    forgotten.atCapacity += 1
+                    return false
+                }
+            }
             let metadata = unlocated.isEmpty ? nil : unlocated.removeValue(forKey: ping.unit)
             // Start-up registers every unit before loading positions; once all are placed, give
             // the emptied dictionary's storage back instead of keeping ~90 bytes per unit.
@@ -51,6 +79,7 @@ struct UnitTable: Sendable {
             slotByID[ping.unit] = slot
             grid.append(slot: slot, latitude: ping.position.latitude, longitude: ping.position.longitude)
             journal.record(ping.unit)
+            noteArrival(ping.unit, heardAt: ping.receivedAt.microseconds)
             return true
         }
         let index = Int(slot)
@@ -85,7 +114,7 @@ struct UnitTable: Sendable {
 
     mutating func upsert(_ unit: Unit) {
         guard let slot = slotByID[unit.id] else {
-            unlocated[unit.id] = unit
+            rememberUnlocated(unit)
             return
         }
         journal.record(unit.id)
@@ -110,6 +139,136 @@ struct UnitTable: Sendable {
         slots.removeLast()
         hot.removeLast()
         return true
+    }
+
+    // MARK: Bounds
+
+    /// Keeps the metadata of a unit without a position, within the same bound as located units:
+    /// beyond it an arbitrary entry goes (metadata comes back with the registry at the next start).
+    mutating func rememberUnlocated(_ unit: Unit) {
+        if unlocated.count >= maximumUnits, unlocated[unit.id] == nil {
+            unlocated.remove(at: unlocated.startIndex)
+        }
+        unlocated[unit.id] = unit
+    }
+
+    /// Forgets located units heard from longest ago until there is room for one more, unless
+    /// the newcomer, heard at `heard` (µs), was heard earlier still: then nothing is forgotten
+    /// and the answer is false.
+    mutating func makeRoom(forUnitHeardAt heard: Int64) -> Bool {
+        while slots.count >= maximumUnits {
+            guard let (oldest, slot) = nextEvictionCandidate() else { return false }
+            if heard < oldest.lastHeard { return false }
+            evictionCandidates.removeLast()
+            forget(slot: slot)
+            forgotten.atCapacity += 1
+        }
+        return true
+    }
+
+    /// The valid candidate heard from longest ago, and its slot; entries of units removed or
+    /// heard again since they were picked are dropped on the way, and the list is refilled
+    /// when empty. Nil only when there is no located unit.
+    private mutating func nextEvictionCandidate() -> (EvictionCandidate, Int32)? {
+        while true {
+            if evictionCandidates.isEmpty {
+                refillEvictionCandidates()
+                if evictionCandidates.isEmpty { return nil }
+            }
+            let candidate = evictionCandidates[evictionCandidates.count - 1]
+            if let slot = slotByID[candidate.id], hot[Int(slot)].lastHeard == candidate.lastHeard { return (candidate, slot) }
+            evictionCandidates.removeLast()
+        }
+    }
+
+    /// Picks the ``candidateBatch`` units heard from longest ago: one selection over the
+    /// receive times (linear on average), then a sort of the few picked.
+    private mutating func refillEvictionCandidates() {
+        let count = min(candidateBatch, slots.count)
+        guard count > 0 else { return }
+        var times = hot.map(\.lastHeard)
+        let threshold = Self.select(&times, rank: count - 1)
+        var picked: [EvictionCandidate] = []
+        picked.reserveCapacity(count)
+        for slot in hot.indices where hot[slot].lastHeard < threshold {
+            picked.append(EvictionCandidate(lastHeard: hot[slot].lastHeard, id: slots[slot].id))
+        }
+        for slot in hot.indices where picked.count < count && hot[slot].lastHeard == threshold {
+            picked.append(EvictionCandidate(lastHeard: threshold, id: slots[slot].id))
+        }
+        picked.sort { $0.lastHeard > $1.lastHeard }
+        evictionCandidates = picked
+    }
+
+    /// Keeps the candidates' invariant when a unit arrives heard earlier than the newest
+    /// candidate (start-up loads stored positions in no particular order): it joins them.
+    private mutating func noteArrival(_ id: UnitID, heardAt heard: Int64) {
+        guard let newest = evictionCandidates.first, heard < newest.lastHeard else { return }
+        var low = 0, high = evictionCandidates.count
+        while low < high {
+            let mid = (low + high) / 2
+            if evictionCandidates[mid].lastHeard > heard { low = mid + 1 } else { high = mid }
+        }
+        evictionCandidates.insert(EvictionCandidate(lastHeard: heard, id: id), at: low)
+        // Bounded too: dropping the newest entries keeps the invariant (every unit not listed
+        // was heard no earlier than the newest entry left).
+        if evictionCandidates.count > 2 * candidateBatch {
+            evictionCandidates.removeFirst(evictionCandidates.count - 2 * candidateBatch)
+        }
+    }
+
+    /// The located units last heard at or before `cutoff` (µs since the epoch).
+    func units(heardAtOrBefore cutoff: Int64) -> [UnitID] {
+        var ids: [UnitID] = []
+        for slot in hot.indices where hot[slot].lastHeard <= cutoff { ids.append(slots[slot].id) }
+        return ids
+    }
+
+    /// Forgets `id` if it is still located and still unheard since `cutoff`.
+    mutating func forgetIfSilent(_ id: UnitID, cutoff: Int64) -> Bool {
+        guard let slot = slotByID[id], hot[Int(slot)].lastHeard <= cutoff else { return false }
+        forget(slot: slot)
+        forgotten.silent += 1
+        return true
+    }
+
+    /// Removes a located unit, as a removal consumers see (the journal records it, so walls drop
+    /// its marker), keeping its registry metadata so it comes back with its callsign, kind and
+    /// agency when it is heard again.
+    private mutating func forget(slot: Int32) {
+        let unit = slots[Int(slot)]
+        _ = remove(unit.id)
+        if unit.callsign != nil || unit.kind != nil || unit.agency != nil {
+            rememberUnlocated(Unit(id: unit.id, callsign: unit.callsign, kind: unit.kind, agency: unit.agency))
+        }
+    }
+
+    /// Reorders `values` so that `values[rank]` is the value of that rank in sorted order, and
+    /// returns it (Hoare's selection with a median-of-three pivot).
+    static func select(_ values: inout [Int64], rank: Int) -> Int64 {
+        var low = 0, high = values.count - 1
+        while low < high {
+            let mid = low + (high - low) / 2
+            let pivot = max(min(values[low], values[mid]), min(max(values[low], values[mid]), values[high]))
+            var i = low, j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j {
+                high = j
+            } else if rank >= i {
+                low = i
+            } else {
+                return values[rank]
+            }
+        }
+        return values[rank]
     }
 
     /// The filter in the table's codes, built under the lock once per query.
@@ -156,6 +315,12 @@ struct UnitTable: Sendable {
         if since <= now { unit.staleSince = since }
         return unit
     }
+}
+
+/// A unit that may be forgotten next, with the receive time it had when picked.
+struct EvictionCandidate: Sendable {
+    var lastHeard: Int64
+    var id: UnitID
 }
 
 /// The ids of located units in the order they changed (moved, metadata set, removed), with a

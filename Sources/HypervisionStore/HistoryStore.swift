@@ -76,37 +76,44 @@ public struct HistoryStore: Sendable {
         return points
     }
 
-    /// Units with a ping within `radius` metres of `point` during [from, to), nearest first.
+    /// Units with a ping within `radius` metres of `point` during [from, to), nearest first (ties
+    /// by unit id), at most `limit` of them: the database sorts and cuts, so a busy place sends
+    /// back `limit` rows, not one per unit that ever passed.
     public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
         let rows = try await database.query(
             """
-            WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography AS g)
-            SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g),
-                   (extract(epoch FROM time) * 1000000)::int8, count(*) OVER (PARTITION BY unit_id)
-            FROM pings, here
-            WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
-              AND ST_DWithin(position, here.g, \(radius))
-            ORDER BY unit_id, ST_Distance(position, here.g), time
+            WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography AS g),
+            closest AS (
+                SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g) AS distance,
+                       (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
+                FROM pings, here
+                WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
+                  AND ST_DWithin(position, here.g, \(radius))
+                ORDER BY unit_id, ST_Distance(position, here.g), time
+            )
+            SELECT unit_id, distance, micros, pings FROM closest ORDER BY distance, unit_id LIMIT \(Int64(limit))
             """)
         var units: [PassingUnit] = []
         for row in rows {
             let (unit, distance, micros, count) = try row.decode((String, Double, Int64, Int64).self)
             units.append(PassingUnit(unit: unit, closestMetres: distance, closestAt: Timestamp(microseconds: micros), pings: Int(count)))
         }
-        return Array(units.sorted { ($0.closestMetres, $0.unit) < ($1.closestMetres, $1.unit) }.prefix(limit))
+        return units
     }
 
-    /// Counts of `layer` per hexagonal cell whose edge is `cellMetres` long (as PostGIS's
-    /// `ST_HexagonGrid` sizes them: corner to corner is twice that), measured on the ground at the
-    /// centre latitude of the box, over the box, for [from, to) and for the period of the same length before it.
-    /// Only cells with something in either period are returned.
-    public func zoneStatistics(
-        layer: ZoneLayer, cellMetres: Double, west: Double, south: Double, east: Double, north: Double, from: Timestamp, to: Timestamp
-    ) async throws -> [ZoneCell] {
+    /// Counts of `layer` per cell of `grid` (hexagons as PostGIS's `ST_HexagonGrid` draws them in
+    /// Web Mercator, see ``ZoneGrid``), for [from, to) and for the period of the same length
+    /// before it. Only cells with something in either period are returned, most in this period
+    /// first, at most `limit` of them.
+    ///
+    /// Each item finds its own cell: the grid is anchored at the projection's origin, so the
+    /// cells `ST_HexagonGrid` draws around one point are the same cells, with the same `i, j`,
+    /// as those it draws over the whole box. The work is a few cells per item, never the
+    /// box's whole grid joined with every item (cells × items `ST_Intersects` tests, minutes for
+    /// a large box). A point on an edge shared by two cells counts once, in the first cell by
+    /// `(i, j)`, as it would in the box's grid.
+    public func zoneStatistics(layer: ZoneLayer, grid: ZoneGrid, from: Timestamp, to: Timestamp, limit: Int) async throws -> [ZoneCell] {
         let previousFrom = Timestamp(microseconds: from.microseconds - (to.microseconds - from.microseconds))
-        // Web Mercator stretches lengths by 1/cos(latitude): scale the cell so it measures `size`
-        // metres on the ground at the box's centre latitude.
-        let scale = 1 / cos((south + north) / 2 * .pi / 180)
         let source: String
         switch layer {
         case .incidents: source = "SELECT location::geometry AS g, opened_at AS t FROM incidents"
@@ -117,29 +124,34 @@ public struct HistoryStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     WITH items AS (
-                        SELECT row_number() OVER () AS n, ST_Transform(g, 3857) AS g, t >= $6::timestamptz AS current FROM (\(source)) s
+                        SELECT ST_Transform(g, 3857) AS g, t >= $6::timestamptz AS current FROM (\(source)) s
                         WHERE t >= $5::timestamptz AND t < $7::timestamptz AND ST_Intersects(g, ST_MakeEnvelope($1, $2, $3, $4, 4326))
-                    ), cells AS (
-                        SELECT h.geom, h.i, h.j FROM ST_HexagonGrid($8, ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), 3857)) h
                     ), hits AS (
-                        -- A point on an edge shared by two cells counts once, in the first cell.
-                        SELECT DISTINCT ON (items.n) cells.geom, items.current
-                        FROM items JOIN cells ON ST_Intersects(cells.geom, items.g)
-                        ORDER BY items.n, cells.i, cells.j
+                        SELECT cell.i, cell.j, items.current
+                        FROM items CROSS JOIN LATERAL (
+                            -- The cells around the item, widened a metre so that a point on a
+                            -- cell's edge sees both of its cells.
+                            SELECT h.i, h.j FROM ST_HexagonGrid($8, ST_Expand(items.g, 1)) h
+                            WHERE ST_Intersects(h.geom, items.g)
+                            ORDER BY h.i, h.j
+                            LIMIT 1
+                        ) cell
                     )
-                    SELECT ST_AsText(ST_Transform(geom, 4326)), count(*) FILTER (WHERE current), count(*) FILTER (WHERE NOT current)
+                    SELECT ST_AsText(ST_Transform(ST_Hexagon($8, i, j, ST_SetSRID(ST_MakePoint(0, 0), 3857)), 4326)),
+                           count(*) FILTER (WHERE current), count(*) FILTER (WHERE NOT current)
                     FROM hits
-                    GROUP BY geom
+                    GROUP BY i, j
                     ORDER BY 2 DESC, 3 DESC, 1
-                    LIMIT 10000
+                    LIMIT $9
                     """,
                 binds: {
                     var b = PostgresBindings()
-                    for value in [west, south, east, north] { b.append(value) }
+                    for value in [grid.west, grid.south, grid.east, grid.north] { b.append(value) }
                     b.append(previousFrom.postgresText)
                     b.append(from.postgresText)
                     b.append(to.postgresText)
-                    b.append(cellMetres * scale)
+                    b.append(grid.projectedEdge)
+                    b.append(Int64(limit))
                     return b
                 }()))
         var cells: [ZoneCell] = []
@@ -194,14 +206,21 @@ public struct HistoryStore: Sendable {
 }
 
 extension HistoryStore {
-    /// Every unit's latest position (from `unit_positions`), to rebuild the live picture at start-up.
-    public func latestPositions() async throws -> [Ping] {
+    /// The latest position of every unit heard since `heardSince` (all when nil), the most
+    /// recently heard first, at most `limit` (from `unit_positions`), to rebuild the live picture
+    /// at start-up: the table keeps every unit ever heard, the live picture only those it would
+    /// keep, so start-up never reads millions of rows to forget them at once.
+    public func latestPositions(heardSince: Timestamp? = nil, limit: Int = Int(Int64.max)) async throws -> [Ping] {
+        let since = (heardSince ?? Timestamp.storableRange.lowerBound).postgresText
         let rows = try await database.query(
             """
             SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
                    (extract(epoch FROM received_at) * 1000000)::int8
             FROM unit_positions
+            WHERE received_at > \(since)::timestamptz
+            ORDER BY received_at DESC
+            LIMIT \(Int64(limit))
             """)
         var pings: [Ping] = []
         for row in rows {

@@ -130,18 +130,19 @@ public final class PingStore: Sendable {
         }
     }
 
+    /// Units remembered at most: a stream of made-up ids must not grow the set for ever. Past
+    /// it the set starts afresh; a unit forgotten costs one `INSERT … ON CONFLICT DO NOTHING`
+    /// in its next batch.
+    static let maximumKnownUnits = 200_000
+
     private func rememberUnits(_ units: [String]) {
         guard !units.isEmpty else { return }
         known.withLock { known in
-            // A cache, not a registry: a stream of ever new ids must not grow it without bound.
-            // Forgetting costs one `INSERT … ON CONFLICT DO NOTHING` per unit on its next batch.
             if known.units.count + units.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
             for unit in units { known.units.insert(UnitID(trusted: unit)) }
         }
     }
 
-    /// The most unit ids remembered as registered.
-    static let maximumKnownUnits = 500_000
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
     private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {

@@ -23,7 +23,8 @@ import Testing
 
     @Test(arguments: [
         ("1,2,3", "bbox_invalid"), ("1,2,3,4,5", "bbox_invalid"), ("a,2,3,4", "bbox_invalid"), ("", "bbox_invalid"),
-        ("1,,3,4", "bbox_invalid"), ("nan,2,3,4", "not_finite"), ("1,2,inf,4", "not_finite"),
+        ("1,,3,4", "bbox_invalid"), ("nan,2,3,4", "not_finite"), ("1,2,inf,4", "not_finite"), ("1,2,1e999,4", "not_finite"),
+        ("0x1p3,2,3,4", "bbox_invalid"), ("+1,2,3,4", "bbox_invalid"),
         ("-181,0,0,1", "lon_out_of_range"), ("0,0,180.5,1", "lon_out_of_range"), ("0,-91,1,1", "lat_out_of_range"),
         ("0,0,1,90.01", "lat_out_of_range"), ("0,10,1,5", "bbox_south_above_north"),
     ])

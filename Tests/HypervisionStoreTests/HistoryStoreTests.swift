@@ -1,6 +1,8 @@
 import HypervisionCore
 import HypervisionStore
 import HypervisionTestSupport
+import Logging
+import PostgresNIO
 import Testing
 
 /// Questions about the past against a real PostGIS, checked against answers computed here.
@@ -23,6 +25,29 @@ import Testing
             // limit + 1 rows tell the caller the limit was reached.
             #expect(try await history.track(unit: "PN-75-T-1", from: from, to: to, limit: 10).count == 11)
             #expect(try await history.track(unit: "nobody", from: from, to: to, limit: 10).isEmpty)
+        }
+    }
+
+    /// Start-up reads only what the live picture keeps: units heard since its forget time,
+    /// the most recently heard first, at most its cap.
+    @Test func latestPositionsAreTheMostRecentlyHeardWithinTheWindow() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let now = Timestamp.now()
+        let pings = (0..<5).map { n in
+            Ping(
+                unit: UnitID(trusted: "PN-LP-\(n)"), time: now.adding(seconds: Double(-n) * 3_600), position: GeoPoint(latitude: 48.8, longitude: 2.3),
+                receivedAt: now.adding(seconds: Double(-n) * 3_600))
+        }
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = PingStore(database: client.database)
+            try await store.ensurePartitions(around: now.epochDay, daysBehind: 1, daysAhead: 1)
+            _ = try await store.insert(pings)
+            let history = HistoryStore(database: client.database)
+            #expect(try await history.latestPositions().count == 5)
+            #expect(try await history.latestPositions(limit: 2).map(\.unit.rawValue) == ["PN-LP-0", "PN-LP-1"])
+            let recent = try await history.latestPositions(heardSince: now.adding(seconds: -2.5 * 3_600))
+            #expect(recent.map(\.unit.rawValue) == ["PN-LP-0", "PN-LP-1", "PN-LP-2"])
+            #expect(recent.first?.receivedAt == now)
         }
     }
 
@@ -66,9 +91,9 @@ import Testing
                     Incident(id: "Z-\(i)", category: "noise", priority: 3, location: location, openedAt: now.adding(seconds: -ageHours * 3600)),
                     at: now)
             }
+            let grid = try ZoneGrid(cellMetres: 500, west: 2.3, south: 48.83, east: 2.4, north: 48.89)
             let cells = try await HistoryStore(database: client.database).zoneStatistics(
-                layer: .incidents, cellMetres: 500, west: 2.3, south: 48.83, east: 2.4, north: 48.89,
-                from: now.adding(seconds: -86_400), to: now.adding(seconds: 1))
+                layer: .incidents, grid: grid, from: now.adding(seconds: -86_400), to: now.adding(seconds: 1), limit: 10_000)
             #expect(cells.reduce(0) { $0 + $1.count } == current)
             #expect(cells.reduce(0) { $0 + $1.previous } == previous)
             // Hexagons: 6 corners plus the closing point, edges of 500 m, so 1,000 m corner to corner.
@@ -76,7 +101,92 @@ import Testing
             #expect(cell.ring.count == 7 && cell.ring.first == cell.ring.last)
             let across = cell.ring.map { Geodesy.distance(cell.ring[0], $0) }.max()!
             #expect(across > 950 && across < 1_050, "corner to corner \(across) m")
+            // The same cells and counts as joining every incident with the box's whole grid
+            // (the former query, cells × items): each item's own cell is the box grid's.
+            let joined = try await TestPostgres.withConnection(endpoint) { connection in
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            WITH items AS (
+                                SELECT row_number() OVER () AS n, ST_Transform(location::geometry, 3857) AS g,
+                                       opened_at >= $2::timestamptz AS current
+                                FROM incidents WHERE opened_at >= $1::timestamptz AND opened_at < $3::timestamptz
+                            ), cells AS (
+                                SELECT h.geom, h.i, h.j FROM ST_HexagonGrid($4, ST_Transform(ST_MakeEnvelope(2.3, 48.83, 2.4, 48.89, 4326), 3857)) h
+                            ), hits AS (
+                                SELECT DISTINCT ON (items.n) cells.geom, items.current FROM items JOIN cells ON ST_Intersects(cells.geom, items.g)
+                                ORDER BY items.n, cells.i, cells.j
+                            )
+                            SELECT ST_AsText(ST_Transform(geom, 4326)), count(*) FILTER (WHERE current), count(*) FILTER (WHERE NOT current)
+                            FROM hits GROUP BY geom
+                            """,
+                        binds: {
+                            var b = PostgresBindings()
+                            b.append(now.adding(seconds: -2 * 86_400 - 1).postgresText)
+                            b.append(now.adding(seconds: -86_400).postgresText)
+                            b.append(now.adding(seconds: 1).postgresText)
+                            b.append(grid.projectedEdge)
+                            return b
+                        }()),
+                    logger: Logger(label: "test"))
+                var cells: [[Double]: [Int64]] = [:]
+                for try await (wkt, count, previous) in rows.decode((String, Int64, Int64).self) {
+                    cells[Self.coordinates(wkt)] = [count, previous]
+                }
+                return cells
+            }
+            var ours: [[Double]: [Int64]] = [:]
+            for cell in cells { ours[cell.ring.flatMap { [$0.longitude, $0.latitude] }] = [Int64(cell.count), Int64(cell.previous)] }
+            #expect(ours == joined)
         }
+    }
+
+    /// The numbers of a WKT text, in order.
+    static func coordinates(_ wkt: String) -> [Double] {
+        wkt.split(whereSeparator: { !"0123456789.-e".contains($0) }).compactMap { Double($0) }
+    }
+
+    /// The defect: the cell cap estimated the grid from ground distances, and a box from -180 to
+    /// 180 has west and east on one meridian (0 m apart), so it passed as "0 cells" and PostGIS
+    /// generated millions. The count must be what ST_HexagonGrid generates over the projected box.
+    @Test func theZoneGridCountIsExactlyWhatPostGISGenerates() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        var rng = SeededRandom(seed: 41)
+        var boxes: [(size: Double, west: Double, south: Double, east: Double, north: Double)] = [
+            (500, 2.3, 48.83, 2.4, 48.89),  // Paris
+            (50_000, -180, -1, 180, 1),  // every longitude, a thin band
+            (50_000, -20, 70, 20, 85.05),  // near the Mercator limit
+            (2_000, 2.35, 48.85, 2.35, 48.85),  // a point
+            (50, -0.001, -0.001, 0.001, 0.001),  // around the origin, negative cells
+        ]
+        for _ in 0..<60 {
+            let size = [50.0, 200, 1_000, 5_000, 50_000].randomElement(using: &rng)!
+            let south = Double.random(in: -85...84.9, using: &rng)
+            let north = min(85.0, south + .random(in: 0...(size / 2_000), using: &rng))
+            let west = Double.random(in: -180...179, using: &rng)
+            let east = min(180.0, west + .random(in: 0...(size / 1_000), using: &rng))
+            boxes.append((size, west, south, east, north))
+        }
+        var mismatches: [String] = []
+        for box in boxes {
+            let grid = try ZoneGrid(cellMetres: box.size, west: box.west, south: box.south, east: box.east, north: box.north)
+            let counted = try await TestPostgres.integers(
+                endpoint,
+                """
+                SELECT count(*) FROM ST_HexagonGrid(\(grid.projectedEdge),
+                    ST_Transform(ST_MakeEnvelope(\(box.west), \(box.south), \(box.east), \(box.north), 4326), 3857))
+                """)
+            if counted != [grid.cellCount] { mismatches.append("\(box): ours \(grid.cellCount), PostGIS \(counted)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+
+        // The whole world in 50 km cells: refused on its count, never sent to PostGIS.
+        let world = try ZoneGrid(cellMetres: 50_000, west: -180, south: -85, east: 180, north: 85)
+        #expect(world.cellCount > 200_000, "\(world.cellCount)")
+        #expect(throws: ZoneGridError.outsideProjection(latitude: -90)) {
+            try ZoneGrid(cellMetres: 50_000, west: -180, south: -90, east: 180, north: 90)
+        }
+        #expect(throws: ZoneGridError.crossesAntimeridian) { try ZoneGrid(cellMetres: 500, west: 170, south: 0, east: -170, north: 1) }
     }
 }
 
