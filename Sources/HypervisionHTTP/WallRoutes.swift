@@ -72,11 +72,29 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
             }
             object["id"] = .string(id)
             definition = .object(object)
-            let existed = walls.definition(id: id) != nil
+            // PostgreSQL's jsonb holds no NUL, and no wall needs a control character.
+            if let (path, text) = Self.firstControlCharacter(in: definition) {
+                do throws(ValidationError) {
+                    try InputText.check(text, field: "the wall definition at \(path.isEmpty ? "/" : path)")
+                } catch {
+                    return APIError.response(.badRequest, error.code.rawValue, error.message)
+                }
+            }
+            let previous = walls.definition(id: id)
+            if case .file(let path)? = previous?.origin {
+                return Self.response(for: .definedByFile(id, path: path))
+            }
+            do throws(WallDefinitionError) {
+                // Checked, then stored, then shown: a wall that could not be stored would
+                // vanish at the next restart, so it is not put on the walls before.
+                _ = try WallDefinition.compile(json: definition)
+            } catch {
+                return Self.response(for: .invalid(error))
+            }
+            try await walls.save(id: id, definition: definition)
             do {
                 let layout = try walls.define(json: definition, origin: .api)
-                try await walls.save(id: id, definition: definition)
-                return Self.json(Self.summary(layout), status: existed ? .ok : .created)
+                return Self.json(Self.summary(layout), status: previous != nil ? .ok : .created)
             } catch let error as WallServiceError {
                 return Self.response(for: error)
             }
@@ -90,9 +108,16 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
         router.delete("/api/v1/walls/:id") { request, context in
             if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
             let id = try context.parameters.require("id")
+            // Forgotten in the database first: a wall removed from the walls but still stored
+            // would come back at the next restart.
+            switch walls.definition(id: id)?.origin {
+            case nil: return Self.response(for: .unknownWall(id))
+            case .file(let path)?: return Self.response(for: .definedByFile(id, path: path))
+            default: break
+            }
+            try await walls.forget(id: id)
             do {
                 try walls.remove(id: id)
-                try await walls.forget(id: id)
                 return Response(status: .noContent)
             } catch let error as WallServiceError {
                 return Self.response(for: error)
@@ -103,8 +128,11 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
             if let refusal = sceneRefusal(request, wall: id) { return refusal }
             let display = request.uri.queryParameters["display"].map(String.init)
             if let at = request.uri.queryParameters["at"] {
-                guard let time = Timestamp(rfc3339: at) else {
-                    return APIError.response(.badRequest, "time_invalid", "at \"\(at.prefix(40))\" is not an RFC 3339 time")
+                let time: Timestamp
+                do throws(ValidationError) {
+                    time = try Timestamp.parseStorable(at, field: "at")
+                } catch {
+                    return APIError.response(.badRequest, error.code.rawValue, error.message)
                 }
                 guard display == nil else {
                     return APIError.response(.badRequest, "value_invalid", "at= answers for the whole wall; per-display history is not kept")
@@ -139,6 +167,14 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
                 }
                 expires = now.adding(seconds: seconds)
             }
+            for (field, text) in [("camera", camera), ("region", object["region"]?.stringValue), ("by", object["by"]?.stringValue)] {
+                guard let text else { continue }
+                do throws(ValidationError) {
+                    try InputText.check(text, field: field)
+                } catch {
+                    return APIError.response(.badRequest, error.code.rawValue, error.message)
+                }
+            }
             let pin = Pin(camera: camera, region: object["region"]?.stringValue, pinnedAt: now, expiresAt: expires, pinnedBy: object["by"]?.stringValue)
             do {
                 try walls.pin(wall: id, pin)
@@ -171,6 +207,14 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
             guard let tourID = object["id"]?.stringValue, !tourID.isEmpty else { return APIError.response(.badRequest, "field_missing", "id is required") }
             guard let cameras = object["cameras"]?.arrayValue?.compactMap(\.stringValue), !cameras.isEmpty, cameras.count <= 1_000 else {
                 return APIError.response(.badRequest, "value_invalid", "cameras must be a list of 1 to 1000 camera ids")
+            }
+            for (field, text) in [("id", tourID), ("region", object["region"]?.stringValue)] + cameras.map({ ("cameras", $0) }) {
+                guard let text else { continue }
+                do throws(ValidationError) {
+                    try InputText.check(text, field: field)
+                } catch {
+                    return APIError.response(.badRequest, error.code.rawValue, error.message)
+                }
             }
             let dwell = object["dwellSeconds"]?.doubleValue ?? 10
             guard dwell >= 1, dwell <= 3_600 else { return APIError.response(.badRequest, "value_invalid", "dwellSeconds must be 1 to 3600") }
@@ -242,6 +286,29 @@ public struct WallRoutes<Context: RequestContext>: Sendable {
                 ])
             ])
             return json(body, status: .badRequest)
+        }
+    }
+
+    /// The first string (key or value) of `value` holding a control character, with its JSON
+    /// pointer; nil when there is none.
+    static func firstControlCharacter(in value: JSONValue, path: String = "") -> (String, String)? {
+        switch value {
+        case .string(let text):
+            return InputText.isClean(text) ? nil : (path, text)
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = firstControlCharacter(in: item, path: path + "/\(index)") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
+                let here = path + "/" + key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+                if !InputText.isClean(key) { return (here, key) }
+                if let found = firstControlCharacter(in: member, path: here) { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 

@@ -166,12 +166,18 @@ extension PingIntake {
                     }
                 }
             }
-            do {
-                while try await group.next() != nil {}
-            } catch {
-                group.cancelAll()
-                throw error
+            // No cancellation: a reader that fails has finished the queue, and the storer still
+            // stores what it had read (it is on the live picture already); a storer that fails
+            // has abandoned the queue, and the reader's next push returns.
+            var firstError: (any Error)?
+            while true {
+                do {
+                    guard try await group.next() != nil else { break }
+                } catch {
+                    if firstError == nil { firstError = error }
+                }
             }
+            if let firstError { throw firstError }
         }
     }
 }

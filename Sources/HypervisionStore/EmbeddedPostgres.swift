@@ -298,6 +298,18 @@ enum ChildProcess {
         var description: String
     }
 
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// The child (and the server `pg_ctl start` leaves running) gets only its standard streams:
+    /// inherited sockets would keep this process's ports open in the server, and a parent with
+    /// thousands of descriptors open leaves PostgreSQL "insufficient file descriptors" to start.
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+) is not imported into Swift, so
+    /// it is looked up by name.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+    }
+
     static func run(_ argv: [String], environment: [String: String], directory: String, outputPath: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -305,6 +317,7 @@ enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeInheritedDescriptors(&actions)
         // The working directory is set by env(1): glibc's addchdir_np is not imported into Swift.
         let argv = ["/usr/bin/env", "-C", directory] + argv
         let cArgs = argv.map { strdup($0) } + [nil]
