@@ -247,7 +247,7 @@ extension PingWriterTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(spooled >= 50 * 20, "the frozen stretch went to the spool")
-            #expect(slowest < .seconds(3), "one write deadline (1 s) at most, and some margin")
+            #expect(slowest < .seconds(5), "one write deadline (1 s), and a margin for a loaded machine: never the minutes it was")
             #expect(try await rig.waitUntilDirect(), "the spool is replayed once the server runs again")
         }
         let stored = try await Self.storedKeys(endpoint)
