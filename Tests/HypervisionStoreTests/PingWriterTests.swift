@@ -290,7 +290,7 @@ extension PingWriterTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             #expect(latencies.count >= 5, "new pings arrived while the replay ran (\(latencies.count))")
-            #expect((latencies.max() ?? .zero) < .milliseconds(1_500), "slowest acknowledgement during the replay: \(latencies.max() ?? .zero)")
+            #expect((latencies.max() ?? .zero) < .seconds(3), "slowest acknowledgement during the replay: \(latencies.max() ?? .zero)")
             #expect(try await rig.waitUntilDirect())
         }
         let stored = try await Self.storedKeys(endpoint)
