@@ -82,8 +82,8 @@ extension APIRequest {
         APIRequest(.get, units, query: [("nearest", queryText(point)), ("k", count.map(String.init))] + filter.parameters)
     }
 
-    public static func units(in box: Box, filter: UnitFilter = UnitFilter()) -> APIRequest {
-        APIRequest(.get, units, query: [("bbox", box.description)] + filter.parameters)
+    public static func units(in box: BoundingBox, filter: UnitFilter = UnitFilter()) -> APIRequest {
+        APIRequest(.get, units, query: [("bbox", box.queryValue)] + filter.parameters)
     }
 
     /// A polygon search; `geometry` is the canonical JSON of a GeoJSON Polygon (see ``polygonGeometry(fromGeoJSON:)``).
@@ -108,13 +108,13 @@ extension APIRequest {
 
     public static func incidents(
         status: String?, category: String?, service: String?, from: Timestamp? = nil, to: Timestamp? = nil,
-        box: Box? = nil, limit: Int?
+        box: BoundingBox? = nil, limit: Int?
     ) -> APIRequest {
         APIRequest(
             .get, ["api", "v1", "incidents"],
             query: [
                 ("status", status), ("category", category), ("service", service), ("from", from?.rfc3339),
-                ("to", to?.rfc3339), ("bbox", box?.description), ("limit", limit.map(String.init)),
+                ("to", to?.rfc3339), ("bbox", box?.queryValue), ("limit", limit.map(String.init)),
             ])
     }
 
@@ -122,12 +122,12 @@ extension APIRequest {
         APIRequest(.get, ["api", "v1", "incidents", id, "dossier"])
     }
 
-    public static func zoneStatistics(box: Box, size: Double, from: Timestamp, to: Timestamp, layer: String) -> APIRequest {
+    public static func zoneStatistics(box: BoundingBox, size: Double, from: Timestamp, to: Timestamp, layer: String) -> APIRequest {
         APIRequest(
             .get, ["api", "v1", "zones", "stats"],
             query: [
                 ("cell", "hex"), ("size", formatCoordinate(size)), ("from", from.rfc3339), ("to", to.rfc3339),
-                ("layer", layer), ("bbox", box.description),
+                ("layer", layer), ("bbox", box.queryValue),
             ])
     }
 

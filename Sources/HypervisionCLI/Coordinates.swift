@@ -18,28 +18,14 @@ public func parsePoint(_ text: String) throws(Failure) -> GeoPoint {
     return GeoPoint(latitude: latitude, longitude: longitude)
 }
 
-/// A box given as `W,S,E,N` in degrees (the order of GeoJSON's `bbox` and of the daemon's `bbox=`).
-///
-/// `west` may exceed `east`: the box then crosses the antimeridian, as the daemon understands it.
-public struct Box: Sendable, Hashable, CustomStringConvertible {
-    public var west: Double
-    public var south: Double
-    public var east: Double
-    public var north: Double
-
-    public init(west: Double, south: Double, east: Double, north: Double) {
-        self.west = west
-        self.south = south
-        self.east = east
-        self.north = north
-    }
-
-    /// The query value: `W,S,E,N` with the numbers as given.
-    public var description: String { [west, south, east, north].map(formatCoordinate).joined(separator: ",") }
+extension BoundingBox {
+    /// The query value: `W,S,E,N` with the numbers as the command line writes coordinates.
+    public var queryValue: String { [west, south, east, north].map(formatCoordinate).joined(separator: ",") }
 }
 
-/// Parses `W,S,E,N` (west, south, east, north in degrees), checking ranges and order.
-public func parseBox(_ text: String) throws(Failure) -> Box {
+/// Parses `W,S,E,N` (west, south, east, north in degrees), checking ranges and order. `west` may
+/// exceed `east`: the box then crosses the antimeridian, as the daemon understands it.
+public func parseBox(_ text: String) throws(Failure) -> BoundingBox {
     let trimmed = text.trimmed
     let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmed }
     func fail(_ reason: String) -> Failure { .usage("W,S,E,N expected, got \(trimmed.isEmpty ? "nothing" : trimmed): \(reason)") }
@@ -56,7 +42,9 @@ public func parseBox(_ text: String) throws(Failure) -> Box {
     }
     guard south < north else { throw fail("south \(parts[1]) must be less than north \(parts[3])") }
     guard west != east else { throw fail("west and east are both \(parts[0]): the box has no width") }
-    return Box(west: west, south: south, east: east, north: north)
+    // The checks above are the command line's own (stricter, with its messages): what passes
+    // them is a valid box.
+    return BoundingBox(trustedWest: west, south: south, east: east, north: north)
 }
 
 /// Coordinates in query strings: the shortest text that reads back to the same number.

@@ -59,7 +59,12 @@ public struct BoundingBox: Sendable, Hashable, CustomStringConvertible {
         try self.init(west: values[0], south: values[1], east: values[2], north: values[3])
     }
 
-    /// Creates a box from edges already known to be valid (a polygon's extent, a test).
+    /// Creates a box from edges already known to be valid: a polygon's extent, a viewport the
+    /// layout engine computed within range. Nothing is checked.
+    public init(trustedWest west: Double, south: Double, east: Double, north: Double) {
+        self.init(unchecked: west, south, east, north)
+    }
+
     init(unchecked west: Double, _ south: Double, _ east: Double, _ north: Double) {
         self.west = west
         self.south = south
@@ -75,6 +80,13 @@ public struct BoundingBox: Sendable, Hashable, CustomStringConvertible {
         guard point.latitude >= south, point.latitude <= north else { return false }
         if crossesAntimeridian { return point.longitude >= west || point.longitude <= east }
         return point.longitude >= west && point.longitude <= east
+    }
+
+    /// The middle of the box (across the antimeridian when the box crosses it).
+    public var center: GeoPoint {
+        var longitude = (west + east) / 2
+        if crossesAntimeridian { longitude = longitude > 0 ? longitude - 180 : longitude + 180 }
+        return GeoPoint(latitude: (south + north) / 2, longitude: longitude)
     }
 
     public var description: String { "\(west),\(south),\(east),\(north)" }

@@ -207,13 +207,13 @@ public enum LayoutEngine {
             if case .map(let policy) = placed.region.content { return policy.fit.contains(.units) }
             return false
         }
-        var viewports: [GeoBox] = []
+        var viewports: [BoundingBox] = []
         for placed in inputs.wall.regions {
             guard case .map(let policy) = placed.region.content else { continue }
             let viewport =
                 refitting
                 ? MapViewport.compute(policy, tile: placed.rect, inputs: mapInputs)
-                : (scene.tiles[placed.region.id].flatMap { tile -> GeoBox? in
+                : (scene.tiles[placed.region.id].flatMap { tile -> BoundingBox? in
                     if case .map(_, let box) = tile.source { return box }
                     return nil
                 } ?? MapViewport.compute(policy, tile: placed.rect, inputs: mapInputs))

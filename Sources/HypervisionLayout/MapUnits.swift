@@ -24,7 +24,7 @@ struct MapUnits: Sendable, Hashable {
     }
 
     private(set) var markers: [String: SceneUnit] = [:]
-    private(set) var viewports: [GeoBox] = []
+    private(set) var viewports: [BoundingBox] = []
     private(set) var computedAt = Timestamp(microseconds: .min)
     /// Built on the first update after a rebuild: a wall rebuilt every round (its viewport
     /// follows moving units) never needs it.
@@ -42,7 +42,7 @@ struct MapUnits: Sendable, Hashable {
 
     /// The markers for `inputs` seen through `viewports`, and the keys of markers that differ
     /// from `previous`'s in canonical order (nil when they were rebuilt and not compared).
-    static func compute(_ inputs: LayoutInputs, viewports: [GeoBox], previous: MapUnits?) -> (MapUnits, changes: [String]?) {
+    static func compute(_ inputs: LayoutInputs, viewports: [BoundingBox], previous: MapUnits?) -> (MapUnits, changes: [String]?) {
         let tuning = inputs.wall.tuning
         if var next = previous, let changed = inputs.changedUnits, next.viewports == viewports, inputs.now >= next.computedAt {
             let changes = next.update(changed, inputs: inputs, tuning: tuning)

@@ -11,7 +11,7 @@ enum MapViewport {
     /// A fitted viewport is the points' bounding box, padded, widened to the minimum span, then
     /// widened on one axis to the tile's aspect so the renderer never distorts the map. Corners
     /// are rounded to 1e-6° (about 0.1 m) so tiny jitter in positions does not produce patches.
-    static func compute(_ policy: MapViewportPolicy, tile: PixelRect, inputs: LayoutInputs) -> GeoBox {
+    static func compute(_ policy: MapViewportPolicy, tile: PixelRect, inputs: LayoutInputs) -> BoundingBox {
         var west = Double.infinity, south = Double.infinity, east = -Double.infinity, north = -Double.infinity
         func include(_ point: GeoPoint) {
             west = min(west, point.longitude)
@@ -32,7 +32,7 @@ enum MapViewport {
             }
         }
         guard west.isFinite, south.isFinite else {
-            return policy.fixed ?? GeoBox(west: -180, south: -85, east: 180, north: 85)
+            return policy.fixed ?? BoundingBox(trustedWest: -180, south: -85, east: 180, north: 85)
         }
         let centerLatitude = (south + north) / 2, centerLongitude = (west + east) / 2
         let cosine = max(cosineDegrees(min(abs(centerLatitude), 89)), 0.01)
@@ -50,8 +50,7 @@ enum MapViewport {
         }
         let halfHeight = heightMetres / 2 / metresPerDegree
         let halfWidth = widthMetres / 2 / (metresPerDegree * cosine)
-        return GeoBox(
-            west: rounded(max(centerLongitude - halfWidth, -180)), south: rounded(max(centerLatitude - halfHeight, -90)),
+        return BoundingBox(trustedWest: rounded(max(centerLongitude - halfWidth, -180)), south: rounded(max(centerLatitude - halfHeight, -90)),
             east: rounded(min(centerLongitude + halfWidth, 180)), north: rounded(min(centerLatitude + halfHeight, 90)))
     }
 

@@ -86,7 +86,7 @@ public enum SceneSource: Sendable, Hashable {
     /// grace period, drawn as offline) or `unknown` (a fixed camera the registry does not know).
     case camera(id: String, title: String, status: String, streams: [Camera.Stream])
     /// A map of the viewport, with the scene's units and incidents drawn on it.
-    case map(id: String, viewport: GeoBox)
+    case map(id: String, viewport: BoundingBox)
     /// A list of the scene's incidents, most urgent first.
     case incidents(id: String, order: [String])
     /// A web page.

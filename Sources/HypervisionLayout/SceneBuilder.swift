@@ -8,7 +8,7 @@ struct SceneBuilder {
 
     let inputs: LayoutInputs
     private var tiles: [String: SceneTile] = [:]
-    private var viewports: [GeoBox] = []
+    private var viewports: [BoundingBox] = []
     private var showsIncidents = false
 
     init(inputs: LayoutInputs) {
@@ -91,7 +91,7 @@ struct SceneBuilder {
     }
 
     /// The viewports of the map tiles added so far, in region order.
-    var mapViewports: [GeoBox] { viewports }
+    var mapViewports: [BoundingBox] { viewports }
 
     /// The scene, with the unit markers of its map tiles (``MapUnits``).
     func scene(seq: Int64, units: [String: SceneUnit]) -> Scene {
@@ -112,7 +112,7 @@ struct SceneBuilder {
     }
 
     /// The units inside at least one map viewport.
-    static func units(_ units: [UnitID: LayoutUnit], viewports: [GeoBox], now: Timestamp, tuning: LayoutTuning) -> [String: SceneUnit] {
+    static func units(_ units: [UnitID: LayoutUnit], viewports: [BoundingBox], now: Timestamp, tuning: LayoutTuning) -> [String: SceneUnit] {
         guard !viewports.isEmpty else { return [:] }
         var out: [String: SceneUnit] = [:]
         out.reserveCapacity(units.count)

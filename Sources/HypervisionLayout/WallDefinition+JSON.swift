@@ -275,8 +275,7 @@ private struct FieldReader {
             var policy = MapViewportPolicy(fixed: nil)
             if let box = object(fields, "viewport", path: path, required: false) {
                 rejectUnknown(box, allowed: ["west", "south", "east", "north"], path: path + "/viewport")
-                policy.fixed = GeoBox(
-                    west: number(box, "west", path: path + "/viewport") ?? 0,
+                policy.fixed = BoundingBox(trustedWest: number(box, "west", path: path + "/viewport") ?? 0,
                     south: number(box, "south", path: path + "/viewport") ?? 0,
                     east: number(box, "east", path: path + "/viewport") ?? 0,
                     north: number(box, "north", path: path + "/viewport") ?? 0)

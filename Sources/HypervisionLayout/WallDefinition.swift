@@ -199,28 +199,6 @@ public struct PresetPlacement: Sendable, Hashable {
     }
 }
 
-/// A rectangle of the Earth in WGS 84 degrees. Never crosses the antimeridian (command rooms
-/// watch a city or a département, not the Pacific).
-public struct GeoBox: Sendable, Hashable {
-    public var west: Double
-    public var south: Double
-    public var east: Double
-    public var north: Double
-
-    public init(west: Double, south: Double, east: Double, north: Double) {
-        self.west = west
-        self.south = south
-        self.east = east
-        self.north = north
-    }
-
-    public func contains(_ point: GeoPoint) -> Bool {
-        point.longitude >= west && point.longitude <= east && point.latitude >= south && point.latitude <= north
-    }
-
-    public var center: GeoPoint { GeoPoint(latitude: (south + north) / 2, longitude: (west + east) / 2) }
-}
-
 /// How a map region chooses its viewport.
 public struct MapViewportPolicy: Sendable, Hashable {
     /// What a fitted viewport keeps in view.
@@ -234,7 +212,7 @@ public struct MapViewportPolicy: Sendable, Hashable {
     }
 
     /// The viewport when nothing of interest exists, or always when `fit` is empty.
-    public var fixed: GeoBox?
+    public var fixed: BoundingBox?
     /// What to fit to; empty for a fixed viewport.
     public var fit: [Interest]
     /// Margin around the fitted points, metres.
@@ -243,7 +221,7 @@ public struct MapViewportPolicy: Sendable, Hashable {
     /// zoom the map to a few metres).
     public var minimumSpanMetres: Double
 
-    public init(fixed: GeoBox?, fit: [Interest] = [], paddingMetres: Double = 200, minimumSpanMetres: Double = 1000) {
+    public init(fixed: BoundingBox?, fit: [Interest] = [], paddingMetres: Double = 200, minimumSpanMetres: Double = 1000) {
         self.fixed = fixed
         self.fit = fit
         self.paddingMetres = paddingMetres

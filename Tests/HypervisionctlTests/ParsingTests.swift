@@ -39,7 +39,7 @@ import Testing
 @Suite struct BoxParsingTests {
     @Test func readsWestSouthEastNorth() throws {
         let box = try parseBox("2.25,48.81,2.42,48.9")
-        #expect(box == Box(west: 2.25, south: 48.81, east: 2.42, north: 48.9))
+        #expect(box == (try BoundingBox(west: 2.25, south: 48.81, east: 2.42, north: 48.9)))
         #expect(box.description == "2.25,48.81,2.42,48.9")
     }
 

@@ -12,7 +12,7 @@ import Testing
         #expect(APIRequest.units(near: paris, radius: 500).target == "/api/v1/units?near=48.8566,2.3522&radius=500")
         #expect(APIRequest.units(nearest: paris, count: 3).target == "/api/v1/units?nearest=48.8566,2.3522&k=3")
         #expect(APIRequest.units(nearest: paris, count: nil).target == "/api/v1/units?nearest=48.8566,2.3522")
-        let box = Box(west: 2.25, south: 48.81, east: 2.42, north: 48.9)
+        let box = try BoundingBox(west: 2.25, south: 48.81, east: 2.42, north: 48.9)
         #expect(APIRequest.units(in: box).target == "/api/v1/units?bbox=2.25,48.81,2.42,48.9")
     }
 
@@ -41,13 +41,13 @@ import Testing
                 == "/api/v1/units/PN-12/track?from=2026-11-23T09:00:00Z&to=2026-11-23T10:00:00.500Z&format=points")
     }
 
-    @Test func camerasIncidentsZones() {
+    @Test func camerasIncidentsZones() throws {
         #expect(APIRequest.cameras(covering: paris).target == "/api/v1/cameras?covering=48.8566,2.3522")
         #expect(
             APIRequest.incidents(status: "active", category: "road accident", service: nil, limit: 5).target
                 == "/api/v1/incidents?status=active&category=road%20accident&limit=5")
         #expect(APIRequest.dossier(incident: "INC/42").target == "/api/v1/incidents/INC%2F42/dossier")
-        let box = Box(west: 2, south: 48, east: 3, north: 49)
+        let box = try BoundingBox(west: 2, south: 48, east: 3, north: 49)
         #expect(
             APIRequest.zoneStatistics(box: box, size: 500, from: from, to: to, layer: "incidents").target
                 == "/api/v1/zones/stats?cell=hex&size=500&from=2026-11-23T09:00:00Z&to=2026-11-23T10:00:00.500Z&layer=incidents&bbox=2,48,3,49")
