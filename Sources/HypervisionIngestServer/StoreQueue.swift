@@ -98,6 +98,12 @@ final class StoreQueue<Entry: Sendable>: Sendable {
         }
     }
 
+    /// Whether a push is parked, waiting for room (tests await this instead of sleeping).
+    var isProducerWaiting: Bool { state.withLock { $0.producer != nil } }
+
+    /// Whether the consumer is parked, waiting for entries.
+    var isConsumerWaiting: Bool { state.withLock { $0.consumer != nil } }
+
     /// The consumer stored (or gave up on) entries of this total weight: room for more.
     func done(weight: Int) {
         state.withLock { $0.weight -= weight }

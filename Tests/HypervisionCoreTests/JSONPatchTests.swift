@@ -250,8 +250,8 @@ import Testing
     /// With `HYPERVISION_PATCH_CORPUS=/path/file.jsonl`, writes `{"from":…,"to":…,"patch":…}` lines
     /// for `scripts/check-json-patch.py`, which applies each patch with an independent RFC 6902
     /// implementation (Python's `jsonpatch`) and checks that it gives `to`.
-    @Test func writeCrossCheckCorpus() throws {
-        guard let path = ProcessInfo.processInfo.environment["HYPERVISION_PATCH_CORPUS"], !path.isEmpty else { return }
+    @Test(.enabled(if: !(ProcessInfo.processInfo.environment["HYPERVISION_PATCH_CORPUS"] ?? "").isEmpty, "set HYPERVISION_PATCH_CORPUS to write the cross-check corpus (scripts/test does)")) func writeCrossCheckCorpus() throws {
+        let path = ProcessInfo.processInfo.environment["HYPERVISION_PATCH_CORPUS"]!
         var generator = SeededRandom(seed: 2026)
         var lines: [UInt8] = []
         for round in 0..<2000 {
@@ -269,8 +269,8 @@ import Testing
     /// With `HYPERVISION_PATCH_FOREIGN_CORPUS=/path/file.jsonl` (written by
     /// `scripts/check-json-patch.py --write-foreign`), applies patches computed by Python's
     /// `jsonpatch.make_patch`, which uses `move` and `copy`, and checks they give `to`.
-    @Test func applyForeignCorpus() throws {
-        guard let path = ProcessInfo.processInfo.environment["HYPERVISION_PATCH_FOREIGN_CORPUS"], !path.isEmpty else { return }
+    @Test(.enabled(if: !(ProcessInfo.processInfo.environment["HYPERVISION_PATCH_FOREIGN_CORPUS"] ?? "").isEmpty, "set HYPERVISION_PATCH_FOREIGN_CORPUS to apply the corpus scripts/check-json-patch.py wrote (scripts/test does)")) func applyForeignCorpus() throws {
+        let path = ProcessInfo.processInfo.environment["HYPERVISION_PATCH_FOREIGN_CORPUS"]!
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         var count = 0
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {

@@ -1,4 +1,5 @@
 import HypervisionCore
+import Synchronization
 import Testing
 
 @testable import HypervisionIngestServer
@@ -16,14 +17,28 @@ import Testing
         #expect(await queue.takeAll() == nil)
     }
 
+    /// Waits (without sleeping) until `condition` holds; false after many yields.
+    func eventually(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<100_000 {
+            if condition() { return true }
+            await Task.yield()
+        }
+        return condition()
+    }
+
     @Test func aPushBeyondTheLimitWaitsUntilTheStorerIsDone() async throws {
         let queue = StoreQueue<Int>(limit: 10)
         #expect(await queue.push(1, weight: 8))
-        let second = Task { await queue.push(2, weight: 5) }
-        try await Task.sleep(for: .milliseconds(100))
+        let returned = Locked(false)
+        let second = Task {
+            let pushed = await queue.push(2, weight: 5)
+            returned.mutate { $0 = true }
+            return pushed
+        }
+        #expect(await eventually { queue.isProducerWaiting }, "the second push parks")
         // Still waiting: taking does not make room, only a report of what was stored does.
         #expect(await queue.takeAll() == [1])
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(queue.isProducerWaiting && !returned.value)
         queue.done(weight: 8)
         #expect(await second.value)
         #expect(await queue.takeAll() == [2])
@@ -39,7 +54,7 @@ import Testing
         let queue = StoreQueue<Int>(limit: 1)
         #expect(await queue.push(1, weight: 1))
         let waiting = Task { await queue.push(2, weight: 1) }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await eventually { queue.isProducerWaiting })
         queue.abandon()
         #expect(await waiting.value == false)
         #expect(await queue.push(3, weight: 1) == false)
@@ -49,7 +64,7 @@ import Testing
         let queue = StoreQueue<Int>(limit: 1)
         #expect(await queue.push(1, weight: 1))
         let waiting = Task { await queue.push(2, weight: 1) }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await eventually { queue.isProducerWaiting })
         waiting.cancel()
         #expect(await waiting.value == false)
     }
@@ -57,11 +72,11 @@ import Testing
     @Test func aWaitingStorerWakesOnThePushAndOnTheEnd() async throws {
         let queue = StoreQueue<Int>(limit: 10)
         let taker = Task { await queue.takeAll() }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await eventually { queue.isConsumerWaiting })
         #expect(await queue.push(7, weight: 1))
         #expect(await taker.value == [7])
         let last = Task { await queue.takeAll() }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await eventually { queue.isConsumerWaiting })
         queue.finish()
         #expect(await last.value == nil)
     }
@@ -80,4 +95,12 @@ import Testing
         #expect(merged.pings.count == 3)
         #expect(merged.rejected.map(\.index) == [1, 3])
     }
+}
+
+/// A value shared between test tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func mutate(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
 }
