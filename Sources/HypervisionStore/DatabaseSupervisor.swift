@@ -42,8 +42,13 @@ public final class DatabaseSupervisor: Service, Sendable {
     }
 
     public func run() async throws {
-        // Shutdown may come while the database is still being waited for.
-        try await cancelWhenGracefulShutdown { try await self.bootstrap() }
+        // Shutdown may come while the database is still being waited for: then the wait ends,
+        // and the stop is a clean one (a thrown CancellationError would fail the service group).
+        do {
+            try await cancelWhenGracefulShutdown { try await self.bootstrap() }
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            return
+        }
         if Task.isShuttingDownGracefully || Task.isCancelled { return }
         onReady()
         var lastMaintenance: ContinuousClock.Instant?

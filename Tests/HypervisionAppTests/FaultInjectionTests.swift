@@ -167,7 +167,12 @@ import Glibc
         let a = await rig.get("/api/v1/units/SPOOL-A")
         #expect(a?.status == 200 && a?.body.contains("48.81]") == true, "\(a?.body ?? "no answer")")
         #expect(await rig.get("/api/v1/units/SPOOL-B")?.status == 200)
+        // Stopped again before it ever reached its database: a clean stop all the same (the
+        // supervisor's wait used to end in an error, and the daemon with a failure status).
+        let neverReady = await rig.stopDaemon()
+        #expect(neverReady.status == 0 && neverReady.took < Self.shutdownTimeout, "stop before the database was reached: \(neverReady)")
         _ = try await rig.cluster.start()
+        try await rig.startDaemon()
         #expect(await rig.waitForEmptySpool(timeout: .seconds(60)))
         let stored = try await rig.storedKeys(like: "SPOOL-%")
         #expect(stored.count == 3)
