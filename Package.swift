@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "HypervisionIngestServer",
             dependencies: [
-                "HypervisionCore", "HypervisionIngest", "HypervisionStore", "HypervisionNetwork",
+                "HypervisionCore", "HypervisionIngest", "HypervisionNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -149,6 +149,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The demo city: a simulated fleet, cameras and incidents fed through the real paths.
+        .target(
+            name: "HypervisionDemo",
+            dependencies: [
+                "HypervisionCore", "HypervisionIngestServer", "HypervisionLive", "HypervisionStore", "HypervisionHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Composition root: configuration, services, systemd integration.
         .target(
             name: "HypervisionApp",
@@ -156,7 +167,7 @@ let package = Package(
                 "HypervisionCore",
                 "HypervisionStore",
                 "HypervisionIngestServer",
-                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream", "HypervisionNetwork",
+                "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream", "HypervisionNetwork", "HypervisionDemo",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -257,6 +268,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "HypervisionDemoTests", dependencies: ["HypervisionDemo", "HypervisionCore", "HypervisionLayout"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HypervisionAppTests",
             dependencies: [

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import HypervisionCore
+import HypervisionDemo
 import HypervisionHTTP
 import HypervisionIngestServer
 import HypervisionLayout
@@ -174,11 +175,11 @@ public struct Daemon {
             }
         }
         // Set once the live picture is rebuilt: /readyz waits for it, and so does the demo.
-        let demoReadiness = DemoReadiness()
+        let liveLoaded = Flag()
         let loader = LiveStateLoader(
             live: live, status: status, spool: spool, history: history, cameras: cameraStore, incidents: incidentStore, walls: walls, logger: logger,
             onLoaded: {
-                demoReadiness.markReady()
+                liveLoaded.set()
                 systemd.databaseReady()
             })
 
@@ -197,7 +198,7 @@ public struct Daemon {
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
                 database: status.current, databaseSummary: status.summary, spoolBytes: writer.spooledBytes,
-                spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings, liveLoaded: demoReadiness.isReady)
+                spoolMaximumBytes: spoolLimit, queuedPings: writer.queuedPings, liveLoaded: liveLoaded.isSet)
         }.addRoutes(to: router)
         // Hummingbird closes nothing by itself: caps and per-phase deadlines are the guard's.
         let httpGate = ConnectionGate(
@@ -313,7 +314,7 @@ public struct Daemon {
         if configuration.demo {
             services.append(
                 DemoFeed(
-                    intake: intake("demo"), cameras: cameraStore, incidents: incidents, history: history, live: live, ready: demoReadiness,
+                    intake: intake("demo"), cameras: cameraStore, incidents: incidents, history: history, live: live, isReady: { liveLoaded.isSet },
                     logger: logger))
         }
         services.append(reload)

@@ -134,3 +134,11 @@ extension LiveState {
             unitsRevision: changes.revision, incidents: picture.activeIncidents(), events: activeEvents(at: now))
     }
 }
+
+/// A condition that becomes true once (the live picture has been rebuilt): `/readyz` and the
+/// demo feed read it.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}

@@ -1,7 +1,6 @@
 import HypervisionCore
 import HypervisionIngest
 import HypervisionNetwork
-import HypervisionStore
 import Logging
 import Metrics
 import NIOCore

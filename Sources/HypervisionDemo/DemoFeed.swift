@@ -16,25 +16,26 @@ public struct DemoFeed: Service {
     let incidents: IncidentDesk
     let history: HistoryStore
     let live: LiveState
-    let ready: DemoReadiness
+    /// Whether the live picture has been rebuilt from PostGIS (the city starts after it).
+    let isReady: @Sendable () -> Bool
     let logger: Logger
 
     public init(
-        intake: PingIntake, cameras: CameraStore, incidents: IncidentDesk, history: HistoryStore, live: LiveState, ready: DemoReadiness,
-        logger: Logger
+        intake: PingIntake, cameras: CameraStore, incidents: IncidentDesk, history: HistoryStore, live: LiveState,
+        isReady: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.intake = intake
         self.cameras = cameras
         self.incidents = incidents
         self.history = history
         self.live = live
-        self.ready = ready
+        self.isReady = isReady
         self.logger = logger
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !ready.isReady && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+            while !isReady() && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
             await self.simulate()
         }
     }
@@ -80,13 +81,4 @@ public struct DemoFeed: Service {
             try? await Task.sleep(for: .seconds(1))
         }
     }
-}
-
-/// Set once the live picture is loaded: the demo starts after, so its first pings are not
-/// spooled while migrations run.
-public final class DemoReadiness: Sendable {
-    private let flag = Mutex(false)
-    public init() {}
-    public var isReady: Bool { flag.withLock { $0 } }
-    public func markReady() { flag.withLock { $0 = true } }
 }

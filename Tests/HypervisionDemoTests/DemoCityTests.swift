@@ -3,7 +3,7 @@ import HypervisionCore
 import HypervisionLayout
 import Testing
 
-@testable import HypervisionApp
+@testable import HypervisionDemo
 
 /// The demo city: deterministic, plausible, and cheap enough to run every second.
 @Suite struct DemoCityTests {
