@@ -151,7 +151,7 @@ import Glibc
         let daemon = try await APIDaemon("tcp-auth-deadline", extraConfiguration: """
             ingest:
               tcp:
-                authTimeoutSeconds: 1
+                authTimeoutSeconds: 3
                 maxUnauthenticated: 2
                 maxConnections: 1
             """)
@@ -162,17 +162,18 @@ import Glibc
         for _ in 0..<100 where try await daemon.metric("hypervision_connections_open", ["port": "ingest.tcp"]) != 2 {
             try await Task.sleep(for: .milliseconds(20))
         }
-        // The budget is full: the next stranger is refused at once, and told why.
+        // The budget is full: the next stranger is refused at once, and told why (the auth
+        // deadline, 3 s, leaves room for a loaded machine to get here first).
         let third = try LineClient(port: port)
         #expect(await third.readLine(timeout: .seconds(5))?.contains(#""code":"too_many_connections""#) == true)
         #expect(await third.isClosed())
         let started = ContinuousClock.now
         for stranger in strangers {
-            let line = await stranger.readLine(timeout: .seconds(5))
+            let line = await stranger.readLine(timeout: .seconds(8))
             #expect(line?.contains(#""code":"auth_timeout""#) == true, "\(line ?? "nothing")")
             #expect(await stranger.isClosed())
         }
-        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(ContinuousClock.now - started < .seconds(8))
         // Their places are free again; a gateway authenticates and takes the one slot.
         let gateway = try LineClient(port: port)
         gateway.send(#"{"type":"auth","token":"ingest-secret"}"# + "\n")
@@ -183,7 +184,7 @@ import Glibc
         #expect(await second.readLine()?.contains(#""code":"too_many_connections""#) == true)
         #expect(await second.isClosed())
         // The one that got in is not held to the auth deadline any more.
-        try await Task.sleep(for: .milliseconds(1_500))
+        try await Task.sleep(for: .milliseconds(3_500))
         gateway.send(ping("AUTH-1") + "\n")
         #expect(await gateway.readLine()?.contains(#""type":"ack","through":1"#) == true)
         #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "ingest.tcp", "phase": "authentication"]) == 2)

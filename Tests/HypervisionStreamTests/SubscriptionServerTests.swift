@@ -412,6 +412,10 @@ import Glibc
                     }
                 }
                 connector.start()
+                // Some clients in first (a loaded machine may take a while to connect the first),
+                // then the stop comes at a random moment among the next arrivals.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while clients.withLock({ $0 }).isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...60)))
                 if graceful {
                     await group.triggerGracefulShutdown()
