@@ -208,6 +208,40 @@ import Glibc
         try? pair.standby.stop()
     }
 
+    /// The availability setup of Deploy/patroni/: three PostgreSQL servers under Patroni and
+    /// etcd, synchronous and strict. The primary's machine is lost (Patroni and PostgreSQL killed)
+    /// under load; Patroni promotes the synchronous standby after its leader TTL (20 s), and the
+    /// daemon, which names all three servers, spools meanwhile, follows the new primary and
+    /// replays. Every acknowledged ping is on the new primary.
+    @Test(
+        .enabled(if: PatroniCluster.isAvailable, "needs patroni and etcd-server (scripts/test installs them)"),
+        .timeLimit(.minutes(6)))
+    func losingThePrimaryMachineUnderPatroniLosesNothingAcknowledged() async throws {
+        let patroni = try PatroniCluster(tag: "patroni")
+        defer { patroni.stop() }
+        try await patroni.start()
+        let first = try #require(await patroni.leader())
+        let rig = try await FaultRig.start(
+            "patroni-daemon",
+            external: (patroni.url, DatabaseEndpoint(host: "127.0.0.1", port: first.port, user: "postgres", password: "postgres", database: "postgres", sslMode: .disable)))
+        let load = NDJSONLoad(port: rig.tcpPort, gateways: 4, linesPerSecond: 200)
+        load.begin()
+        #expect(await load.waitForAcknowledgements(400, timeout: .seconds(20)))
+        let lost = ContinuousClock.now
+        patroni.lose(first)
+        let second = try await patroni.waitForNewLeader(other: first, timeout: .seconds(90))
+        let failoverTook = ContinuousClock.now - lost
+        let duringFailover = load.acknowledgements(from: lost, to: .now)
+        #expect(await load.waitForAcknowledgements(400, timeout: .seconds(60)), "acknowledgements after the failover")
+        let figures = await load.finish()
+        #expect(duringFailover > 500, "the spool took pings while there was no primary (\(duringFailover))")
+        #expect(figures.longestAckGap < Self.writeTimeout + .seconds(3), "\(figures)")
+        rig.endpoint = DatabaseEndpoint(host: "127.0.0.1", port: second.port, user: "postgres", password: "postgres", database: "postgres", sslMode: .disable)
+        try await rig.expectEverythingAcknowledgedStored(
+            load, "Patroni lost its primary; \(second.name) led after \(failoverTook); \(duringFailover) acked meanwhile")
+        await rig.tearDown()
+    }
+
     enum StopState: String, CaseIterable, Sendable {
         case underLoad, databaseDown, replaying, databaseFrozen
     }
@@ -255,7 +289,9 @@ import Glibc
 /// the same ports and state directory across restarts of the daemon.
 final class FaultRig: @unchecked Sendable {
     // @unchecked: driven by one test at a time.
-    let cluster: EmbeddedPostgres
+    private let embedded: EmbeddedPostgres?
+    /// The test's own PostgreSQL (a rig on Patroni has none of its own).
+    var cluster: EmbeddedPostgres { embedded! }
     /// Where the tests read what is stored (the new primary after a failover).
     var endpoint: DatabaseEndpoint
     let databaseURL: String
@@ -268,26 +304,32 @@ final class FaultRig: @unchecked Sendable {
 
     var log: String { (logs + [daemon?.log ?? ""]).joined(separator: "\n--- restart ---\n") }
 
-    private init(cluster: EmbeddedPostgres, endpoint: DatabaseEndpoint, databaseURL: String, state: String, environment: [String: String]) {
-        self.cluster = cluster
+    private init(cluster: EmbeddedPostgres?, endpoint: DatabaseEndpoint, databaseURL: String, state: String, environment: [String: String]) {
+        self.embedded = cluster
         self.endpoint = endpoint
         self.databaseURL = databaseURL
         self.state = state
         self.environment = environment
     }
 
-    /// `replicated`: the daemon gets a URL naming a primary and its standby instead of one cluster.
-    static func start(_ tag: String, environment: [String: String] = [:], replicated: ReplicatedPostgres? = nil) async throws -> FaultRig {
-        let cluster: EmbeddedPostgres
+    /// `replicated`: the daemon gets a URL naming a primary and its standby instead of one
+    /// cluster. `external`: a URL and where to read what is stored, for servers the test runs
+    /// otherwise (Patroni).
+    static func start(
+        _ tag: String, environment: [String: String] = [:], replicated: ReplicatedPostgres? = nil,
+        external: (url: String, endpoint: DatabaseEndpoint)? = nil
+    ) async throws -> FaultRig {
+        var cluster: EmbeddedPostgres?
         if let replicated {
             cluster = replicated.primary
-        } else {
-            cluster = TestPostgres.makeCluster(tag, durable: true)
-            registerStopAtExit(cluster)
-            _ = try await cluster.start()
+        } else if external == nil {
+            let own = TestPostgres.makeCluster(tag, durable: true)
+            registerStopAtExit(own)
+            _ = try await own.start()
+            cluster = own
         }
-        let endpoint = cluster.endpoint
-        let url = replicated?.url ?? "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)"
+        let endpoint = external?.endpoint ?? cluster!.endpoint
+        let url = external?.url ?? replicated?.url ?? "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)"
         var settings = [
             "HYPERVISION_WRITER_WRITE_TIMEOUT_MS": "\(FaultInjectionTests.writeTimeout.components.seconds * 1000 + FaultInjectionTests.writeTimeout.components.attoseconds / 1_000_000_000_000_000)",
             "HYPERVISION_WRITER_RETRY_INTERVAL_MS": "300",
@@ -386,8 +428,8 @@ final class FaultRig: @unchecked Sendable {
 
     func tearDown() async {
         if let daemon, daemon.process.isRunning { _ = await stopDaemon() }
-        cluster.thaw()
-        try? cluster.stop()
+        embedded?.thaw()
+        try? embedded?.stop()
         try? FileManager.default.removeItem(atPath: state)
     }
 }

@@ -117,9 +117,8 @@ public actor TestPostgres {
     public static func withConnection<T: Sendable>(
         _ endpoint: DatabaseEndpoint, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let configuration = PostgresConnection.Configuration(
-            unixSocketPath: endpoint.unixSocketPath, username: endpoint.user, password: nil, database: endpoint.database)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        // The endpoint's own configuration: a test cluster's socket, or a TCP server (Patroni's).
+        let connection = try await PostgresConnection.connect(configuration: endpoint.connectionConfiguration(), id: 1, logger: logger)
         do {
             let result = try await body(connection)
             try await connection.close()
