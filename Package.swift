@@ -268,6 +268,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP contract in process (HummingbirdTesting): routes, scopes, errors; a real
+        // PostgreSQL (TestPostgres) only where a route needs one.
+        .testTarget(
+            name: "HypervisionHTTPTests",
+            dependencies: [
+                "HypervisionHTTP", "HypervisionStream", "HypervisionCore", "HypervisionLayout", "HypervisionStore", "HypervisionLive",
+                "HypervisionIngestServer", "HypervisionNetwork", "HypervisionTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HypervisionDemoTests", dependencies: ["HypervisionDemo", "HypervisionCore", "HypervisionLayout"],
             swiftSettings: swiftSettings),

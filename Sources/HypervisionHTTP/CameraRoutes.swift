@@ -15,8 +15,12 @@ public struct CameraAPIConfiguration: Sendable, Hashable {
     public init() {}
 }
 
-/// Cameras: `PUT/GET/DELETE /api/v1/cameras/{id}`, `PATCH /api/v1/cameras/{id}/status` and
-/// `POST /api/v1/cameras/import` (a GeoJSON FeatureCollection, as municipalities publish them).
+/// Cameras: `PUT/GET/DELETE /api/v1/cameras/{id}`, `PATCH /api/v1/cameras/{id}/status`,
+/// `POST|GET /api/v1/cameras/{id}/events` and `POST /api/v1/cameras/import` (a GeoJSON
+/// FeatureCollection, as municipalities publish them).
+///
+/// Operators define cameras (`admin`) and read them (`query`); video management systems and
+/// analytics servers report status and events with a machine credential (`ingest`).
 public struct CameraRoutes<Context: RequestContext>: Sendable {
     let store: CameraStore
     let authority: TokenAuthority
@@ -41,164 +45,212 @@ public struct CameraRoutes<Context: RequestContext>: Sendable {
         self.now = now
     }
 
-    public func addRoutes(to router: Router<Context>) {
-        router.put("/api/v1/cameras/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
-            let id = try context.parameters.require("id")
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: configuration.maximumBodyBytes) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
-            }
-            do {
-                var raw = try CameraJSON.raw(from: fields)
-                if let bodyID = raw.id, bodyID != id {
-                    return APIError.response(.badRequest, "value_invalid", "the body's id \"\(bodyID.prefix(64))\" differs from the path's \"\(id.prefix(64))\"")
-                }
-                raw.id = id
-                let camera = try validator.validate(raw)
-                let created = try await store.upsert(camera, at: now())
-                guard let stored = try await store.get(id: camera.id) else { throw HTTPError(.internalServerError) }
-                live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
-                return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds), status: created ? .created : .ok)
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            }
-        }
-        router.get("/api/v1/cameras/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+    public var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        let admin = routes.requiring(.scope(.admin), of: authority)
+        let query = routes.requiring(.scope(.query), of: authority)
+        let ingest = routes.requiring(.scope(.ingest), of: authority)
+        admin.put("/api/v1/cameras/:id") { request, context in try await put(request, context) }
+        query.get("/api/v1/cameras/:id") { _, context in
             guard let id = pathID(context), let stored = try await store.get(id: id) else {
-                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+                throw APIError.notFound("no camera \(describePathID(context))")
             }
-            return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
+            return JSONDocument(feature(stored))
         }
-        router.delete("/api/v1/cameras/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
+        admin.delete("/api/v1/cameras/:id") { _, context in
             guard let id = pathID(context), try await store.delete(id: id) else {
-                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+                throw APIError.notFound("no camera \(describePathID(context))")
             }
             live?.removeCamera(id: id)
-            return Response(status: .noContent)
+            return HTTPResponse.Status.noContent
         }
-        router.patch("/api/v1/cameras/:id/status") { request, context in
-            // Video management systems report status: an ingest-scoped machine credential.
-            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: 4096) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
+        ingest.patch("/api/v1/cameras/:id/status") { request, context in
+            let body = try await request.decode(StatusChange.self, .standard(limit: 4096))
+            guard let id = pathID(context), let stored = try await store.updateStatus(id: id, to: body.status, at: now()) else {
+                throw APIError.notFound("no camera \(describePathID(context))")
             }
-            do {
-                guard let text = try fields.string("status"), let status = Camera.Status(rawValue: text) else {
-                    return APIError.response(.badRequest, "status_invalid", "status must be online, offline or degraded")
-                }
-                guard let id = pathID(context), let stored = try await store.updateStatus(id: id, to: status, at: now()) else {
-                    return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
-                }
-                live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
-                return jsonResponse(CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            }
+            live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
+            return JSONDocument(feature(stored))
         }
-        router.post("/api/v1/cameras/:id/events") { request, context in
-            // Sent by the VMS or analytics servers: a machine credential.
-            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: 16 * 1024) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
-            }
-            do {
-                guard let id = pathID(context) else {
-                    return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
-                }
-                var event = try eventValidator.validate(
-                    cameraID: id, kind: try fields.string("kind"), label: try fields.string("label"),
-                    confidence: try fields.number("confidence"), time: try fields.string("time"),
-                    ttlSeconds: try fields.number("ttl"), now: now())
-                let incidentFields = try fields.fields("incident")
-                // Checked before anything is stored: a bad incident must not leave an event behind.
-                let incidentRaw = try incidentFields.map(IncidentJSON.raw(from:))
-                if incidentRaw != nil, incidents == nil {
-                    return APIError.response(.badRequest, "value_invalid", "incidents are not enabled on this daemon")
-                }
-                guard let camera = try await store.get(id: id) else {
-                    return APIError.response(.notFound, "not_found", "no camera \(id)")
-                }
-                // An analytics alarm may open an incident at the camera's position (or where it says).
-                if var raw = incidentRaw, let incidents {
-                    raw.latitude = raw.latitude ?? camera.camera.position.latitude
-                    raw.longitude = raw.longitude ?? camera.camera.position.longitude
-                    raw.source = raw.source ?? Incident.Source.cameraAnalytics.rawValue
-                    raw.summary = raw.summary ?? event.label.map { "\($0) (camera \(id))" }
-                    let opened = try await incidents.open(try incidents.validator.validate(raw, now: now()))
-                    event.incidentID = opened.id
-                }
-                guard let stored = try await store.add(event) else {
-                    return APIError.response(.notFound, "not_found", "no camera \(id)")
-                }
-                live?.add(event: stored)
-                return jsonResponse(CameraJSON.event(stored, now: now()), status: .created)
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            } catch let error as IncidentStoreError {
-                return IncidentJSON.response(for: error)
-            }
-        }
-        router.get("/api/v1/cameras/:id/events") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+        ingest.post("/api/v1/cameras/:id/events") { request, context in try await addEvent(request, context) }
+        query.get("/api/v1/cameras/:id/events") { _, context in
             guard let id = pathID(context), try await store.get(id: id) != nil else {
-                return APIError.response(.notFound, "not_found", "no camera \(describePathID(context))")
+                throw APIError.notFound("no camera \(describePathID(context))")
             }
-            let events = try await store.activeEvents(at: now(), cameraID: id)
-            return jsonResponse(.object(["events": .array(events.map { CameraJSON.event($0, now: now()) })]))
+            return EventList(events: try await store.activeEvents(at: now(), cameraID: id).map { EventBody($0, now: now()) })
         }
-        router.post("/api/v1/cameras/import") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .admin) { return refusal }
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: configuration.maximumImportBytes) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
-            }
-            guard (try? fields.string("type")) == "FeatureCollection", let features = try? fields.array("features") else {
-                return APIError.response(.badRequest, "not_a_feature_collection", "the body must be a GeoJSON FeatureCollection")
-            }
-            guard features.count <= configuration.maximumImportFeatures else {
-                return APIError.response(
-                    .contentTooLarge, "too_many_items", "more than \(configuration.maximumImportFeatures) features (limit)")
-            }
-            var cameras: [Camera] = []
-            var rejected: [JSONValue] = []
-            var seen: Set<String> = []
-            for (index, feature) in features.enumerated() {
-                do throws(ValidationError) {
-                    let camera = try validator.validate(try CameraJSON.raw(fromFeature: feature))
-                    guard seen.insert(camera.id).inserted else {
-                        throw ValidationError(.valueInvalid, "id \(camera.id) appears more than once in the collection")
-                    }
-                    cameras.append(camera)
-                } catch {
-                    let id = feature["properties"]?.objectValue.flatMap { CameraJSON.featureID(JSONFields($0)) } ?? feature["id"].flatMap(CameraJSON.featureLevelID)
-                    rejected.append(
-                        .object([
-                            "index": .integer(index), "id": id.map { .string($0) } ?? .null, "code": .string(error.code.rawValue),
-                            "message": .string(error.message),
-                        ]))
+        admin.post("/api/v1/cameras/import") { request, _ in try await importCollection(request) }
+        return routes
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.addRoutes(routes)
+    }
+
+    func feature(_ stored: StoredCamera) -> JSONValue {
+        CameraJSON.feature(stored, now: now(), grace: configuration.offlineGraceSeconds)
+    }
+
+    func put(_ request: Request, _ context: Context) async throws -> JSONDocument {
+        let id = try context.parameters.require("id")
+        let fields = try await request.jsonObject(.standard(limit: configuration.maximumBodyBytes))
+        var raw = try CameraJSON.raw(from: fields)
+        if let bodyID = raw.id, bodyID != id {
+            throw APIError.badRequest("value_invalid", "the body's id \"\(bodyID.prefix(64))\" differs from the path's \"\(id.prefix(64))\"")
+        }
+        raw.id = id
+        let camera = try validator.validate(raw)
+        let created = try await store.upsert(camera, at: now())
+        guard let stored = try await store.get(id: camera.id) else { throw HTTPError(.internalServerError) }
+        live?.upsert(camera: stored.camera, statusSince: stored.statusSince)
+        return JSONDocument(feature(stored), status: created ? .created : .ok)
+    }
+
+    func addEvent(_ request: Request, _ context: Context) async throws -> EditedResponse<EventBody> {
+        let body = try await request.decode(EventReport.self, .standard(limit: 16 * 1024))
+        guard let id = pathID(context) else { throw APIError.notFound("no camera \(describePathID(context))") }
+        var event = try eventValidator.validate(
+            cameraID: id, kind: body.kind, label: body.label, confidence: body.confidence, time: body.time, ttlSeconds: body.ttl, now: now())
+        // Checked before anything is stored: a bad incident must not leave an event behind.
+        let incidentRaw = try body.incident()
+        if incidentRaw != nil, incidents == nil {
+            throw APIError.badRequest("value_invalid", "incidents are not enabled on this daemon")
+        }
+        guard let camera = try await store.get(id: id) else { throw APIError.notFound("no camera \(id)") }
+        // An analytics alarm may open an incident at the camera's position (or where it says).
+        if var raw = incidentRaw, let incidents {
+            raw.latitude = raw.latitude ?? camera.camera.position.latitude
+            raw.longitude = raw.longitude ?? camera.camera.position.longitude
+            raw.source = raw.source ?? Incident.Source.cameraAnalytics.rawValue
+            raw.summary = raw.summary ?? event.label.map { "\($0) (camera \(id))" }
+            let opened = try await incidents.open(try incidents.validator.validate(raw, now: now()))
+            event.incidentID = opened.id
+        }
+        guard let stored = try await store.add(event) else { throw APIError.notFound("no camera \(id)") }
+        live?.add(event: stored)
+        return EditedResponse(status: .created, response: EventBody(stored, now: now()))
+    }
+
+    func importCollection(_ request: Request) async throws -> ImportReport {
+        let fields = try await request.jsonObject(.standard(limit: configuration.maximumImportBytes))
+        guard (try? fields.string("type")) == "FeatureCollection", let features = try? fields.array("features") else {
+            throw APIError.badRequest("not_a_feature_collection", "the body must be a GeoJSON FeatureCollection")
+        }
+        guard features.count <= configuration.maximumImportFeatures else {
+            throw APIError.tooLarge("too_many_items", "more than \(configuration.maximumImportFeatures) features (limit)")
+        }
+        var cameras: [Camera] = []
+        var rejected: [ImportReport.Rejection] = []
+        var seen: Set<String> = []
+        for (index, feature) in features.enumerated() {
+            do throws(ValidationError) {
+                let camera = try validator.validate(try CameraJSON.raw(fromFeature: feature))
+                guard seen.insert(camera.id).inserted else {
+                    throw ValidationError(.valueInvalid, "id \(camera.id) appears more than once in the collection")
                 }
+                cameras.append(camera)
+            } catch {
+                let id = feature["properties"]?.objectValue.flatMap { CameraJSON.featureID(JSONFields($0)) } ?? feature["id"].flatMap(CameraJSON.featureLevelID)
+                rejected.append(ImportReport.Rejection(index: index, id: id, code: error.code.rawValue, message: error.message))
             }
-            let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
-            for camera in cameras { live?.upsert(camera: camera, now: now()) }
-            return jsonResponse(.object(["imported": .integer(created), "updated": .integer(cameras.count - created), "rejected": .array(rejected)]))
+        }
+        let created = cameras.isEmpty ? 0 : try await store.upsert(cameras, at: now())
+        for camera in cameras { live?.upsert(camera: camera, now: now()) }
+        return ImportReport(imported: created, updated: cameras.count - created, rejected: rejected)
+    }
+
+    // MARK: Bodies
+
+    /// `PATCH …/status`: `{"status":"online|offline|degraded"}`.
+    struct StatusChange: JSONRequestBody {
+        var status: Camera.Status
+
+        init(fields: JSONFields) throws(ValidationError) {
+            guard let text = try fields.string("status"), let status = Camera.Status(rawValue: text) else {
+                throw ValidationError(.statusInvalid, "status must be online, offline or degraded")
+            }
+            self.status = status
         }
     }
-}
 
-/// A response carried through a `Result` (Response itself is not an Error).
-struct ResponseError: Error, @unchecked Sendable {
-    // @unchecked: built and consumed within one request handler.
-    let response: Response
-    init(_ response: Response) { self.response = response }
+    /// `POST …/events`: what the analytics saw, and perhaps the incident it asks for.
+    struct EventReport: JSONRequestBody {
+        var kind: String?
+        var label: String?
+        var confidence: Double?
+        var time: String?
+        var ttl: Double?
+        /// The rest of the body, read once the event itself is valid.
+        private var fields: JSONFields
+
+        init(fields: JSONFields) throws(ValidationError) {
+            kind = try fields.string("kind")
+            label = try fields.string("label")
+            confidence = try fields.number("confidence")
+            time = try fields.string("time")
+            ttl = try fields.number("ttl")
+            self.fields = fields
+        }
+
+        /// `incident`: the incident the event asks to open, in the form of `POST /api/v1/incidents`.
+        func incident() throws(ValidationError) -> RawIncident? {
+            try fields.fields("incident").map(IncidentJSON.raw(from:))
+        }
+    }
+
+    /// A camera event as the API shows it.
+    struct EventBody: JSONResponseBody {
+        var id: Int64
+        var camera: String
+        var kind: String
+        var time: String
+        var expiresAt: String
+        var active: Bool
+        var label: String?
+        var confidence: Double?
+        var incident: String?
+
+        init(_ event: CameraEvent, now: Timestamp) {
+            id = event.id
+            camera = event.cameraID
+            kind = event.kind.rawValue
+            time = event.occurredAt.rfc3339
+            expiresAt = event.expiresAt.rfc3339
+            active = event.isActive(at: now)
+            label = event.label
+            confidence = event.confidence
+            incident = event.incidentID
+        }
+    }
+
+    /// `GET …/events`: the camera's active events.
+    struct EventList: JSONResponseBody {
+        var events: [EventBody]
+    }
+
+    /// `POST /api/v1/cameras/import`: counts, and each refused feature by index with its code.
+    struct ImportReport: JSONResponseBody {
+        struct Rejection: Encodable, Sendable {
+            var index: Int
+            /// The feature's id when it has a usable one; `null` otherwise (always present).
+            var id: String?
+            var code: String
+            var message: String
+
+            enum CodingKeys: String, CodingKey { case index, id, code, message }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(index, forKey: .index)
+                try container.encode(id, forKey: .id)
+                try container.encode(code, forKey: .code)
+                try container.encode(message, forKey: .message)
+            }
+        }
+        var imported: Int
+        var updated: Int
+        var rejected: [Rejection]
+    }
 }
 
 /// Cameras in and out of JSON: our own form and the forms municipal GeoJSON datasets use.
@@ -285,17 +337,6 @@ enum CameraJSON {
     static func featureLevelID(_ value: JSONValue) -> String? {
         if let text = value.stringValue { return text }
         return value.intValue.map(String.init)
-    }
-
-    static func event(_ event: CameraEvent, now: Timestamp) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .integer(event.id), "camera": .string(event.cameraID), "kind": .string(event.kind.rawValue),
-            "time": .string(event.occurredAt.rfc3339), "expiresAt": .string(event.expiresAt.rfc3339), "active": .bool(event.isActive(at: now)),
-        ]
-        if let label = event.label { object["label"] = .string(label) }
-        if let confidence = event.confidence { object["confidence"] = .number(confidence) }
-        if let incident = event.incidentID { object["incident"] = .string(incident) }
-        return .object(object)
     }
 
     static func feature(_ stored: StoredCamera, now: Timestamp, grace: Double) -> JSONValue {

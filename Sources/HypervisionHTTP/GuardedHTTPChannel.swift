@@ -61,7 +61,7 @@ struct GuardedHTTPChannel<Base: ServerChildChannel>: ServerChildChannel {
 
     /// The whole `503` response of a refused connection, written before any request is read.
     static func refusal(_ reason: AdmissionRefusal, retryAfterSeconds: Int) -> ByteBuffer {
-        let body = #"{"error":{"code":"too_many_connections","message":"\#(reason.explanation); retry in \#(retryAfterSeconds) s"}}"#
+        let body = APIError(.serviceUnavailable, "too_many_connections", "\(reason.explanation); retry in \(retryAfterSeconds) s").body.encoded()
         let head = [
             "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Content-Length: \(body.utf8.count)",
             "Retry-After: \(retryAfterSeconds)", "Connection: close",

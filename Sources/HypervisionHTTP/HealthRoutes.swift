@@ -1,6 +1,6 @@
-import Foundation
 import Hummingbird
 import HypervisionStore
+import NIOCore
 import Prometheus
 
 /// What `/readyz` reports about the ingest pipeline, read at each request.
@@ -27,7 +27,8 @@ public struct PipelineSnapshot: Sendable {
 }
 
 /// `/healthz` (the process answers), `/readyz` (the database is usable; spool state) and
-/// `/metrics` (Prometheus text format).
+/// `/metrics` (Prometheus text format), and the OpenAPI document. No token: load balancers and
+/// systemd probes have none.
 public struct HealthRoutes<Context: RequestContext>: Sendable {
     public let snapshot: @Sendable () -> PipelineSnapshot
     public let registry: PrometheusCollectorRegistry
@@ -37,36 +38,50 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
         self.snapshot = snapshot
     }
 
-    public func addRoutes(to router: Router<Context>) {
-        router.get("/healthz") { _, _ in
-            Self.json(["status": "ok"], status: .ok)
+    /// `{"status":"ok"}`.
+    struct Health: JSONResponseBody {
+        var status = "ok"
+    }
+
+    /// The Readiness schema of the OpenAPI document.
+    struct Readiness: JSONResponseBody {
+        struct Spool: Encodable, Sendable {
+            /// `empty`, `spooling` (the database is away) or `replaying`.
+            var state: String
+            var bytes: Int
+            var maxBytes: Int
         }
-        router.get("/readyz") { _, _ in
-            let s = snapshot()
-            let ready = s.database == .ready && s.liveLoaded
-            let spoolState: String
-            if s.spoolBytes == 0 {
-                spoolState = "empty"
-            } else if s.database == .ready {
-                spoolState = "replaying"
-            } else {
-                spoolState = "spooling"
-            }
-            let body: [String: Any] = [
-                "status": ready ? "ready" : "not_ready",
-                "database": s.databaseSummary,
-                "spool": ["state": spoolState, "bytes": s.spoolBytes, "maxBytes": s.spoolMaximumBytes],
-                "queuedPings": s.queuedPings,
-                "live": s.liveLoaded ? "loaded" : "loading",
-            ]
-            return Self.json(body, status: ready ? .ok : .serviceUnavailable)
+        var status: String
+        var database: String
+        var spool: Spool
+        var queuedPings: Int
+        var live: String
+
+        init(_ s: PipelineSnapshot) {
+            status = s.database == .ready && s.liveLoaded ? "ready" : "not_ready"
+            database = s.databaseSummary
+            let state = s.spoolBytes == 0 ? "empty" : s.database == .ready ? "replaying" : "spooling"
+            spool = Spool(state: state, bytes: s.spoolBytes, maxBytes: s.spoolMaximumBytes)
+            queuedPings = s.queuedPings
+            live = s.liveLoaded ? "loaded" : "loading"
         }
-        router.get("/openapi.yaml") { _, _ in
+
+        var isReady: Bool { status == "ready" }
+    }
+
+    public var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.get("/healthz") { _, _ in Health() }
+        routes.get("/readyz") { _, _ in
+            let readiness = Readiness(snapshot())
+            return EditedResponse(status: readiness.isReady ? .ok : .serviceUnavailable, response: readiness)
+        }
+        routes.get("/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
         }
-        router.get("/metrics") { _, _ in
+        routes.get("/metrics") { _, _ in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16_384)
             registry.emit(into: &buffer)
@@ -75,13 +90,11 @@ public struct HealthRoutes<Context: RequestContext>: Sendable {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
+        return routes
     }
 
-    static func json(_ object: [String: Any], status: HTTPResponse.Status) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    public func addRoutes(to router: Router<Context>) {
+        router.addRoutes(routes)
     }
 }
 

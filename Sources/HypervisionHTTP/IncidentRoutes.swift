@@ -45,7 +45,10 @@ public struct IncidentDesk: Sendable {
 }
 
 /// Incidents: `POST /api/v1/incidents`, `GET /api/v1/incidents` with filters,
-/// `GET|PATCH /api/v1/incidents/{id}`.
+/// `GET|PATCH /api/v1/incidents/{id}`, as GeoJSON.
+///
+/// Citizen lines, chatbots and analytics are machines feeding us: opening and editing take the
+/// `ingest` scope; reading takes `query`.
 public struct IncidentRoutes<Context: RequestContext>: Sendable {
     let desk: IncidentDesk
     let authority: TokenAuthority
@@ -57,60 +60,36 @@ public struct IncidentRoutes<Context: RequestContext>: Sendable {
         self.authority = authority
     }
 
-    public func addRoutes(to router: Router<Context>) {
-        router.post("/api/v1/incidents") { request, _ in
-            // Citizen lines, chatbots and analytics are machines feeding us: the ingest scope.
-            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: maximumBodyBytes) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
-            }
-            do {
-                let incident = try desk.validator.validate(try IncidentJSON.raw(from: fields), now: desk.now())
-                let stored = try await desk.open(incident)
-                return geoJSONResponse(GeoJSON.incident(stored), status: .created)
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            } catch let error as IncidentStoreError {
-                return IncidentJSON.response(for: error)
-            }
+    public var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        let ingest = routes.requiring(.scope(.ingest), of: authority)
+        let query = routes.requiring(.scope(.query), of: authority)
+        ingest.post("/api/v1/incidents") { request, _ in
+            let fields = try await request.jsonObject(.standard(limit: maximumBodyBytes))
+            let incident = try desk.validator.validate(try IncidentJSON.raw(from: fields), now: desk.now())
+            return JSONDocument(GeoJSON.incident(try await desk.open(incident)), status: .created)
         }
-        router.get("/api/v1/incidents/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+        query.get("/api/v1/incidents/:id") { _, context in
             guard let id = pathID(context), let incident = try await desk.store.get(id: id) else {
-                return APIError.response(.notFound, "not_found", "no incident \(describePathID(context))")
+                throw APIError.notFound("no incident \(describePathID(context))")
             }
-            return geoJSONResponse(GeoJSON.incident(incident))
+            return JSONDocument(GeoJSON.incident(incident))
         }
-        router.patch("/api/v1/incidents/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
-            let fields: JSONFields
-            switch await readJSONObject(request, limit: maximumBodyBytes) {
-            case .success(let value): fields = value
-            case .failure(let refusal): return refusal.response
-            }
-            do {
-                let changes = try IncidentJSON.changes(from: fields, validator: desk.validator)
-                guard let id = pathID(context) else { throw IncidentStoreError.notFound(describePathID(context)) }
-                let updated = try await desk.update(id: id, changes: changes, at: desk.now())
-                return geoJSONResponse(GeoJSON.incident(updated))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            } catch let error as IncidentStoreError {
-                return IncidentJSON.response(for: error)
-            }
+        ingest.patch("/api/v1/incidents/:id") { request, context in
+            let fields = try await request.jsonObject(.standard(limit: maximumBodyBytes))
+            let changes = try IncidentJSON.changes(from: fields, validator: desk.validator)
+            guard let id = pathID(context) else { throw IncidentStoreError.notFound(describePathID(context)) }
+            return JSONDocument(GeoJSON.incident(try await desk.update(id: id, changes: changes, at: desk.now())))
         }
-        router.get("/api/v1/incidents") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            do {
-                let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit, validator: desk.validator)
-                let incidents = try await desk.store.list(filter)
-                return geoJSONResponse(GeoJSON.collection(incidents.map(GeoJSON.incident)))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
-            }
+        query.get("/api/v1/incidents") { request, _ in
+            let filter = try IncidentJSON.filter(from: request.uri.queryParameters, maximumLimit: maximumListLimit, validator: desk.validator)
+            return JSONDocument(GeoJSON.collection(try await desk.store.list(filter).map(GeoJSON.incident)))
         }
+        return routes
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.addRoutes(routes)
     }
 }
 
@@ -200,13 +179,5 @@ enum IncidentJSON {
             filter.limit = limit
         }
         return filter
-    }
-
-    static func response(for error: IncidentStoreError) -> Response {
-        switch error {
-        case .duplicateID: return APIError.response(.conflict, "duplicate_id", error.description)
-        case .notFound: return APIError.response(.notFound, "not_found", error.description)
-        case .closed: return APIError.response(.conflict, "incident_closed", error.description)
-        }
     }
 }

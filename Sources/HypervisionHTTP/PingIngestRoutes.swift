@@ -1,11 +1,7 @@
-import Foundation
 import Hummingbird
 import HypervisionCore
 import HypervisionIngest
 import HypervisionIngestServer
-import HypervisionStore
-import Logging
-import Metrics
 import NIOCore
 
 /// Limits of `POST /api/v1/pings`.
@@ -17,7 +13,7 @@ public struct HTTPIngestLimits: Sendable, Hashable {
     public init() {}
 }
 
-/// `POST /api/v1/pings`: one JSON ping, a JSON array of pings, or NDJSON
+/// `POST /api/v1/pings` (the `ingest` scope): one JSON ping, a JSON array of pings, or NDJSON
 /// (`application/x-ndjson`). Answers once the accepted pings are durable, with counts and one
 /// `rejected` entry per refused item; one bad item never rejects the others.
 public struct PingIngestRoutes<Context: RequestContext>: Sendable {
@@ -31,20 +27,59 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
         self.limits = limits
     }
 
-    public func addRoutes(to router: Router<Context>) {
-        router.post("/api/v1/pings") { request, _ in
-            try await self.ingest(request)
+    /// The answer to a submission: `{"accepted":N,"duplicates":D,"rejected":[{"index":i,"code":…,"message":…}]}`.
+    ///
+    /// Written in this member order, which the README's example and the ingest tests pin (a
+    /// gateway may read the counts from the front of a long report): neither `JSONEncoder` (whose
+    /// order varies) nor ``JSONValue`` (sorted) writes it so.
+    struct Report: ResponseGenerator, Sendable {
+        struct Rejection: Sendable {
+            var index: Int
+            var code: String
+            var message: String
+        }
+        var accepted: Int
+        var duplicates: Int
+        var rejected: [Rejection]
+
+        init(_ report: PingIntake.Report) {
+            accepted = report.accepted
+            duplicates = report.duplicates
+            rejected = report.rejected.map { Rejection(index: $0.index, code: $0.error.code.rawValue, message: $0.error.message) }
+        }
+
+        var json: String {
+            var json = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"rejected\":["
+            for (n, item) in rejected.enumerated() {
+                if n > 0 { json += "," }
+                json += "{\"index\":\(item.index),\"code\":\(jsonString(item.code)),\"message\":\(jsonString(item.message))}"
+            }
+            return json + "]}"
+        }
+
+        func response(from request: Request, context: some RequestContext) -> Response {
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
     }
 
-    func ingest(_ request: Request) async throws -> Response {
-        if let refusal = authority.refusal(of: request, for: .ingest) { return refusal }
+    public var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.requiring(.scope(.ingest), of: authority).post("/api/v1/pings") { request, _ in
+            try await self.ingest(request)
+        }
+        return routes
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.addRoutes(routes)
+    }
+
+    func ingest(_ request: Request) async throws -> EditedResponse<Report> {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limits.maximumBodyBytes)
         } catch {
-            return APIError.response(
-                .contentTooLarge, "body_too_large", "the body is larger than the limit of \(limits.maximumBodyBytes) bytes")
+            throw APIError.tooLarge("the body is larger than the limit of \(limits.maximumBodyBytes) bytes")
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"
         let isNDJSON = contentType.hasPrefix("application/x-ndjson") || contentType.hasPrefix("application/jsonl")
@@ -59,51 +94,13 @@ public struct PingIngestRoutes<Context: RequestContext>: Sendable {
             }
         } catch {
             intake.countRejectedBody()
-            let status: HTTPResponse.Status = error.code == .tooManyItems ? .contentTooLarge : .badRequest
-            return APIError.response(status, error.code.rawValue, error.message)
+            throw APIError(error.code == .tooManyItems ? .contentTooLarge : .badRequest, error.code.rawValue, error.message)
         }
-
-        let report: PingIntake.Report
-        do {
-            report = try await intake.submit(items)
-        } catch {
-            var response = APIError.response(
-                error.code == .rejectedByDatabase ? .internalServerError : .serviceUnavailable, error.code.rawValue, error.message)
-            if error.code != .rejectedByDatabase { response.headers[.retryAfter] = "1" }
-            return response
-        }
-        let (accepted, duplicates, rejected) = (report.accepted, report.duplicates, report.rejected)
-
-        var json = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"rejected\":["
-        for (n, (index, error)) in rejected.enumerated() {
-            if n > 0 { json += "," }
-            json += "{\"index\":\(index),\"code\":\(jsonString(error.code.rawValue)),\"message\":\(jsonString(error.message))}"
-        }
-        json += "]}"
+        // A refused write (PingWriterError) is answered by APIErrorMiddleware: 503 with
+        // Retry-After, or 500 when the database refused the rows.
+        let report = try await intake.submit(items)
         // A single ping that was refused is a client error; a batch answers 200 with its report.
-        let status: HTTPResponse.Status = isSingleObject && !rejected.isEmpty ? .badRequest : .ok
-        return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
-    }
-}
-
-extension TokenAuthority {
-    /// The 401 or 403 answer for a request whose bearer token does not grant `scope`, or nil
-    /// when it does.
-    func refusal(of request: Request, for scope: Scope) -> Response? {
-        switch authorize(secret: TokenAuthority.bearer(request.headers[.authorization]), for: scope) {
-        case .allowed: return nil
-        case .unauthenticated(let reason): return APIError.response(.unauthorized, "unauthorized", reason)
-        case .forbidden(let reason): return APIError.response(.forbidden, "forbidden", reason)
-        }
-    }
-}
-
-/// The JSON error body every endpoint uses: `{"error":{"code":…,"message":…}}`.
-public enum APIError {
-    public static func response(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        let json = "{\"error\":{\"code\":\(jsonString(code)),\"message\":\(jsonString(message))}}"
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        return EditedResponse(status: isSingleObject && !report.rejected.isEmpty ? .badRequest : .ok, response: Report(report))
     }
 }
 

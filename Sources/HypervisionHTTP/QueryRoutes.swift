@@ -54,155 +54,136 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         self.now = now
     }
 
-    public func addRoutes(to router: Router<Context>) {
-        router.get("/api/v1/units/:id") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+    public var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        let query = routes.requiring(.scope(.query), of: authority)
+        query.get("/api/v1/units/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let unitID = try? UnitID(id), let unit = live.picture.unit(unitID) else {
-                return APIError.response(.notFound, "not_found", "no unit \(id) with a known position")
+                throw APIError.notFound("no unit \(id) with a known position")
             }
-            return Self.geoJSON(GeoJSON.unit(unit, distance: nil))
+            return JSONDocument(GeoJSON.unit(unit, distance: nil))
         }
-        router.get("/api/v1/units") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            do {
-                let query = request.uri.queryParameters
-                let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
-                let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
-                var results: [LiveUnitResult]
-                if let text = query["nearest"] {
-                    let point = try Self.point(text, name: "nearest")
-                    let k = try Self.integer(query, "k", default: 10, in: 1...limits.maximumK)
-                    results = live.picture.nearest(to: point, k: k, filter: filter)
-                } else if let text = query["near"] {
-                    let point = try Self.point(text, name: "near")
-                    guard let radiusText = query["radius"], let radius = Double(decimalText: radiusText), radius >= 0,
-                        radius <= limits.maximumRadiusMetres
-                    else {
-                        throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
-                    }
-                    results = live.picture.units(near: point, radius: radius, filter: filter)
-                } else if let text = query["bbox"] {
-                    results = live.picture.units(in: try BoundingBox(parsing: text), filter: filter).sorted { $0.unit.id < $1.unit.id }
-                } else {
-                    results = live.picture.allUnits(filter: filter).sorted { $0.id < $1.id }.map { LiveUnitResult(unit: $0) }
+        query.get("/api/v1/units") { request, _ in
+            let query = request.uri.queryParameters
+            let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
+            let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
+            var results: [LiveUnitResult]
+            if let text = query["nearest"] {
+                let point = try Self.point(text, name: "nearest")
+                let k = try Self.integer(query, "k", default: 10, in: 1...limits.maximumK)
+                results = live.picture.nearest(to: point, k: k, filter: filter)
+            } else if let text = query["near"] {
+                let point = try Self.point(text, name: "near")
+                guard let radiusText = query["radius"], let radius = Double(decimalText: radiusText), radius >= 0,
+                    radius <= limits.maximumRadiusMetres
+                else {
+                    throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
                 }
-                return Self.geoJSON(GeoJSON.collection(results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
+                results = live.picture.units(near: point, radius: radius, filter: filter)
+            } else if let text = query["bbox"] {
+                results = live.picture.units(in: try BoundingBox(parsing: text), filter: filter).sorted { $0.unit.id < $1.unit.id }
+            } else {
+                results = live.picture.allUnits(filter: filter).sorted { $0.id < $1.id }.map { LiveUnitResult(unit: $0) }
             }
+            return JSONDocument(GeoJSON.collection(results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }))
         }
-        router.post("/api/v1/units/search") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+        query.post("/api/v1/units/search") { request, _ in
+            let body: ByteBuffer
             do {
-                let body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
-                let polygon = try Self.polygon(body)
-                let filter = try Self.unitFilter(request.uri.queryParameters, maximumValues: limits.maximumFilterValues)
-                let results = live.picture.units(in: polygon, filter: filter).sorted { $0.unit.id < $1.unit.id }
-                return Self.geoJSON(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.unit($0.unit, distance: nil) }))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
+                body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
             } catch is NIOTooManyBytesError {
-                return APIError.response(.contentTooLarge, "body_too_large", "the polygon is larger than \(limits.maximumPolygonBytes) bytes")
+                throw APIError.tooLarge("the polygon is larger than \(limits.maximumPolygonBytes) bytes")
+            }
+            let polygon = try Self.polygon(body)
+            let filter = try Self.unitFilter(request.uri.queryParameters, maximumValues: limits.maximumFilterValues)
+            let results = live.picture.units(in: polygon, filter: filter).sorted { $0.unit.id < $1.unit.id }
+            return JSONDocument(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.unit($0.unit, distance: nil) }))
+        }
+        query.get("/api/v1/units/:id/track") { request, context in
+            let unit = try UnitID(try context.parameters.require("id"))
+            let query = request.uri.queryParameters
+            let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
+            let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -3_600)
+            guard from.isStorable else { throw ValidationError(.timeInvalid, "from (to less an hour) is before year 0001") }
+            guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
+            guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumTrackSeconds else {
+                throw ValidationError(.valueInvalid, "a track covers at most \(Int(limits.maximumTrackSeconds / 86_400)) days")
+            }
+            var points = try await history.track(unit: unit.rawValue, from: from, to: to, limit: limits.maximumTrackPoints)
+            guard points.count <= limits.maximumTrackPoints else {
+                throw APIError.tooLarge("too_many_points", "more than \(limits.maximumTrackPoints) pings in the window; narrow from/to")
+            }
+            if let text = query["simplify"] {
+                guard let tolerance = Double(decimalText: text), tolerance >= 0, tolerance <= 100_000 else {
+                    throw ValidationError(.valueInvalid, "simplify is a tolerance in metres, 0 to 100000")
+                }
+                let kept = TrackSimplifier.keep(points.map(\.position), toleranceMetres: tolerance)
+                points = kept.map { points[$0] }
+            }
+            switch query["format"] ?? "line" {
+            case "points":
+                return JSONDocument(GeoJSON.collection(points.map { GeoJSON.trackPoint($0, unit: unit.rawValue) }))
+            case "line":
+                return JSONDocument(GeoJSON.track(points, unit: unit.rawValue, from: from, to: to))
+            default:
+                throw ValidationError(.valueInvalid, "format is line or points")
             }
         }
-        router.get("/api/v1/units/:id/track") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            let id = try context.parameters.require("id")
-            do {
-                let unit = try UnitID(id)
-                let query = request.uri.queryParameters
-                let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
-                let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -3_600)
-                guard from.isStorable else { throw ValidationError(.timeInvalid, "from (to less an hour) is before year 0001") }
-                guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
-                guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumTrackSeconds else {
-                    throw ValidationError(.valueInvalid, "a track covers at most \(Int(limits.maximumTrackSeconds / 86_400)) days")
+        query.get("/api/v1/cameras") { request, _ in
+            let query = request.uri.queryParameters
+            var results: [LiveCameraResult]
+            if let text = query["covering"] {
+                results = live.picture.cameras(covering: try Self.point(text, name: "covering"))
+            } else if let text = query["near"] {
+                let point = try Self.point(text, name: "near")
+                let radius = Double(decimalText: query["radius"] ?? "500") ?? -1
+                guard radius >= 0, radius <= limits.maximumRadiusMetres else {
+                    throw ValidationError(.valueInvalid, "radius is in metres, 0 to \(Int(limits.maximumRadiusMetres))")
                 }
-                var points = try await history.track(unit: unit.rawValue, from: from, to: to, limit: limits.maximumTrackPoints)
-                guard points.count <= limits.maximumTrackPoints else {
-                    return APIError.response(
-                        .contentTooLarge, "too_many_points", "more than \(limits.maximumTrackPoints) pings in the window; narrow from/to")
-                }
-                if let text = query["simplify"] {
-                    guard let tolerance = Double(decimalText: text), tolerance >= 0, tolerance <= 100_000 else {
-                        throw ValidationError(.valueInvalid, "simplify is a tolerance in metres, 0 to 100000")
-                    }
-                    let kept = TrackSimplifier.keep(points.map(\.position), toleranceMetres: tolerance)
-                    points = kept.map { points[$0] }
-                }
-                switch query["format"] ?? "line" {
-                case "points":
-                    return Self.geoJSON(GeoJSON.collection(points.map { GeoJSON.trackPoint($0, unit: unit.rawValue) }))
-                case "line":
-                    return Self.geoJSON(GeoJSON.track(points, unit: unit.rawValue, from: from, to: to))
-                default:
-                    throw ValidationError(.valueInvalid, "format is line or points")
-                }
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
+                results = live.picture.cameras(near: point, radius: radius)
+            } else if let text = query["bbox"] {
+                results = live.picture.cameras(in: try BoundingBox(parsing: text)).sorted { $0.camera.id < $1.camera.id }
+            } else {
+                results = live.picture.allCameras().sorted { $0.id < $1.id }.map { LiveCameraResult(camera: $0) }
             }
+            return JSONDocument(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.camera($0.camera, distance: $0.distance) }))
         }
-        router.get("/api/v1/cameras") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            do {
-                let query = request.uri.queryParameters
-                var results: [LiveCameraResult]
-                if let text = query["covering"] {
-                    results = live.picture.cameras(covering: try Self.point(text, name: "covering"))
-                } else if let text = query["near"] {
-                    let point = try Self.point(text, name: "near")
-                    let radius = Double(decimalText: query["radius"] ?? "500") ?? -1
-                    guard radius >= 0, radius <= limits.maximumRadiusMetres else {
-                        throw ValidationError(.valueInvalid, "radius is in metres, 0 to \(Int(limits.maximumRadiusMetres))")
-                    }
-                    results = live.picture.cameras(near: point, radius: radius)
-                } else if let text = query["bbox"] {
-                    results = live.picture.cameras(in: try BoundingBox(parsing: text)).sorted { $0.camera.id < $1.camera.id }
-                } else {
-                    results = live.picture.allCameras().sorted { $0.id < $1.id }.map { LiveCameraResult(camera: $0) }
-                }
-                return Self.geoJSON(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.camera($0.camera, distance: $0.distance) }))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
+        query.get("/api/v1/zones/stats") { request, _ in
+            let query = request.uri.queryParameters
+            guard (query["cell"] ?? "hex") == "hex" else { throw ValidationError(.valueInvalid, "cell must be hex (hexagonal cells)") }
+            guard let layerText = query["layer"].map(String.init) ?? Optional("incidents"), let layer = ZoneLayer(rawValue: layerText) else {
+                throw ValidationError(.valueInvalid, "layer is one of \(ZoneLayer.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-        }
-        router.get("/api/v1/zones/stats") { request, _ in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
-            do {
-                let query = request.uri.queryParameters
-                guard (query["cell"] ?? "hex") == "hex" else { throw ValidationError(.valueInvalid, "cell must be hex (hexagonal cells)") }
-                guard let layerText = query["layer"].map(String.init) ?? Optional("incidents"), let layer = ZoneLayer(rawValue: layerText) else {
-                    throw ValidationError(.valueInvalid, "layer is one of \(ZoneLayer.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                guard let sizeText = query["size"], let size = Double(decimalText: sizeText), size >= 50, size <= 50_000 else {
-                    throw ValidationError(.valueInvalid, "size is the cell edge in metres, 50 to 50000")
-                }
-                guard let bboxText = query["bbox"] else { throw ValidationError(.fieldMissing, "bbox=west,south,east,north is required") }
-                let grid = try Self.zoneGrid(size: size, box: try BoundingBox(parsing: bboxText), maximumCells: limits.maximumZoneCells)
-                let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
-                let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -7 * 86_400)
-                guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
-                guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumZoneSeconds else {
-                    throw ValidationError(.valueInvalid, "a zone analysis covers at most \(Int(limits.maximumZoneSeconds / 86_400)) days")
-                }
-                // The period compared with starts as far before `from` as `to` is after it.
-                guard Timestamp(microseconds: from.microseconds - (to.microseconds - from.microseconds)).isStorable else {
-                    throw ValidationError(.timeInvalid, "the period before from (compared with) would start before year 0001")
-                }
-                let result = try await history.zoneStatistics(layer: layer, grid: grid, from: from, to: to, limit: limits.maximumZoneCells)
-                return Self.geoJSON(GeoJSON.collection(result.map(GeoJSON.zoneCell)))
-            } catch let error as ValidationError {
-                return APIError.response(.badRequest, error.code.rawValue, error.message)
+            guard let sizeText = query["size"], let size = Double(decimalText: sizeText), size >= 50, size <= 50_000 else {
+                throw ValidationError(.valueInvalid, "size is the cell edge in metres, 50 to 50000")
             }
+            guard let bboxText = query["bbox"] else { throw ValidationError(.fieldMissing, "bbox=west,south,east,north is required") }
+            let grid = try Self.zoneGrid(size: size, box: try BoundingBox(parsing: bboxText), maximumCells: limits.maximumZoneCells)
+            let to = try query["to"].map { try Self.time($0, name: "to") } ?? now()
+            let from = try query["from"].map { try Self.time($0, name: "from") } ?? to.adding(seconds: -7 * 86_400)
+            guard from < to else { throw ValidationError(.valueInvalid, "from must be before to") }
+            guard Double(to.microseconds - from.microseconds) / 1e6 <= limits.maximumZoneSeconds else {
+                throw ValidationError(.valueInvalid, "a zone analysis covers at most \(Int(limits.maximumZoneSeconds / 86_400)) days")
+            }
+            // The period compared with starts as far before `from` as `to` is after it.
+            guard Timestamp(microseconds: from.microseconds - (to.microseconds - from.microseconds)).isStorable else {
+                throw ValidationError(.timeInvalid, "the period before from (compared with) would start before year 0001")
+            }
+            let result = try await history.zoneStatistics(layer: layer, grid: grid, from: from, to: to, limit: limits.maximumZoneCells)
+            return JSONDocument(GeoJSON.collection(result.map(GeoJSON.zoneCell)))
         }
-        router.get("/api/v1/incidents/:id/dossier") { request, context in
-            if let refusal = authority.refusal(of: request, for: .query) { return refusal }
+        query.get("/api/v1/incidents/:id/dossier") { _, context in
             guard let id = pathID(context), let incident = try await incidents.get(id: id) else {
-                return APIError.response(.notFound, "not_found", "no incident \(describePathID(context))")
+                throw APIError.notFound("no incident \(describePathID(context))")
             }
-            return Self.json(try await dossier(incident))
+            return JSONDocument(try await dossier(incident))
         }
+        return routes
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.addRoutes(routes)
     }
 
     /// The grid of a zone analysis, refused with a specific code before anything is asked of
@@ -378,12 +359,6 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             coordinates.append(points)
         }
         return try GeoPolygon(geoJSONCoordinates: coordinates)
-    }
-
-    static func geoJSON(_ value: JSONValue) -> Response { geoJSONResponse(value) }
-
-    static func json(_ value: JSONValue) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: value.encoded())))
     }
 }
 
