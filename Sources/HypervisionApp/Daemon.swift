@@ -168,7 +168,9 @@ public struct Daemon {
         Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
         if configuration.demo {
             do {
-                try walls.define(json: DemoWall.definition, origin: .file(path: "(built in, --demo)"))
+                // Defined as through the API, so that operators can change its presets from the
+                // console (PUT); a change is kept in PostGIS and comes back at the next start.
+                try walls.define(json: DemoWall.definition, origin: .api)
             } catch {
                 logger.error("the demo wall is refused", metadata: ["error": "\(error)"])
             }
@@ -193,6 +195,11 @@ public struct Daemon {
             .addRoutes(to: router)
         QueryRoutes(live: live, history: history, incidents: incidentStore, authority: authority).addRoutes(to: router)
         WallRoutes(walls: walls, authority: authority).addRoutes(to: router)
+        // The wall pages beside the preview: renderer, console, basemap (issue 17).
+        let basemapOverlays = BasemapOverlays()
+        ConsoleRoutes(walls: walls, authority: authority).addRoutes(to: router)
+        WallPageRoutes().addRoutes(to: router)
+        BasemapRoutes(settings: configuration.wallPages.basemap, overlays: basemapOverlays, logger: logger).addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
@@ -314,7 +321,9 @@ public struct Daemon {
             services.append(
                 DemoFeed(
                     intake: intake("demo"), cameras: cameraStore, incidents: incidents, history: history, live: live, ready: demoReadiness,
-                    logger: logger))
+                    logger: logger,
+                    video: DemoVideo(port: configuration.wallPages.demoVideoPort, ports: configuration.wallPages.demoVideoPorts),
+                    overlays: basemapOverlays))
         }
         services.append(reload)
         services.append(systemd)

@@ -18,10 +18,14 @@ public struct DemoFeed: Service {
     let live: LiveState
     let ready: DemoReadiness
     let logger: Logger
+    /// Where the cameras' test video comes from (`scripts/demo-video`).
+    let video: DemoVideo
+    /// Where the city's street network is published for the maps' basemap.
+    let overlays: BasemapOverlays?
 
     public init(
         intake: PingIntake, cameras: CameraStore, incidents: IncidentDesk, history: HistoryStore, live: LiveState, ready: DemoReadiness,
-        logger: Logger
+        logger: Logger, video: DemoVideo = DemoVideo(port: 0, ports: 1), overlays: BasemapOverlays? = nil
     ) {
         self.intake = intake
         self.cameras = cameras
@@ -30,6 +34,8 @@ public struct DemoFeed: Service {
         self.live = live
         self.ready = ready
         self.logger = logger
+        self.video = video
+        self.overlays = overlays
     }
 
     public func run() async throws {
@@ -41,11 +47,12 @@ public struct DemoFeed: Service {
 
     private func simulate() async {
         var city = DemoCity(seed: UInt64(Timestamp.now().seconds), start: .now())
+        overlays?.set(id: "demo-streets", title: "Demo city streets", geoJSON: city.streetMap)
         do {
             try await history.register(city.units)
             live.picture.upsert(units: city.units)
             let now = Timestamp.now()
-            _ = try await cameras.upsert(city.cameras, at: now)
+            _ = try await cameras.upsert(city.cameras.map(video.applied(to:)), at: now)
             for camera in try await cameras.all() where camera.camera.id.hasPrefix("cam-") {
                 live.upsert(camera: camera.camera, statusSince: camera.statusSince)
             }
