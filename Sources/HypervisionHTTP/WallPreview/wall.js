@@ -206,6 +206,7 @@
     shown: null,          // a scene drawn instead of the live one (the console's scene log), or null
     highlighted: null,    // the tile id the console points at
     streams: {},          // tile id -> {state, quality, url}: what each camera tile plays
+    basemaps: {},         // map tile id -> what its basemap drew ({features: {land: n, …}, rasterTiles, zoneCells, tracks})
     bezelMoves: 0,        // markers moved off a bezel band, labels moved or hidden (all time)
     applyPatch: JsonPatch.apply,  // exposed so tests can check the RFC 6902 implementation itself
     dropConnection: () => { state.lastError = 'connection dropped on request'; teardown('dropped on request', false); },
@@ -931,7 +932,10 @@
       k.cornerSW.setAttribute('x', 3); k.cornerSW.setAttribute('y', height - 3);
       k.cornerNE.setAttribute('x', width - 3); k.cornerNE.setAttribute('y', height - 3);
     }
-    if (k.basemap) k.basemap.update(viewport, width, height, scene);
+    if (k.basemap) {
+      k.basemap.update(viewport, width, height, scene);
+      state.basemaps[view.id] = k.basemap.stats;
+    }
     setText(k.cornerSW, `SW ${num(viewport.south).toFixed(4)}, ${num(viewport.west).toFixed(4)}`);
     setText(k.cornerNE, `NE ${num(viewport.north).toFixed(4)}, ${num(viewport.east).toFixed(4)}`);
 
