@@ -369,7 +369,7 @@ def run(args, checks, daemon, browser):
     badge = renderer.evaluate("getComputedStyle(document.getElementById('status')).display")
     checks.ok(badge != "none", "the renderer shows no badge while its daemon is away")
     daemon.start()
-    renderer.wait_for(f"hypervision.connected && hypervision.scenes > {before['scenes']} && hypervision.seq > {before['seq']}", 40,
+    renderer.wait_for(f"hypervision.connected && hypervision.scenes > {before['scenes']} && hypervision.seq > {before['seq']}", 60,
                       "the renderer to resume")
     renderer.wait_for("Object.values(hypervision.streams).filter((s) => s.state === 'playing').length >= 4", 40,
                       "the renderer's video after the restart")
