@@ -291,6 +291,14 @@ def camera_frames(count=12, width=160, height=90):
     return frames
 
 
+def raster_tile(shade):
+    """A 256 px map tile: a dark field with a lighter frame, so tile edges show where they are."""
+    return png(256, 256, lambda x, y: (70, 90, 110) if x < 2 or y < 2 else (shade, shade + 8, shade + 16))
+
+
+TILES = [raster_tile(34), raster_tile(44)]
+
+
 # ------------------------------------------------------------------ HTTP and WebSocket
 
 class Subscriber:
@@ -382,8 +390,11 @@ class Server:
             with open(os.path.join(self.assets, "render.html"), "rb") as f:
                 return await self.respond(writer, 200, f.read(), "text/html; charset=utf-8")
         if path == "/basemap/config.json":
+            # A raster tile source on this server, as a command room's own tile server would be.
+            tiles = {"url": "/fake/tiles/{z}/{x}/{y}.png", "attribution": "fake tiles", "minZoom": 0, "maxZoom": 19,
+                     "tileSize": 256, "subdomains": [], "tileMatrixPrefix": ""}
             return await self.respond(writer, 200, canonical({
-                "tiles": None, "offline": {"url": "/basemap/offline.json", "bytes": 0}, "overlays": [],
+                "tiles": tiles, "offline": {"url": "/basemap/offline.json", "bytes": 0}, "overlays": [],
                 "zones": {"layer": "incidents", "days": 7}, "tracks": {"minutes": 10}}))
         if path == "/basemap/offline.json":
             return await self.respond(writer, 200, canonical(self.wall.basemap()))
@@ -401,6 +412,9 @@ class Server:
             seconds = float((query.get("seconds") or ["8"])[0])
             self.stalled_until = asyncio.get_running_loop().time() + seconds
             return await self.respond(writer, 200, canonical({"stalled": seconds}))
+        if path.startswith("/fake/tiles/") and path.endswith(".png"):
+            z, x, y = (int(v) for v in path[len("/fake/tiles/"):-4].split("/"))
+            return await self.respond(writer, 200, TILES[(x + y) % 2], "image/png")
         if path.startswith("/fake/mjpeg/"):
             return await self.mjpeg(writer)
         return await self.respond(writer, 404, canonical({"code": "not_found", "message": path}))

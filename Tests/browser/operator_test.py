@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,7 +77,7 @@ class Tab:
         self.browser = browser
         target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page.enable", "Runtime.enable"):
+        for domain in ("Page.enable", "Runtime.enable", "Network.enable"):
             browser.call(domain, session=self.session)
         browser.call("Emulation.setDeviceMetricsOverride",
                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=self.session)
@@ -381,6 +382,12 @@ def run(args, checks, daemon, browser):
     # connection (a browser opens at most six to one port; the demo spreads cameras over 16).
     states = json.loads(preview.evaluate("JSON.stringify(Object.values(hypervision.streams).map((s) => s.state))"))
     checks.ok(states.count("failed") == 0, f"preview streams after the restart: {states}")
+    # No tile source is configured: not one request of any page left the machine.
+    hosts = {urllib.parse.urlsplit(e["params"]["request"]["url"]).hostname for e in browser.events
+             if e["method"] == "Network.requestWillBeSent"}
+    requests = sum(1 for e in browser.events if e["method"] == "Network.requestWillBeSent")
+    checks.ok(requests > 0 and hosts <= {"127.0.0.1", None}, f"the pages asked hosts {sorted(map(str, hosts))}")
+    print(f"network: {requests} requests from the pages, all to {sorted(map(str, hosts))}")
     errors = [e for e in browser.page_errors() if "Failed to load resource" not in e]
     checks.ok(not errors, f"the pages reported errors: {errors[:5]}")
 

@@ -421,6 +421,41 @@ def check_bezels(checks, browser, label, evaluate=None):
     return len(found["items"])
 
 
+RASTER_JS = r"""
+(() => {
+  const tile = document.querySelector('.tile[data-kind="map"]');
+  const svg = tile.querySelector('svg.map').getBoundingClientRect();
+  const viewport = hypervision.scene.tiles[tile.dataset.tileId].source.viewport;
+  return {map: {x: svg.left, y: svg.top, width: svg.width, height: svg.height}, viewport,
+    tiles: [...tile.querySelectorAll('img.basemap-tile')].map((img) => {
+      const r = img.getBoundingClientRect();
+      return {src: img.src, natural: img.naturalWidth, box: {x: r.left, y: r.top, width: r.width, height: r.height}};
+    })};
+})()
+"""
+
+
+def check_raster_tiles(checks, browser, timeout):
+    """A configured XYZ source: tiles load and sit where the projection puts their corners."""
+    browser.wait_for("[...document.querySelectorAll('img.basemap-tile')].some((i) => i.naturalWidth === 256)", timeout,
+                     "the raster tiles to load")
+    found = browser.evaluate(RASTER_JS)
+    loaded = [t for t in found["tiles"] if t["natural"] == 256]
+    checks.ok(len(loaded) >= 1, f"no raster tile loaded: {found['tiles'][:3]}")
+    box, viewport = found["map"], found["viewport"]
+    for tile in loaded[:6]:
+        z, x, y = (int(v) for v in tile["src"].rsplit("/", 3)[-3:-1] + [tile["src"].rsplit("/", 1)[1][:-4]])
+        n = 2 ** z
+        lon = lambda tx: tx / n * 360 - 180
+        lat = lambda ty: math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+        left, top = project(viewport, lat(y), lon(x), box["width"], box["height"])
+        right, bottom = project(viewport, lat(y + 1), lon(x + 1), box["width"], box["height"])
+        got = tile["box"]
+        checks.ok(abs(got["x"] - box["x"] - left) <= 1.5 and abs(got["y"] - box["y"] - top) <= 1.5
+                  and abs(got["width"] - (right - left)) <= 2 and abs(got["height"] - (bottom - top)) <= 2,
+                  f"raster tile {z}/{x}/{y} drawn at {got}, its corners project to ({left:.1f}, {top:.1f})-({right:.1f}, {bottom:.1f})")
+
+
 def check_map(checks, label, tile_id, tile, dom, scene):
     viewport, box = tile["source"]["viewport"], dom["mapBox"]
     checks.ok(box is not None, f"{label}: map tile {tile_id} has no SVG map")
@@ -643,6 +678,7 @@ def run(args, checks):
         if args.fake:
             # The fake's map spans two displays with an incident in the band between them.
             checks.ok(browser.evaluate("window.hypervision.bezelMoves") > 0, "nothing was moved off the map's bezel band")
+            check_raster_tiles(checks, browser, args.timeout)
         errors = browser.page_errors()
         checks.ok(not errors, f"the page reported errors: {errors[:5]}")
         final = browser.evaluate(SNAPSHOT_JS)
