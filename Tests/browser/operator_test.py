@@ -336,8 +336,15 @@ def run(args, checks, daemon, browser):
     rows = console.wait_for("document.querySelectorAll('#tiles tbody tr').length", 5, "the console's tile table")
     checks.ok(rows >= 16, f"the console lists {rows} tiles for the past scene")
     print(f"console: the scene log at {at} shows {past} camera tiles (live: 4); the table lists {rows} tiles with their reasons")
+    tiles = json.loads(console.evaluate("JSON.stringify(Object.values(document.getElementById('view').contentWindow.hypervision.streams).map((s) => s.state))"))
+    checks.ok(tiles and all(state == "past" for state in tiles),
+              f"the past scene plays live video as if it were then: {tiles}")
+    console.evaluate("hypervisionConsole.backToLive()")
+    console.evaluate("hypervisionConsole.applyPreset('cams', '2x2')")
+    renderer.wait_for("Object.values(hypervision.scene.tiles).filter((t) => t.source.kind === 'camera').length === 4", 15,
+                      "the renderer back to 2x2")
     if args.screenshots:
-        # Encoders start on demand: give the past scene's tiles a moment to show their video.
+        # Encoders start on demand: give the console's tiles a moment to show their video.
         try:
             console.wait_for("Object.values(document.getElementById('view').contentWindow.hypervision.streams)"
                              ".filter((s) => s.state === 'playing').length >= 14", 15, "the console's video")
@@ -345,10 +352,6 @@ def run(args, checks, daemon, browser):
             pass
         with open(os.path.join(args.screenshots, "console.png"), "wb") as f:
             f.write(console.screenshot())
-    console.evaluate("hypervisionConsole.backToLive()")
-    console.evaluate("hypervisionConsole.applyPreset('cams', '2x2')")
-    renderer.wait_for("Object.values(hypervision.scene.tiles).filter((t) => t.source.kind === 'camera').length === 4", 15,
-                      "the renderer back to 2x2")
 
 
     # The zone hex grid, once the demo has opened incidents (the grid refetches while empty).

@@ -805,9 +805,13 @@
     const offline = source.status === 'offline';
     const pixels = width * (window.devicePixelRatio || 1);
     // An offline camera's stream is not even asked for: a clear state, no browser error.
-    const choice = offline
-      ? { type: 'placeholder', main: 'camera offline', detail: 'no signal: the stream is not requested until the camera is back', reason: 'offline' }
-      : chooseStream(source.streams, pixels);
+    // A past scene (the console's scene log) never shows live video as if it were then.
+    const past = state.shown ? String(state.shown.generatedAt || '') : null;
+    const choice = past !== null
+      ? { type: 'placeholder', main: 'recorded video: see the VMS', detail: `live video is not shown in a past scene (${past.replace('T', ' ').slice(0, 19)} UTC)`, reason: 'past' }
+      : offline
+        ? { type: 'placeholder', main: 'camera offline', detail: 'no signal: the stream is not requested until the camera is back', reason: 'offline' }
+        : chooseStream(source.streams, pixels);
     const key = JSON.stringify([choice, fitMode, view.panes.length > 1 ? view.panes[0] : null]);
     if (view.k.key === key) return;  // keep a playing stream playing across patches
     resetContent(view, 'camera');
