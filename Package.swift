@@ -290,7 +290,8 @@ let package = Package(
         .testTarget(
             name: "HypervisionAppTests",
             dependencies: [
-                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionTestSupport",
+                "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionDemo",
+                "HypervisionTestSupport",
                 "hypervisiond", "hypervisionctl",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -135,3 +135,24 @@ for key in MemoryMax TasksMax; do
     note "${key}=${value}"
 done
 note "PASS: $UNIT_NAME exposure $exposure <= $MAX_EXPOSURE, verify clean, resources bounded"
+
+# --- 4. the renderer unit (a wall-controller PC) ------------------------------------
+# Verified as an instance, from a copy whose ExecStart is /bin/true (cage and chromium need
+# not be installed here). Its exposure is not bounded: it runs a browser on a display.
+readonly RENDERER="$SCRIPT_DIR/hypervision-renderer@.service"
+if [[ -f $RENDERER ]]; then
+    [[ -n $tmpdir ]] || tmpdir="$(mktemp -d)"
+    sed 's|^ExecStart=/usr/bin/cage .*|ExecStart=/bin/true|; /^    /d' "$RENDERER" >"$tmpdir/hypervision-renderer@r0c1.service"
+    set +e
+    renderer_out="$(systemd-analyze verify --no-pager "$tmpdir/hypervision-renderer@r0c1.service" 2>&1)"
+    renderer_rc=$?
+    set -e
+    renderer_diag="$(grep -F "hypervision-renderer@" <<<"$renderer_out" || true)"
+    if ((renderer_rc != 0)) || [[ -n $renderer_diag ]]; then
+        printf '%s\n' "$renderer_out" >&2
+        fail "systemd-analyze verify hypervision-renderer@r0c1.service (exit $renderer_rc)"
+    fi
+    grep -q '^ExecStart=/usr/bin/cage -s -- /usr/bin/chromium --kiosk' "$RENDERER" \
+        || fail "hypervision-renderer@.service must start Chromium in kiosk mode under cage"
+    note "PASS: hypervision-renderer@.service verifies"
+fi

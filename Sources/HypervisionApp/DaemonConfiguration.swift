@@ -155,6 +155,8 @@ public struct DaemonConfiguration: Sendable {
     public var unitsMaximumLive = 200_000
     /// Units not heard from for this many hours are forgotten (0: never on silence alone).
     public var unitsForgetAfterHours = 24
+    /// The wall pages' own section (`basemap.*`, `demo.video.*`), read by ``WallPagesConfiguration``.
+    public var wallPages = WallPagesConfiguration()
 
     public init() {}
 
@@ -179,7 +181,7 @@ public struct DaemonConfiguration: Sendable {
         "subscriptions.maxMessagesPerSecond", "subscriptions.heartbeatSeconds",
         "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "units.staleSeconds",
         "units.maxLive", "units.forgetAfterHours",
-    ]
+    ] + WallPagesConfiguration.keys
 
     /// The per-phase deadlines of the HTTP ports (API and OsmAnd).
     public var httpDeadlines: HTTPPhaseMachine.Deadlines {
@@ -350,6 +352,7 @@ public struct DaemonConfiguration: Sendable {
         }
         unitsMaximumLive = try r.int("units.maxLive", default: unitsMaximumLive, in: 1...10_000_000)
         unitsForgetAfterHours = try r.int("units.forgetAfterHours", default: unitsForgetAfterHours, in: 0...24 * 366)
+        wallPages = try WallPagesConfiguration(reader: reader)
         incidentRoutingFile = try r.string("incidents.routingFile", default: "")
         if !incidentRoutingFile.isEmpty { incidentRouter = try RoutingRulesFile.load(path: incidentRoutingFile) }
         if !databaseURL.isEmpty {

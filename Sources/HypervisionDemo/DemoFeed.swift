@@ -19,10 +19,15 @@ public struct DemoFeed: Service {
     /// Whether the live picture has been rebuilt from PostGIS (the city starts after it).
     let isReady: @Sendable () -> Bool
     let logger: Logger
+    /// Where the cameras' test video comes from (`scripts/demo-video`).
+    let video: DemoVideo
+    /// Where the city's street network is published for the maps' basemap.
+    let overlays: BasemapOverlays?
 
     public init(
         intake: PingIntake, cameras: CameraStore, incidents: IncidentDesk, history: HistoryStore, live: LiveState,
-        isReady: @escaping @Sendable () -> Bool, logger: Logger
+        isReady: @escaping @Sendable () -> Bool, logger: Logger, video: DemoVideo = DemoVideo(port: 0, ports: 1),
+        overlays: BasemapOverlays? = nil
     ) {
         self.intake = intake
         self.cameras = cameras
@@ -31,6 +36,8 @@ public struct DemoFeed: Service {
         self.live = live
         self.isReady = isReady
         self.logger = logger
+        self.video = video
+        self.overlays = overlays
     }
 
     public func run() async throws {
@@ -42,11 +49,12 @@ public struct DemoFeed: Service {
 
     private func simulate() async {
         var city = DemoCity(seed: UInt64(Timestamp.now().seconds), start: .now())
+        overlays?.set(id: "demo-streets", title: "Demo city streets", geoJSON: city.streetMap)
         do {
             try await history.register(city.units)
             live.picture.upsert(units: city.units)
             let now = Timestamp.now()
-            _ = try await cameras.upsert(city.cameras, at: now)
+            _ = try await cameras.upsert(city.cameras.map(video.applied(to:)), at: now)
             for camera in try await cameras.all() where camera.camera.id.hasPrefix("cam-") {
                 live.upsert(camera: camera.camera, statusSince: camera.statusSince)
             }

@@ -49,6 +49,20 @@ public struct OperatorRoutes<Context: RequestContext>: Sendable {
             try walls.startTour(wall: id, GuardTour(id: body.id, cameras: body.cameras, dwellSeconds: body.dwellSeconds, startedAt: now(), region: body.region))
             return HTTPResponse.Status.created
         }
+        // What the operators' console reads besides the scene: pins whose camera is not on the
+        // wall at the moment (more pins than tiles, an offline camera) and tours started from
+        // anywhere, so that they can be seen and removed.
+        let readers = routes.requiring(.scope(.query), of: authority)
+        readers.get("/api/v1/walls/:id/pins") { _, context in
+            let id = try context.parameters.require("id")
+            guard walls.definition(id: id) != nil else { throw APIError.notFound("no wall \(id)") }
+            return PinList(walls.pins(wall: id))
+        }
+        readers.get("/api/v1/walls/:id/tours") { _, context in
+            let id = try context.parameters.require("id")
+            guard walls.definition(id: id) != nil else { throw APIError.notFound("no wall \(id)") }
+            return TourList(walls.tours(wall: id))
+        }
         admin.delete("/api/v1/walls/:id/tours/:tour") { _, context in
             let id = try context.parameters.require("id")
             let tour = try context.parameters.require("tour")
@@ -115,6 +129,24 @@ public struct OperatorRoutes<Context: RequestContext>: Sendable {
             self.cameras = cameras
             self.region = region
             dwellSeconds = dwell
+        }
+    }
+
+    /// The wall's guard tours: `{"tours":[{"id":…,"cameras":[…],"dwellSeconds":…,"startedAt":…,"region":…}]}`.
+    struct TourList: JSONResponseBody {
+        struct Item: Encodable, Sendable {
+            var id: String
+            var cameras: [String]
+            var dwellSeconds: Double
+            var startedAt: String
+            var region: String?
+        }
+        var tours: [Item]
+
+        init(_ tours: [GuardTour]) {
+            self.tours = tours.map {
+                Item(id: $0.id, cameras: $0.cameras, dwellSeconds: $0.dwellSeconds, startedAt: $0.startedAt.rfc3339, region: $0.region)
+            }
         }
     }
 

@@ -46,6 +46,10 @@ def now_rfc3339():
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
 
 
+def mercator(lat):
+    return math.log(math.tan(math.pi / 4 + math.radians(max(-85.05, min(85.05, lat))) / 2))
+
+
 def canonical(value):
     """Canonical JSON, as the daemon writes it (sorted keys, no spaces)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -106,6 +110,31 @@ class Wall:
             web["fit"] = {"mode": "fill", "content": dict(web["rect"])}
             web["reason"] = "pinned by operator"
             tiles["traffic"] = web
+
+        # As on real walls, the map spans two displays (r0c2 over r1c2) and the incident panel two
+        # (r1c0 beside r1c1): markers, labels and rows must keep off the bezel bands between them.
+        # An incident sits right in the map's band.
+        d = scene["displays"]
+        if "map" in tiles and "incidents" in tiles and all(k in d for k in ("r0c2", "r1c2", "r1c0", "r1c1")):
+            top, bottom, left, right = d["r0c2"], d["r1c2"], d["r1c0"], d["r1c1"]
+            rect = {"x": top["x"], "y": top["y"], "width": top["width"], "height": bottom["y"] + bottom["height"] - top["y"]}
+            tiles["map"].update(rect=rect, displays={"r0c2": {"x": 0, "y": 0, "width": top["width"], "height": top["height"]},
+                                                     "r1c2": {"x": 0, "y": 0, "width": bottom["width"], "height": bottom["height"]}})
+            tiles["map"]["fit"]["content"] = dict(rect)
+            panel = {"x": left["x"], "y": left["y"], "width": right["x"] + right["width"] - left["x"], "height": left["height"]}
+            tiles["incidents"].update(rect=panel, displays={"r1c0": {"x": 0, "y": 0, "width": left["width"], "height": left["height"]},
+                                                            "r1c1": {"x": 0, "y": 0, "width": right["width"], "height": right["height"]}})
+            tiles["incidents"]["fit"]["content"] = dict(panel)
+            vp = self.viewport
+            band = (top["y"] + top["height"] + bottom["y"]) / 2
+            fraction = (band - rect["y"]) / rect["height"]
+            north, south = mercator(vp["north"]), mercator(vp["south"])
+            lat = math.degrees(2 * math.atan(math.exp(north - fraction * (north - south))) - math.pi / 2)
+            scene["incidents"]["INC-2026-0190"] = {
+                "category": "incendie", "priority": 2, "status": "open", "openedAt": now_rfc3339(),
+                "lat": round(lat, 7), "lon": round(vp["west"] + (vp["east"] - vp["west"]) * 0.3, 7), "summary": "Feu de poubelle"}
+            tiles["incidents"]["source"]["incidents"] = sorted(
+                scene["incidents"], key=lambda i: (scene["incidents"][i]["priority"], i))
 
         # More units, spread over the map viewport, with every status colour and a stale one.
         statuses = ["available", "busy", "en_route", "on_scene", "emergency", "off_duty", "available", "busy"]
@@ -202,6 +231,28 @@ class Wall:
         if panel is not None:
             panel["source"]["incidents"] = sorted(incidents, key=lambda i: (incidents[i]["priority"], i))
 
+    def basemap(self):
+        """A small offline basemap over the viewport (TopoJSON like scripts/basemap-data's): land
+        on the west two thirds, a lake, a river across, a border down the east."""
+        vp, q = self.viewport, 1e-4
+        def arc(points):
+            out, px, py = [], 0, 0
+            for lon, lat in points:
+                x, y = round((lon + 180) / q), round((lat + 90) / q)
+                out.append([x - px, y - py])
+                px, py = x, y
+            return out
+        w, s, e, n = vp["west"], vp["south"], vp["east"], vp["north"]
+        dx, dy = e - w, n - s
+        land = [(w - dx, s - dy), (w + dx * 0.66, s - dy), (w + dx * 0.7, n + dy), (w - dx, n + dy), (w - dx, s - dy)]
+        lake = [(w + dx * 0.2, s + dy * 0.2), (w + dx * 0.3, s + dy * 0.2), (w + dx * 0.3, s + dy * 0.3), (w + dx * 0.2, s + dy * 0.2)]
+        river = [(w - dx * 0.1, s + dy * 0.5), (w + dx * 0.3, s + dy * 0.55), (w + dx * 0.6, s + dy * 0.45), (w + dx * 1.1, s + dy * 0.5)]
+        border = [(w + dx * 0.85, s - dy), (w + dx * 0.8, n + dy)]
+        return {"type": "Topology", "transform": {"scale": [q, q], "translate": [-180, -90]},
+                "objects": {"land": {"type": "MultiPolygon", "arcs": [[[0]]]}, "water": {"type": "MultiPolygon", "arcs": [[[1]]]},
+                            "rivers": {"type": "MultiLineString", "arcs": [[2]]}, "borders": {"type": "MultiLineString", "arcs": [[3]]}},
+                "arcs": [arc(land), arc(lake), arc(river), arc(border)]}
+
     def catch_up(self, since):
         """The messages a subscriber holding `since` needs: held patches, or a full scene."""
         if since is not None and since == self.seq:
@@ -238,6 +289,14 @@ def camera_frames(count=12, width=160, height=90):
         frames.append(png(width, height, lambda x, y: (200, 60, 40) if abs(x - bar) < 6
                           else (30 + y, 60 + x // 4, 90)))
     return frames
+
+
+def raster_tile(shade):
+    """A 256 px map tile: a dark field with a lighter frame, so tile edges show where they are."""
+    return png(256, 256, lambda x, y: (70, 90, 110) if x < 2 or y < 2 else (shade, shade + 8, shade + 16))
+
+
+TILES = [raster_tile(34), raster_tile(44)]
 
 
 # ------------------------------------------------------------------ HTTP and WebSocket
@@ -318,14 +377,27 @@ class Server:
         await writer.drain()
 
     async def route(self, method, path, query, headers, reader, writer):
-        if path in ("/walls/assets/wall.js", "/walls/assets/wall.css"):
+        if path.startswith("/walls/assets/") and path.count("/") == 3:
             name = path.rsplit("/", 1)[1]
-            kind = "text/javascript; charset=utf-8" if name.endswith(".js") else "text/css; charset=utf-8"
-            with open(os.path.join(self.assets, name), "rb") as f:
-                return await self.respond(writer, 200, f.read(), kind)
+            if name.endswith((".js", ".css")) and os.path.isfile(os.path.join(self.assets, name)):
+                kind = "text/javascript; charset=utf-8" if name.endswith(".js") else "text/css; charset=utf-8"
+                with open(os.path.join(self.assets, name), "rb") as f:
+                    return await self.respond(writer, 200, f.read(), kind)
         if path.startswith("/walls/") and path.count("/") == 2:
             with open(os.path.join(self.assets, "wall.html"), "rb") as f:
                 return await self.respond(writer, 200, f.read(), "text/html; charset=utf-8")
+        if path.startswith("/render/") and path.count("/") in (2, 3):
+            with open(os.path.join(self.assets, "render.html"), "rb") as f:
+                return await self.respond(writer, 200, f.read(), "text/html; charset=utf-8")
+        if path == "/basemap/config.json":
+            # A raster tile source on this server, as a command room's own tile server would be.
+            tiles = {"url": "/fake/tiles/{z}/{x}/{y}.png", "attribution": "fake tiles", "minZoom": 0, "maxZoom": 19,
+                     "tileSize": 256, "subdomains": [], "tileMatrixPrefix": ""}
+            return await self.respond(writer, 200, canonical({
+                "tiles": tiles, "offline": {"url": "/basemap/offline.json", "bytes": 0}, "overlays": [],
+                "zones": {"layer": "incidents", "days": 7}, "tracks": {"minutes": 10}}))
+        if path == "/basemap/offline.json":
+            return await self.respond(writer, 200, canonical(self.wall.basemap()))
         if path == f"/api/v1/walls/{WALL}/scene":
             bearer = headers.get("authorization", "")
             token = bearer[7:] if bearer.lower().startswith("bearer ") else (query.get("token") or [None])[0]
@@ -340,6 +412,9 @@ class Server:
             seconds = float((query.get("seconds") or ["8"])[0])
             self.stalled_until = asyncio.get_running_loop().time() + seconds
             return await self.respond(writer, 200, canonical({"stalled": seconds}))
+        if path.startswith("/fake/tiles/") and path.endswith(".png"):
+            z, x, y = (int(v) for v in path[len("/fake/tiles/"):-4].split("/"))
+            return await self.respond(writer, 200, TILES[(x + y) % 2], "image/png")
         if path.startswith("/fake/mjpeg/"):
             return await self.mjpeg(writer)
         return await self.respond(writer, 404, canonical({"code": "not_found", "message": path}))

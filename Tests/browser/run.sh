@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The live wall preview in headless Chromium: once against the fake server (which can simulate
-# a dead link), once against a real `hypervisiond --demo` with its embedded PostgreSQL.
-# Expects a built .build/debug/hypervisiond, chromium and the websocket-client pip package.
+# The wall pages in headless Chromium: the preview once against the fake server (which can
+# simulate a dead link), once against a real `hypervisiond --demo` with its embedded PostgreSQL;
+# then the operator's wall (Tests/browser/operator_test.py, its own daemon).
+# Expects a built .build/debug/hypervisiond, chromium, ffmpeg and the websocket-client pip package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 out=$(mktemp -d)
+# The offline basemap under the maps (made once, cached under .build/basemap/).
+basemap=.build/basemap/offline.json
+[ -s "$basemap" ] || python3 scripts/basemap-data "$basemap"
 python3 Tests/browser/wall_preview_test.py --fake --screenshot "$out/fake.png"
 
 state=$(mktemp -d)
@@ -13,6 +17,7 @@ chmod 755 "$state"  # the embedded PostgreSQL runs as "postgres" when the tests 
 http=$(free_port)
 HYPERVISION_INGEST_TCP_PORT=$(free_port) HYPERVISION_INGEST_UDP_PORT=$(free_port) HYPERVISION_INGEST_OSMAND_PORT=$(free_port) \
 HYPERVISION_INGEST_COT_PORT=$(free_port) HYPERVISION_SUBSCRIPTIONS_PORT=$(free_port) \
+HYPERVISION_BASEMAP_OFFLINE_FILE="$PWD/$basemap" HYPERVISION_DEMO_VIDEO_PORT=0 \
     .build/debug/hypervisiond --demo --state-dir "$state" --http-port "$http" > "$out/daemon.log" 2>&1 &
 daemon=$!
 cleanup() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; rm -rf "$state"; }
@@ -24,4 +29,8 @@ done
 if ! python3 Tests/browser/wall_preview_test.py --base "http://127.0.0.1:$http" --screenshot "$out/demo.png"; then
     echo "--- daemon log ---"; tail -50 "$out/daemon.log"; exit 1
 fi
+cleanup
+trap - EXIT
+# The operator's wall: this test starts the daemon (and restarts it) with the demo's test video.
+python3 Tests/browser/operator_test.py --daemon .build/debug/hypervisiond --basemap "$basemap" --screenshots "$out"
 echo "screenshots in $out"

@@ -113,7 +113,7 @@ class Browser:
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
-            message["sessionId"] = self.session
+            message["sessionId"] = self.session if session is True else session
         self.ws.send(json.dumps(message))
         deadline = time.time() + timeout
         while True:
@@ -218,6 +218,7 @@ SNAPSHOT_JS = r"""
         units: [...e.querySelectorAll('g[data-unit-id]')].map((g) => ({
           id: g.dataset.unitId, at: markerAt(g), stale: g.classList.contains('stale'),
           status: g.dataset.status, label: g.querySelector('text').textContent,
+          moved: g.dataset.moved === 'true', raw: {x: Number(g.dataset.x), y: Number(g.dataset.y)},
           fill: g.querySelector('.marker').getAttribute('fill'),
           heading: g.dataset.heading })),
       };
@@ -350,7 +351,12 @@ def check_drawing(checks, snap, label):
             else:
                 checks.ok(dom["mediaTags"] == [{"video": "video", "img": "img"}[dom["media"]]],
                           f"{label}: camera tile {tile_id} media {dom['media']} but elements {dom['mediaTags']}")
-            if protocols and set(protocols) <= {"rtsp", "webrtc"}:
+            if source["status"] == "offline":
+                # An offline camera's stream is not asked for: a clear state instead.
+                checks.ok(dom["media"] == "placeholder" and dom["placeholderKind"] == "offline"
+                          and "camera offline" in (dom["placeholder"] or ""),
+                          f"{label}: offline camera tile {tile_id} shows {dom['media']} {dom['placeholder']!r}")
+            elif protocols and set(protocols) <= {"rtsp", "webrtc"}:
                 want = "no playable stream: " + ", ".join(dict.fromkeys(protocols))
                 checks.ok(dom["media"] == "placeholder" and want in (dom["placeholder"] or ""),
                           f"{label}: camera tile {tile_id} with {protocols} shows {dom['placeholder']!r}, expected {want!r}")
@@ -365,6 +371,89 @@ def check_drawing(checks, snap, label):
         elif kind == "map":
             check_map(checks, label, tile_id, tile, dom, scene)
     checks.ok(snap["iframes"] == 0, f"{label}: the page created {snap['iframes']} iframes (remote pages must not load)")
+
+
+# Every element the page draws on the wall, clipped to its tile (a map's to its map), as page
+# boxes: markers, labels, captions, cards, banners, incident rows.
+BEZEL_JS = r"""
+(() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return {x: r.left, y: r.top, width: r.width, height: r.height}; };
+  const shown = (e) => { for (let n = e; n && n.nodeType === 1; n = n.parentNode) { const s = getComputedStyle(n); if (s.display === 'none' || s.visibility === 'hidden') return false; } return true; };
+  const items = [];
+  for (const tile of document.querySelectorAll('.tile[data-tile-id]')) {
+    const clip = box(tile);
+    const add = (what, e, within) => { if (shown(e) && (e.textContent || e.tagName !== 'SPAN')) items.push({what, tile: tile.dataset.tileId, box: box(e), clip: within || clip}); };
+    const map = tile.querySelector('svg.map');
+    if (map) {
+      const mapBox = box(map);
+      for (const g of map.querySelectorAll('g[data-unit-id], g[data-incident-id]')) {
+        const id = g.dataset.unitId || g.dataset.incidentId;
+        add(`marker ${id}`, g.querySelector('.marker'), mapBox);
+        const text = g.querySelector('text');
+        if (text && text.textContent) add(`label ${id}`, text, mapBox);
+      }
+      for (const t of map.querySelectorAll('text.corner')) add('map corner', t, mapBox);
+    }
+    for (const e of tile.querySelectorAll('.tile-title, .tile-status, .tile-reason, .offline-banner, .ph-main, .ph-url, .incident-list li, .basemap-attribution')) {
+      add(e.className.split(' ')[0], e);
+    }
+  }
+  return {displays: [...document.querySelectorAll('[data-display-id]')].map((e) => ({id: e.dataset.displayId, box: box(e)})), items};
+})()
+"""
+
+
+def check_bezels(checks, browser, label, evaluate=None):
+    """Nothing drawn crosses a bezel band: each element's part inside its tile lies on one display."""
+    found = (evaluate or browser.evaluate)(BEZEL_JS)
+    displays = [d["box"] for d in found["displays"]]
+    crossing = []
+    for item in found["items"]:
+        b, c = item["box"], item["clip"]
+        x0, y0 = max(b["x"], c["x"]), max(b["y"], c["y"])
+        x1, y1 = min(b["x"] + b["width"], c["x"] + c["width"]), min(b["y"] + b["height"], c["y"] + c["height"])
+        if x1 - x0 < 0.5 or y1 - y0 < 0.5:
+            continue
+        if not any(x0 >= d["x"] - 0.5 and y0 >= d["y"] - 0.5 and x1 <= d["x"] + d["width"] + 0.5 and y1 <= d["y"] + d["height"] + 0.5
+                   for d in displays):
+            crossing.append((item["what"], item["tile"], (round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1))))
+    checks.ok(not crossing, f"{label}: drawn over a bezel band: {crossing[:6]}")
+    return len(found["items"])
+
+
+RASTER_JS = r"""
+(() => {
+  const tile = document.querySelector('.tile[data-kind="map"]');
+  const svg = tile.querySelector('svg.map').getBoundingClientRect();
+  const viewport = hypervision.scene.tiles[tile.dataset.tileId].source.viewport;
+  return {map: {x: svg.left, y: svg.top, width: svg.width, height: svg.height}, viewport,
+    tiles: [...tile.querySelectorAll('img.basemap-tile')].map((img) => {
+      const r = img.getBoundingClientRect();
+      return {src: img.src, natural: img.naturalWidth, box: {x: r.left, y: r.top, width: r.width, height: r.height}};
+    })};
+})()
+"""
+
+
+def check_raster_tiles(checks, browser, timeout):
+    """A configured XYZ source: tiles load and sit where the projection puts their corners."""
+    browser.wait_for("[...document.querySelectorAll('img.basemap-tile')].some((i) => i.naturalWidth === 256)", timeout,
+                     "the raster tiles to load")
+    found = browser.evaluate(RASTER_JS)
+    loaded = [t for t in found["tiles"] if t["natural"] == 256]
+    checks.ok(len(loaded) >= 1, f"no raster tile loaded: {found['tiles'][:3]}")
+    box, viewport = found["map"], found["viewport"]
+    for tile in loaded[:6]:
+        z, x, y = (int(v) for v in tile["src"].rsplit("/", 3)[-3:-1] + [tile["src"].rsplit("/", 1)[1][:-4]])
+        n = 2 ** z
+        lon = lambda tx: tx / n * 360 - 180
+        lat = lambda ty: math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+        left, top = project(viewport, lat(y), lon(x), box["width"], box["height"])
+        right, bottom = project(viewport, lat(y + 1), lon(x + 1), box["width"], box["height"])
+        got = tile["box"]
+        checks.ok(abs(got["x"] - box["x"] - left) <= 1.5 and abs(got["y"] - box["y"] - top) <= 1.5
+                  and abs(got["width"] - (right - left)) <= 2 and abs(got["height"] - (bottom - top)) <= 2,
+                  f"raster tile {z}/{x}/{y} drawn at {got}, its corners project to ({left:.1f}, {top:.1f})-({right:.1f}, {bottom:.1f})")
 
 
 def check_map(checks, label, tile_id, tile, dom, scene):
@@ -386,9 +475,17 @@ def check_map(checks, label, tile_id, tile, dom, scene):
     for uid in markers:
         unit, marker = scene["units"][uid], markers[uid][0]
         x, y = project(viewport, unit["lat"], unit["lon"], box["width"], box["height"])
+        raw = (marker["raw"]["x"], marker["raw"]["y"])
+        checks.ok(abs(raw[0] - x) <= 1.0 and abs(raw[1] - y) <= 1.0,
+                  f"{label}: unit {uid} projected at {raw} in map {tile_id}, projection says ({x:.1f}, {y:.1f})")
+        # Where it is drawn: at its place, unless that is on a bezel band (then moved off it,
+        # which check_bezels verifies for every drawn element).
         got = (marker["at"]["x"] - box["x"], marker["at"]["y"] - box["y"])
-        checks.ok(abs(got[0] - x) <= 1.0 and abs(got[1] - y) <= 1.0,
-                  f"{label}: unit {uid} marker at {tuple(round(v, 1) for v in got)} in map {tile_id}, projection says ({x:.1f}, {y:.1f})")
+        if not marker["moved"]:
+            checks.ok(abs(got[0] - x) <= 1.0 and abs(got[1] - y) <= 1.0,
+                      f"{label}: unit {uid} marker at {tuple(round(v, 1) for v in got)} in map {tile_id}, projection says ({x:.1f}, {y:.1f})")
+        else:
+            checks.ok(math.dist(got, (x, y)) <= 40, f"{label}: unit {uid} moved off a bezel from ({x:.1f}, {y:.1f}) to {got}: too far")
         checks.ok(marker["stale"] == bool(unit["stale"]), f"{label}: unit {uid} stale={unit['stale']} but marker stale={marker['stale']}")
         checks.ok(marker["label"] == str(unit.get("callsign") or uid), f"{label}: unit {uid} label {marker['label']!r}")
         checks.ok(marker["status"] == unit.get("status", "unknown"), f"{label}: unit {uid} marker status {marker['status']!r}")
@@ -487,6 +584,7 @@ def run(args, checks):
         checks.ok(scene.get("wall") == wall, f"scene is for wall {scene.get('wall')!r}, expected {wall!r}")
         checks.ok(len(scene["tiles"]) > 0, "the scene has no tiles")
         check_drawing(checks, first, "first scene")
+        drawn = check_bezels(checks, browser, "first scene")
         maps = [t for t in scene["tiles"].values() if t["source"]["kind"] == "map"]
         units_drawn = sum(len(t["units"]) for t in first["tiles"])
         if args.require_units:
@@ -514,6 +612,7 @@ def run(args, checks):
         while moved is None and time.time() < deadline:
             snap = browser.evaluate(SNAPSHOT_JS)
             check_drawing(checks, snap, f"after patches (seq {snap['seq']})")
+            check_bezels(checks, browser, f"after patches (seq {snap['seq']})")
             for uid, unit in snap["scene"]["units"].items():
                 old = first["scene"]["units"].get(uid)
                 if old and (old["lat"], old["lon"]) != (unit["lat"], unit["lon"]) and uid in before:
@@ -572,6 +671,14 @@ def run(args, checks):
             check_drawing(checks, browser.evaluate(SNAPSHOT_JS), "after dead link")
             dead_link = f"detected after {detected:.1f} s and recovered"
 
+        # The basemap under the maps: the offline vector data drawn (the fake serves a small one).
+        basemap = browser.wait_for(
+            "window.HypervisionBasemap && HypervisionBasemap.stats.offlineLoaded && "
+            "JSON.stringify(HypervisionBasemap.stats)", args.timeout, "the offline basemap to load")
+        if args.fake:
+            # The fake's map spans two displays with an incident in the band between them.
+            checks.ok(browser.evaluate("window.hypervision.bezelMoves") > 0, "nothing was moved off the map's bezel band")
+            check_raster_tiles(checks, browser, args.timeout)
         errors = browser.page_errors()
         checks.ok(not errors, f"the page reported errors: {errors[:5]}")
         final = browser.evaluate(SNAPSHOT_JS)
@@ -584,6 +691,8 @@ def run(args, checks):
             print(f"unit {moved[0]} marker moved from ({moved[1]['x']:.1f}, {moved[1]['y']:.1f}) to ({moved[2]['x']:.1f}, {moved[2]['y']:.1f})")
         print(f"media: " + ", ".join(f"{t['id']}={t['media']}" for t in final["tiles"] if t["kind"] == "camera")
               + f" (canPlayType HLS: {final['canPlayHLS']})")
+        print(f"bezels: {drawn} drawn elements checked against the displays, "
+              f"{browser.evaluate('window.hypervision.bezelMoves')} moved off a band; basemap {basemap}")
     finally:
         browser.close()
 

@@ -8,6 +8,15 @@
 // room has no internet. Scene strings are only ever written with textContent (never innerHTML),
 // since titles, callsigns and summaries come from outside systems.
 //
+// The same script draws three pages, by <body data-mode>:
+//   preview   /walls/{id}[?display=]: the whole wall (or one display) scaled into the window;
+//   renderer  /render/{wall}/{display}: one display full-screen, for Chromium in kiosk mode on a
+//             wall-controller PC (no status bar; a corner badge only when the link is down);
+//   embedded  the console's view of the wall (?embed=1): it can be shown a past scene.
+//
+// Nothing drawn falls in a bezel band: on a tile that spans displays (a map over two panels),
+// markers and labels are moved off the bands, and incident rows skip them.
+//
 // For tests, window.hypervision exposes the state ({seq, scene, connected, reconnects, messages, …}
 // and dropConnection()), and every drawn thing carries a stable data- attribute: data-display-id,
 // data-tile-id, data-unit-id, data-incident-id.
@@ -19,20 +28,25 @@
   const DEAD_LINK_MS = 6000;      // heartbeats come about every 2 s: three missed means a dead link
   const BACKOFF_MIN_MS = 250;
   const BACKOFF_MAX_MS = 5000;
-  const STREAM_RETRY_MS = 30000;  // a failed camera stream is retried after this long
+  const STREAM_RETRY_MS = 10000;  // a failed camera stream is retried after this long
   const STREAM_START_MS = 15000;  // a stream that shows no picture by then counts as failed
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const params = new URLSearchParams(location.search);
-  const wallId = wallIdFromPath(location.pathname);
+  const route = routeFromPath(location.pathname);
+  const wallId = route.wall;
   const token = params.get('token') || undefined;
-  const displayFilter = params.get('display') || undefined;
+  const displayFilter = route.display || params.get('display') || undefined;
+  const mode = document.body.dataset.mode || (params.get('embed') ? 'embedded' : 'preview');
+  document.body.dataset.mode = mode;
 
-  /** The wall id is the last segment of /walls/{id} (a trailing slash tolerated). */
-  function wallIdFromPath(path) {
+  /** /walls/{id} or /render/{wall}[/{display}] (a trailing slash tolerated). */
+  function routeFromPath(path) {
+    const decode = (text) => { try { return decodeURIComponent(text); } catch (_) { return text; } };
+    const render = /\/render\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
+    if (render) return { wall: decode(render[1]), display: render[2] ? decode(render[2]) : null };
     const match = /\/walls\/([^/]+)\/?$/.exec(path);
-    if (!match) return 'demo';
-    try { return decodeURIComponent(match[1]); } catch (_) { return match[1]; }
+    return { wall: match ? decode(match[1]) : 'demo', display: null };
   }
 
   // ---------------------------------------------------------------- RFC 6902 JSON Patch
@@ -188,9 +202,19 @@
     lastError: null,      // the last problem, for people and tests
     nextAttemptAt: 0,
     renders: 0,
+    mode,
+    shown: null,          // a scene drawn instead of the live one (the console's scene log), or null
+    highlighted: null,    // the tile id the console points at
+    streams: {},          // tile id -> {state, quality, url}: what each camera tile plays
+    basemaps: {},         // map tile id -> what its basemap drew ({features: {land: n, …}, rasterTiles, zoneCells, tracks})
+    bezelMoves: 0,        // markers moved off a bezel band, labels moved or hidden (all time)
     applyPatch: JsonPatch.apply,  // exposed so tests can check the RFC 6902 implementation itself
     dropConnection: () => { state.lastError = 'connection dropped on request'; teardown('dropped on request', false); },
     render: () => render(),
+    /** Draws `scene` (a past scene from the log) until called with null; the live scene keeps updating meanwhile. */
+    showScene: (scene) => { state.shown = scene && typeof scene === 'object' ? scene : null; document.body.classList.toggle('showing-past', !!state.shown); render(); },
+    /** Outlines one tile (null: none). */
+    highlight: (tileId) => { state.highlighted = tileId || null; render(); },
   };
   window.hypervision = state;
 
@@ -301,6 +325,7 @@
         state.scene = message.scene;
         state.seq = message.seq;
         state.scenes++;
+        fetchWallGeometry();
         needFullScene = false;
         backoffAttempt = 0;
         state.lastError = null;
@@ -449,6 +474,80 @@
     }
   }
 
+  // ---------------------------------------------------------------- bezels
+
+  // A renderer of one display gets that display's view; to keep markers off the bezels exactly as
+  // the other displays' renderers do, it reads the whole wall's geometry once (same token).
+  let wallGeometry = null;
+  let wallGeometryAt = 0;
+
+  function fetchWallGeometry() {
+    if (!displayFilter || Date.now() - wallGeometryAt < 30000) return;
+    wallGeometryAt = Date.now();
+    const url = `/api/v1/walls/${encodeURIComponent(wallId)}/scene`;
+    fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((scene) => {
+        const geo = scene && geometry(scene);
+        if (geo && isObject(geo.displays[displayFilter])) { wallGeometry = geo; render(); }
+      })
+      .catch(() => {});
+  }
+
+  /** The parts of `rect` (canvas pixels, or the shown display's pixels in a display view) that lie
+      on a display, in `rect`'s own CSS pixels, top-left first; `inner` names the sides that border
+      a bezel band rather than the edge of `rect`. */
+  function panesOf(rect, geo, scale) {
+    let displays = geo.displays, dx = 0, dy = 0;
+    if (displayFilter && wallGeometry && isObject(wallGeometry.displays[displayFilter])) {
+      displays = wallGeometry.displays;
+      dx = num(wallGeometry.displays[displayFilter].x);
+      dy = num(wallGeometry.displays[displayFilter].y);
+    }
+    const rx = num(rect.x) + dx, ry = num(rect.y) + dy, rw = num(rect.width), rh = num(rect.height);
+    const panes = [];
+    for (const d of Object.values(displays)) {
+      if (!isObject(d)) continue;
+      const x0 = Math.max(rx, num(d.x)), y0 = Math.max(ry, num(d.y));
+      const x1 = Math.min(rx + rw, num(d.x) + num(d.width)), y1 = Math.min(ry + rh, num(d.y) + num(d.height));
+      if (x1 <= x0 || y1 <= y0) continue;
+      panes.push({
+        x: (x0 - rx) * scale, y: (y0 - ry) * scale, width: (x1 - x0) * scale, height: (y1 - y0) * scale,
+        inner: { left: x0 > rx + 0.5, top: y0 > ry + 0.5, right: x1 < rx + rw - 0.5, bottom: y1 < ry + rh - 0.5 },
+      });
+    }
+    panes.sort((a, b) => a.y - b.y || a.x - b.x);
+    return panes;
+  }
+
+  const hasBands = (panes) => panes.some((p) => p.inner.left || p.inner.top || p.inner.right || p.inner.bottom);
+
+  /** The nearest point to (x, y) where a mark of radius r lies wholly on one display. */
+  function offBands(panes, x, y, r) {
+    if (!hasBands(panes)) return [x, y, false];
+    let best = null;
+    for (const p of panes) {
+      const x0 = p.x + (p.inner.left ? r : 0), x1 = p.x + p.width - (p.inner.right ? r : 0);
+      const y0 = p.y + (p.inner.top ? r : 0), y1 = p.y + p.height - (p.inner.bottom ? r : 0);
+      if (x1 < x0 || y1 < y0) continue;
+      if (x >= x0 && x <= x1 && y >= y0 && y <= y1) return [x, y, false];
+      const cx = clamp(x, x0, x1), cy = clamp(y, y0, y1);
+      const d = (cx - x) ** 2 + (cy - y) ** 2;
+      if (!best || d < best[2]) best = [cx, cy, d];
+    }
+    return best ? [best[0], best[1], true] : [x, y, false];
+  }
+
+  /** Whether a box (x, y, width, height, in the same pixels as the panes) crosses no bezel band:
+      its part inside the panes' area lies on one display. */
+  function boxOnOneDisplay(panes, box, width, height) {
+    if (!hasBands(panes)) return true;
+    const x0 = Math.max(0, box.x), y0 = Math.max(0, box.y);
+    const x1 = Math.min(width, box.x + box.width), y1 = Math.min(height, box.y + box.height);
+    if (x1 <= x0 || y1 <= y0) return true;
+    return panes.some((p) => x0 >= p.x - 0.01 && y0 >= p.y - 0.01 && x1 <= p.x + p.width + 0.01 && y1 <= p.y + p.height + 0.01);
+  }
+
   // ---------------------------------------------------------------- rendering
 
   const displayViews = new Map();  // display id -> element
@@ -457,14 +556,15 @@
 
   /** Draws the held scene. Cheap and idempotent: elements are kept by id and only changed fields are touched. */
   function render() {
-    const scene = state.scene;
+    const scene = state.shown || state.scene;
     if (!scene) return;
     const geo = geometry(scene);
     if (!geo || !(num(geo.canvas.width) > 0) || !(num(geo.canvas.height) > 0)) return;
     state.renders++;
 
     const box = stage.getBoundingClientRect();
-    const margin = 8;
+    // A renderer fills its screen edge to edge; the preview leaves a margin around the wall.
+    const margin = mode === 'renderer' ? 0 : mode === 'embedded' ? 4 : 8;
     const W = geo.canvas.width, H = geo.canvas.height;
     const scale = Math.max(0.001, Math.min((box.width - 2 * margin) / W, (box.height - 2 * margin) / H));
     stage.classList.add('has-scene');
@@ -475,7 +575,7 @@
 
     renderDisplays(geo, scale);
     renderBezels(geo, scale);
-    renderTiles(scene, scale);
+    renderTiles(scene, scale, geo);
   }
 
   function renderDisplays(geo, scale) {
@@ -517,7 +617,7 @@
     bezelsSvg.replaceChildren(...children);
   }
 
-  function renderTiles(scene, scale) {
+  function renderTiles(scene, scale, geo) {
     const tiles = isObject(scene.tiles) ? scene.tiles : {};
     const seen = new Set();
     for (const [id, tile] of Object.entries(tiles)) {
@@ -529,7 +629,7 @@
         tilesLayer.appendChild(view.root);
       }
       try {
-        updateTileView(view, tile, scene, scale);
+        updateTileView(view, tile, scene, scale, geo);
       } catch (e) {
         // One odd tile must never stop the rest of the wall from drawing.
         console.error(`tile ${id}:`, e);
@@ -551,12 +651,16 @@
     const status = el('span', 'tile-status');
     const reason = el('span', 'tile-reason');
     caption.append(title, status, reason);
-    root.append(content, el('div', 'offline-banner', 'OFFLINE'), caption);
-    return { id, root, content, title, status, reason, kind: null, k: {} };
+    const banner = el('div', 'offline-banner', 'OFFLINE');
+    root.append(content, banner, caption);
+    return { id, root, content, caption, banner, title, status, reason, kind: null, k: {}, panes: [] };
   }
 
   /** Empties a tile's content, stopping any media so a removed tile releases its stream. */
   function resetContent(view, kind) {
+    if (view.k && view.k.basemap) view.k.basemap.destroy();
+    if (view.k && view.k.timers) view.k.timers.forEach(clearTimeout);
+    delete state.streams[view.id];
     for (const media of view.content.querySelectorAll('video, img')) {
       media.onerror = null;
       if (media.tagName === 'VIDEO') { media.pause(); media.removeAttribute('src'); media.load(); } else media.removeAttribute('src');
@@ -567,7 +671,7 @@
     view.k = {};
   }
 
-  function updateTileView(view, tile, scene, scale) {
+  function updateTileView(view, tile, scene, scale, geo) {
     if (!isObject(tile)) throw new Error('tile is not an object');
     const source = isObject(tile.source) ? tile.source : {};
     const rect = isObject(tile.rect) ? tile.rect : { x: 0, y: 0, width: 0, height: 0 };
@@ -582,6 +686,7 @@
     const status = typeof source.status === 'string' ? source.status : 'unknown';
     root.dataset.kind = kind;
     root.dataset.status = status;
+    root.classList.toggle('highlighted', state.highlighted === view.id);
     root.dataset.sourceId = String(source.id ?? '');
     if (tile.region !== undefined) root.dataset.region = String(tile.region);
     setText(view.title, String(source.title || source.id || view.id));
@@ -595,9 +700,24 @@
     place(view.content, (num(content.x) - x) * scale, (num(content.y) - y) * scale, cw, ch);
     const fitMode = isObject(tile.fit) && ['contain', 'cover', 'fill'].includes(tile.fit.mode) ? tile.fit.mode : 'contain';
 
+    // Where the tile is seen: its parts on displays. Captions, banners and cards keep to the
+    // first (top-left) part; the content's drawers keep everything off the bands in between.
+    const tilePanes = panesOf(rect, geo, scale);
+    const contentPanes = panesOf(content, geo, scale);
+    view.panes = contentPanes;
+    const first = tilePanes[0];
+    if (first && tilePanes.length > 1) {
+      place(view.caption, first.x, first.y, first.width, 0);
+      view.caption.style.height = '';
+      place(view.banner, first.x + first.width / 2, first.y + first.height / 2, 0, 0);
+      view.banner.style.width = view.banner.style.height = '';
+    } else {
+      for (const prop of ['left', 'top', 'width', 'height']) view.caption.style[prop] = view.banner.style[prop] = '';
+    }
+
     if (view.kind !== kind) resetContent(view, kind);
     switch (kind) {
-      case 'camera': drawCamera(view, source, fitMode); break;
+      case 'camera': drawCamera(view, source, fitMode, cw, ch); break;
       case 'map': drawMap(view, source, scene, cw, ch); break;
       case 'incidents': drawIncidentPanel(view, source, scene); break;
       case 'web': drawWeb(view, source); break;
@@ -624,69 +744,133 @@
   const failedStreams = new Map();  // url -> Date.now() of its failure
   state.canPlayHLS = canPlayHLS;
 
+  // VMS quality names, from the lightest variant to the sharpest.
+  const QUALITY_RANK = { thumb: 0, thumbnail: 0, preview: 0, low: 0, sub: 1, substream: 1, medium: 1, mid: 1, main: 2, high: 2, hd: 2 };
+
   function recentlyFailed(url) {
     const at = failedStreams.get(url);
     return at !== undefined && Date.now() - at < STREAM_RETRY_MS;
   }
 
-  /** The first stream, in the scene's order, that this browser can play: HLS when it plays HLS natively,
-      MJPEG always (in an <img>). RTSP and WebRTC need a gateway the preview does not have. */
-  function chooseStream(streams) {
+  /** The variant a tile this many device pixels wide wants: preview up to 400, sub up to 1000, main beyond. */
+  function wantedRank(pixels) { return pixels <= 400 ? 0 : pixels <= 1000 ? 1 : 2; }
+
+  /** What a camera tile plays: among the streams this browser can play (HLS where the browser
+      plays it natively, MJPEG always, in an <img>; RTSP and WebRTC need the wall controllers'
+      players), the variant nearest the tile's size, the sharper one on a tie. */
+  function chooseStream(streams, pixels) {
     const list = Array.isArray(streams) ? streams.filter(isObject) : [];
-    for (const stream of list) {
+    const want = wantedRank(pixels);
+    const playable = [];
+    list.forEach((stream, order) => {
       const url = safeURL(stream.url);
-      if (!url || recentlyFailed(url)) continue;
-      if (stream.protocol === 'hls' && canPlayHLS) return { type: 'video', url, protocol: 'hls' };
-      if (stream.protocol === 'mjpeg') return { type: 'img', url, protocol: 'mjpeg' };
+      if (!url || recentlyFailed(url)) return;
+      const type = stream.protocol === 'hls' && canPlayHLS ? 'video' : stream.protocol === 'mjpeg' ? 'img' : null;
+      if (!type) return;
+      const rank = QUALITY_RANK[String(stream.quality || '').toLowerCase()] ?? 1;
+      playable.push({ type, url, protocol: stream.protocol, quality: String(stream.quality || ''), rank, order });
+    });
+    if (playable.length > 0) {
+      const cost = (c) => (c.rank >= want ? c.rank - want : 10 + want - c.rank);
+      playable.sort((a, b) => cost(a) - cost(b) || a.order - b.order);
+      const { type, url, protocol, quality } = playable[0];
+      return { type, url, protocol, quality };
     }
     const protocols = [...new Set(list.map((s) => s.protocol).filter((p) => typeof p === 'string'))];
-    if (list.length === 0) return { type: 'placeholder', main: 'no stream', detail: '', reason: 'no-stream' };
+    if (list.length === 0) return { type: 'placeholder', main: 'no stream', detail: 'the camera record has no stream', reason: 'no-stream' };
     const failed = list.filter((s) => safeURL(s.url) && recentlyFailed(safeURL(s.url)));
     if (failed.length > 0) {
-      return { type: 'placeholder', main: `stream failed: ${failed[0].protocol}`, detail: String(failed[0].url), reason: 'stream-failed' };
+      return {
+        type: 'placeholder', main: 'stream unavailable',
+        detail: `${failed[0].protocol} ${failed[0].quality || ''} did not answer; retrying every ${STREAM_RETRY_MS / 1000} s`,
+        reason: 'stream-failed',
+      };
     }
-    return { type: 'placeholder', main: `no playable stream: ${protocols.join(', ')}`, detail: String(list[0].url ?? ''), reason: 'no-playable-stream' };
+    return {
+      type: 'placeholder', main: `no playable stream: ${protocols.join(', ')}`,
+      detail: 'plays on the wall controllers, not in a browser', reason: 'no-playable-stream',
+    };
   }
 
-  function drawCamera(view, source, fitMode) {
-    const choice = chooseStream(source.streams);
-    const key = JSON.stringify([choice, fitMode]);
+  /** A card in the tile's first part on a display, so no bezel crosses its text. */
+  function keepToFirstPane(view, node, width, height) {
+    const pane = view.panes[0];
+    if (!pane || view.panes.length < 2 || (pane.width >= width - 0.5 && pane.height >= height - 0.5)) return node;
+    node.style.position = 'absolute';
+    place(node, pane.x, pane.y, pane.width, pane.height);
+    return node;
+  }
+
+  function drawCamera(view, source, fitMode, width, height) {
+    const offline = source.status === 'offline';
+    const pixels = width * (window.devicePixelRatio || 1);
+    // An offline camera's stream is not even asked for: a clear state, no browser error.
+    // A past scene (the console's scene log) never shows live video as if it were then.
+    const past = state.shown ? String(state.shown.generatedAt || '') : null;
+    const choice = past !== null
+      ? { type: 'placeholder', main: 'recorded video: see the VMS', detail: `live video is not shown in a past scene (${past.replace('T', ' ').slice(0, 19)} UTC)`, reason: 'past' }
+      : offline
+        ? { type: 'placeholder', main: 'camera offline', detail: 'no signal: the stream is not requested until the camera is back', reason: 'offline' }
+        : chooseStream(source.streams, pixels);
+    const key = JSON.stringify([choice, fitMode, view.panes.length > 1 ? view.panes[0] : null]);
     if (view.k.key === key) return;  // keep a playing stream playing across patches
     resetContent(view, 'camera');
     view.k.key = key;
+    view.k.timers = [];
     const content = view.content;
     content.dataset.media = choice.type;
+    const record = { state: choice.type === 'placeholder' ? choice.reason : 'connecting', quality: choice.quality || null, url: choice.url || null };
+    state.streams[view.id] = record;
     const onFailure = (url) => () => {
-      // Never break on a failing stream: remember it, fall back to the next one or a placeholder.
+      // Never break on a failing stream: remember it, fall back to the next one or a clear state.
       failedStreams.set(url, Date.now());
+      record.state = 'failed';
       if (tileViews.get(view.id) === view) { view.k.key = null; render(); }
+      // Try again later even if no patch comes to redraw (a quiet wall, a past scene shown).
+      setTimeout(() => { if (tileViews.get(view.id) === view) { view.k.key = null; render(); } }, STREAM_RETRY_MS + 100);
     };
     // A stream that never errors but never shows a picture either (an unreachable host) fails too.
-    const watchdog = (media, hasPicture) => setTimeout(() => {
+    const watchdog = (media, hasPicture) => view.k.timers.push(setTimeout(() => {
       if (media.isConnected && !hasPicture()) onFailure(media.dataset.url)();
-    }, STREAM_START_MS);
+    }, STREAM_START_MS));
+    const connecting = keepToFirstPane(view, el('div', 'stream-state connecting'), width, height);
+    connecting.append(el('span', 'spinner'), el('span', 'ph-main', 'connecting to the stream…'));
+    const playing = () => {
+      record.state = 'playing';
+      connecting.remove();
+    };
     if (choice.type === 'video') {
       const video = el('video', `media fit-${fitMode}`);
       video.muted = true;
       video.autoplay = true;
       video.playsInline = true;
       video.dataset.url = choice.url;
+      video.dataset.quality = choice.quality || '';
       video.onerror = onFailure(choice.url);
+      video.onplaying = playing;
       video.src = choice.url;
-      content.appendChild(video);
+      content.append(video, connecting);
       watchdog(video, () => video.readyState >= 2);
-      const playing = video.play();
-      if (playing && typeof playing.catch === 'function') playing.catch(() => {});
+      const started = video.play();
+      if (started && typeof started.catch === 'function') started.catch(() => {});
     } else if (choice.type === 'img') {
       const img = el('img', `media fit-${fitMode}`);
       img.alt = source.title || view.id;
       img.dataset.url = choice.url;
+      img.dataset.quality = choice.quality || '';
       img.onerror = onFailure(choice.url);
+      img.onload = playing;
       img.src = choice.url;
-      content.appendChild(img);
+      content.append(img, connecting);
       watchdog(img, () => img.naturalWidth > 0);
+      // A multipart stream may not fire load for its first frame: look for a picture too.
+      const poll = setInterval(() => {
+        if (!img.isConnected || record.state !== 'connecting') clearInterval(poll);
+        else if (img.naturalWidth > 0) { clearInterval(poll); playing(); }
+      }, 250);
+      view.k.timers.push(setTimeout(() => clearInterval(poll), STREAM_START_MS + 1000));
     } else {
-      content.appendChild(placeholder(choice.main, choice.detail, choice.reason));
+      content.appendChild(keepToFirstPane(view, placeholder(choice.main, choice.detail, choice.reason), width, height));
     }
   }
 
@@ -727,16 +911,20 @@
     const k = view.k;
     if (!k.svg) {
       k.svg = svg('svg', { class: 'map' });
-      k.grid = svg('g', { class: 'grid' });
       k.incidentLayer = svg('g', { class: 'incidents' });
       k.unitLayer = svg('g', { class: 'units' });
       k.cornerSW = svg('text', { class: 'corner' });
       k.cornerNE = svg('text', { class: 'corner', 'text-anchor': 'end' });
-      k.svg.append(k.grid, k.cornerSW, k.cornerNE, k.incidentLayer, k.unitLayer);
+      k.svg.append(k.cornerSW, k.cornerNE, k.incidentLayer, k.unitLayer);
       k.units = new Map();
       k.incidents = new Map();
       view.content.replaceChildren(k.svg);
       view.content.dataset.media = 'map';
+      // Under the markers: the command room's tiles or the offline basemap, zones and tracks.
+      if (window.HypervisionBasemap) {
+        window.HypervisionBasemap.load(token);
+        k.basemap = new window.HypervisionBasemap.MapBase(view.content);
+      }
     }
     const viewport = isObject(source.viewport) ? source.viewport : {};
     const geoKey = JSON.stringify([width, height]);
@@ -745,13 +933,12 @@
       k.svg.setAttribute('width', width);
       k.svg.setAttribute('height', height);
       k.svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-      // A plain grid: no map tiles in an offline command room, but motion and distances stay readable.
-      const lines = [];
-      for (let i = 1; i < 8; i++) lines.push(svg('line', { x1: width * i / 8, y1: 0, x2: width * i / 8, y2: height }));
-      for (let i = 1; i < 6; i++) lines.push(svg('line', { x1: 0, y1: height * i / 6, x2: width, y2: height * i / 6 }));
-      k.grid.replaceChildren(...lines);
       k.cornerSW.setAttribute('x', 3); k.cornerSW.setAttribute('y', height - 3);
       k.cornerNE.setAttribute('x', width - 3); k.cornerNE.setAttribute('y', height - 3);
+    }
+    if (k.basemap) {
+      k.basemap.update(viewport, width, height, scene);
+      state.basemaps[view.id] = k.basemap.stats;
     }
     setText(k.cornerSW, `SW ${num(viewport.south).toFixed(4)}, ${num(viewport.west).toFixed(4)}`);
     setText(k.cornerNE, `NE ${num(viewport.north).toFixed(4)}, ${num(viewport.east).toFixed(4)}`);
@@ -760,12 +947,14 @@
     const size = clamp(Math.min(width, height) / 220, 0.7, 1.6);  // marker scale
     // Only what lies in the viewport (half a pixel of slack for rounding at the edges).
     const inside = ([px, py]) => px >= -0.5 && py >= -0.5 && px <= width + 0.5 && py <= height + 0.5;
+    const panes = view.panes || [];
+    const bands = hasBands(panes);
 
     reconcile(k.incidents, k.incidentLayer, scene.incidents, (id, incident) => {
       if (!isObject(incident)) return null;
       const point = project(num(incident.lat), num(incident.lon));
       return inside(point) ? point : null;
-    }, createIncidentMarker, (node, id, incident, [px, py]) => {
+    }, createIncidentMarker, (node, id, incident, point) => {
       const key = JSON.stringify([incident.priority, incident.status, incident.category, size]);
       if (node.__key !== key) {
         node.__key = key;
@@ -773,17 +962,17 @@
         node.dataset.priority = String(incident.priority);
         node.__marker.setAttribute('fill', priorityColour(incident.priority));
         node.__marker.setAttribute('transform', `scale(${size})`);
-        node.__label.setAttribute('x', 10 * size);
         setText(node.__label, `P${incident.priority ?? '?'} ${incident.category || id}`);
+        node.__labelWidth = null;
       }
-      node.setAttribute('transform', `translate(${px.toFixed(1)} ${py.toFixed(1)})`);
+      placeMarker(node, point, 9.5 * size, 10 * size, panes, bands, width, height);
     });
 
     reconcile(k.units, k.unitLayer, scene.units, (id, unit) => {
       if (!isObject(unit)) return null;
       const point = project(num(unit.lat), num(unit.lon));
       return inside(point) ? point : null;
-    }, createUnitMarker, (node, id, unit, [px, py]) => {
+    }, createUnitMarker, (node, id, unit, point) => {
       const status = typeof unit.status === 'string' ? unit.status : 'unknown';
       const hasHeading = typeof unit.heading === 'number' && Number.isFinite(unit.heading);
       const key = JSON.stringify([status, unit.stale === true, unit.callsign, hasHeading, size]);
@@ -795,13 +984,57 @@
         // An arrow when the heading is known, a dot otherwise.
         node.__marker.setAttribute('d', hasHeading ? 'M0,-9L6,7L0,3L-6,7Z' : 'M-5,0a5,5 0 1,0 10,0a5,5 0 1,0 -10,0');
         node.__marker.setAttribute('fill', UNIT_COLOURS[status] || UNIT_DEFAULT_COLOUR);
-        node.__label.setAttribute('x', 9 * size);
         setText(node.__label, String(unit.callsign || id));
+        node.__labelWidth = null;
       }
       node.dataset.heading = hasHeading ? String(unit.heading) : '';
       node.__rot.setAttribute('transform', `rotate(${hasHeading ? unit.heading : 0}) scale(${size})`);
-      node.setAttribute('transform', `translate(${px.toFixed(1)} ${py.toFixed(1)})`);
+      placeMarker(node, point, 10.5 * size, 9 * size, panes, bands, width, height);
     });
+  }
+
+  /** Puts a marker at `point` (or the nearest place off the bezel bands, marked data-moved) and
+      its label to the right of it, else left, below or above, else hides the label: on a map that
+      spans displays, nothing drawn may fall where the bezels hide it. */
+  function placeMarker(node, [px, py], radius, gap, panes, bands, width, height) {
+    node.dataset.x = px.toFixed(1);
+    node.dataset.y = py.toFixed(1);
+    let x = px, y = py, moved = false;
+    if (bands) [x, y, moved] = offBands(panes, px, py, radius);
+    if (moved && node.dataset.moved !== 'true') state.bezelMoves++;
+    node.dataset.moved = String(moved);
+    node.setAttribute('transform', `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
+    const label = node.__label;
+    let side = 'right';
+    if (bands) {
+      if (node.__labelWidth == null) {
+        try { node.__labelWidth = label.getComputedTextLength(); } catch (_) { node.__labelWidth = 80; }
+      }
+      // The label's box with a pixel to spare (its text is outlined), baseline 4 px below y.
+      const w = node.__labelWidth + 3, h = 14;
+      const candidates = {
+        right: { x: x + gap - 1, y: y - 7, anchor: 'start', tx: gap, ty: 4 },
+        left: { x: x - gap - w + 1, y: y - 7, anchor: 'end', tx: -gap, ty: 4 },
+        below: { x: x - w / 2, y: y + radius, anchor: 'middle', tx: 0, ty: radius + 10 },
+        above: { x: x - w / 2, y: y - radius - h, anchor: 'middle', tx: 0, ty: -radius - 3 },
+      };
+      side = Object.keys(candidates).find((name) => boxOnOneDisplay(panes, { ...candidates[name], width: w, height: h }, width, height)) || 'hidden';
+      const chosen = candidates[side];
+      if (chosen) {
+        label.setAttribute('x', chosen.tx);
+        label.setAttribute('y', chosen.ty);
+        label.setAttribute('text-anchor', chosen.anchor);
+      }
+    } else {
+      label.setAttribute('x', gap);
+      label.setAttribute('y', 4);
+      label.setAttribute('text-anchor', 'start');
+    }
+    if (node.dataset.label !== side) {
+      if (side !== 'right' && node.dataset.label !== undefined) state.bezelMoves++;
+      node.dataset.label = side;
+      label.style.display = side === 'hidden' ? 'none' : '';
+    }
   }
 
   /** Keeps one SVG group per id that `where` places, updating kept nodes in place. */
@@ -861,7 +1094,7 @@
       : Object.keys(incidents).sort((a, b) => num(incidents[a].priority, 99) - num(incidents[b].priority, 99));
     const now = Date.parse(scene.generatedAt);
     const rows = ids.map((id) => [id, isObject(incidents[id]) ? incidents[id] : null, ageText(incidents[id] && incidents[id].openedAt, now)]);
-    const key = JSON.stringify(rows);
+    const key = JSON.stringify([rows, view.panes]);
     if (view.k.key === key) return;
     view.k.key = key;
     const list = el('ul', 'incident-list');
@@ -885,6 +1118,26 @@
     }
     view.content.replaceChildren(list);
     view.content.dataset.media = 'incidents';
+    keepRowsOffBands(view, list);
+  }
+
+  /** On a panel that spans displays, rows keep to the first column of displays and skip the bands
+      between rows of displays: a row that would cross one starts on the next display instead. */
+  function keepRowsOffBands(view, list) {
+    const panes = view.panes || [];
+    if (!hasBands(panes)) return;
+    list.style.width = `${panes[0].width}px`;
+    const column = panes.filter((p) => Math.abs(p.x - panes[0].x) < 0.5);
+    for (const item of list.children) {
+      const top = item.offsetTop, bottom = top + item.offsetHeight;
+      const pane = column.find((p) => bottom > p.y && top < p.y + p.height);
+      if (pane && top >= pane.y - 0.01 && bottom <= pane.y + pane.height + 0.01) continue;
+      // Crosses a band (or lies in one): start at the next display's top.
+      const next = column.find((p) => p.y > top - 0.01 && p.y >= (pane ? pane.y + pane.height : top));
+      if (!next) { item.style.visibility = 'hidden'; continue; }
+      item.style.marginTop = `${next.y - top + 2}px`;
+      state.bezelMoves++;
+    }
   }
 
   function drawWeb(view, source) {
