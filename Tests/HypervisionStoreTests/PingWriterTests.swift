@@ -355,7 +355,7 @@ extension PingWriterTests {
                 }
                 try await Task.sleep(for: .milliseconds(300))
                 let took = try await rig.stop()
-                #expect(took < writeTimeout + .milliseconds(1_500), "\(phase): the stop took \(took)")
+                #expect(took < writeTimeout + .seconds(3), "\(phase): the stop took \(took) (one write deadline, and a margin for a loaded machine)")
                 try await group.waitForAll()
             }
         }

@@ -69,8 +69,8 @@ public final class PatroniCluster: @unchecked Sendable {
         restapi:
           listen: 127.0.0.1:\(node.restPort)
           connect_address: 127.0.0.1:\(node.restPort)
-        etcd:
-          host: 127.0.0.1:\(etcdPort)
+        etcd3:
+          hosts: 127.0.0.1:\(etcdPort)
         bootstrap:
           dcs:
             ttl: 20
@@ -118,7 +118,7 @@ public final class PatroniCluster: @unchecked Sendable {
         try launch("etcd", [
             "/usr/bin/etcd", "--name", "e1", "--data-dir", "\(directory)/etcd",
             "--listen-client-urls", "http://127.0.0.1:\(etcdPort)", "--advertise-client-urls", "http://127.0.0.1:\(etcdPort)",
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "e1=\(peer)", "--enable-v2=true",
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "e1=\(peer)",
         ])
         try await waitFor(timeout: .seconds(30), "etcd") { await DaemonProcess.get("http://127.0.0.1:\(self.etcdPort)/version")?.status == 200 }
         for node in nodes { try launch(node.name, ["/usr/bin/patroni", "\(directory)/\(node.name).yml"]) }
