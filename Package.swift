@@ -3,6 +3,8 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Every file imports what it uses: a member from a module imported elsewhere does not leak in.
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -19,6 +21,7 @@ let package = Package(
         .library(name: "HypervisionLayout", targets: ["HypervisionLayout"]),
         .library(name: "HypervisionStream", targets: ["HypervisionStream"]),
         .library(name: "HypervisionNetwork", targets: ["HypervisionNetwork"]),
+        .library(name: "HypervisionConfiguration", targets: ["HypervisionConfiguration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -48,11 +51,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Reading configuration: the section protocol each module's configuration type adopts, a
+        // typed key reader over swift-configuration, TLS files, errors that name the key.
+        .target(
+            name: "HypervisionConfiguration",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // PostGIS storage: migrations, the batched durable writer, the spool, the embedded cluster.
         .target(
             name: "HypervisionStore",
             dependencies: [
-                "HypervisionCore",
+                "HypervisionConfiguration", "HypervisionCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -89,7 +103,7 @@ let package = Package(
         .target(
             name: "HypervisionIngestServer",
             dependencies: [
-                "HypervisionCore", "HypervisionIngest", "HypervisionNetwork",
+                "HypervisionConfiguration", "HypervisionCore", "HypervisionIngest", "HypervisionNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -102,7 +116,7 @@ let package = Package(
         ),
 
         // The live picture: latest positions with a spatial index, cameras, active incidents. Pure.
-        .target(name: "HypervisionLive", dependencies: ["HypervisionCore"], swiftSettings: swiftSettings),
+        .target(name: "HypervisionLive", dependencies: ["HypervisionCore", "HypervisionConfiguration"], swiftSettings: swiftSettings),
 
         // What each wall shows: wall geometry, presets, priorities, the layout engine, the scene. Pure.
         .target(
@@ -117,7 +131,7 @@ let package = Package(
         .target(
             name: "HypervisionStream",
             dependencies: [
-                "HypervisionCore", "HypervisionLayout", "HypervisionStore", "HypervisionNetwork",
+                "HypervisionConfiguration", "HypervisionCore", "HypervisionLayout", "HypervisionNetwork",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,7 +148,7 @@ let package = Package(
         .target(
             name: "HypervisionHTTP",
             dependencies: [
-                "HypervisionCore",
+                "HypervisionConfiguration", "HypervisionCore",
                 "HypervisionIngest",
                 "HypervisionIngestServer",
                 "HypervisionStore",
@@ -153,7 +167,7 @@ let package = Package(
         .target(
             name: "HypervisionDemo",
             dependencies: [
-                "HypervisionCore", "HypervisionIngestServer", "HypervisionLive", "HypervisionStore", "HypervisionHTTP",
+                "HypervisionConfiguration", "HypervisionCore", "HypervisionIngestServer", "HypervisionLive", "HypervisionStore", "HypervisionHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -164,7 +178,7 @@ let package = Package(
         .target(
             name: "HypervisionApp",
             dependencies: [
-                "HypervisionCore",
+                "HypervisionConfiguration", "HypervisionCore",
                 "HypervisionStore",
                 "HypervisionIngestServer",
                 "HypervisionHTTP", "HypervisionLive", "HypervisionLayout", "HypervisionStream", "HypervisionNetwork", "HypervisionDemo",
@@ -186,7 +200,7 @@ let package = Package(
         .executableTarget(
             name: "hypervisiond",
             dependencies: [
-                "HypervisionApp",
+                "HypervisionApp", "HypervisionConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -291,7 +305,7 @@ let package = Package(
             name: "HypervisionAppTests",
             dependencies: [
                 "HypervisionApp", "HypervisionStore", "HypervisionCore", "HypervisionHTTP", "HypervisionLayout", "HypervisionDemo",
-                "HypervisionTestSupport",
+                "HypervisionConfiguration", "HypervisionTestSupport",
                 "hypervisiond", "hypervisionctl",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HypervisionConfiguration
 import SystemPackage
 
 /// Builds the configuration from its three sources, first one wins: command-line flags,

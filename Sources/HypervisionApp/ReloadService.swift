@@ -2,6 +2,7 @@ import HypervisionStore
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import HypervisionHTTP
 
 /// Reloads what can change without a restart when the daemon receives SIGHUP: the log level,
 /// the retention and the wall definition files. Other changed keys are reported as needing a restart.
@@ -41,18 +42,18 @@ public struct ReloadService: Service {
                     logger.notice("log level changed", metadata: ["from": "\(logLevel.current)", "to": "\(fresh.logLevel)"])
                     logLevel.current = fresh.logLevel
                 }
-                supervisor.updateRetention(days: fresh.retentionDays)
+                supervisor.updateRetention(days: fresh.store.retention.retentionDays)
                 onReload(fresh)
                 var needsRestart: [String] = []
-                if fresh.httpHost != initial.httpHost || fresh.httpPort != initial.httpPort { needsRestart.append("http") }
-                if fresh.databaseURL != initial.databaseURL || fresh.databasePoolSize != initial.databasePoolSize {
+                if fresh.api.host != initial.api.host || fresh.api.port != initial.api.port { needsRestart.append("http") }
+                if fresh.store.databaseURL != initial.store.databaseURL || fresh.store.poolSize != initial.store.poolSize {
                     needsRestart.append("database")
                 }
-                if fresh.writer != initial.writer { needsRestart.append("writer") }
-                if fresh.spoolMaximumBytes != initial.spoolMaximumBytes { needsRestart.append("spool") }
+                if fresh.store.writer != initial.store.writer { needsRestart.append("writer") }
+                if fresh.store.spoolMaximumBytes != initial.store.spoolMaximumBytes { needsRestart.append("spool") }
                 logger.notice(
                     "configuration reloaded",
-                    metadata: ["retention.days": "\(fresh.retentionDays)", "needs_restart": "\(needsRestart)"])
+                    metadata: ["retention.days": "\(fresh.store.retention.retentionDays)", "needs_restart": "\(needsRestart)"])
             } catch {
                 logger.error("configuration reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
             }

@@ -1,4 +1,5 @@
 import Foundation
+import HypervisionConfiguration
 import HypervisionCore
 import Yams
 

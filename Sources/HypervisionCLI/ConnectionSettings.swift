@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the daemon is and which token to present, resolved from the command line, the
 /// environment and configuration files, the first that gives a value winning.
 public struct ConnectionSettings: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A field team: car, motorbike, foot patrol, boat, helicopter.
 public struct Unit: Sendable, Hashable {
     /// The kind of vehicle or team, an open set like ``UnitStatus``.

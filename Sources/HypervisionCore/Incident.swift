@@ -1,3 +1,5 @@
+import Foundation
+
 /// Something happening at a place that operators follow.
 public struct Incident: Sendable, Hashable {
     /// Lifecycle of an incident.

@@ -4,6 +4,7 @@ import HypervisionStore
 import HypervisionStream
 import Logging
 import NIOCore
+import HypervisionLayout
 
 /// The last word on every error a route lets escape: each one becomes the documented JSON error
 /// body, `{"error":{"code":…,"message":…}}`, never Hummingbird's default of an empty 500. This is

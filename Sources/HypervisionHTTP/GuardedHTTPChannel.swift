@@ -2,6 +2,8 @@ import HummingbirdCore
 import HypervisionNetwork
 import Logging
 import NIOCore
+import HTTPTypes
+import HypervisionCore
 
 /// Admission and deadlines around one of Hummingbird's HTTP child channels (the API port with
 /// its WebSocket upgrade, the OsmAnd port), with TLS inside or not.

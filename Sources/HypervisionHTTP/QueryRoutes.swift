@@ -3,6 +3,7 @@ import HypervisionCore
 import HypervisionLive
 import HypervisionStore
 import NIOCore
+import Foundation
 
 extension ValidationError.Code {
     /// A zone analysis box crosses the antimeridian (west > east); send two boxes instead.
@@ -254,7 +255,7 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         ])
     }
 
-    static func typicalSpeed(_ kind: Unit.Kind?) -> Double {
+    static func typicalSpeed(_ kind: HypervisionCore.Unit.Kind?) -> Double {
         switch kind {
         case .foot?: return 1.4
         case .motorbike?: return 12
@@ -314,8 +315,8 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             }
         }
         return LiveUnitFilter(
-            statuses: statuses, agencies: try list("agency").map { Set($0.map(Unit.Agency.init(rawValue:))) },
-            kinds: try list("kind").map { Set($0.map(Unit.Kind.init(rawValue:))) }, stale: stale)
+            statuses: statuses, agencies: try list("agency").map { Set($0.map(HypervisionCore.Unit.Agency.init(rawValue:))) },
+            kinds: try list("kind").map { Set($0.map(HypervisionCore.Unit.Kind.init(rawValue:))) }, stale: stale)
     }
 
     /// A GeoJSON Polygon: a geometry, a Feature with one, or a FeatureCollection of one Feature.

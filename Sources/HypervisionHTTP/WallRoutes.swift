@@ -3,6 +3,7 @@ import HypervisionCore
 import HypervisionLayout
 import HypervisionStream
 import NIOCore
+import Foundation
 
 /// Every HTTP route of the walls, by concern: definitions (``WallDefinitionRoutes``), scenes now
 /// and from the log (``SceneRoutes``), operator pins and tours (``OperatorRoutes``) and the live

@@ -1,3 +1,5 @@
+import HypervisionConfiguration
+
 /// How the live picture behaves: when a unit counts as stale, how many units it holds and when
 /// it forgets them, and the grain of its spatial index.
 public struct LivePictureConfiguration: Sendable, Hashable {
@@ -45,5 +47,19 @@ public struct LivePictureConfiguration: Sendable, Hashable {
         self.cellDegrees = cellDegrees
         self.cameraCellDegrees = cameraCellDegrees
         self.applySliceSize = applySliceSize
+    }
+}
+
+extension LivePictureConfiguration: ConfigurationSection {
+    public static let keys = ["units.staleSeconds", "units.maxLive", "units.forgetAfterHours"]
+
+    /// Reads `units.*`: staleness in seconds, the most live units, and the hours of silence after
+    /// which a unit is forgotten (0: never on silence alone).
+    public init(reader r: SectionReader) throws(ConfigurationError) {
+        let forgetHours = try r.int("units.forgetAfterHours", default: 24, in: 0...24 * 366)
+        self.init(
+            staleAfter: Double(try r.int("units.staleSeconds", default: 300, in: 1...86_400 * 7)),
+            maximumUnits: try r.int("units.maxLive", default: 200_000, in: 1...10_000_000),
+            forgetAfter: forgetHours == 0 ? nil : Double(forgetHours) * 3_600)
     }
 }

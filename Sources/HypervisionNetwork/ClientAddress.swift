@@ -1,4 +1,5 @@
 import NIOCore
+import CNIOLinux
 
 /// The key a client is counted under by the per-address limits.
 ///

@@ -2,29 +2,8 @@ import HypervisionCore
 import Logging
 import PostgresNIO
 
-/// One entry of the scene log: a full scene (a keyframe) or the patch from `base` to `seq`.
-public struct SceneLogEntry: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable { case scene, patch }
-    public var wall: String
-    public var seq: Int64
-    public var base: Int64?
-    public var generatedAt: Timestamp
-    public var kind: Kind
-    /// The scene document, or the RFC 6902 operations array, as JSON text.
-    public var json: String
-
-    public init(wall: String, seq: Int64, base: Int64?, generatedAt: Timestamp, kind: Kind, json: String) {
-        self.wall = wall
-        self.seq = seq
-        self.base = base
-        self.generatedAt = generatedAt
-        self.kind = kind
-        self.json = json
-    }
-}
-
 /// The scene log in PostGIS: what every wall showed, for after-action review.
-public struct SceneLogStore: Sendable {
+public struct SceneLogStore: SceneLogStorage, WallDefinitionStorage {
     public let database: Database
     let logger: Logger
 

@@ -1,28 +1,7 @@
 import HypervisionCore
-import HypervisionStore
 import Logging
 import Synchronization
 
-/// Where the scene log is kept: what every wall showed, for after-action review. PostGIS in the
-/// daemon (``SceneLogStore``); memory in tests.
-public protocol SceneLogStorage: Sendable {
-    /// Appends entries; those already logged (same wall and seq) are skipped.
-    func append(_ entries: [SceneLogEntry]) async throws
-    /// The last keyframe of `wall` at or before `time`, then the patches after it up to `time`,
-    /// in order, at most `maximumPatches + 1` entries.
-    func entries(wall: String, at time: Timestamp, maximumPatches: Int) async throws -> [SceneLogEntry]
-}
-
-/// Where the definitions of API-defined walls are kept, so they survive a restart.
-public protocol WallDefinitionStorage: Sendable {
-    /// Every stored definition, as JSON text, by id.
-    func wallDefinitions() async throws -> [(String, String)]
-    func saveWallDefinition(id: String, json: String) async throws
-    /// False when there was no such definition.
-    func deleteWallDefinition(id: String) async throws -> Bool
-}
-
-extension SceneLogStore: SceneLogStorage, WallDefinitionStorage {}
 
 /// Whether a wall's next logged change is a keyframe (the whole scene) or a patch on the entry
 /// before it. A pure decision: a keyframe at least every `interval`, and whenever the chain of
@@ -137,7 +116,7 @@ public final class SceneLogWriter: Sendable {
             try await storage.append(entries)
         } catch {
             logger.warning(
-                "scene log write failed; will retry", metadata: ["entries": "\(entries.count)", "error": "\(DatabaseErrors.describe(error))"])
+                "scene log write failed; will retry", metadata: ["entries": "\(entries.count)", "error": "\(String(reflecting: error))"])
             queue.withLock { $0.putBack(entries) }
         }
     }

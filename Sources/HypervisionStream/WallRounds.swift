@@ -1,6 +1,5 @@
 import HypervisionCore
 import HypervisionLayout
-import HypervisionStore
 
 /// What the walls are computed from, read from the live picture once per round.
 ///

@@ -1,6 +1,5 @@
 import HypervisionCore
 import HypervisionLayout
-import HypervisionStore
 import Logging
 import Metrics
 import ServiceLifecycle

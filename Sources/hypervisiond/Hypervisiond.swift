@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HypervisionConfiguration
 import HypervisionApp
 import HypervisionStore
 import Logging

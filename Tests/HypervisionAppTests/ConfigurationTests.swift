@@ -1,9 +1,17 @@
 import Foundation
 import HypervisionApp
+import HypervisionConfiguration
 import HypervisionCore
 import HypervisionTestSupport
 import Logging
 import Testing
+import HypervisionHTTP
+import HypervisionIngestServer
+import HypervisionLive
+import HypervisionNetwork
+import HypervisionStore
+import HypervisionStream
+import NIOCore
 
 @Suite struct ConfigurationTests {
     func write(_ yaml: String) -> String {
@@ -36,17 +44,17 @@ import Testing
               level: debug
             """)
         let fromFile = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
-        #expect(fromFile.httpPort == 9999 && fromFile.httpHost == "0.0.0.0")
-        #expect(fromFile.writer.maximumBatchSize == 500 && fromFile.writer.linger == .milliseconds(7))
-        #expect(fromFile.retentionDays == 10 && fromFile.logLevel == .debug)
-        #expect(fromFile.spoolMaximumBytes == 1 << 30)  // default kept
+        #expect(fromFile.api.port == 9999 && fromFile.api.host == "0.0.0.0")
+        #expect(fromFile.store.writer.maximumBatchSize == 500 && fromFile.store.writer.linger == .milliseconds(7))
+        #expect(fromFile.store.retention.retentionDays == 10 && fromFile.logLevel == .debug)
+        #expect(fromFile.store.spoolMaximumBytes == 1 << 30)  // default kept
 
         let environment = ["HYPERVISION_HTTP_PORT": "7000", "HYPERVISION_WRITER_BATCH_SIZE": "800"]
         let withEnvironment = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: environment)
-        #expect(withEnvironment.httpPort == 7000 && withEnvironment.writer.maximumBatchSize == 800)
+        #expect(withEnvironment.api.port == 7000 && withEnvironment.store.writer.maximumBatchSize == 800)
 
         let withFlags = try await ConfigurationLoader.load(filePath: path, overrides: ["http.port": "7100"], environment: environment)
-        #expect(withFlags.httpPort == 7100)
+        #expect(withFlags.api.port == 7100)
     }
 
     @Test func anUnknownKeyIsNamedWithASuggestion() async {
@@ -112,15 +120,15 @@ import Testing
                 maxBytes: 8388608
             """)
         let c = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
-        #expect(c.httpMaximumConnections == 300 && c.httpMaximumConnectionsPerAddress == 20)
-        #expect(c.httpDeadlines.header == .seconds(5) && c.httpDeadlines.body == .seconds(30) && c.httpDeadlines.idle == .seconds(60))
-        #expect(c.tcpIngest.maximumUnauthenticated == 8 && c.tcpIngest.maximumConnectionsPerAddress == 16)
-        #expect(c.tcpIngest.authenticationTimeout == .seconds(3) && c.tcpIngest.maximumUnauthenticatedPerAddress == 2)
-        #expect(c.subscriptionMaximumUnsubscribedPerAddress == 3)
-        #expect(c.osmandMaximumConnectionsPerAddress == 500 && c.osmandMaximumConnections == 1_024)
-        #expect(c.cot.maximumConnections == 10 && c.cot.idleTimeout == .seconds(60) && c.cot.maximumConnectionsPerAddress == 64)
-        #expect(c.subscriptionMaximumUnsubscribed == 12 && c.subscriptionSubscribeTimeoutSeconds == 4)
-        #expect(c.subscriptionHistoryMaximumPatches == 1_200 && c.subscriptionHistoryMaximumBytes == 8 << 20)
+        #expect(c.api.limits.maximumConnections == 300 && c.api.limits.maximumPerAddress == 20)
+        #expect(c.api.deadlines.header == .seconds(5) && c.api.deadlines.body == .seconds(30) && c.api.deadlines.idle == .seconds(60))
+        #expect(c.ingest.tcp.maximumUnauthenticated == 8 && c.ingest.tcp.maximumConnectionsPerAddress == 16)
+        #expect(c.ingest.tcp.authenticationTimeout == .seconds(3) && c.ingest.tcp.maximumUnauthenticatedPerAddress == 2)
+        #expect(c.stream.subscriptions.maximumUnsubscribedPerAddress == 3)
+        #expect(c.api.osmandLimits.maximumPerAddress == 500 && c.api.osmandLimits.maximumConnections == 1_024)
+        #expect(c.ingest.cot.maximumConnections == 10 && c.ingest.cot.idleTimeout == .seconds(60) && c.ingest.cot.maximumConnectionsPerAddress == 64)
+        #expect(c.stream.subscriptions.maximumUnsubscribed == 12 && c.stream.subscriptions.subscribeTimeout == .seconds(4))
+        #expect(c.stream.hub.history.maximumPatches == 1_200 && c.stream.hub.history.maximumBytes == 8 << 20)
         #expect(await problem("subscriptions:\n  history:\n    maxPatches: 0\n")?.key == "subscriptions.history.maxPatches")
         #expect(await problem("http:\n  headerTimeoutSeconds: 0\n")?.key == "http.headerTimeoutSeconds")
         #expect(await problem("ingest:\n  tcp:\n    maxUnauthenticated: -1\n")?.key == "ingest.tcp.maxUnauthenticated")
@@ -135,8 +143,8 @@ import Testing
     @Test func theShippedExampleConfigurationLoads() async throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/config.example.yaml").path
         let configuration = try await ConfigurationLoader.load(filePath: path, overrides: [:], environment: [:])
-        #expect(configuration.wallsDirectory == "/etc/hypervision/walls")
-        #expect(configuration.subscriptionPort == 7400 && configuration.unitStaleSeconds == 300)
+        #expect(configuration.stream.wallsDirectory == "/etc/hypervision/walls")
+        #expect(configuration.stream.subscriptions.port == 7400 && configuration.units.staleAfter == 300)
     }
 
     @Test func theShippedRoutingExampleLoadsAndRoutes() throws {
@@ -219,9 +227,9 @@ import Testing
             filePath: nil, overrides: [:],
             environment: [DaemonConfiguration.environmentName(of: "walls.intervalMs"): "25",
                           DaemonConfiguration.environmentName(of: "subscriptions.maxMessagesPerSecond"): "40"])
-        #expect(configuration.wallsIntervalMilliseconds == 25)
-        #expect(configuration.subscriptionMaximumRate == 40)
+        #expect(configuration.stream.walls.interval == .milliseconds(25))
+        #expect(configuration.stream.hub.subscriber.minimumIntervalNanoseconds == 25_000_000)
         let misspelt = try await ConfigurationLoader.load(filePath: nil, overrides: [:], environment: ["HYPERVISION_WALLS_INTERVALMS": "25"])
-        #expect(misspelt.wallsIntervalMilliseconds == 100)
+        #expect(misspelt.stream.walls.interval == .milliseconds(100))
     }
 }

@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HypervisionStore
 #endif
 
 /// Cursor-on-Target over TCP and UDP against the running daemon and a real PostGIS.

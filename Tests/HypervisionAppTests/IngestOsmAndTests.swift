@@ -8,6 +8,7 @@ import FoundationNetworking
 #endif
 #if canImport(Glibc)
 import Glibc
+import HypervisionStore
 #endif
 
 /// The OsmAnd / Traccar Client port against the running daemon and a real PostGIS.

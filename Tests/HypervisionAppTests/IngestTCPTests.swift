@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HypervisionStore
 #endif
 
 /// NDJSON over TCP against the running daemon and a real PostGIS.

@@ -4,6 +4,7 @@ import HypervisionLive
 import Testing
 
 @testable import HypervisionApp
+import HypervisionStream
 
 /// The walls' cameras are made again only when the live state's cameras change, and every
 /// change to them is seen.

@@ -3,6 +3,8 @@ import HypervisionApp
 import HypervisionCore
 import HypervisionTestSupport
 import Testing
+import HypervisionConfiguration
+import HypervisionLive
 
 /// A stream of made-up unit ids does not grow the daemon's memory: the live picture keeps
 /// `units.maxLive` units, the most recently heard, counts what it forgot, and the walls drop the
@@ -69,10 +71,10 @@ import Testing
 
     @Test func theBoundsAreConfigurationKeysNamedWhenWrong() async throws {
         let defaults = try await ConfigurationLoader.load(filePath: nil, overrides: [:], environment: [:])
-        #expect(defaults.livePicture.maximumUnits == 200_000 && defaults.livePicture.forgetAfter == 86_400)
+        #expect(defaults.units.maximumUnits == 200_000 && defaults.units.forgetAfter == 86_400)
         let set = try await ConfigurationLoader.load(
             filePath: nil, overrides: [:], environment: ["HYPERVISION_UNITS_MAX_LIVE": "1000", "HYPERVISION_UNITS_FORGET_AFTER_HOURS": "0"])
-        #expect(set.livePicture.maximumUnits == 1_000 && set.livePicture.forgetAfter == nil)
+        #expect(set.units.maximumUnits == 1_000 && set.units.forgetAfter == nil)
         for (variable, value, key) in [
             ("HYPERVISION_UNITS_MAX_LIVE", "0", "units.maxLive"), ("HYPERVISION_UNITS_MAX_LIVE", "many", "units.maxLive"),
             ("HYPERVISION_UNITS_FORGET_AFTER_HOURS", "-1", "units.forgetAfterHours"),

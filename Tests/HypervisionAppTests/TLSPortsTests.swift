@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HypervisionStore
 #endif
 
 /// TLS on every TCP port of the running daemon: the API over HTTPS, NDJSON and Cursor-on-Target

@@ -1,5 +1,6 @@
 import Foundation
 import HypervisionApp
+import HypervisionConfiguration
 import HypervisionCore
 import HypervisionDemo
 import HypervisionTestSupport
@@ -7,6 +8,7 @@ import Testing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import HypervisionHTTP
 #endif
 
 /// The wall pages' settings (basemap, demo video), the demo cameras' stream variants, and the
@@ -28,11 +30,11 @@ import FoundationNetworking
     }
 
     @Test func defaultsLeaveEverythingOnTheMachine() async throws {
-        let pages = try await load("log:\n  level: info\n").wallPages
-        #expect(pages.basemap.tiles == nil)
-        #expect(pages.basemap.offlineFile == "")
-        #expect(pages.basemap.zoneLayer == "incidents" && pages.basemap.zoneDays == 7 && pages.basemap.trackMinutes == 10)
-        #expect(pages.demoVideoPort == 8090 && pages.demoVideoPorts == 16)
+        let pages = try await load("log:\n  level: info\n")
+        #expect(pages.api.basemap.tiles == nil)
+        #expect(pages.api.basemap.offlineFile == "")
+        #expect(pages.api.basemap.zoneLayer == "incidents" && pages.api.basemap.zoneDays == 7 && pages.api.basemap.trackMinutes == 10)
+        #expect(pages.demo.video.port == 8090 && pages.demo.video.ports == 16)
     }
 
     @Test func aTileSourceFromTheFileAndTheEnvironment() async throws {
@@ -47,20 +49,20 @@ import FoundationNetworking
               offline:
                 file: /usr/share/hypervision/basemap.json
             """
-        ).wallPages
-        #expect(pages.basemap.tiles?.url == "https://{s}.tiles.cic.local/{z}/{x}/{y}.png")
-        #expect(pages.basemap.tiles?.subdomains == ["a", "b"] && pages.basemap.tiles?.maximumZoom == 18)
-        #expect(pages.basemap.tiles?.attribution == "CIC tiles")
-        #expect(pages.basemap.offlineFile == "/usr/share/hypervision/basemap.json")
+        )
+        #expect(pages.api.basemap.tiles?.url == "https://{s}.tiles.cic.local/{z}/{x}/{y}.png")
+        #expect(pages.api.basemap.tiles?.subdomains == ["a", "b"] && pages.api.basemap.tiles?.maximumZoom == 18)
+        #expect(pages.api.basemap.tiles?.attribution == "CIC tiles")
+        #expect(pages.api.basemap.offlineFile == "/usr/share/hypervision/basemap.json")
 
         let wmts = "https://wmts.cic.local/wmts?SERVICE=WMTS&REQUEST=GetTile&TILEMATRIX={TileMatrix}&TILEROW={TileRow}&TILECOL={TileCol}"
         let environment = [
             "HYPERVISION_BASEMAP_TILES_URL": wmts, "HYPERVISION_BASEMAP_TILES_TILE_MATRIX_PREFIX": "EPSG:3857:",
             "HYPERVISION_DEMO_VIDEO_PORT": "9100",
         ]
-        let fromEnvironment = try await load("log:\n  level: info\n", environment: environment).wallPages
-        #expect(fromEnvironment.basemap.tiles?.url == wmts && fromEnvironment.basemap.tiles?.tileMatrixPrefix == "EPSG:3857:")
-        #expect(fromEnvironment.demoVideoPort == 9100)
+        let fromEnvironment = try await load("log:\n  level: info\n", environment: environment)
+        #expect(fromEnvironment.api.basemap.tiles?.url == wmts && fromEnvironment.api.basemap.tiles?.tileMatrixPrefix == "EPSG:3857:")
+        #expect(fromEnvironment.demo.video.port == 9100)
         #expect(DaemonConfiguration.unknownEnvironmentVariables(in: environment).isEmpty)
     }
 

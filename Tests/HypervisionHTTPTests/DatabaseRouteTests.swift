@@ -20,7 +20,7 @@ import Testing
             let live = LiveState(picture: LivePicture())
             let cameras = CameraStore(database: database)
             let incidentStore = IncidentStore(database: database)
-            let desk = IncidentDesk(store: incidentStore, router: try IncidentRouter(), live: live)
+            let desk = IncidentDesk(store: incidentStore, router: try IncidentRouter(), onChange: { live.picture.upsert(incident: $0) })
             let router = apiRouter { router in
                 CameraRoutes(store: cameras, authority: Tokens.authority, incidents: desk, live: live).addRoutes(to: router)
                 IncidentRoutes(desk: desk, authority: Tokens.authority).addRoutes(to: router)

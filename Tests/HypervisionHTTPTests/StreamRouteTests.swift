@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import HummingbirdWSTesting
+import WSCore
 import HypervisionCore
 import HypervisionHTTP
 import HypervisionNetwork

@@ -3,6 +3,7 @@ import HypervisionStore
 
 #if canImport(Glibc)
 import Glibc
+import PostgresNIO
 #endif
 
 extension EmbeddedPostgres {

@@ -1,0 +1,7 @@
+extension Duration {
+    /// Whole nanoseconds, as swift-metrics timers record them.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
