@@ -16,7 +16,7 @@ let package = Package(
     dependencies: [
         .package(name: "hypervision", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(path: "../Vendor/postgres-nio"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
