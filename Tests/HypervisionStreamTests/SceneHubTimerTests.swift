@@ -41,7 +41,8 @@ struct SceneHubTimerTests {
             // The slot is 100 ms after the first update was sent (which is after `beforeFirst`),
             // less the 12.5 ms early tolerance; the timer on its own would wait 20 s.
             let delay = Double(lines[2].at - beforeFirst) / 1e6
-            #expect(delay >= 87.5 && delay < 5_000, "\(delay) ms from the first publish to the held update")
+            let sent = lines.map { "\(Double(Int64(bitPattern: $0.at &- beforeFirst)) / 1e6) ms: \(String(decoding: $0.line.prefix(120), as: UTF8.self))" }
+            #expect(delay >= 87.5 && delay < 5_000, "\(delay) ms from the first publish to the held update; lines sent: \(sent)")
             group.cancelAll()
         }
     }

@@ -32,18 +32,15 @@ import Glibc
         configuration.tls = tls
         configuration.subscribeTimeout = .seconds(2)
         configure(&configuration)
-        let bound = Mutex<Int?>(nil)
+        let (bound, boundSignal) = AsyncStream.makeStream(of: Int?.self)
         let server = SubscriptionServer(
             configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"), metricsFactory: metrics,
-            onBound: { address in bound.withLock { $0 = address?.port } })
+            onBound: { address in boundSignal.yield(address?.port) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             group.addTask { try await SceneHubService(hub: hub).run() }
-            var port: Int?
-            for _ in 0..<200 where port == nil {
-                port = bound.withLock { $0 }
-                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
-            }
+            // The port is known once the server says it is bound; no polling.
+            let port = await bound.first { _ in true } ?? nil
             try await body(try #require(port))
             group.cancelAll()
         }
@@ -380,10 +377,10 @@ import Glibc
             hub.publish(StreamKey(wall: "cic"), content: Self.document(0))
             var configuration = SubscriptionServerConfiguration()
             configuration.port = 0
-            let bound = Mutex<Int?>(nil)
+            let (bound, boundSignal) = AsyncStream.makeStream(of: Int?.self)
             let server = SubscriptionServer(
                 configuration: configuration, hub: hub, authority: Self.authority, logger: Logger(label: "test"), metricsFactory: TestMetrics(),
-                onBound: { address in bound.withLock { $0 = address?.port } })
+                onBound: { address in boundSignal.yield(address?.port) })
             let group = ServiceGroup(
                 services: [server, SceneHubService(hub: hub)], gracefulShutdownSignals: [], cancellationSignals: [],
                 logger: Logger(label: "test"))
@@ -391,12 +388,7 @@ import Glibc
             let stop = Mutex(false)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                var port: Int?
-                for _ in 0..<200 where port == nil {
-                    port = bound.withLock { $0 }
-                    if port == nil { try await Task.sleep(for: .milliseconds(5)) }
-                }
-                let listening = try #require(port)
+                let listening = try #require(await bound.first { _ in true } ?? nil)
                 let connector = Thread {
                     while !stop.withLock({ $0 }) {
                         guard let client = try? LineClient(port: listening) else { continue }
