@@ -53,12 +53,11 @@ let package = Package(
         ),
 
         // Reading configuration: the section protocol each module's configuration type adopts, a
-        // typed key reader over swift-configuration, TLS files, errors that name the key.
+        // typed key reader over swift-configuration, errors that name the key. No I/O.
         .target(
             name: "HypervisionConfiguration",
             dependencies: [
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,10 +82,11 @@ let package = Package(
 
         // What every TCP port shares: binding and accepting, admission (a cap in all, per client
         // address and before authentication), per-phase deadlines, refusals; the decisions are
-        // pure types, the handlers are tested on EmbeddedChannel. NIO only, no Hypervision module.
+        // pure types, the handlers are tested on EmbeddedChannel; a port's TLS files. NIO, and configuration reading.
         .target(
             name: "HypervisionNetwork",
             dependencies: [
+                "HypervisionConfiguration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

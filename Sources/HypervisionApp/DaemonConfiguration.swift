@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import HypervisionCore
 import HypervisionConfiguration
+import HypervisionNetwork
 import HypervisionDemo
 import HypervisionHTTP
 import HypervisionIngestServer

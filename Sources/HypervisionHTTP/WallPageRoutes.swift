@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -16,8 +17,8 @@ public struct WallPageRoutes<Context: RequestContext>: Sendable {
     public init() {}
 
     public func addRoutes(to router: Router<Context>) {
-        router.get("/render/:wall") { _, _ in Self.page(PackageResources.render_html) }
-        router.get("/render/:wall/:display") { _, _ in Self.page(PackageResources.render_html) }
+        router.get("/render/:wall") { _, _ in Self.page(RendererPage.bytes) }
+        router.get("/render/:wall/:display") { _, _ in Self.page(RendererPage.bytes) }
         router.get("/console") { _, _ in Self.page(PackageResources.console_html) }
         router.get("/console/:wall") { _, _ in Self.page(PackageResources.console_html) }
         router.get("/walls/assets/basemap.js") { _, _ in Self.asset(PackageResources.basemap_js, "text/javascript; charset=utf-8") }
@@ -36,4 +37,14 @@ public struct WallPageRoutes<Context: RequestContext>: Sendable {
             status: .ok, headers: [.contentType: "\(type)", .cacheControl: "no-cache"],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+}
+
+/// The renderer page: the preview page in renderer mode (full-screen, no chrome, video playing):
+/// one page, one script, so the two never drift apart. `wall.js` reads `data-mode`.
+enum RendererPage {
+    static let bytes: [UInt8] = Array(
+        String(decoding: PackageResources.wall_html, as: UTF8.self)
+            .replacingOccurrences(of: "<title>Hypervision wall preview</title>", with: "<title>Hypervision renderer</title>")
+            .replacingOccurrences(of: "<body>", with: #"<body data-mode="renderer">"#)
+            .utf8)
 }

@@ -1,4 +1,5 @@
 import HypervisionConfiguration
+import HypervisionNetwork
 import NIOCore
 
 /// The TCP, UDP and Cursor-on-Target ingest ports' configuration section: `ingest.tcp.*`,

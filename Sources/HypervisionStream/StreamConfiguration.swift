@@ -1,4 +1,5 @@
 import HypervisionConfiguration
+import HypervisionNetwork
 import NIOCore
 
 /// The stream's configuration section: the scene subscription port (`subscriptions.*`, also

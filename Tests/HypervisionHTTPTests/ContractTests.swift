@@ -297,6 +297,26 @@ import Testing
             }
         }
     }
+
+    /// The renderer is the preview page in renderer mode: the same markup and script, told
+    /// apart by `data-mode` (a change to the page's head or body tag must keep this true).
+    @Test func theRendererIsThePreviewPageInRendererMode() async throws {
+        let router = apiRouter {
+            WallRoutes(walls: makeWalls(), authority: Tokens.authority).addRoutes(to: $0)
+            WallPageRoutes().addRoutes(to: $0)
+        }
+        try await Application(router: router).test(.router) { client in
+            let preview = try await client.call(.get, "/walls/ops", token: nil)
+            for uri in ["/render/ops/d1", "/render/ops"] {
+                let renderer = try await client.call(.get, uri, token: nil)
+                #expect(renderer.status == .ok && renderer.headers[.contentType] == "text/html; charset=utf-8", "\(uri)")
+                #expect(renderer.text.contains(#"<body data-mode="renderer">"#) && renderer.text.contains("<title>Hypervision renderer</title>"))
+                #expect(!preview.text.contains("data-mode=\"renderer\""))
+                #expect(renderer.text.replacingOccurrences(of: #" data-mode="renderer""#, with: "")
+                    .replacingOccurrences(of: "Hypervision renderer", with: "Hypervision wall preview") == preview.text)
+            }
+        }
+    }
 }
 
 /// Ping storage in memory: stores each unit and time once; can be told to refuse.

@@ -387,8 +387,11 @@ class Server:
             with open(os.path.join(self.assets, "wall.html"), "rb") as f:
                 return await self.respond(writer, 200, f.read(), "text/html; charset=utf-8")
         if path.startswith("/render/") and path.count("/") in (2, 3):
-            with open(os.path.join(self.assets, "render.html"), "rb") as f:
-                return await self.respond(writer, 200, f.read(), "text/html; charset=utf-8")
+            # As the daemon does (WallPageRoutes.rendererPage): the preview page in renderer mode.
+            with open(os.path.join(self.assets, "wall.html"), "rb") as f:
+                page = f.read().replace(b"<title>Hypervision wall preview</title>", b"<title>Hypervision renderer</title>")
+                page = page.replace(b"<body>", b'<body data-mode="renderer">')
+                return await self.respond(writer, 200, page, "text/html; charset=utf-8")
         if path == "/basemap/config.json":
             # A raster tile source on this server, as a command room's own tile server would be.
             tiles = {"url": "/fake/tiles/{z}/{x}/{y}.png", "attribution": "fake tiles", "minZoom": 0, "maxZoom": 19,

@@ -298,8 +298,11 @@ def run(args, checks, daemon, browser):
     console.wait_for("window.hypervisionConsole && hypervisionConsole.ready && hypervisionConsole.definition", 30, "the console")
     console.evaluate("document.getElementById('operator').value = 'test-operator', true")
     console.evaluate("hypervisionConsole.pin('cam-0077')")
-    pinned = preview.wait_for("(() => { const t = hypervision.scene.tiles['cam-0077']; return t && t.reason; })()", 15,
-                              "the pinned camera on the wall")
+    # The demo may already show cam-0077 for an alarm of its own: wait for the pin's reason, not
+    # for any tile of that camera (the pin takes effect at the next round).
+    pinned = preview.wait_for(
+        "(() => { const t = hypervision.scene.tiles['cam-0077']; return t && t.reason === 'pinned by test-operator' && t.reason; })()",
+        15, "the pinned camera on the wall with the pin's reason")
     checks.ok(pinned == "pinned by test-operator", f"the pinned camera's reason is {pinned!r}")
     status, pins = daemon.call("GET", "/api/v1/walls/demo/pins")
     checks.ok(status == 200 and [p["camera"] for p in pins["pins"]] == ["cam-0077"], f"GET pins: {status} {pins}")

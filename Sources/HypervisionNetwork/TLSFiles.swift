@@ -1,3 +1,4 @@
+import HypervisionConfiguration
 import NIOSSL
 
 /// PEM files that put TLS on a TCP port (`<port>.tls.certificate` and `.key`), with client
