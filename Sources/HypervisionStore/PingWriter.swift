@@ -50,6 +50,7 @@ public final class PingWriter: Service, PingStorage, Sendable {
     private let mode = Mutex(Machine.Mode.spooling)
     /// Where the replay stands in the spool; touched by one replay step at a time.
     private let replayPosition = Mutex<Spool.Position?>(nil)
+    private let replaySize: Mutex<ReplayStepSize>
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
 
@@ -70,6 +71,7 @@ public final class PingWriter: Service, PingStorage, Sendable {
             capacity: configuration.queueCapacity, maximumBatch: configuration.maximumBatchSize, onSubmit: { sink.yield(.queued) })
         self.metrics = WriterMetrics(factory: metricsFactory)
         self.started = clock.now
+        self.replaySize = Mutex(ReplayStepSize(maximum: configuration.maximumBatchSize))
         metrics.recordSpool(spool.sizeInBytes)
         // A database that has just become ready is used at once, not at the next tick.
         status.onChange { _ in sink.yield(.tick(now: .zero, schemaReady: false, databaseReady: false)) }
@@ -293,7 +295,7 @@ public final class PingWriter: Service, PingStorage, Sendable {
         let position = replayPosition.withLock { $0 } ?? spool.start
         let read: Spool.Batch?
         do {
-            let maximum = configuration.maximumBatchSize
+            let maximum = replaySize.withLock { $0.current }
             read = try await NIOThreadPool.singleton.runIfActive { try spool.read(from: position, maximumPings: maximum) }
         } catch {
             logger.critical("spool unreadable; will try again", metadata: ["reason": "\(error)", "position": "\(position)"])
@@ -314,11 +316,18 @@ public final class PingWriter: Service, PingStorage, Sendable {
                 if !refused.isEmpty { setAside(refused, results: results) }
             } catch {
                 let reason = DatabaseErrors.describe(error)
-                logger.info("spool replay interrupted", metadata: ["reason": "\(reason)"])
+                // The next try takes fewer pings: a step that a slow server cannot finish within
+                // the write deadline would otherwise fail forever while the spool grows.
+                let size = replaySize.withLock { size -> Int in
+                    size.failed()
+                    return size.current
+                }
+                logger.info("spool replay interrupted", metadata: ["reason": "\(reason)", "next_step_pings": "\(size)"])
                 status.update(.unreachable(reason: reason))
                 return .unreachable
             }
         }
+        replaySize.withLock { $0.succeeded() }
         metrics.replayed.increment(by: read.pings.count)
         replayPosition.withLock { $0 = read.next }
         _ = try? await NIOThreadPool.singleton.runIfActive { spool.release(before: read.next) }
@@ -518,4 +527,23 @@ final class WriterMetrics: Sendable {
     func recordSpool(_ bytes: Int) {
         spoolBytes.record(bytes)
     }
+}
+
+/// How many spooled pings one replay step takes: as many as a batch may hold while steps
+/// succeed; half as many after a step that failed, down to `minimum`; twice as many after each
+/// step that succeeded. A step too big for a loaded server to finish within the write deadline
+/// would otherwise be tried again, whole, forever.
+struct ReplayStepSize: Sendable, Hashable {
+    let maximum: Int
+    let minimum: Int
+    private(set) var current: Int
+
+    init(maximum: Int, minimum: Int = 500) {
+        self.maximum = max(1, maximum)
+        self.minimum = min(max(1, minimum), self.maximum)
+        current = self.maximum
+    }
+
+    mutating func succeeded() { current = min(maximum, current * 2) }
+    mutating func failed() { current = max(minimum, current / 2) }
 }

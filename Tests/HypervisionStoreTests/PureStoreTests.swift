@@ -152,3 +152,26 @@ enum TestData {
         }
     }
 }
+
+/// The replay step shrinks after a failure and grows back after successes, within its bounds.
+@Suite struct ReplayStepSizeTests {
+    @Test func halvesOnFailureAndDoublesOnSuccessWithinItsBounds() {
+        var size = ReplayStepSize(maximum: 50_000, minimum: 500)
+        #expect(size.current == 50_000)
+        size.failed()
+        #expect(size.current == 25_000)
+        for _ in 0..<20 { size.failed() }
+        #expect(size.current == 500)
+        size.succeeded()
+        #expect(size.current == 1_000)
+        for _ in 0..<20 { size.succeeded() }
+        #expect(size.current == 50_000)
+    }
+
+    @Test func aBatchSizeBelowTheMinimumIsItsOwnMinimum() {
+        var size = ReplayStepSize(maximum: 100, minimum: 500)
+        #expect(size.current == 100)
+        size.failed()
+        #expect(size.current == 100)
+    }
+}

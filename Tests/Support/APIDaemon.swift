@@ -13,10 +13,10 @@ import Glibc
 /// Secrets: `admin-secret` (admin), `query-secret` (query), `ingest-secret` (ingest).
 public final class APIDaemon: @unchecked Sendable {
     // @unchecked: used by one test at a time.
-    public let process: DaemonProcess
+    public private(set) var process: DaemonProcess
     public let endpoint: DatabaseEndpoint
     public let state: String
-    public let port: Int
+    public private(set) var port: Int
     /// The TCP port of the scene subscriptions (newline-delimited JSON).
     public var subscriptionsPort: Int { process.subscriptionsPort }
 
@@ -46,16 +46,28 @@ public final class APIDaemon: @unchecked Sendable {
 
             """ + extraConfiguration.replacingOccurrences(of: "$STATE", with: state)
         try configuration.write(toFile: state + "/config.yaml", atomically: true, encoding: .utf8)
-        port = DaemonProcess.freePort()
-        process = try DaemonProcess(arguments: [
-            "--config", state + "/config.yaml", "--http-port", "\(port)", "--state-dir", state,
-            "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
-        ], environment: environment)
-        for _ in 0..<300 {
-            if await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")?.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
+        // The ports were free a moment ago; another test may take one meanwhile. A daemon that
+        // stops at once on "Address already in use" is started again on other ports.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = DaemonProcess.freePort()
+            let process = try DaemonProcess(arguments: [
+                "--config", state + "/config.yaml", "--http-port", "\(port)", "--state-dir", state,
+                "--database-url", "postgres:///\(endpoint.database)?host=\(endpoint.host)&user=\(endpoint.user)",
+            ], environment: environment)
+            for _ in 0..<300 {
+                if await DaemonProcess.get("http://127.0.0.1:\(port)/readyz")?.status == 200 {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                if !process.process.isRunning { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if !process.process.isRunning && process.log.contains("Address already in use") && attempt < 3 { continue }
+            throw TestFailure("the daemon did not become ready:\n\(process.log)")
         }
-        throw TestFailure("the daemon did not become ready:\n\(process.log)")
     }
 
     /// One HTTP call to `path` (e.g. `/api/v1/incidents`). `json` is the parsed answer (or nil).
