@@ -69,6 +69,7 @@ let package = Package(
         .executableTarget(
             name: "LiveBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionLive", package: "hypervision"),
@@ -79,6 +80,7 @@ let package = Package(
         .executableTarget(
             name: "LayoutBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 "LayoutFixtures",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HypervisionCore", package: "hypervision"),
@@ -102,6 +104,7 @@ let package = Package(
                 .product(name: "HypervisionLayout", package: "hypervision"),
             ]
         ),
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")]),
         .target(name: "CMallocInfo"),
         .target(name: "LoadTools"),
         .executableTarget(

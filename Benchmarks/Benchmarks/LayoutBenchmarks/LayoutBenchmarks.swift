@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import HypervisionCore
 import HypervisionLayout
 import LayoutFixtures
@@ -14,21 +15,7 @@ import Glibc
 /// change (one round of 0.1 s in which 10, or 100, unit markers moved): the typed scene diff the
 /// hub uses, and the generic JSON document diff as the reference.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput, .mallocCountTotal, .custom("Thread CPU time (ns)", useScalingFactor: false)], maxDuration: .seconds(3), maxIterations: 1_000_000)
-    // Wall-clock percentiles on a shared, loaded machine include time spent preempted; the
-    // thread's CPU time for the same iteration does not.
-    let threadCPU = BenchmarkMetric.custom("Thread CPU time (ns)", useScalingFactor: false)
-    func threadCPUTime() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-    }
-    func timed(_ benchmark: Benchmark, _ body: () -> Void) {
-        let start = threadCPUTime()
-        body()
-        benchmark.measurement(threadCPU, threadCPUTime() - start)
-    }
+    Benchmark.defaultConfiguration = ThreadCPU.configuration
 
     let world = BenchWall()
     let baseInputs = world.inputs
@@ -40,7 +27,7 @@ let benchmarks: @Sendable () -> Void = {
     var fullState = baseState
     var fullRound = 0.0
     Benchmark("Layout: full recompute, 6x4 4K wall, 500 candidates (previous state)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             fullRound += 1
             fullInputs.now = steadyNow.adding(seconds: fullRound * 0.1)
             let (scene, next) = LayoutEngine.compute(fullInputs, previous: fullState)
@@ -53,7 +40,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Layout: full recompute, 6x4 4K wall, 500 candidates (cold, no previous state)") { benchmark in
         var inputs = baseInputs
         inputs.now = steadyNow
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(LayoutEngine.compute(inputs, previous: nil))
         }
         }
@@ -66,7 +53,7 @@ let benchmarks: @Sendable () -> Void = {
     moveInputs.now = steadyNow
     var moveIndex = 0
     Benchmark("Layout: one unit marker move (moveUnit)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             let old = movers[moveIndex % movers.count]
             moveIndex += 1
             var moved = old
@@ -81,14 +68,14 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Layout: scene JSON encoding (Scene -> JSONValue -> text)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(baseScene.encoded())
         }
         }
     }
     let baseJSON = baseScene.json
     Benchmark("Layout: scene JSON text only (JSONValue -> text, \(baseJSON.encoded().utf8.count) bytes)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(baseJSON.encoded())
         }
         }
@@ -160,7 +147,7 @@ let benchmarks: @Sendable () -> Void = {
                 let (next, nextState) = LayoutEngine.compute(roundInputs, previous: roundState)
                 guard let changedMarkers = nextState.unitChanges else { fatalError("the engine rebuilt the markers") }
                 let previous = roundScene
-                timed(benchmark) {
+                ThreadCPU.timed(benchmark) {
                     let markers = SceneUnit.changes(from: previous.units, to: next.units, keys: changedMarkers)
                     blackHole(JSONPatch(operations: next.changes(since: previous, unitOperations: markers) + next.stampOperations(seq: 2)).encodedBytes)
                 }
@@ -174,7 +161,7 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 let (from, to) = documents[pairIndex & 63]
                 pairIndex += 1
-                timed(benchmark) { blackHole(JSONPatch.diff(from: from, to: to).encodedBytes) }
+                ThreadCPU.timed(benchmark) { blackHole(JSONPatch.diff(from: from, to: to).encodedBytes) }
             }
         }
     }

@@ -1,30 +1,13 @@
 import Benchmark
+import BenchmarkSupport
 import HypervisionCore
 import HypervisionLive
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The live picture with 100,000 units spread like a national deployment: 60% around nine cities
 /// (σ ≈ 5.5 km), 40% across metropolitan France. Query points are drawn from the same
 /// distribution, since a command room asks about its own area.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput, .mallocCountTotal, .custom("Thread CPU time (ns)", useScalingFactor: false)], maxDuration: .seconds(3), maxIterations: 1_000_000)
-    // Wall-clock percentiles on a shared, loaded machine include time spent preempted; the
-    // thread's CPU time for the same iteration does not.
-    let threadCPU = BenchmarkMetric.custom("Thread CPU time (ns)", useScalingFactor: false)
-    func threadCPUTime() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-    }
-    func timed(_ benchmark: Benchmark, _ body: () -> Void) {
-        let start = threadCPUTime()
-        body()
-        benchmark.measurement(threadCPU, threadCPUTime() - start)
-    }
+    Benchmark.defaultConfiguration = ThreadCPU.configuration
 
     // Irwin–Hall approximation of a normal deviate: no libm needed.
     func normal(_ rng: inout SeededRandom) -> Double {
@@ -72,35 +55,35 @@ let benchmarks: @Sendable () -> Void = {
     func mean(_ count: (GeoPoint) -> Int) -> Int { centres.reduce(0) { $0 + count($1) } / centres.count }
 
     Benchmark("LivePicture: nearest 10 of 100k units") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.nearest(to: centre(), k: 10))
         }
         }
     }
     Benchmark("LivePicture: nearest 10 available of 100k units") { benchmark in
         let available = LiveUnitFilter(statuses: [.available])
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.nearest(to: centre(), k: 10, filter: available))
         }
         }
     }
     let withinKm = mean { picture.units(near: $0, radius: 1_000).count }
     Benchmark("LivePicture: units within 1 km of 100k units (\(withinKm) on average)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.units(near: centre(), radius: 1_000))
         }
         }
     }
     let lyon = try! BoundingBox(parsing: "4.77,45.70,4.90,45.81")
     Benchmark("LivePicture: bbox of Lyon (\(picture.units(in: lyon).count) of 100k units)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.units(in: lyon))
         }
         }
     }
     let paris = try! BoundingBox(parsing: "2.224,48.815,2.470,48.902")
     Benchmark("LivePicture: bbox of Paris (\(picture.units(in: paris).count) of 100k units)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.units(in: paris))
         }
         }
@@ -109,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
         [[2.30, 48.84], [2.38, 48.84], [2.40, 48.87], [2.34, 48.89], [2.29, 48.87], [2.30, 48.84]],
     ])
     Benchmark("LivePicture: polygon sector of Paris (\(picture.units(in: sector).count) units)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.units(in: sector))
         }
         }
@@ -141,9 +124,9 @@ let benchmarks: @Sendable () -> Void = {
                 return ping
             }
             benchmark.startMeasurement()
-            let cpu = threadCPUTime()
+            let cpu = ThreadCPU.now()
             blackHole(moving.apply(batch))
-            benchmark.measurement(threadCPU, threadCPUTime() - cpu)
+            benchmark.measurement(ThreadCPU.metric, ThreadCPU.now() - cpu)
             benchmark.stopMeasurement()
             round += 1
         }
@@ -156,7 +139,7 @@ let benchmarks: @Sendable () -> Void = {
     picture.upsert(cameras: cameras)
     let covering = mean { picture.cameras(covering: $0).count }
     Benchmark("LivePicture: cameras covering a point (20k cameras, \(covering) on average)") { benchmark in
-        timed(benchmark) { for _ in benchmark.scaledIterations {
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
             blackHole(picture.cameras(covering: centre()))
         }
         }
