@@ -1,4 +1,3 @@
-import HypervisionConfiguration
 import HypervisionCore
 import HypervisionDemo
 import HypervisionIngestServer

@@ -1,5 +1,8 @@
 import NIOCore
+// SocketAddress hands out sockaddr_in/sockaddr_in6 as the C module NIO imported them through.
+#if canImport(CNIOLinux)
 import CNIOLinux
+#endif
 
 /// The key a client is counted under by the per-address limits.
 ///

@@ -5,6 +5,7 @@ import HypervisionHTTP
 import HypervisionLayout
 import HypervisionStore
 import HypervisionStream
+import HypervisionTestSupport
 import Logging
 import NIOCore
 import Synchronization
@@ -84,22 +85,4 @@ func makeWalls(interval: Duration = .milliseconds(20)) -> WallService {
     return WallService(
         configuration: configuration, hub: SceneHub(), log: MemorySceneLog(), logger: Logger(label: "http-tests"),
         inputs: { _ in LiveInputs(cameras: ["cam-x": camera], camerasRevision: 1) })
-}
-
-/// The scene log and wall definitions in memory.
-final class MemorySceneLog: SceneLogStorage, WallDefinitionStorage {
-    private let state = Mutex<(entries: [SceneLogEntry], definitions: [String: String])>(([], [:]))
-
-    func append(_ entries: [SceneLogEntry]) async throws { state.withLock { $0.entries += entries } }
-
-    func entries(wall: String, at time: Timestamp, maximumPatches: Int) async throws -> [SceneLogEntry] {
-        let all = state.withLock { $0.entries }.filter { $0.wall == wall && $0.generatedAt <= time }
-        guard let key = all.lastIndex(where: { $0.kind == .scene }) else { return [] }
-        return Array(all[key...])
-    }
-
-    func wallDefinitions() async throws -> [(String, String)] { state.withLock { $0.definitions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } } }
-    func saveWallDefinition(id: String, json: String) async throws { state.withLock { $0.definitions[id] = json } }
-    func deleteWallDefinition(id: String) async throws -> Bool { state.withLock { $0.definitions.removeValue(forKey: id) != nil } }
-    var storedIDs: [String] { state.withLock { $0.definitions.keys.sorted() } }
 }

@@ -8,36 +8,6 @@ import Testing
 
 @testable import HypervisionStream
 
-/// A scene log and wall definitions kept in memory, which can be told to fail.
-final class MemorySceneLog: SceneLogStorage, WallDefinitionStorage {
-    private let state = Mutex<(entries: [SceneLogEntry], definitions: [String: String], failing: Bool)>(([], [:], false))
-
-    var entries: [SceneLogEntry] { state.withLock { $0.entries } }
-    var failing: Bool {
-        get { state.withLock { $0.failing } }
-        set { state.withLock { $0.failing = newValue } }
-    }
-
-    struct Refused: Error {}
-
-    func append(_ entries: [SceneLogEntry]) async throws {
-        try state.withLock { state in
-            if state.failing { throw Refused() }
-            state.entries += entries
-        }
-    }
-
-    func entries(wall: String, at time: Timestamp, maximumPatches: Int) async throws -> [SceneLogEntry] {
-        let all = state.withLock { $0.entries }.filter { $0.wall == wall && $0.generatedAt <= time }
-        guard let key = all.lastIndex(where: { $0.kind == .scene }) else { return [] }
-        return Array(all[key...])
-    }
-
-    func wallDefinitions() async throws -> [(String, String)] { state.withLock { $0.definitions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } } }
-    func saveWallDefinition(id: String, json: String) async throws { state.withLock { $0.definitions[id] = json } }
-    func deleteWallDefinition(id: String) async throws -> Bool { state.withLock { $0.definitions.removeValue(forKey: id) != nil } }
-}
-
 /// The wall service without a database: changes are only recorded where they are made, the
 /// round puts them on the walls, waiters are resumed by the round that applies their change, and
 /// the scene log rebuilds what was published.
