@@ -157,7 +157,9 @@ import Testing
         let replaced = try await daemon.call("PUT", "/api/v1/walls/lobby", Self.definition(id: "lobby", title: "Lobby", cameras: "4x4"))
         #expect(replaced.status == 200, "\(replaced.text)")
         #expect(field(replaced.json, "regions", "cams", "slots") as? Int == 16, "\(replaced.text)")
-        let lobby = try await Self.scene(daemon, "lobby") { $0["cam-n1"] != nil }
+        // The replacement is on the wall from the next round on (the scene before it showed the
+        // 2x2 definition): wait for a 4x4 tile, then check it.
+        let lobby = try await Self.scene(daemon, "lobby") { Self.rect(field($0["cam-n1"], "rect"))?.width == 480 }
         if let cam = Self.rect(field(Self.tiles(lobby.json)["cam-n1"], "rect")) {
             #expect(cam.width == 480 && cam.height == 540, "a 4x4 tile, not a 2x2 one: \(cam)")
         }
