@@ -156,7 +156,9 @@ import Glibc
 
     @Test func aStalledSubscriberNeitherSlowsTheOthersNorHoldsItsBacklog() async throws {
         var configuration = SceneHub.Configuration()
-        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000, maximumPendingBytes: 64 * 1024)
+        // The stall timeout far off: this test is about skipping a backlog, and a loaded full run
+        // can take more than the default 30 s, after which the stalled reader is rightly closed.
+        configuration.subscriber = .init(maximumMessagesPerSecond: 1_000, maximumPendingBytes: 64 * 1024, stallTimeout: .seconds(600))
         let hub = SceneHub(configuration: configuration)
         let key = StreamKey(wall: "cic")
         hub.publish(key, content: Self.document(0, padding: 100_000))
