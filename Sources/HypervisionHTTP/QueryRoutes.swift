@@ -69,10 +69,13 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             let query = request.uri.queryParameters
             let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
             let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
-            var results: [LiveUnitResult]
+            let countOnly = try Self.countOnly(query)
+            let after = try Self.after(query)
+            let results: [LiveUnitResult]
             if let text = query["nearest"] {
                 let point = try Self.point(text, name: "nearest")
                 let k = try Self.integer(query, "k", default: 10, in: 1...limits.maximumK)
+                try Self.refuseCursor(after, for: "nearest")
                 results = live.picture.nearest(to: point, k: k, filter: filter)
             } else if let text = query["near"] {
                 let point = try Self.point(text, name: "near")
@@ -81,25 +84,33 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                 else {
                     throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
                 }
+                try Self.refuseCursor(after, for: "near")
                 results = live.picture.units(near: point, radius: radius, filter: filter)
-            } else if let text = query["bbox"] {
-                results = live.picture.units(in: try BoundingBox(parsing: text), filter: filter).sorted { $0.unit.id < $1.unit.id }
             } else {
-                results = live.picture.allUnits(filter: filter).sorted { $0.id < $1.id }.map { LiveUnitResult(unit: $0) }
+                let area = try query["bbox"].map { text throws(ValidationError) in LiveUnitArea.box(try BoundingBox(parsing: text)) }
+                if countOnly { return JSONDocument(GeoJSON.count(live.picture.count(in: area, filter: filter))) }
+                return JSONDocument(GeoJSON.units(live.picture.page(in: area, filter: filter, after: after, limit: limit)))
             }
-            return JSONDocument(GeoJSON.collection(results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }))
+            // By distance: no cursor, but the answer says how many matched when the limit cut it.
+            if countOnly { return JSONDocument(GeoJSON.count(results.count)) }
+            return JSONDocument(GeoJSON.collection(
+                results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }, matched: results.count))
         }
         query.post("/api/v1/units/search") { request, _ in
+            let query = request.uri.queryParameters
+            let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
+            let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
+            let countOnly = try Self.countOnly(query)
+            let after = try Self.after(query)
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
             } catch is NIOTooManyBytesError {
                 throw APIError.tooLarge("the polygon is larger than \(limits.maximumPolygonBytes) bytes")
             }
-            let polygon = try Self.polygon(body)
-            let filter = try Self.unitFilter(request.uri.queryParameters, maximumValues: limits.maximumFilterValues)
-            let results = live.picture.units(in: polygon, filter: filter).sorted { $0.unit.id < $1.unit.id }
-            return JSONDocument(GeoJSON.collection(results.prefix(limits.maximumResults).map { GeoJSON.unit($0.unit, distance: nil) }))
+            let area = LiveUnitArea.polygon(try Self.polygon(body))
+            if countOnly { return JSONDocument(GeoJSON.count(live.picture.count(in: area, filter: filter))) }
+            return JSONDocument(GeoJSON.units(live.picture.page(in: area, filter: filter, after: after, limit: limit)))
         }
         query.get("/api/v1/units/:id/track") { request, context in
             let unit = try UnitID(try context.parameters.require("id"))
@@ -289,6 +300,28 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         return number
     }
 
+    /// `format=count`: the number of matching units instead of the units (`format=features`,
+    /// the default).
+    static func countOnly(_ query: Parameters) throws(ValidationError) -> Bool {
+        switch query["format"] {
+        case nil, "features": return false
+        case "count": return true
+        default: throw ValidationError(.valueInvalid, "format is features or count")
+        }
+    }
+
+    /// `after=<unit id>`: the page after that unit, in unit-id order.
+    static func after(_ query: Parameters) throws(ValidationError) -> UnitID? {
+        guard let text = query["after"] else { return nil }
+        return try UnitID(text)
+    }
+
+    /// Answers by distance have no id order to page through.
+    static func refuseCursor(_ after: UnitID?, for mode: String) throws(ValidationError) {
+        guard after != nil else { return }
+        throw ValidationError(.valueInvalid, "after pages answers in unit-id order (bbox, polygon, all units); \(mode) answers are by distance")
+    }
+
     static func unitFilter(_ query: Parameters, maximumValues: Int = 32) throws(ValidationError) -> LiveUnitFilter {
         func list(_ name: String) throws(ValidationError) -> [String]? {
             guard let text = query[Substring(name)] else { return nil }
@@ -372,6 +405,25 @@ enum GeoJSON {
     static func collection(_ features: [JSONValue]) -> JSONValue {
         .object(["type": "FeatureCollection", "features": .array(features)])
     }
+
+    /// A collection with how many features matched in all (RFC 7946 foreign member), so that a
+    /// client sees when `limit` cut the answer.
+    static func collection(_ features: [JSONValue], matched: Int) -> JSONValue {
+        .object(["type": "FeatureCollection", "features": .array(features), "matched": .number(Double(matched))])
+    }
+
+    /// A page of units: `matched` in all, and `next`, the `after` value of the next page, when
+    /// there is one.
+    static func units(_ page: LiveUnitPage) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "type": "FeatureCollection", "features": .array(page.units.map { unit($0, distance: nil) }),
+            "matched": .number(Double(page.matched)),
+        ]
+        if page.hasMore, let last = page.units.last { members["next"] = .string(last.id.rawValue) }
+        return .object(members)
+    }
+
+    static func count(_ count: Int) -> JSONValue { .object(["count": .number(Double(count))]) }
 
     static func feature(id: String, geometry: JSONValue, properties: [String: JSONValue]) -> JSONValue {
         .object(["type": "Feature", "id": .string(id), "geometry": geometry, "properties": .object(properties)])

@@ -108,6 +108,31 @@ public struct LiveUnitFilter: Sendable, Hashable {
     }
 }
 
+/// Where a paged or counted unit query looks.
+public enum LiveUnitArea: Sendable, Hashable {
+    /// Inside a box, edges included (see ``BoundingBox``).
+    case box(BoundingBox)
+    /// Covered by a polygon, planar in degrees, boundary included.
+    case polygon(GeoPolygon)
+}
+
+/// One page of a unit query in unit-id order (``LivePicture/page(in:filter:after:limit:)``).
+public struct LiveUnitPage: Sendable, Hashable {
+    /// The units of this page, by ascending id.
+    public var units: [LiveUnit]
+    /// How many units the query matched in all, on this page or not (before `after` included).
+    public var matched: Int
+    /// Whether units after the last one of this page match too: ask again with `after` set to
+    /// the last id of this page.
+    public var hasMore: Bool
+
+    public init(units: [LiveUnit], matched: Int, hasMore: Bool) {
+        self.units = units
+        self.matched = matched
+        self.hasMore = hasMore
+    }
+}
+
 /// What ``LivePicture/apply(_:)`` did with a batch.
 public struct LiveApplyResult: Sendable, Hashable {
     /// For each ping in input order: true when it became its unit's live position; false when it

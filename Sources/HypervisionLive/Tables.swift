@@ -308,12 +308,95 @@ struct UnitTable: Sendable {
         return true
     }
 
+    /// Calls `body` with the slot of each located unit inside `area` (all when nil) that passes
+    /// `filter`.
+    func forEachMatch(in area: LiveUnitArea?, _ filter: CompiledFilter, _ body: (Int32) -> Void) {
+        switch area {
+        case nil:
+            for slot in slots.indices where accepts(slot, filter) { body(Int32(slot)) }
+        case .box(let box):
+            forEachMatch(in: QueryRange(box), nil, filter, body)
+        case .polygon(let polygon):
+            forEachMatch(in: QueryRange(polygon.bounds), { polygon.covers(GeoPoint(latitude: $0, longitude: $1)) }, filter, body)
+        }
+    }
+
+    /// Calls `body` with the slot of each unit in `range` whose position passes `test` (when
+    /// set) and that passes `filter`; the test runs on the grid's coordinates, so a unit it
+    /// excludes is never read.
+    func forEachMatch(
+        in range: QueryRange, _ test: ((Double, Double) -> Bool)?, _ filter: CompiledFilter, _ body: (Int32) -> Void
+    ) {
+        grid.forEach(in: range) { member in
+            if let test, !test(member.latitude, member.longitude) { return }
+            if accepts(Int(member.slot), filter) { body(member.slot) }
+        }
+    }
+
+    /// The units in `picked`, with their staleness as of `now`, each made into an answer element.
+    func copies<Element>(_ picked: [Int32], now: Timestamp, staleAfter: Int64, _ make: (LiveUnit) -> Element) -> [Element] {
+        [Element](unsafeUninitializedCapacity: picked.count) { buffer, initialized in
+            for (index, slot) in picked.enumerated() {
+                (buffer.baseAddress! + index).initialize(to: make(snapshot(Int(slot), now: now, staleAfter: staleAfter)))
+            }
+            initialized = picked.count
+        }
+    }
+
+    func copies(_ picked: [Int32], now: Timestamp, staleAfter: Int64) -> [LiveUnit] {
+        copies(picked, now: now, staleAfter: staleAfter) { $0 }
+    }
+
     @inline(__always)
     func snapshot(_ slot: Int, now: Timestamp, staleAfter: Int64) -> LiveUnit {
         var unit = slots[slot]
         let since = Timestamp(microseconds: unit.lastHeard.microseconds + staleAfter)
         if since <= now { unit.staleSince = since }
         return unit
+    }
+}
+
+/// The `limit` smallest unit ids offered, with their slots: a max-heap on the id, so that a
+/// query paging through thousands of units holds one page, and each unit offered costs one
+/// comparison with the largest id kept once the page is full.
+struct FirstIDs {
+    let limit: Int
+    private var heap: [(id: UnitID, slot: Int32)] = []
+    /// Whether an offered id was left out (the page is not all there is).
+    private var leftOut = false
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func offer(_ id: UnitID, slot: Int32) {
+        if heap.count < limit {
+            heap.append((id, slot))
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard heap[parent].id < heap[child].id else { break }
+                heap.swapAt(parent, child)
+                child = parent
+            }
+            return
+        }
+        leftOut = true
+        guard let largest = heap.first, id < largest.id else { return }
+        heap[0] = (id, slot)
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var largestChild = parent
+            if left < heap.count, heap[largestChild].id < heap[left].id { largestChild = left }
+            if right < heap.count, heap[largestChild].id < heap[right].id { largestChild = right }
+            guard largestChild != parent else { break }
+            heap.swapAt(parent, largestChild)
+            parent = largestChild
+        }
+    }
+
+    /// The slots kept, by ascending id, and whether any id offered was left out.
+    func ascending() -> (slots: [Int32], hasMore: Bool) {
+        (heap.sorted { $0.id < $1.id }.map(\.slot), leftOut)
     }
 }
 
