@@ -361,9 +361,9 @@ public final class LivePicture: Sendable {
             // Slots first (4 bytes each, from the grid's sequential members), then each result
             // written once in place: a result is 200 bytes, thousands for a city, and copying
             // them through temporaries or a regrown array was most of a large answer's cost.
-            var picked: [Int32] = []
-            table.forEachMatch(in: range, test, compiled) { picked.append($0) }
-            return table.copies(picked, now: now, staleAfter: staleAfter) { LiveUnitResult(unit: $0) }
+            var picked = SlotSet(capacity: table.slots.count)
+            table.forEachMatch(in: range, test, compiled) { picked.insert($0) }
+            return table.copies(picked.ascending(), now: now, staleAfter: staleAfter) { LiveUnitResult(unit: $0) }
         }
     }
 

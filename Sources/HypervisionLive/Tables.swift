@@ -356,6 +356,34 @@ struct UnitTable: Sendable {
     }
 }
 
+/// Slots as a bitmap, read back in ascending order: copying the units of a query slot by slot
+/// in memory order lets the processor's prefetcher stream the table instead of taking a cache
+/// miss per unit in the grid's order (the table is 200 bytes a unit, far larger than the cache).
+struct SlotSet {
+    private var words: [UInt64]
+    private(set) var count = 0
+
+    init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }
+
+    mutating func insert(_ slot: Int32) {
+        words[Int(slot) >> 6] |= 1 << UInt64(slot & 63)
+        count += 1
+    }
+
+    func ascending() -> [Int32] {
+        var slots: [Int32] = []
+        slots.reserveCapacity(count)
+        for (index, word) in words.enumerated() where word != 0 {
+            var rest = word
+            while rest != 0 {
+                slots.append(Int32(index << 6 | rest.trailingZeroBitCount))
+                rest &= rest - 1
+            }
+        }
+        return slots
+    }
+}
+
 /// The `limit` smallest unit ids offered, with their slots: a max-heap on the id, so that a
 /// query paging through thousands of units holds one page, and each unit offered costs one
 /// comparison with the largest id kept once the page is full.

@@ -88,6 +88,19 @@ let benchmarks: @Sendable () -> Void = {
         }
         }
     }
+    // What the API does with a large box: a page of 100 in id order, and a count.
+    Benchmark("LivePicture: bbox of Paris, first 100 by id") { benchmark in
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
+            blackHole(picture.page(in: .box(paris), limit: 100))
+        }
+        }
+    }
+    Benchmark("LivePicture: bbox of Paris, count") { benchmark in
+        ThreadCPU.timed(benchmark) { for _ in benchmark.scaledIterations {
+            blackHole(picture.count(in: .box(paris)))
+        }
+        }
+    }
     let sector = try! GeoPolygon(geoJSONCoordinates: [
         [[2.30, 48.84], [2.38, 48.84], [2.40, 48.87], [2.34, 48.89], [2.29, 48.87], [2.30, 48.84]],
     ])
