@@ -106,7 +106,15 @@ let package = Package(
         ),
         .target(name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")]),
         .target(name: "CMallocInfo"),
-        .target(name: "LoadTools"),
+        .target(
+            name: "LoadTools",
+            dependencies: [
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "live-memory",
             dependencies: [
@@ -123,6 +131,7 @@ let package = Package(
                 "LoadTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "HypervisionStream", package: "hypervision"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -57,3 +57,70 @@ public func residentBytes() -> Int {
     }
     return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
+
+/// Another process's resident set size, in bytes, from `/proc`.
+public func residentBytes(pid: Int32) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A loopback TCP port free at the time of the call (the kernel's pick).
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A blocking TCP connection to 127.0.0.1:`port` with Nagle off, or nil when it is refused.
+public func loopbackConnection(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard result == 0 else {
+        close(fd)
+        return nil
+    }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    return fd
+}
+
+/// The environment a load tool starts hypervisiond with: its own without any `HYPERVISION_` or
+/// `PG` setting (the machine's must not change what is measured), plus `settings`, plus the log
+/// level at warning unless `settings` says otherwise.
+public func daemonEnvironment(_ settings: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HYPERVISION_") && !$0.key.hasPrefix("PG") }
+    environment["HYPERVISION_LOG_LEVEL"] = "warning"
+    environment.merge(settings) { $1 }
+    return environment
+}
+
+/// Whether `GET /readyz` on the loopback `port` answers 200 within `seconds`.
+public func waitUntilReady(httpPort port: Int, seconds: Double) -> Bool {
+    let deadline = monotonic() + seconds
+    while monotonic() < deadline {
+        if let fd = loopbackConnection(port: port) {
+            let request = Array("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            var answer = [UInt8](repeating: 0, count: 256)
+            let n = answer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if n > 0, String(decoding: answer[..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200") { return true }
+        }
+        usleep(100_000)
+    }
+    return false
+}

@@ -3,14 +3,20 @@
 // server process's getrusage counts the hub and its sockets only), a scene of 200 units where
 // `--moving` of them move at every change, 10 changes per second, subscribers capped at 10/s.
 //
+// With `--daemon PATH`, the same subscribers subscribe to the demo wall of a real hypervisiond
+// (a release build, on a private PostgreSQL, its demo feed moving the units), and the figures are
+// that process's: its CPU then also counts the demo feed, ingest and the wall rounds.
+//
 // Prints: RSS per idle subscriber (N subscribers on a static scene, RSS before/after), then for
 // `--seconds` of changes: updates received per subscriber per second (min / median), patch size,
 // and the server process's CPU as cores (user+sys seconds / wall seconds).
 //
 //   swift run -c release --package-path Benchmarks fanout-load [--subscribers 1000] [--seconds 20] [--moving 20] [--rate 10] [--cap 10]
+//   swift run -c release --package-path Benchmarks fanout-load --daemon Benchmarks/.build/release/hypervisiond
 import ArgumentParser
 import Foundation
 import HypervisionCore
+import HypervisionStore
 import HypervisionStream
 import LoadTools
 import Logging
@@ -31,7 +37,9 @@ struct Options: ParsableCommand {
     @Option(help: "Units that move on the wall's map.") var moving = 20
     @Option(help: "Units on the wall's map.") var units = 200
     @Option(help: "Wall changes per second.") var rate = 10.0
-    @Option(help: "Messages per second per subscriber (the hub's cap); default: none.") var cap: Double?
+    @Option(help: "Messages per second per subscriber (the hub's cap); default: the rate (in process) or the daemon's default.") var cap: Double?
+    @Option(help: "A release hypervisiond: subscribe to its demo wall instead of an in-process hub.") var daemon: String?
+    @Option(help: .hidden) var wall = "bench"
     /// Internal: the tool re-runs itself as the subscribers' process.
     @Option(name: .customLong("client"), help: .hidden) var clientPort: Int?
 
@@ -69,16 +77,8 @@ guard limit >= options.subscribers + 64 else {
 func runClients(port: Int) -> Never {
     var fds: [Int32] = []
     for _ in 0..<options.subscribers {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        precondition(result == 0, "connect failed: \(errno)")
-        let request = Array(#"{"type":"subscribe","wall":"bench"}"#.utf8) + [0x0A]
+        guard let fd = loopbackConnection(port: port) else { fatalError("connect failed: \(errno)") }
+        let request = Array(#"{"type":"subscribe","wall":"\#(options.wall)"}"#.utf8) + [0x0A]
         precondition(request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == request.count)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         fds.append(fd)
@@ -167,6 +167,123 @@ func nextLine(_ fd: Int32) async -> String? {
     }
 }
 
+/// This tool again, as the subscribers' process, connected to `port`; ready once every
+/// subscriber has its first scene.
+func startClients(port: Int, wall: String) async throws -> (Process, Pipe, Int32, String) {
+    let client = Process()
+    client.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    client.arguments = [
+        "--client", "\(port)", "--wall", wall, "--subscribers", "\(options.subscribers)", "--seconds", "\(options.seconds)",
+        "--warmup", "\(options.warmup)",
+    ]
+    let toClient = Pipe(), fromClient = Pipe()
+    client.standardInput = toClient
+    client.standardOutput = fromClient
+    try client.run()
+    let output = fromClient.fileHandleForReading.fileDescriptor
+    guard let ready = await nextLine(output), ready.hasPrefix("ready ") else { throw CancellationError() }
+    return (client, toClient, output, String(ready.dropFirst(6)))
+}
+
+/// The client process's `result` line as numbers by name.
+func resultValues(_ result: String) -> [String: Double] {
+    let fields = result.split(separator: " ").dropFirst()
+    var values: [String: Double] = [:]
+    for i in stride(from: 0, to: fields.count - 1, by: 2) {
+        values[String(fields[fields.startIndex + i])] = Double(fields[fields.startIndex + i + 1])
+    }
+    return values
+}
+
+/// What every subscriber received, and the traffic it made.
+func printReceived(_ values: [String: Double]) {
+    let bytesPerSecond = (values["bytes"] ?? 0) / (values["elapsed"] ?? 1)
+    let updatesPerSecond = (values["median"] ?? 0) * Double(options.subscribers)
+    print("received per subscriber per second over \(fixed(values["elapsed"] ?? 0, 1)) s: updates min \(fixed(values["min"] ?? 0, 2)) / median \(fixed(values["median"] ?? 0, 2)) / max \(fixed(values["max"] ?? 0, 2)); patches min \(fixed(values["patchmin"] ?? 0, 2)) / median \(fixed(values["patchmedian"] ?? 0, 2)); full scenes \(Int(values["scenes"] ?? 0)), heartbeats \(Int(values["heartbeats"] ?? 0)), closed \(Int(values["closed"] ?? 0))")
+    print("traffic: \(fixed(bytesPerSecond / 1_048_576, 1)) MiB/s to all subscribers, \(fixed(bytesPerSecond / max(updatesPerSecond, 1))) B per update")
+    print("client process CPU (not counted above): \(fixed((values["cpu"] ?? 0) / ((values["elapsed"] ?? 1) + Double(options.warmup)), 3)) cores")
+}
+
+// MARK: - Against a real daemon
+
+/// `--daemon`: a release hypervisiond running the demo on a private PostgreSQL, the subscribers
+/// on its subscription port, its CPU and memory read from `/proc`.
+func runAgainstDaemon(_ executable: String) async throws -> Never {
+    var logger = Logger(label: "fanout-load")
+    logger.logLevel = .warning
+    let base = "/tmp/hv-fanout-\(getpid())"
+    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    chmod(base, 0o755)
+    let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base + "/pg"), logger: logger)
+    let admin = try await cluster.start()
+    let httpPort = freePort(), subscriptionPort = freePort(), ingestPort = freePort()
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: executable)
+    daemon.arguments = [
+        "--http-port", "\(httpPort)", "--state-dir", base + "/state",
+        "--database-url", "postgres:///postgres?host=\(admin.host)&user=\(admin.user)",
+    ]
+    var environment = daemonEnvironment([
+        "HYPERVISION_DEMO_ENABLED": "true", "HYPERVISION_DEMO_VIDEO_PORT": "0",
+        "HYPERVISION_SUBSCRIPTIONS_PORT": "\(subscriptionPort)", "HYPERVISION_INGEST_TCP_PORT": "\(ingestPort)",
+        "HYPERVISION_INGEST_UDP_ENABLED": "false", "HYPERVISION_INGEST_OSMAND_ENABLED": "false", "HYPERVISION_INGEST_COT_ENABLED": "false",
+    ])
+    if let cap = options.cap { environment["HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND"] = "\(cap)" }
+    // Every subscriber connects from 127.0.0.1: the per-address caps must not be what is measured.
+    for key in ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "MAX_UNSUBSCRIBED", "MAX_UNSUBSCRIBED_PER_ADDRESS"] {
+        environment["HYPERVISION_SUBSCRIPTIONS_\(key)"] = "\(options.subscribers + 100)"
+    }
+    daemon.environment = environment
+    daemon.standardOutput = FileHandle.nullDevice
+    let daemonLog = base + "-daemon.log"
+    _ = FileManager.default.createFile(atPath: daemonLog, contents: nil)
+    daemon.standardError = FileHandle(forWritingAtPath: daemonLog)
+    try daemon.run()
+    func stop(_ code: Int32) -> Never {
+        fflush(nil)
+        daemon.terminate()
+        for _ in 0..<100 where daemon.isRunning { usleep(100_000) }
+        if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) }
+        try? cluster.stop()
+        try? FileManager.default.removeItem(atPath: base)
+        exit(code)
+    }
+    guard waitUntilReady(httpPort: httpPort, seconds: 120) else {
+        print("the daemon did not become ready (log: \(daemonLog))")
+        stop(1)
+    }
+    // The demo's units and cameras are loaded and its walls laid out before the baseline.
+    try await Task.sleep(for: .seconds(5))
+    let pid = daemon.processIdentifier
+    let rssBefore = residentBytes(pid: pid)
+    print("fanout-load against \(executable) (pid \(pid)) running the demo: \(options.subscribers) subscribers to the demo wall, open-file limit \(limit)")
+    guard let (client, toClient, output, subscribed) = try? await startClients(port: subscriptionPort, wall: "demo") else {
+        print("the client side failed (daemon log: \(daemonLog))")
+        stop(1)
+    }
+    try await Task.sleep(for: .seconds(3))
+    let rssIdle = residentBytes(pid: pid)
+    print("subscribed: \(subscribed); daemon RSS \(fixed(Double(rssBefore) / 1_048_576, 1)) MiB -> \(fixed(Double(rssIdle) / 1_048_576, 1)) MiB: \(fixed(Double(rssIdle - rssBefore) / Double(options.subscribers) / 1024, 1)) KiB per subscriber (target < 64 KiB; the demo moves units meanwhile)")
+    toClient.fileHandleForWriting.write(Data("go\n".utf8))
+    try await Task.sleep(for: .seconds(options.warmup))
+    let cpu0 = cpuSeconds(pid: pid), wall0 = monotonic()
+    try await Task.sleep(for: .seconds(options.seconds))
+    let cpu = cpuSeconds(pid: pid) - cpu0, wall = monotonic() - wall0
+    let rssActive = residentBytes(pid: pid)
+    guard let result = await nextLine(output), result.hasPrefix("result ") else {
+        print("the client side gave no result")
+        stop(1)
+    }
+    client.waitUntilExit()
+    printReceived(resultValues(result))
+    print("daemon CPU: \(fixed(cpu, 2)) s over \(fixed(wall, 1)) s = \(fixed(cpu / wall, 3)) cores, demo feed, ingest and wall rounds included (target < 1 core); RSS \(fixed(Double(rssActive) / 1_048_576, 1)) MiB")
+    stop(0)
+}
+
+if let executable = options.daemon { try await runAgainstDaemon(executable) }
+
+// MARK: - In process
+
 /// A wall scene of `units` unit markers plus 96 camera tiles and 10 incidents; `round` moves
 /// `moving` units (a different set each round) by a few metres.
 final class SceneMaker {
@@ -243,21 +360,11 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     try await Task.sleep(for: .seconds(1))
     let rssBefore = residentBytes()
 
-    let client = Process()
-    client.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-    client.arguments = [
-        "--client", "\(port!)", "--subscribers", "\(options.subscribers)", "--seconds", "\(options.seconds)", "--warmup", "\(options.warmup)",
-    ]
-    let toClient = Pipe(), fromClient = Pipe()
-    client.standardInput = toClient
-    client.standardOutput = fromClient
-    try client.run()
-    let clientOutput = fromClient.fileHandleForReading.fileDescriptor
-    guard let ready = await nextLine(clientOutput), ready.hasPrefix("ready ") else { print("the client side failed"); exit(1) }
+    let (client, toClient, clientOutput, subscribed) = try await startClients(port: port!, wall: "bench")
     // Idle: every subscriber holds the static scene; wait for the heap and socket buffers to settle.
     try await Task.sleep(for: .seconds(3))
     let rssIdle = residentBytes()
-    print("idle: \(ready.dropFirst(6)) subscribers on the hub (hub count \(hub.subscriberCount)); RSS \(fixed(Double(rssBefore) / 1_048_576, 1)) MiB -> \(fixed(Double(rssIdle) / 1_048_576, 1)) MiB: \(fixed(Double(rssIdle - rssBefore) / Double(options.subscribers) / 1024, 1)) KiB per idle subscriber (target < 64 KiB)")
+    print("idle: \(subscribed) subscribers on the hub (hub count \(hub.subscriberCount)); RSS \(fixed(Double(rssBefore) / 1_048_576, 1)) MiB -> \(fixed(Double(rssIdle) / 1_048_576, 1)) MiB: \(fixed(Double(rssIdle - rssBefore) / Double(options.subscribers) / 1024, 1)) KiB per idle subscriber (target < 64 KiB)")
 
     // Changes at `rate` per second, on a task of their own.
     let publisher = Task {
@@ -287,18 +394,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let (published, publishTime) = await publisher.value
     client.waitUntilExit()
 
-    let fields = result.split(separator: " ").dropFirst()
-    var values: [String: Double] = [:]
-    for i in stride(from: 0, to: fields.count - 1, by: 2) {
-        values[String(fields[fields.startIndex + i])] = Double(fields[fields.startIndex + i + 1])
-    }
-    let bytesPerSecond = (values["bytes"] ?? 0) / (values["elapsed"] ?? 1)
-    let updatesPerSecond = (values["median"] ?? 0) * Double(options.subscribers)
     print("load: \(published) changes published, hub.publish (diff + encode + decide) \(fixed(publishTime / Double(max(published, 1)) * 1e6)) µs each on average")
-    print("received per subscriber per second over \(fixed(values["elapsed"] ?? 0, 1)) s: updates min \(fixed(values["min"] ?? 0, 2)) / median \(fixed(values["median"] ?? 0, 2)) / max \(fixed(values["max"] ?? 0, 2)); patches min \(fixed(values["patchmin"] ?? 0, 2)) / median \(fixed(values["patchmedian"] ?? 0, 2)); full scenes \(Int(values["scenes"] ?? 0)), heartbeats \(Int(values["heartbeats"] ?? 0)), closed \(Int(values["closed"] ?? 0))")
-    print("traffic: \(fixed(bytesPerSecond / 1_048_576, 1)) MiB/s to all subscribers, \(fixed(bytesPerSecond / max(updatesPerSecond, 1))) B per update")
+    printReceived(resultValues(result))
     print("server process CPU: \(fixed(cpu, 2)) s over \(fixed(wall, 1)) s = \(fixed(cpu / wall, 3)) cores (target < 1 core); RSS under load \(fixed(Double(rssActive) / 1_048_576, 1)) MiB")
-    print("client process CPU (not counted above): \(fixed((values["cpu"] ?? 0) / ((values["elapsed"] ?? 1) + Double(options.warmup)), 3)) cores")
     group.cancelAll()
 }
 exit(0)

@@ -104,6 +104,8 @@ let rounds = minutes * 60 / period
 let roundsPerReport = max(1, 600 / period)
 var applyNanos: UInt64 = 0
 var moved = 0
+// (minute, RSS per unit) at each report, for the slope.
+var rssSamples: [(minute: Double, bytesPerUnit: Double)] = []
 for round in 1...rounds {
     for i in positions.indices {
         positions[i] = GeoPoint(
@@ -121,7 +123,16 @@ for round in 1...rounds {
         let minute = round * period / 60
         // The batch is still alive here: measure the picture, not the input.
         let h = heap() - heap0 - batch.count * MemoryLayout<Ping>.stride
-        print("after \(String(minute).padding(toLength: 3, withPad: " ", startingAt: 0)) min (\(moved) moves):  heap \(fixed(Double(h) / Double(unitCount))) B/unit (picture only, batch excluded), RSS \(fixed(Double(residentBytes() - rss0) / Double(unitCount))) B/unit")
+        let rssPerUnit = Double(residentBytes() - rss0) / Double(unitCount)
+        rssSamples.append((Double(minute), rssPerUnit))
+        print("after \(String(minute).padding(toLength: 3, withPad: " ", startingAt: 0)) min (\(moved) moves):  heap \(fixed(Double(h) / Double(unitCount))) B/unit (picture only, batch excluded), RSS \(fixed(rssPerUnit)) B/unit")
     }
 }
+// Least-squares slope of RSS per unit over the reports: flat is about 0.
+let meanMinute = rssSamples.reduce(0) { $0 + $1.minute } / Double(rssSamples.count)
+let meanRSS = rssSamples.reduce(0) { $0 + $1.bytesPerUnit } / Double(rssSamples.count)
+let covariance = rssSamples.reduce(0) { $0 + ($1.minute - meanMinute) * ($1.bytesPerUnit - meanRSS) }
+let variance = rssSamples.reduce(0) { $0 + ($1.minute - meanMinute) * ($1.minute - meanMinute) }
+let slopePerHour = variance > 0 ? covariance / variance * 60 : 0
+print("RSS per unit: \(fixed(rssSamples.last?.bytesPerUnit ?? .nan)) B at the end; slope \(fixed(slopePerHour, 1)) B/unit per hour over \(rssSamples.count) reports (flat: about 0)")
 print("apply rate over the hour: \(fixed(Double(moved) / (Double(applyNanos) / 1e9))) pings/s")
