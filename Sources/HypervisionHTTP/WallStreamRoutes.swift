@@ -186,6 +186,11 @@ public struct WallStreamRoutes: Sendable {
 }
 
 /// A WebSocket subscriber's queue: the hub appends lines; the connection's writer task sends them.
+///
+/// Bounded: past `highWaterBytes` queued the sink tells the hub it is not writable, and the hub
+/// then holds that subscriber's updates until it drains. Past ``hardLimitBytes`` (a hub that
+/// kept sending) the sink takes nothing more and closes: what is queued goes out, then the
+/// connection ends, and one subscriber can never hold more than that in the daemon's memory.
 final class WebSocketSink: SceneSink {
     struct State {
         var pending = 0
@@ -196,10 +201,13 @@ final class WebSocketSink: SceneSink {
     private let continuation: AsyncStream<[UInt8]>.Continuation
     private let state = Mutex(State())
     private let highWaterBytes: Int
+    /// Eight times the high-water mark: room for a large scene on top of a full queue.
+    let hardLimitBytes: Int
     private let callback = Mutex<(@Sendable (Bool) -> Void)?>(nil)
 
     init(highWaterBytes: Int) {
         self.highWaterBytes = highWaterBytes
+        self.hardLimitBytes = 8 * highWaterBytes
         (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self)
     }
 
@@ -211,17 +219,33 @@ final class WebSocketSink: SceneSink {
     var isClosed: Bool { state.withLock { $0.closed } }
 
     func send(_ line: [UInt8]) {
-        let change: Bool? = state.withLock { state in
-            guard !state.closed else { return nil }
+        enum Outcome {
+            case queued(writabilityChange: Bool?)
+            case dropped
+            case overflowed
+        }
+        let outcome: Outcome = state.withLock { state in
+            guard !state.closed else { return .dropped }
+            guard state.pending + line.count <= hardLimitBytes else {
+                state.closed = true
+                return .overflowed
+            }
             state.pending += line.count
             if state.writable && state.pending > highWaterBytes {
                 state.writable = false
-                return false
+                return .queued(writabilityChange: false)
             }
-            return nil
+            return .queued(writabilityChange: nil)
         }
-        continuation.yield(line)
-        if let change { onWritabilityChange?(change) }
+        switch outcome {
+        case .queued(let change):
+            continuation.yield(line)
+            if let change { onWritabilityChange?(change) }
+        case .dropped:
+            break
+        case .overflowed:
+            continuation.finish()
+        }
     }
 
     /// The writer sent `bytes` of the queue.
