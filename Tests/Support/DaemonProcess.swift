@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -78,18 +79,36 @@ public final class DaemonProcess: @unchecked Sendable {
         }
     }
 
-    /// A TCP port that was free a moment ago.
+    /// Where ``freePort()`` looks next: below the kernel's ephemeral range (32768-60999), apart
+    /// for each test process.
+    private static let nextCandidate = Mutex(20_000 + Int(getpid()) % 6_000 * 2)
+
+    /// A port free for TCP and UDP a moment ago, and not given out before by this process.
+    ///
+    /// Ports the kernel picked (binding port 0) lie in its ephemeral range, where every outgoing
+    /// connection of every test also takes its local port: one of them could take the port
+    /// before the daemon bound it ("Address already in use"). Below that range only a listener
+    /// binds a port on purpose.
     public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        while true {
+            let candidate = nextCandidate.withLock { next -> Int in
+                defer { next = next >= 32_000 ? 20_000 : next + 1 }
+                return next
+            }
+            if canBind(candidate, Int32(SOCK_STREAM.rawValue)) && canBind(candidate, Int32(SOCK_DGRAM.rawValue)) { return candidate }
+        }
+    }
+
+    private static func canBind(_ port: Int, _ type: Int32) -> Bool {
+        let fd = socket(AF_INET, type, 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     /// GET on the daemon's HTTP port; nil when nothing answers.
