@@ -124,3 +124,42 @@ public func waitUntilReady(httpPort port: Int, seconds: Double) -> Bool {
     }
     return false
 }
+
+/// The cumulative buckets (`le`, count) of the Prometheus histogram `name` on the daemon's
+/// `/metrics` (loopback `httpPort`), by ascending `le`; empty when it cannot be read.
+public func histogramBuckets(httpPort: Int, name: String) -> [(le: Double, count: Double)] {
+    guard let fd = loopbackConnection(port: httpPort) else { return [] }
+    defer { close(fd) }
+    let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        answer += buffer[..<n]
+    }
+    let prefix = name + "_bucket{le=\""
+    var buckets: [(le: Double, count: Double)] = []
+    for line in String(decoding: answer, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
+        let rest = line.dropFirst(prefix.count)
+        guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " ") else { continue }
+        let edge = rest[..<quote] == "+Inf" ? Double.infinity : Double(rest[..<quote])
+        guard let edge, let count = Double(rest[rest.index(after: space)...]) else { continue }
+        buckets.append((edge, count))
+    }
+    return buckets.sorted { $0.le < $1.le }
+}
+
+/// From two readings of the same histogram: how many observations fell between them, the
+/// smallest bucket edge holding at least `quantile` of them, and the share above `edge`.
+public func histogramDifference(
+    _ before: [(le: Double, count: Double)], _ after: [(le: Double, count: Double)], quantile: Double, above edge: Double
+) -> (count: Double, quantileEdge: Double, shareAbove: Double) {
+    let earlier = Dictionary(before.map { ($0.le, $0.count) }, uniquingKeysWith: { $1 })
+    let between = after.map { (le: $0.le, count: $0.count - (earlier[$0.le] ?? 0)) }
+    guard let total = between.last?.count, total > 0 else { return (0, .nan, .nan) }
+    let quantileEdge = between.first { $0.count >= quantile * total }?.le ?? .infinity
+    let within = between.last { $0.le <= edge }?.count ?? 0
+    return (total, quantileEdge, 1 - within / total)
+}
