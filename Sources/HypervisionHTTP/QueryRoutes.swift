@@ -67,16 +67,13 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         }
         query.get("/api/v1/units") { request, _ in
             let query = request.uri.queryParameters
-            let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
-            let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
-            let countOnly = try Self.countOnly(query)
-            let after = try Self.after(query)
+            let listing = try UnitListing(query, limits: limits)
             let results: [LiveUnitResult]
             if let text = query["nearest"] {
                 let point = try Self.point(text, name: "nearest")
                 let k = try Self.integer(query, "k", default: 10, in: 1...limits.maximumK)
-                try Self.refuseCursor(after, for: "nearest")
-                results = live.picture.nearest(to: point, k: k, filter: filter)
+                try listing.refuseCursor(for: "nearest")
+                results = live.picture.nearest(to: point, k: k, filter: listing.filter)
             } else if let text = query["near"] {
                 let point = try Self.point(text, name: "near")
                 guard let radiusText = query["radius"], let radius = Double(decimalText: radiusText), radius >= 0,
@@ -84,33 +81,26 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
                 else {
                     throw ValidationError(.valueInvalid, "near needs radius, in metres, from 0 to \(Int(limits.maximumRadiusMetres))")
                 }
-                try Self.refuseCursor(after, for: "near")
-                results = live.picture.units(near: point, radius: radius, filter: filter)
+                try listing.refuseCursor(for: "near")
+                results = live.picture.units(near: point, radius: radius, filter: listing.filter)
             } else {
                 let area = try query["bbox"].map { text throws(ValidationError) in LiveUnitArea.box(try BoundingBox(parsing: text)) }
-                if countOnly { return JSONDocument(GeoJSON.count(live.picture.count(in: area, filter: filter))) }
-                return JSONDocument(GeoJSON.units(live.picture.page(in: area, filter: filter, after: after, limit: limit)))
+                return listing.answer(in: area, from: live.picture)
             }
             // By distance: no cursor, but the answer says how many matched when the limit cut it.
-            if countOnly { return JSONDocument(GeoJSON.count(results.count)) }
+            if listing.countOnly { return JSONDocument(GeoJSON.count(results.count)) }
             return JSONDocument(GeoJSON.collection(
-                results.prefix(limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }, matched: results.count))
+                results.prefix(listing.limit).map { GeoJSON.unit($0.unit, distance: $0.distance) }, matched: results.count))
         }
         query.post("/api/v1/units/search") { request, _ in
-            let query = request.uri.queryParameters
-            let filter = try Self.unitFilter(query, maximumValues: limits.maximumFilterValues)
-            let limit = try Self.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
-            let countOnly = try Self.countOnly(query)
-            let after = try Self.after(query)
+            let listing = try UnitListing(request.uri.queryParameters, limits: limits)
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: limits.maximumPolygonBytes)
             } catch is NIOTooManyBytesError {
                 throw APIError.tooLarge("the polygon is larger than \(limits.maximumPolygonBytes) bytes")
             }
-            let area = LiveUnitArea.polygon(try Self.polygon(body))
-            if countOnly { return JSONDocument(GeoJSON.count(live.picture.count(in: area, filter: filter))) }
-            return JSONDocument(GeoJSON.units(live.picture.page(in: area, filter: filter, after: after, limit: limit)))
+            return listing.answer(in: .polygon(try Self.polygon(body)), from: live.picture)
         }
         query.get("/api/v1/units/:id/track") { request, context in
             let unit = try UnitID(try context.parameters.require("id"))
@@ -300,28 +290,6 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
         return number
     }
 
-    /// `format=count`: the number of matching units instead of the units (`format=features`,
-    /// the default).
-    static func countOnly(_ query: Parameters) throws(ValidationError) -> Bool {
-        switch query["format"] {
-        case nil, "features": return false
-        case "count": return true
-        default: throw ValidationError(.valueInvalid, "format is features or count")
-        }
-    }
-
-    /// `after=<unit id>`: the page after that unit, in unit-id order.
-    static func after(_ query: Parameters) throws(ValidationError) -> UnitID? {
-        guard let text = query["after"] else { return nil }
-        return try UnitID(text)
-    }
-
-    /// Answers by distance have no id order to page through.
-    static func refuseCursor(_ after: UnitID?, for mode: String) throws(ValidationError) {
-        guard after != nil else { return }
-        throw ValidationError(.valueInvalid, "after pages answers in unit-id order (bbox, polygon, all units); \(mode) answers are by distance")
-    }
-
     static func unitFilter(_ query: Parameters, maximumValues: Int = 32) throws(ValidationError) -> LiveUnitFilter {
         func list(_ name: String) throws(ValidationError) -> [String]? {
             guard let text = query[Substring(name)] else { return nil }
@@ -393,6 +361,43 @@ public struct QueryRoutes<Context: RequestContext>: Sendable {
             coordinates.append(points)
         }
         return try GeoPolygon(geoJSONCoordinates: coordinates)
+    }
+}
+
+extension QueryRoutes {
+    /// What every unit listing takes besides its place: the filters, `limit`, `format=count` and
+    /// the `after` cursor.
+    struct UnitListing {
+        let filter: LiveUnitFilter
+        let limit: Int
+        /// `format=count`: the number of matching units instead of the units (`format=features`,
+        /// the default).
+        let countOnly: Bool
+        /// `after=<unit id>`: the page after that unit, in unit-id order.
+        let after: UnitID?
+
+        init(_ query: Parameters, limits: QueryLimits) throws(ValidationError) {
+            filter = try QueryRoutes.unitFilter(query, maximumValues: limits.maximumFilterValues)
+            limit = try QueryRoutes.integer(query, "limit", default: limits.maximumResults, in: 1...limits.maximumResults)
+            switch query["format"] {
+            case nil, "features": countOnly = false
+            case "count": countOnly = true
+            default: throw ValidationError(.valueInvalid, "format is features or count")
+            }
+            after = try query["after"].map { text throws(ValidationError) in try UnitID(text) }
+        }
+
+        /// Answers by distance have no id order to page through.
+        func refuseCursor(for mode: String) throws(ValidationError) {
+            guard after != nil else { return }
+            throw ValidationError(.valueInvalid, "after pages answers in unit-id order (bbox, polygon, all units); \(mode) answers are by distance")
+        }
+
+        /// The units in `area` (all when nil) in unit-id order, one page of them, or their count.
+        func answer(in area: LiveUnitArea?, from picture: LivePicture) -> JSONDocument {
+            if countOnly { return JSONDocument(GeoJSON.count(picture.count(in: area, filter: filter))) }
+            return JSONDocument(GeoJSON.units(picture.page(in: area, filter: filter, after: after, limit: limit)))
+        }
     }
 }
 

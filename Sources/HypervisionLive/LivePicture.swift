@@ -298,7 +298,7 @@ public final class LivePicture: Sendable {
     /// Units inside `box` (edges included; west > east crosses the antimeridian), in no particular
     /// order. See ``BoundingBox`` for the exact semantics.
     public func units(in box: BoundingBox, filter: LiveUnitFilter = .all) -> [LiveUnitResult] {
-        collect(in: QueryRange(box), filter: filter)
+        collect(in: .box(box), filter: filter)
     }
 
     /// One page of the units inside `area` (every located unit when nil) that pass `filter`, in
@@ -342,11 +342,11 @@ public final class LivePicture: Sendable {
     /// Units covered by `polygon` (planar in degrees, boundary included, like PostGIS
     /// `ST_Covers(polygon::geometry, position::geometry)`), in no particular order.
     public func units(in polygon: GeoPolygon, filter: LiveUnitFilter = .all) -> [LiveUnitResult] {
-        // The point-in-polygon test runs under the lock on the grid's coordinates (tens of ns with
-        // the band index) so units in the polygon's box but outside it are never copied.
-        collect(in: QueryRange(polygon.bounds), filter: filter) { latitude, longitude in
-            polygon.covers(GeoPoint(latitude: latitude, longitude: longitude))
-        }
+        collect(in: .polygon(polygon), filter: filter)
+    }
+
+    private func collect(in area: LiveUnitArea, filter: LiveUnitFilter) -> [LiveUnitResult] {
+        collect(in: area.range, filter: filter, where: area.positionTest)
     }
 
     /// Copies out the units inside `range` that pass `filter` (distance not set yet): the only

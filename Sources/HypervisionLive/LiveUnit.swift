@@ -116,6 +116,26 @@ public enum LiveUnitArea: Sendable, Hashable {
     case polygon(GeoPolygon)
 }
 
+extension LiveUnitArea {
+    /// The grid range that holds the area.
+    var range: QueryRange {
+        switch self {
+        case .box(let box): QueryRange(box)
+        case .polygon(let polygon): QueryRange(polygon.bounds)
+        }
+    }
+
+    /// What a position in ``range`` must also pass to be inside (nil: nothing more). It runs
+    /// under the lock on the grid's coordinates (tens of ns with the polygon's band index), so a
+    /// unit in the polygon's box but outside it is never copied.
+    var positionTest: ((Double, Double) -> Bool)? {
+        switch self {
+        case .box: nil
+        case .polygon(let polygon): { polygon.covers(GeoPoint(latitude: $0, longitude: $1)) }
+        }
+    }
+}
+
 /// One page of a unit query in unit-id order (``LivePicture/page(in:filter:after:limit:)``).
 public struct LiveUnitPage: Sendable, Hashable {
     /// The units of this page, by ascending id.

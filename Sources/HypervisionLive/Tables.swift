@@ -311,14 +311,11 @@ struct UnitTable: Sendable {
     /// Calls `body` with the slot of each located unit inside `area` (all when nil) that passes
     /// `filter`.
     func forEachMatch(in area: LiveUnitArea?, _ filter: CompiledFilter, _ body: (Int32) -> Void) {
-        switch area {
-        case nil:
+        guard let area else {
             for slot in slots.indices where accepts(slot, filter) { body(Int32(slot)) }
-        case .box(let box):
-            forEachMatch(in: QueryRange(box), nil, filter, body)
-        case .polygon(let polygon):
-            forEachMatch(in: QueryRange(polygon.bounds), { polygon.covers(GeoPoint(latitude: $0, longitude: $1)) }, filter, body)
+            return
         }
+        forEachMatch(in: area.range, area.positionTest, filter, body)
     }
 
     /// Calls `body` with the slot of each unit in `range` whose position passes `test` (when
