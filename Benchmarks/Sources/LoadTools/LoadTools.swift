@@ -108,8 +108,38 @@ public func daemonEnvironment(_ settings: [String: String]) -> [String: String] 
     return environment
 }
 
+/// Starts a release hypervisiond with its HTTP port, state directory and database, and the
+/// settings of ``daemonEnvironment(_:)``. Its standard output is dropped; its standard error goes
+/// to the file `log` (never a pipe of this tool's, which the daemon would hold open for a caller
+/// waiting on it), or is this tool's when nil.
+public func launchDaemon(
+    executable: String, httpPort: Int, stateDirectory: String, databaseURL: String, settings: [String: String], log: String?
+) throws -> Process {
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: executable)
+    daemon.arguments = ["--http-port", "\(httpPort)", "--state-dir", stateDirectory, "--database-url", databaseURL]
+    daemon.environment = daemonEnvironment(settings)
+    daemon.standardOutput = FileHandle.nullDevice
+    if let log {
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        daemon.standardError = FileHandle(forWritingAtPath: log)
+    }
+    try daemon.run()
+    return daemon
+}
+
+/// SIGTERM, then up to 10 s for the graceful stop, then SIGKILL. True when it had to be killed.
+@discardableResult
+public func stopDaemon(_ daemon: Process) -> Bool {
+    daemon.terminate()
+    for _ in 0..<100 where daemon.isRunning { usleep(100_000) }
+    guard daemon.isRunning else { return false }
+    kill(daemon.processIdentifier, SIGKILL)
+    return true
+}
+
 /// Whether `GET /readyz` on the loopback `port` answers 200 within `seconds`.
-public func waitUntilReady(httpPort port: Int, seconds: Double) -> Bool {
+public func waitUntilReady(httpPort port: Int, seconds: Double) async -> Bool {
     let deadline = monotonic() + seconds
     while monotonic() < deadline {
         if let fd = loopbackConnection(port: port) {
@@ -120,7 +150,7 @@ public func waitUntilReady(httpPort port: Int, seconds: Double) -> Bool {
             close(fd)
             if n > 0, String(decoding: answer[..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200") { return true }
         }
-        usleep(100_000)
+        try? await Task.sleep(for: .milliseconds(100))
     }
     return false
 }

@@ -217,38 +217,28 @@ func runAgainstDaemon(_ executable: String) async throws -> Never {
     let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base + "/pg"), logger: logger)
     let admin = try await cluster.start()
     let httpPort = freePort(), subscriptionPort = freePort(), ingestPort = freePort()
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: executable)
-    daemon.arguments = [
-        "--http-port", "\(httpPort)", "--state-dir", base + "/state",
-        "--database-url", "postgres:///postgres?host=\(admin.host)&user=\(admin.user)",
-    ]
-    var environment = daemonEnvironment([
+    var settings = [
         "HYPERVISION_DEMO_ENABLED": "true", "HYPERVISION_DEMO_VIDEO_PORT": "0",
         "HYPERVISION_SUBSCRIPTIONS_PORT": "\(subscriptionPort)", "HYPERVISION_INGEST_TCP_PORT": "\(ingestPort)",
         "HYPERVISION_INGEST_UDP_ENABLED": "false", "HYPERVISION_INGEST_OSMAND_ENABLED": "false", "HYPERVISION_INGEST_COT_ENABLED": "false",
-    ])
-    if let cap = options.cap { environment["HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND"] = "\(cap)" }
+    ]
+    if let cap = options.cap { settings["HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND"] = "\(cap)" }
     // Every subscriber connects from 127.0.0.1: the per-address caps must not be what is measured.
     for key in ["MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_ADDRESS", "MAX_UNSUBSCRIBED", "MAX_UNSUBSCRIBED_PER_ADDRESS"] {
-        environment["HYPERVISION_SUBSCRIPTIONS_\(key)"] = "\(options.subscribers + 100)"
+        settings["HYPERVISION_SUBSCRIPTIONS_\(key)"] = "\(options.subscribers + 100)"
     }
-    daemon.environment = environment
-    daemon.standardOutput = FileHandle.nullDevice
     let daemonLog = base + "-daemon.log"
-    _ = FileManager.default.createFile(atPath: daemonLog, contents: nil)
-    daemon.standardError = FileHandle(forWritingAtPath: daemonLog)
-    try daemon.run()
+    let daemon = try launchDaemon(
+        executable: executable, httpPort: httpPort, stateDirectory: base + "/state",
+        databaseURL: "postgres:///postgres?host=\(admin.host)&user=\(admin.user)", settings: settings, log: daemonLog)
     func stop(_ code: Int32) -> Never {
         fflush(nil)
-        daemon.terminate()
-        for _ in 0..<100 where daemon.isRunning { usleep(100_000) }
-        if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) }
+        stopDaemon(daemon)
         try? cluster.stop()
         try? FileManager.default.removeItem(atPath: base)
         exit(code)
     }
-    guard waitUntilReady(httpPort: httpPort, seconds: 120) else {
+    guard await waitUntilReady(httpPort: httpPort, seconds: 120) else {
         print("the daemon did not become ready (log: \(daemonLog))")
         stop(1)
     }

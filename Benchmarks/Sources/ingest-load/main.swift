@@ -199,32 +199,17 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 
     // 3. The daemon, against its own database on the same server.
     let httpPort = freePort(), tcpPort = freePort()
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: options.daemon)
-    daemon.arguments = [
-        "--http-port", "\(httpPort)", "--state-dir", base + "/state",
-        "--database-url", "postgres:///daemon?host=\(admin.host)&user=\(admin.user)",
-    ]
-    let environment = daemonEnvironment([
-        "HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)",
-        "HYPERVISION_INGEST_UDP_ENABLED": "false",
-        "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
-        "HYPERVISION_INGEST_COT_ENABLED": "false",
-        "HYPERVISION_INGEST_HTTP_MAX_ITEMS": "\(max(options.batch, 10_000))",
-    ])
-    daemon.environment = environment
-    daemon.standardOutput = FileHandle.nullDevice
-    try daemon.run()
-    defer { daemon.terminate(); daemon.waitUntilExit() }
-    var ready = false
-    for _ in 0..<600 where !ready {
-        if let connection = try? Connection(port: httpPort) {
-            connection.send(Array("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-            ready = String(decoding: connection.read(until: Array("\r\n".utf8)), as: UTF8.self).contains("200")
-        }
-        if !ready { try await Task.sleep(for: .milliseconds(100)) }
-    }
-    guard ready else { print("the daemon did not become ready"); exit(1) }
+    let daemon = try launchDaemon(
+        executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state",
+        databaseURL: "postgres:///daemon?host=\(admin.host)&user=\(admin.user)", settings: [
+            "HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)",
+            "HYPERVISION_INGEST_UDP_ENABLED": "false",
+            "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
+            "HYPERVISION_INGEST_COT_ENABLED": "false",
+            "HYPERVISION_INGEST_HTTP_MAX_ITEMS": "\(max(options.batch, 10_000))",
+        ], log: nil)
+    defer { stopDaemon(daemon) }
+    guard await waitUntilReady(httpPort: httpPort, seconds: 60) else { print("the daemon did not become ready"); exit(1) }
 
     // HTTP: each connection POSTs NDJSON bodies of `batch` pings and waits for the answer.
     // Every phase starts from the same state: empty tables, a fresh checkpoint (so one phase

@@ -98,46 +98,31 @@ defer {
     try? FileManager.default.removeItem(atPath: base)
 }
 let httpPort = freePort(), tcpPort = freePort(), subscriptionPort = freePort()
-let daemon = Process()
-daemon.executableURL = URL(fileURLWithPath: options.daemon)
-daemon.arguments = [
-    "--http-port", "\(httpPort)", "--state-dir", base + "/state",
-    "--database-url", "postgres:///postgres?host=\(admin.host)&user=\(admin.user)",
-]
-let environment = daemonEnvironment([
-    "HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)",
-    "HYPERVISION_SUBSCRIPTIONS_PORT": "\(subscriptionPort)",
-    "HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND": "\(options.maxMessagesPerSecond)",
-    "HYPERVISION_WALLS_INTERVAL_MS": "10",
-    "HYPERVISION_WALLS_DIRECTORY": base + "/walls",
-    "HYPERVISION_INGEST_UDP_ENABLED": "false",
-    "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
-    "HYPERVISION_INGEST_COT_ENABLED": "false",
-    // Every client connects from 127.0.0.1: the per-address caps must not be what is measured.
-    "HYPERVISION_SUBSCRIPTIONS_MAX_CONNECTIONS_PER_ADDRESS": "\(options.subscribers + 100)",
-    "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED": "\(options.subscribers + 100)",
-    "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED_PER_ADDRESS": "\(options.subscribers + 100)",
-    "HYPERVISION_INGEST_TCP_MAX_CONNECTIONS_PER_ADDRESS": "\(options.connections + 10)",
-])
-daemon.environment = environment
-daemon.standardOutput = FileHandle.nullDevice
 // Not our stderr: the daemon must not hold a pipe open that a caller of this tool waits on.
 let daemonLog = "/tmp/latency-load-daemon-\(getpid()).log"
-_ = FileManager.default.createFile(atPath: daemonLog, contents: nil)
-daemon.standardError = FileHandle(forWritingAtPath: daemonLog)
-try daemon.run()
+let daemon = try launchDaemon(
+    executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state",
+    databaseURL: "postgres:///postgres?host=\(admin.host)&user=\(admin.user)", settings: [
+        "HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)",
+        "HYPERVISION_SUBSCRIPTIONS_PORT": "\(subscriptionPort)",
+        "HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND": "\(options.maxMessagesPerSecond)",
+        "HYPERVISION_WALLS_INTERVAL_MS": "10",
+        "HYPERVISION_WALLS_DIRECTORY": base + "/walls",
+        "HYPERVISION_INGEST_UDP_ENABLED": "false",
+        "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
+        "HYPERVISION_INGEST_COT_ENABLED": "false",
+        // Every client connects from 127.0.0.1: the per-address caps must not be what is measured.
+        "HYPERVISION_SUBSCRIPTIONS_MAX_CONNECTIONS_PER_ADDRESS": "\(options.subscribers + 100)",
+        "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED": "\(options.subscribers + 100)",
+        "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED_PER_ADDRESS": "\(options.subscribers + 100)",
+        "HYPERVISION_INGEST_TCP_MAX_CONNECTIONS_PER_ADDRESS": "\(options.connections + 10)",
+    ], log: daemonLog)
 say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
 /// Stops the daemon and the cluster, then exits (exit() skips top-level defers).
 let stopAll: @Sendable (Int32) -> Never = { code in
     fflush(nil)
     for fd in openSockets.withLock({ $0 }) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
-    daemon.terminate()
-    // Graceful shutdown is given 10 s, then the daemon is killed.
-    for _ in 0..<100 where daemon.isRunning { usleep(100_000) }
-    if daemon.isRunning {
-        say("the daemon did not stop within 10 s of SIGTERM; killing it")
-        kill(daemon.processIdentifier, SIGKILL)
-    }
+    if stopDaemon(daemon) { say("the daemon did not stop within 10 s of SIGTERM; it was killed") }
     try? cluster.stop()
     try? FileManager.default.removeItem(atPath: base)
     exit(code)
@@ -152,18 +137,7 @@ defer {
     daemon.terminate()
     daemon.waitUntilExit()
 }
-var ready = false
-for _ in 0..<600 where !ready {
-    if let fd = connectLoopback(httpPort) {
-        writeAll(fd, Array("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-        var answer = [UInt8](repeating: 0, count: 256)
-        let n = answer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        ready = n > 0 && String(decoding: answer[..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
-        close(fd)
-    }
-    if !ready { try await Task.sleep(for: .milliseconds(100)) }
-}
-guard ready else { print("the daemon did not become ready"); stopAll(1) }
+guard await waitUntilReady(httpPort: httpPort, seconds: 60) else { print("the daemon did not become ready"); stopAll(1) }
 say("daemon ready")
 print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers; walls every 10 ms, subscribers capped at \(options.maxMessagesPerSecond)/s")
 
