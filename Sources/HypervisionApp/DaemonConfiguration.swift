@@ -42,6 +42,8 @@ public struct DaemonConfiguration: Sendable {
     public var units = LivePictureConfiguration()
     /// `demo.*`.
     public var demo = DemoConfiguration()
+    /// `cluster.*`: this daemon's name among those sharing one database.
+    public var cluster = ClusterConfiguration()
 
     public init() {}
 
@@ -50,7 +52,7 @@ public struct DaemonConfiguration: Sendable {
 
     /// Every key the file may contain. A key outside this list is a typo and is refused.
     public static let knownKeys: [String] = ownKeys + APIConfiguration.keys + StoreConfiguration.keys + IngestConfiguration.keys
-        + StreamConfiguration.keys + LivePictureConfiguration.keys + DemoConfiguration.keys
+        + StreamConfiguration.keys + LivePictureConfiguration.keys + DemoConfiguration.keys + ClusterConfiguration.keys
 
     /// The TLS settings of every TCP port.
     public var tlsPorts: [TLSFiles] { [api.tls, ingest.tcpTLS, ingest.cotTLS, api.osmandTLS, stream.tls] }
@@ -80,6 +82,7 @@ public struct DaemonConfiguration: Sendable {
         stream = try StreamConfiguration(reader: r)
         units = try LivePictureConfiguration(reader: r)
         demo = try DemoConfiguration(reader: r)
+        cluster = try ClusterConfiguration(reader: r)
         if shutdownTimeout < store.writer.writeTimeout + .seconds(2) {
             throw ConfigurationError(
                 key: "shutdown.timeoutSeconds",

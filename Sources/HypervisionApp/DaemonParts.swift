@@ -60,22 +60,51 @@ struct LiveParts {
     let state: LiveState
     let callsigns: CallsignRegistry
     let services: [any Service]
+    /// With `cluster.node` set: sends the pings taken here to the other daemons.
+    private let publisher: LiveFeedPublisher?
     private let writer: PingWriter
     private let metricsFactory: any MetricsFactory
 
     init(configuration: DaemonConfiguration, storage: StorageParts, logger: Logger, metricsFactory: any MetricsFactory) {
         let metrics = LiveUnitMetrics(factory: metricsFactory)
-        state = LiveState(picture: LivePicture(configuration: configuration.units, onUnitCountChange: metrics.observe))
+        let state = LiveState(picture: LivePicture(configuration: configuration.units, onUnitCountChange: metrics.observe))
+        self.state = state
         callsigns = CallsignRegistry(live: state, history: storage.history, logger: logger, capacity: configuration.units.maximumUnits)
-        services = [callsigns, LiveUnitKeeper(picture: state.picture, logger: logger)]
+        var services: [any Service] = [callsigns, LiveUnitKeeper(picture: state.picture, logger: logger)]
+        if configuration.cluster.isShared {
+            let node = configuration.cluster.node
+            let feedMetrics = LiveFeedMetrics(factory: metricsFactory)
+            let publisher = LiveFeedPublisher(database: storage.database, node: node, metrics: feedMetrics, logger: logger)
+            let listener = LiveFeedListener(
+                database: storage.database, node: node, metrics: feedMetrics, logger: logger,
+                onPings: { state.picture.apply($0) },
+                onJoined: { [history = storage.history, status = storage.status] in
+                    // Published while this daemon was not listening: the stored latest positions
+                    // have it (once the schema is there; before, the start-up loader does it).
+                    guard status.isSchemaReady else { return }
+                    let settings = state.picture.configuration
+                    let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
+                    state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
+                })
+            services += [publisher, listener]
+            self.publisher = publisher
+        } else {
+            publisher = nil
+        }
+        self.services = services
         writer = storage.writer
         self.metricsFactory = metricsFactory
     }
 
-    /// The path of one ingest protocol into the writer, showing its pings on the live picture.
+    /// The path of one ingest protocol into the writer, showing its pings on the live picture
+    /// (and, in a cluster, on the other daemons' pictures).
     func intake(_ name: String) -> PingIntake {
         PingIntake(
-            storage: writer, protocol: name, metricsFactory: metricsFactory, observe: { [state] in state.picture.apply($0) },
+            storage: writer, protocol: name, metricsFactory: metricsFactory,
+            observe: { [state, publisher] in
+                state.picture.apply($0)
+                publisher?.offer($0)
+            },
             observeCallsigns: { [callsigns] in callsigns.note($0) })
     }
 }

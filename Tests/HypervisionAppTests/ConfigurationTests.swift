@@ -134,6 +134,16 @@ import NIOCore
         #expect(await problem("ingest:\n  tcp:\n    maxUnauthenticated: -1\n")?.key == "ingest.tcp.maxUnauthenticated")
     }
 
+    @Test func clusterNodeNamesAreChecked() async throws {
+        for bad in ["-a", "a b", String(repeating: "x", count: 64), "cic/a"] {
+            let error = await problem("cluster:\n  node: \"\(bad)\"\n")
+            #expect(error?.key == "cluster.node" && error?.problem.contains("is not a node name") == true, "\(bad): \(String(describing: error))")
+        }
+        let named = try await ConfigurationLoader.load(filePath: write("cluster:\n  node: cic-paris.1\n"), overrides: [:], environment: [:])
+        #expect(named.cluster.node == "cic-paris.1" && named.cluster.isShared)
+        #expect(try await ConfigurationLoader.load(filePath: write("log:\n  level: info\n"), overrides: [:], environment: [:]).cluster.isShared == false)
+    }
+
     @Test func brokenYAMLIsReportedWithTheFile() async {
         let error = await problem("http: [port: 1\n")
         #expect(error?.key == nil)

@@ -1,0 +1,306 @@
+import HypervisionConfiguration
+import HypervisionCore
+import Logging
+import Metrics
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The `cluster.*` section: the name of this daemon among those that share one database.
+///
+/// Empty (the default), the daemon is alone: nothing is published or listened to. Named, the
+/// daemon publishes the pings it takes to the others on the `hypervision_live` channel and shows
+/// theirs on its own live picture, so a ping sent to any daemon moves the unit on every one.
+public struct ClusterConfiguration: ConfigurationSection, Hashable {
+    public var node = ""
+
+    public init() {}
+
+    public static let keys = ["cluster.node"]
+
+    public init(reader r: SectionReader) throws(ConfigurationError) {
+        node = r.string("cluster.node", default: node)
+        if !node.isEmpty && !Self.isValidNode(node) {
+            throw ConfigurationError(
+                key: "cluster.node", problem: "\"\(node)\" is not a node name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+    }
+
+    public var isShared: Bool { !node.isEmpty }
+
+    static func isValidNode(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        func isAlphanumeric(_ byte: UInt8) -> Bool { (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) }
+        return isAlphanumeric(bytes[0]) && bytes.allSatisfy { isAlphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }
+    }
+}
+
+/// The live feed's counters: `hypervision_cluster_pings_total{direction="published"|"received"}`,
+/// `hypervision_cluster_pings_dropped_total{reason=…}` and `hypervision_cluster_listening`
+/// (1 while this daemon hears the others).
+public final class LiveFeedMetrics: Sendable {
+    let published: Counter
+    let received: Counter
+    let droppedBacklog: Counter
+    let refused: Counter
+    let listening: Gauge
+
+    public init(factory: any MetricsFactory) {
+        published = Counter(label: "hypervision_cluster_pings_total", dimensions: [("direction", "published")], factory: factory)
+        received = Counter(label: "hypervision_cluster_pings_total", dimensions: [("direction", "received")], factory: factory)
+        droppedBacklog = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
+        refused = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "unreadable")], factory: factory)
+        listening = Gauge(label: "hypervision_cluster_listening", factory: factory)
+        for counter in [published, received, droppedBacklog, refused] { counter.increment(by: 0) }
+        listening.record(0)
+    }
+}
+
+/// The channel every daemon of one database publishes on and listens to.
+public enum LiveFeedChannel {
+    public static let name = "hypervision_live"
+    /// The first key of the advisory lock a daemon holds on its node name while it listens.
+    static let nodeLockSpace: Int32 = 0x4856_4E44  // "HVND"
+}
+
+/// Publishes the pings this daemon takes to the other daemons, with `pg_notify` in batches.
+///
+/// ``offer(_:)`` is called on the ingest path and only appends to a bounded backlog. The run
+/// loop wakes, waits `window` so that a burst goes out as one statement, and sends the backlog
+/// as payloads of ``LiveFeedCodec``. When the database cannot be reached the backlog is kept and
+/// sent later, up to `maximumBacklog` pings; past it the oldest go first (counted): the newest
+/// positions are the ones a live picture needs, and the stored history is not affected.
+public final class LiveFeedPublisher: Service, Sendable {
+    let database: Database
+    let node: String
+    let window: Duration
+    let maximumBacklog: Int
+    let metrics: LiveFeedMetrics
+    let logger: Logger
+    private let backlog = Mutex<[Ping]>([])
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    public init(
+        database: Database, node: String, metrics: LiveFeedMetrics, logger: Logger, window: Duration = .milliseconds(5),
+        maximumBacklog: Int = 50_000
+    ) {
+        self.database = database
+        self.node = node
+        self.metrics = metrics
+        self.logger = logger
+        self.window = window
+        self.maximumBacklog = maximumBacklog
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues pings for the others; never waits.
+    public func offer(_ pings: [Ping]) {
+        guard !pings.isEmpty else { return }
+        let dropped = backlog.withLock { backlog -> Int in
+            backlog.append(contentsOf: pings)
+            let excess = backlog.count - maximumBacklog
+            guard excess > 0 else { return 0 }
+            backlog.removeFirst(excess)
+            return excess
+        }
+        if dropped > 0 { metrics.droppedBacklog.increment(by: dropped) }
+        wake.yield()
+    }
+
+    public func run() async throws {
+        var failures = 0
+        for await _ in wakes.cancelOnGracefulShutdown() {
+            try? await Task.sleep(for: window)
+            while true {
+                let pings = backlog.withLock { backlog in
+                    defer { backlog.removeAll(keepingCapacity: true) }
+                    return backlog
+                }
+                if pings.isEmpty { break }
+                do {
+                    try await publish(pings)
+                    metrics.published.increment(by: pings.count)
+                    if failures > 0 { logger.notice("live feed: publishing again", metadata: ["failures": "\(failures)"]) }
+                    failures = 0
+                } catch {
+                    // Put them back in front of what came meanwhile, then try again later.
+                    failures += 1
+                    if failures == 1 {
+                        logger.warning("live feed: cannot publish; keeping the pings", metadata: ["error": "\(DatabaseErrors.describe(error))"])
+                    }
+                    backlog.withLock { $0.insert(contentsOf: pings, at: 0) }
+                    try? await Task.sleep(for: .milliseconds(min(2_000, 100 * failures)))
+                    if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                    wake.yield()
+                    break
+                }
+            }
+        }
+    }
+
+    func publish(_ pings: [Ping]) async throws {
+        let payloads = LiveFeedCodec.encode(pings, node: node)
+        try await database.query(
+            "SELECT pg_notify(\(LiveFeedChannel.name), payload) FROM unnest(\(payloads)::text[]) AS payload", deadline: .seconds(2))
+    }
+}
+
+/// A node name already held by another daemon on the same database.
+public struct DuplicateNodeError: Error, Sendable, CustomStringConvertible {
+    public var node: String
+    public var description: String {
+        "another daemon on this database already runs as node \"\(node)\" (cluster.node): give each daemon its own name"
+    }
+}
+
+/// Shows the pings the other daemons take on this daemon's live picture.
+///
+/// Holds one connection of its own (not from the pool) to the database's current server, with
+/// `LISTEN` on ``LiveFeedChannel/name`` and an advisory lock on its node name, so two daemons
+/// cannot run under one name. Every time it (re)joins, once `LISTEN` is in place, `onJoined`
+/// reloads the latest stored positions: what was published while this daemon was not listening
+/// is then not missed. A connection that stops answering (checked every `healthInterval`) or a
+/// pool that moved to another server (a failover) makes it join again.
+public struct LiveFeedListener: Service {
+    let database: Database
+    let node: String
+    let metrics: LiveFeedMetrics
+    let logger: Logger
+    let healthInterval: Duration
+    let onPings: @Sendable ([Ping]) -> Void
+    let onJoined: @Sendable () async throws -> Void
+
+    public init(
+        database: Database, node: String, metrics: LiveFeedMetrics, logger: Logger, healthInterval: Duration = .seconds(5),
+        onPings: @escaping @Sendable ([Ping]) -> Void, onJoined: @escaping @Sendable () async throws -> Void
+    ) {
+        self.database = database
+        self.node = node
+        self.metrics = metrics
+        self.logger = logger
+        self.healthInterval = healthInterval
+        self.onPings = onPings
+        self.onJoined = onJoined
+    }
+
+    public func run() async throws {
+        let joined = JoinRecord()
+        var lastProblem = ""
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await listenOnce(onJoin: { joined.set() })
+                }
+            } catch let error as DuplicateNodeError where !joined.isSet {
+                // At start-up: a configuration mistake (exit 78). Later, it may be this daemon's
+                // own session on a server that has not yet noticed it is gone: wait it out.
+                throw ConfigurationError(key: "cluster.node", problem: error.description)
+            } catch {
+                metrics.listening.record(0)
+                let problem = DatabaseErrors.describe(error)
+                if problem != lastProblem && !(error is CancellationError) {
+                    logger.warning("live feed: not listening; joining again", metadata: ["reason": "\(problem)"])
+                }
+                lastProblem = problem
+            }
+            metrics.listening.record(0)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+    }
+
+    private func listenOnce(onJoin: @Sendable () -> Void) async throws {
+        guard let endpoint = database.currentEndpoint else {
+            throw DatabaseEndpointError("no server to listen to yet")
+        }
+        var configuration = try endpoint.connectionConfiguration()
+        configuration.options.additionalStartupParameters.append(("application_name", "hypervisiond \(node) live feed"))
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        do {
+            try await withDeadline(healthInterval, closing: connection) {
+                let rows = try await connection.query(
+                    "SELECT pg_try_advisory_lock(\(LiveFeedChannel.nodeLockSpace), hashtext(\(node)))", logger: logger
+                ).collect()
+                guard try rows.first?.decode(Bool.self) == true else { throw DuplicateNodeError(node: node) }
+            }
+            try await connection.listen(on: LiveFeedChannel.name) { notifications in
+                try await onJoined()
+                onJoin()
+                metrics.listening.record(1)
+                logger.notice("live feed: listening to the other daemons", metadata: ["server": "\(endpoint.serverDescription)"])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await notification in notifications { receive(notification.payload) }
+                        throw DatabaseConnectionClosed()
+                    }
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: healthInterval)
+                            if database.currentEndpoint != endpoint {
+                                throw DatabaseEndpointError("the database moved to \(database.currentEndpoint?.serverDescription ?? "another server")")
+                            }
+                            try await withDeadline(healthInterval, closing: connection) {
+                                _ = try await connection.query("SELECT 1", logger: logger).collect()
+                            }
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    try await group.next()
+                }
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+    }
+
+    func receive(_ payload: String) {
+        let decoded: LiveFeedCodec.Decoded
+        do {
+            decoded = try LiveFeedCodec.decode(payload)
+        } catch {
+            metrics.refused.increment()
+            logger.warning("live feed: a notification is refused", metadata: ["reason": "\(error)"])
+            return
+        }
+        if !decoded.refused.isEmpty {
+            metrics.refused.increment(by: decoded.refused.count)
+            logger.warning(
+                "live feed: pings refused", metadata: ["from": "\(decoded.node)", "count": "\(decoded.refused.count)", "first": "\(decoded.refused[0])"])
+        }
+        guard decoded.node != node, !decoded.pings.isEmpty else { return }
+        metrics.received.increment(by: decoded.pings.count)
+        onPings(decoded.pings)
+    }
+
+    /// Runs `body`, closing `connection` if it has not finished within `limit`: a server that
+    /// does not answer at all would otherwise hold the call for ever.
+    private func withDeadline(
+        _ limit: Duration, closing connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw DatabaseTimeout(limit: limit)
+            }
+            defer { group.cancelAll() }
+            do {
+                try await group.next()
+            } catch {
+                connection.close().whenComplete { _ in }
+                throw error
+            }
+        }
+    }
+}
+
+/// Whether the listener has joined once (a duplicate node name after that is not a start-up mistake).
+private final class JoinRecord: Sendable {
+    private let joined = Mutex(false)
+    var isSet: Bool { joined.withLock { $0 } }
+    func set() { joined.withLock { $0 = true } }
+}
