@@ -155,10 +155,9 @@ public func waitUntilReady(httpPort port: Int, seconds: Double) async -> Bool {
     return false
 }
 
-/// The cumulative buckets (`le`, count) of the Prometheus histogram `name` on the daemon's
-/// `/metrics` (loopback `httpPort`), by ascending `le`; empty when it cannot be read.
-public func histogramBuckets(httpPort: Int, name: String) -> [(le: Double, count: Double)] {
-    guard let fd = loopbackConnection(port: httpPort) else { return [] }
+/// The daemon's `/metrics` text (loopback `httpPort`); empty when it cannot be read.
+public func metricsText(httpPort: Int) -> String {
+    guard let fd = loopbackConnection(port: httpPort) else { return "" }
     defer { close(fd) }
     let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -169,9 +168,23 @@ public func histogramBuckets(httpPort: Int, name: String) -> [(le: Double, count
         if n <= 0 { break }
         answer += buffer[..<n]
     }
+    return String(decoding: answer, as: UTF8.self)
+}
+
+/// The value of the unlabelled series `name` on the daemon's `/metrics`; nil when absent.
+public func metricValue(httpPort: Int, name: String) -> Double? {
+    for line in metricsText(httpPort: httpPort).split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1))
+    }
+    return nil
+}
+
+/// The cumulative buckets (`le`, count) of the Prometheus histogram `name` on the daemon's
+/// `/metrics` (loopback `httpPort`), by ascending `le`; empty when it cannot be read.
+public func histogramBuckets(httpPort: Int, name: String) -> [(le: Double, count: Double)] {
     let prefix = name + "_bucket{le=\""
     var buckets: [(le: Double, count: Double)] = []
-    for line in String(decoding: answer, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
+    for line in metricsText(httpPort: httpPort).split(separator: "\n") where line.hasPrefix(prefix) {
         let rest = line.dropFirst(prefix.count)
         guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " ") else { continue }
         let edge = rest[..<quote] == "+Inf" ? Double.infinity : Double(rest[..<quote])

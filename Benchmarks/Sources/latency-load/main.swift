@@ -7,6 +7,11 @@
 //
 //   swift build -c release --package-path Benchmarks --product hypervisiond
 //   swift run -c release --package-path Benchmarks latency-load --daemon Benchmarks/.build/release/hypervisiond
+//
+// With --cluster, two daemons share the database as nodes of one cluster (cluster.node): the
+// pings go to the first, the measured subscribers are on the second, so the figure is the
+// cross-daemon latency (LISTEN/NOTIFY included). One reference subscriber on the first daemon
+// gives the same-daemon latency in the same run.
 import ArgumentParser
 import Foundation
 import HypervisionCore
@@ -31,6 +36,7 @@ struct Options: ParsableCommand {
     @Option(help: "NDJSON ingest connections.") var connections = 10
     @Option(help: "The hub's cap per subscriber (subscriptions.maxMessagesPerSecond).") var maxMessagesPerSecond = 200
     @Option(help: "The hypervisiond to start (a release build).") var daemon = "../.build/release/hypervisiond"
+    @Flag(help: "Pings to one daemon, subscribers on a second one sharing its database (cross-daemon latency).") var cluster = false
 
     func validate() throws {
         guard rate > 0, seconds > 0, warmup >= 0, subscribers > 0, units > 0, connections > 0, maxMessagesPerSecond > 0 else {
@@ -100,11 +106,8 @@ defer {
 let httpPort = freePort(), tcpPort = freePort(), subscriptionPort = freePort()
 // Not our stderr: the daemon must not hold a pipe open that a caller of this tool waits on.
 let daemonLog = "/tmp/latency-load-daemon-\(getpid()).log"
-let daemon = try launchDaemon(
-    executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state",
-    databaseURL: "postgres:///postgres?host=\(admin.host)&user=\(admin.user)", settings: [
-        "HYPERVISION_INGEST_TCP_PORT": "\(tcpPort)",
-        "HYPERVISION_SUBSCRIPTIONS_PORT": "\(subscriptionPort)",
+let databaseURL = "postgres:///postgres?host=\(admin.host)&user=\(admin.user)"
+let commonSettings = [
         "HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND": "\(options.maxMessagesPerSecond)",
         "HYPERVISION_WALLS_INTERVAL_MS": "10",
         "HYPERVISION_WALLS_DIRECTORY": base + "/walls",
@@ -116,13 +119,31 @@ let daemon = try launchDaemon(
         "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED": "\(options.subscribers + 100)",
         "HYPERVISION_SUBSCRIPTIONS_MAX_UNSUBSCRIBED_PER_ADDRESS": "\(options.subscribers + 100)",
         "HYPERVISION_INGEST_TCP_MAX_CONNECTIONS_PER_ADDRESS": "\(options.connections + 10)",
-    ], log: daemonLog)
+    ]
+func settings(node: String, tcp: Int, subscriptions: Int) -> [String: String] {
+    var settings = commonSettings
+    settings["HYPERVISION_INGEST_TCP_PORT"] = "\(tcp)"
+    settings["HYPERVISION_SUBSCRIPTIONS_PORT"] = "\(subscriptions)"
+    if options.cluster { settings["HYPERVISION_CLUSTER_NODE"] = node }
+    return settings
+}
+let daemon = try launchDaemon(
+    executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state", databaseURL: databaseURL,
+    settings: settings(node: "bench-a", tcp: tcpPort, subscriptions: subscriptionPort), log: daemonLog)
 say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
+// The second node of --cluster: where the measured subscribers are.
+let secondHTTPPort = freePort(), secondSubscriptionPort = freePort()
+let second: Process? = options.cluster
+    ? try launchDaemon(
+        executable: options.daemon, httpPort: secondHTTPPort, stateDirectory: base + "/state-b", databaseURL: databaseURL,
+        settings: settings(node: "bench-b", tcp: freePort(), subscriptions: secondSubscriptionPort), log: daemonLog + ".b")
+    : nil
 /// Stops the daemon and the cluster, then exits (exit() skips top-level defers).
 let stopAll: @Sendable (Int32) -> Never = { code in
     fflush(nil)
     for fd in openSockets.withLock({ $0 }) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
     if stopDaemon(daemon) { say("the daemon did not stop within 10 s of SIGTERM; it was killed") }
+    if let second, stopDaemon(second) { say("the second daemon did not stop within 10 s of SIGTERM; it was killed") }
     try? cluster.stop()
     try? FileManager.default.removeItem(atPath: base)
     exit(code)
@@ -139,7 +160,17 @@ defer {
 }
 guard await waitUntilReady(httpPort: httpPort, seconds: 60) else { print("the daemon did not become ready"); stopAll(1) }
 say("daemon ready")
-print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers; walls every 10 ms, subscribers capped at \(options.maxMessagesPerSecond)/s")
+if options.cluster {
+    guard await waitUntilReady(httpPort: secondHTTPPort, seconds: 60) else { print("the second daemon did not become ready"); stopAll(1) }
+    var listening = false
+    for _ in 0..<300 where !listening {
+        listening = [httpPort, secondHTTPPort].allSatisfy { metricValue(httpPort: $0, name: "hypervision_cluster_listening") == 1 }
+        if !listening { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    guard listening else { print("the daemons do not hear each other (hypervision_cluster_listening)"); stopAll(1) }
+    say("second daemon ready; both listening")
+}
+print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers\(options.cluster ? " on a second daemon (cluster), 1 reference subscriber on the first" : ""); walls every 10 ms, subscribers capped at \(options.maxMessagesPerSecond)/s")
 
 // 2. Ingest connections, each with a thread reading its ack lines.
 let runStart = Timestamp.now()
@@ -192,8 +223,13 @@ try await Task.sleep(for: .seconds(2))
 // 3. Subscribers on one polling thread; every line's arrival time is noted with its sequence
 // number, and subscriber 0 keeps its lines to be parsed after the run.
 var subscriberFDs: [Int32] = []
-for _ in 0..<options.subscribers {
-    guard let fd = connectLoopback(subscriptionPort) else { print("cannot connect to the subscription port"); stopAll(1) }
+// With --cluster the measured subscribers are on the second daemon, and one more, the reference,
+// on the daemon that takes the pings.
+let measuredPort = options.cluster ? secondSubscriptionPort : subscriptionPort
+for index in 0..<(options.subscribers + (options.cluster ? 1 : 0)) {
+    guard let fd = connectLoopback(index < options.subscribers ? measuredPort : subscriptionPort) else {
+        print("cannot connect to the subscription port"); stopAll(1)
+    }
     writeAll(fd, Array(#"{"type":"subscribe","wall":"bench"}"#.utf8) + [0x0A])
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     subscriberFDs.append(fd)
@@ -202,12 +238,14 @@ final class Arrivals: @unchecked Sendable {
     // @unchecked: written by the reader thread only, read after it stopped.
     var seqTimes: [[(seq: UInt64, time: Double)]]
     var lines0: [(time: Double, line: [UInt8])] = []
+    /// The reference subscriber's lines (--cluster): on the daemon that takes the pings.
+    var linesReference: [(time: Double, line: [UInt8])] = []
     var stop = false
     var stopped = false
     var closed = 0
     init(_ n: Int) { seqTimes = Array(repeating: [], count: n) }
 }
-let arrivals = Arrivals(options.subscribers)
+let arrivals = Arrivals(subscriberFDs.count)
 let subscriberFDsCopy = subscriberFDs
 Thread.detachNewThread {
     let n = subscriberFDsCopy.count
@@ -239,6 +277,7 @@ Thread.detachNewThread {
                         if !tail.suffix(12).elementsEqual(#""heartbeat"}"#.utf8) {
                             arrivals.seqTimes[index].append((seq, now))
                             if index == 0 { arrivals.lines0.append((now, Array(line))) }
+                            if index == options.subscribers { arrivals.linesReference.append((now, Array(line))) }
                         }
                     }
                     start = newline + 1
@@ -314,73 +353,89 @@ arrivals.stop = true
 while !arrivals.stopped { try await Task.sleep(for: .milliseconds(10)) }
 
 say("readers stopped; subscriber 0 got \(arrivals.lines0.count) lines")
-// 5. Matching. Subscriber 0's lines: which (unit, round) each one carries, first seen.
-var firstSeq: [Int: UInt64] = [:]  // key unit * 1_000_000 + round
-firstSeq.reserveCapacity(totalPings)
-var patchLines = 0, sceneLines = 0, operations = 0
-// When each version was computed (its generatedAt), on this tool's monotonic clock, to split the
-// latency into "until the round that shows the ping" and "from that round to the subscriber".
-var generatedAt: [UInt64: Double] = [:]
+// 5. Matching. A subscriber's lines: which (unit, round) each one carries, first seen.
 let wallMinusMonotonic = Double(wallStart.microseconds) / 1e6 - startAt
-func noteGenerated(_ generatedAt: inout [UInt64: Double], _ text: String?, seq: UInt64) {
-    guard let text, let time = Timestamp(rfc3339: text) else { return }
-    generatedAt[seq] = Double(time.microseconds) / 1e6 - wallMinusMonotonic
-}
-func note(_ firstSeq: inout [Int: UInt64], unit name: String, latitude: Double, seq: UInt64) {
-    guard name.hasPrefix("LAT-"), let unit = Int(name.dropFirst(4)) else { return }
-    let round = Int(((latitude - baseLatitude(unit)) / step).rounded())
-    let key = unit * 1_000_000 + round
-    if firstSeq[key] == nil { firstSeq[key] = seq }
-}
-for (_, line) in arrivals.lines0 {
-    guard let message = try? JSONValue(parsing: line), let object = message.objectValue,
-        let seq = object["seq"]?.doubleValue.map({ UInt64($0) })
-    else { continue }
-    switch object["type"]?.stringValue {
-    case "patch":
-        patchLines += 1
-        for op in object["patch"]?.arrayValue ?? [] {
-            if op.objectValue?["path"]?.stringValue == "/generatedAt" { noteGenerated(&generatedAt, op.objectValue?["value"]?.stringValue, seq: seq) }
-            guard let path = op.objectValue?["path"]?.stringValue, path.hasPrefix("/units/") else { continue }
-            operations += 1
-            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-            // /units/ID/lat (a replace) or /units/ID (a whole marker).
-            if parts.count == 4, parts[3] == "lat", let latitude = op.objectValue?["value"]?.doubleValue {
-                note(&firstSeq, unit: String(parts[2]), latitude: latitude, seq: seq)
-            } else if parts.count == 3, let latitude = op.objectValue?["value"]?.objectValue?["lat"]?.doubleValue {
-                note(&firstSeq, unit: String(parts[2]), latitude: latitude, seq: seq)
+struct Shown {
+    var firstSeq: [Int: UInt64] = [:]  // key unit * 1_000_000 + round
+    /// When each version was computed (its generatedAt), on this tool's monotonic clock, to split
+    /// the latency into "until the round that shows the ping" and "from that round on".
+    var generatedAt: [UInt64: Double] = [:]
+    var patchLines = 0, sceneLines = 0, operations = 0
+
+    mutating func noteGenerated(_ text: String?, seq: UInt64) {
+        guard let text, let time = Timestamp(rfc3339: text) else { return }
+        generatedAt[seq] = Double(time.microseconds) / 1e6 - wallMinusMonotonic
+    }
+
+    mutating func note(unit name: String, latitude: Double, seq: UInt64) {
+        guard name.hasPrefix("LAT-"), let unit = Int(name.dropFirst(4)) else { return }
+        let round = Int(((latitude - baseLatitude(unit)) / step).rounded())
+        let key = unit * 1_000_000 + round
+        if firstSeq[key] == nil { firstSeq[key] = seq }
+    }
+
+    init(_ lines: [(time: Double, line: [UInt8])]) {
+        for (_, line) in lines {
+            guard let message = try? JSONValue(parsing: line), let object = message.objectValue,
+                let seq = object["seq"]?.doubleValue.map({ UInt64($0) })
+            else { continue }
+            switch object["type"]?.stringValue {
+            case "patch":
+                patchLines += 1
+                for op in object["patch"]?.arrayValue ?? [] {
+                    if op.objectValue?["path"]?.stringValue == "/generatedAt" { noteGenerated(op.objectValue?["value"]?.stringValue, seq: seq) }
+                    guard let path = op.objectValue?["path"]?.stringValue, path.hasPrefix("/units/") else { continue }
+                    operations += 1
+                    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                    // /units/ID/lat (a replace) or /units/ID (a whole marker).
+                    if parts.count == 4, parts[3] == "lat", let latitude = op.objectValue?["value"]?.doubleValue {
+                        note(unit: String(parts[2]), latitude: latitude, seq: seq)
+                    } else if parts.count == 3, let latitude = op.objectValue?["value"]?.objectValue?["lat"]?.doubleValue {
+                        note(unit: String(parts[2]), latitude: latitude, seq: seq)
+                    }
+                }
+            case "scene":
+                sceneLines += 1
+                noteGenerated(object["scene"]?.objectValue?["generatedAt"]?.stringValue, seq: seq)
+                for (name, unit) in object["scene"]?.objectValue?["units"]?.objectValue ?? [:] {
+                    if let latitude = unit.objectValue?["lat"]?.doubleValue { note(unit: name, latitude: latitude, seq: seq) }
+                }
+            default: continue
             }
         }
-    case "scene":
-        sceneLines += 1
-        noteGenerated(&generatedAt, object["scene"]?.objectValue?["generatedAt"]?.stringValue, seq: seq)
-        for (name, unit) in object["scene"]?.objectValue?["units"]?.objectValue ?? [:] {
-            if let latitude = unit.objectValue?["lat"]?.doubleValue { note(&firstSeq, unit: name, latitude: latitude, seq: seq) }
-        }
-    default: continue
     }
 }
-// Arrival of each sequence number at subscriber 0 and at the last of all subscribers.
-var arrival0: [UInt64: Double] = [:]
-for (seq, time) in arrivals.seqTimes[0] where arrival0[seq] == nil { arrival0[seq] = time }
+/// When a subscriber first got each sequence number, by sequence number. A later line also
+/// covers an earlier seq (coalescing): a ping shown at seq s reached a subscriber with the first
+/// line whose seq is >= s.
+struct ArrivalTimes {
+    let sorted: [(key: UInt64, value: Double)]
+    init(_ seqTimes: [(seq: UInt64, time: Double)]) {
+        var first: [UInt64: Double] = [:]
+        for (seq, time) in seqTimes where first[seq] == nil { first[seq] = time }
+        sorted = first.sorted { $0.key < $1.key }
+    }
+    func first(atOrAfter seq: UInt64) -> Double? {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid].key < seq { low = mid + 1 } else { high = mid }
+        }
+        return low < sorted.count ? sorted[low].value : nil
+    }
+}
+let shown0 = Shown(arrivals.lines0)
+let (patchLines, sceneLines, operations) = (shown0.patchLines, shown0.sceneLines, shown0.operations)
+let firstSeq = shown0.firstSeq, generatedAt = shown0.generatedAt
+let arrival0 = ArrivalTimes(arrivals.seqTimes[0])
+func firstArrival0(atOrAfter seq: UInt64) -> Double? { arrival0.first(atOrAfter: seq) }
 var arrivalAll: [UInt64: (count: Int, last: Double)] = [:]
-for perSubscriber in arrivals.seqTimes {
+for perSubscriber in arrivals.seqTimes.prefix(options.subscribers) {
     var seen = Set<UInt64>()
     for (seq, time) in perSubscriber where seen.insert(seq).inserted {
         let current = arrivalAll[seq] ?? (0, 0)
         arrivalAll[seq] = (current.count + 1, max(current.last, time))
     }
-}
-// A later line also covers an earlier seq (coalescing): a ping shown at seq s reached a
-// subscriber with the first line whose seq is >= s. Arrival times by seq, sorted.
-let sorted0 = arrival0.sorted { $0.key < $1.key }
-func firstArrival0(atOrAfter seq: UInt64) -> Double? {
-    var low = 0, high = sorted0.count
-    while low < high {
-        let mid = (low + high) / 2
-        if sorted0[mid].key < seq { low = mid + 1 } else { high = mid }
-    }
-    return low < sorted0.count ? sorted0[low].value : nil
 }
 let measureFrom = startAt + Double(options.warmup)
 var latencies0: [Double] = [], latenciesAll: [Double] = []
@@ -408,6 +463,21 @@ for records in sent.records {
         }
     }
 }
+// The reference subscriber (--cluster): the same pings, seen on the daemon that took them.
+var referenceLatencies: [Double] = [], referenceDue: [Double] = []
+if options.cluster {
+    let shown = Shown(arrivals.linesReference)
+    let arrival = ArrivalTimes(arrivals.seqTimes[options.subscribers])
+    for records in sent.records {
+        for record in records where record.time >= measureFrom {
+            guard let seq = shown.firstSeq[Int(record.unit) * 1_000_000 + Int(record.round)], let arrived = arrival.first(atOrAfter: seq) else { continue }
+            referenceLatencies.append((arrived - record.time) * 1000)
+            referenceDue.append((arrived - record.due) * 1000)
+        }
+    }
+    referenceLatencies.sort()
+    referenceDue.sort()
+}
 latencies0.sort()
 latenciesAll.sort()
 dueLatencies0.sort()
@@ -429,5 +499,9 @@ print("            that round -> subscriber 0        p50 \(fixed(percentile(afte
 let rounds = histogramDifference(roundsBefore, roundsAfter, quantile: 0.99, above: 0.001)
 let roundsMedian = histogramDifference(roundsBefore, roundsAfter, quantile: 0.5, above: 0.001)
 print("wall rounds while sending: \(Int(rounds.count)); wall-clock p50 <= \(fixed(roundsMedian.quantileEdge * 1000, 2)) ms, p99 <= \(fixed(rounds.quantileEdge * 1000, 2)) ms (bucket edges of hypervision_wall_round_duration_seconds), \(fixed(rounds.shareAbove * 100, 2))% over 1 ms (target p99 < 1 ms)")
+if options.cluster {
+    print("reference, same daemon as the pings: from its write p50 \(fixed(percentile(referenceLatencies, 0.5), 2)) ms  p99 \(fixed(percentile(referenceLatencies, 0.99), 2)) ms; from its due time p99 \(fixed(percentile(referenceDue, 0.99), 2)) ms")
+    print("cross-daemon (pings to node bench-a, subscribers on bench-b), from the due time: p50 \(fixed(percentile(dueLatencies0, 0.5), 2)) ms  p99 \(fixed(percentile(dueLatencies0, 0.99), 2)) ms (target p99 < 100 ms); \(fixed(percentile(dueLatencies0, 0.99) - percentile(referenceDue, 0.99), 2)) ms over the same daemon at p99")
+}
 print("daemon CPU while sending: \(fixed(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
 stopAll(0)
