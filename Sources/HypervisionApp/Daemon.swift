@@ -108,8 +108,13 @@ public struct Daemon {
         let systemd = SystemdService(
             notifier: notifier, status: storage.status, writer: storage.writer, progressWindow: configuration.store.writerProgressWindow,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger)
-        let live = LiveParts(configuration: configuration, storage: storage, logger: logger, metricsFactory: metricsFactory)
-        let walls = WallParts(configuration: configuration.stream, demo: configuration.demo.enabled, storage: storage, live: live, logger: logger, metricsFactory: metricsFactory)
+        let cluster = ClusterParts(configuration: configuration, storage: storage, logger: logger, metricsFactory: metricsFactory)
+        let live = LiveParts(
+            configuration: configuration, storage: storage, publisher: cluster?.publisher, logger: logger, metricsFactory: metricsFactory)
+        let walls = WallParts(
+            configuration: configuration.stream, demo: configuration.demo.enabled, storage: storage, live: live, ownership: cluster?.ownership,
+            logger: logger, metricsFactory: metricsFactory)
+        let clusterServices = cluster?.services(live: live, walls: walls, storage: storage) ?? []
         // Set once the live picture is rebuilt: /readyz waits for it, and so does the demo.
         let liveLoaded = Flag()
         let loader = LiveStateLoader(
@@ -128,7 +133,8 @@ public struct Daemon {
             overlays: basemapOverlays, liveLoaded: liveLoaded, onBound: { systemd.listenerBound() })
         systemd.expect(listeners: listeners.count)
 
-        var services: [any Service] = [storage.database, storage.supervisor, storage.writer, loader] + live.services + [walls.service]
+        var services: [any Service] = [storage.database, storage.supervisor, storage.writer, loader] + live.services + clusterServices
+            + [walls.service]
             + listeners + [SceneHubService(hub: walls.hub)]
         if configuration.demo.enabled {
             services.append(

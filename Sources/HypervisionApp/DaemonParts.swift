@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import PostgresNIO
+import Synchronization
 
 // The daemon's parts, each built from its own configuration section. ``Daemon`` only puts
 // them in order under one ServiceGroup.
@@ -60,38 +61,20 @@ struct LiveParts {
     let state: LiveState
     let callsigns: CallsignRegistry
     let services: [any Service]
-    /// With `cluster.node` set: sends the pings taken here to the other daemons.
+    /// In a cluster: sends the pings taken here to the other daemons.
     private let publisher: LiveFeedPublisher?
     private let writer: PingWriter
     private let metricsFactory: any MetricsFactory
 
-    init(configuration: DaemonConfiguration, storage: StorageParts, logger: Logger, metricsFactory: any MetricsFactory) {
+    init(
+        configuration: DaemonConfiguration, storage: StorageParts, publisher: LiveFeedPublisher?, logger: Logger,
+        metricsFactory: any MetricsFactory
+    ) {
         let metrics = LiveUnitMetrics(factory: metricsFactory)
-        let state = LiveState(picture: LivePicture(configuration: configuration.units, onUnitCountChange: metrics.observe))
-        self.state = state
+        state = LiveState(picture: LivePicture(configuration: configuration.units, onUnitCountChange: metrics.observe))
         callsigns = CallsignRegistry(live: state, history: storage.history, logger: logger, capacity: configuration.units.maximumUnits)
-        var services: [any Service] = [callsigns, LiveUnitKeeper(picture: state.picture, logger: logger)]
-        if configuration.cluster.isShared {
-            let node = configuration.cluster.node
-            let feedMetrics = LiveFeedMetrics(factory: metricsFactory)
-            let publisher = LiveFeedPublisher(database: storage.database, node: node, metrics: feedMetrics, logger: logger)
-            let listener = LiveFeedListener(
-                database: storage.database, node: node, metrics: feedMetrics, logger: logger,
-                onPings: { state.picture.apply($0) },
-                onJoined: { [history = storage.history, status = storage.status] in
-                    // Published while this daemon was not listening: the stored latest positions
-                    // have it (once the schema is there; before, the start-up loader does it).
-                    guard status.isSchemaReady else { return }
-                    let settings = state.picture.configuration
-                    let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
-                    state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
-                })
-            services += [publisher, listener]
-            self.publisher = publisher
-        } else {
-            publisher = nil
-        }
-        self.services = services
+        services = [callsigns, LiveUnitKeeper(picture: state.picture, logger: logger)]
+        self.publisher = publisher
         writer = storage.writer
         self.metricsFactory = metricsFactory
     }
@@ -109,21 +92,83 @@ struct LiveParts {
     }
 }
 
+/// With `cluster.node` set, what makes this daemon one of several on a database: the live feed
+/// (this daemon's pings out, the others' in), the walls it lays out (one daemon per wall), and
+/// the relay of scenes between them. Made in two steps, around the live picture and the walls
+/// that it connects: ``init(configuration:storage:logger:metricsFactory:)`` before them,
+/// ``services(live:walls:storage:)`` after.
+struct ClusterParts {
+    let node: String
+    let metrics: LiveFeedMetrics
+    let publisher: LiveFeedPublisher
+    let ownership: WallOwnership
+    private let wallIDs: WallIDSource
+    private let logger: Logger
+    private let metricsFactory: any MetricsFactory
+
+    init?(configuration: DaemonConfiguration, storage: StorageParts, logger: Logger, metricsFactory: any MetricsFactory) {
+        guard configuration.cluster.isShared else { return nil }
+        node = configuration.cluster.node
+        metrics = LiveFeedMetrics(factory: metricsFactory)
+        publisher = LiveFeedPublisher(database: storage.database, node: node, metrics: metrics, logger: logger)
+        let wallIDs = WallIDSource()
+        self.wallIDs = wallIDs
+        let owned = Gauge(label: "hypervision_cluster_walls_owned", factory: metricsFactory)
+        owned.record(0)
+        ownership = WallOwnership(wanted: { wallIDs.ids() })
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+        ownership.observe { [ownership] _, _ in owned.record(ownership.ownedWalls.count) }
+    }
+
+    /// The relay and the listener, once the live picture and the walls exist.
+    func services(live: LiveParts, walls: WallParts, storage: StorageParts) -> [any Service] {
+        wallIDs.set { walls.service.wallIDs }
+        let relay = SceneRelay(
+            node: node, hub: walls.hub, ownership: ownership, publisher: publisher, logger: logger, metricsFactory: metricsFactory)
+        ownership.observe { taken, given in relay.walls(taken: taken, given: given) }
+        walls.hub.observePublications { key, seq, operations in relay.published(key, seq: seq, operations: operations) }
+        let state = live.state
+        let listener = LiveFeedListener(
+            database: storage.database, node: node, metrics: metrics, logger: logger, ownership: ownership,
+            onPings: { state.picture.apply($0) },
+            onMessage: { relay.receive($0) },
+            onJoined: { [history = storage.history, status = storage.status] in
+                relay.joined()
+                // Published while this daemon was not listening: the stored latest positions
+                // have it (once the schema is there; before, the start-up loader does it).
+                guard status.isSchemaReady else { return }
+                let settings = state.picture.configuration
+                let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
+                state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
+            })
+        return [publisher, listener]
+    }
+}
+
+/// The walls defined here, for the ownership made before the walls are.
+private final class WallIDSource: Sendable {
+    private let source = Mutex<(@Sendable () -> [String])?>(nil)
+    func set(_ ids: @escaping @Sendable () -> [String]) { source.withLock { $0 = ids } }
+    func ids() -> [String] { source.withLock { $0 }?() ?? [] }
+}
+
 /// The walls: definitions (files, the API, the demo), the layout loop and the hub that serves
 /// scenes to renderers.
 struct WallParts {
     let hub: SceneHub
     let service: WallService
 
+    /// `ownership`: in a cluster, the walls this daemon lays out (the others are relayed).
     init(
-        configuration: StreamConfiguration, demo: Bool, storage: StorageParts, live: LiveParts, logger: Logger,
+        configuration: StreamConfiguration, demo: Bool, storage: StorageParts, live: LiveParts, ownership: WallOwnership?, logger: Logger,
         metricsFactory: any MetricsFactory
     ) {
         hub = SceneHub(configuration: configuration.hub, metricsFactory: metricsFactory)
         let inputs = WallInputs(live: live.state)
         service = WallService(
             configuration: configuration.walls, hub: hub, log: storage.sceneLog, logger: logger, metricsFactory: metricsFactory,
-            inputs: { inputs.inputs(unitsSince: $0) })
+            laidOutHere: { ownership?.owns($0) ?? true }, inputs: { inputs.inputs(unitsSince: $0) })
         Daemon.loadWallFiles(into: service, directory: configuration.wallsDirectory, logger: logger)
         if demo {
             do {

@@ -80,6 +80,10 @@ public final class LiveFeedPublisher: Service, Sendable {
     let metrics: LiveFeedMetrics
     let logger: Logger
     private let backlog = Mutex<[Ping]>([])
+    /// Other payloads (scenes relayed to the other daemons, requests), sent in order after the
+    /// pings of the same pass. Not kept when the database cannot be reached: they are about now,
+    /// and a daemon that missed some asks again.
+    private let messages = Mutex<[String]>([])
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
@@ -110,6 +114,17 @@ public final class LiveFeedPublisher: Service, Sendable {
         wake.yield()
     }
 
+    /// Queues ready-made payloads (at most ``LiveFeedCodec/maximumPayloadBytes`` each); never waits.
+    public func offer(messages payloads: [String]) {
+        guard !payloads.isEmpty else { return }
+        messages.withLock { messages in
+            messages.append(contentsOf: payloads)
+            // A database that is away for long: the oldest go first.
+            if messages.count > 10_000 { messages.removeFirst(messages.count - 10_000) }
+        }
+        wake.yield()
+    }
+
     public func run() async throws {
         var failures = 0
         for await _ in wakes.cancelOnGracefulShutdown() {
@@ -119,9 +134,13 @@ public final class LiveFeedPublisher: Service, Sendable {
                     defer { backlog.removeAll(keepingCapacity: true) }
                     return backlog
                 }
-                if pings.isEmpty { break }
+                let others = messages.withLock { messages in
+                    defer { messages.removeAll(keepingCapacity: true) }
+                    return messages
+                }
+                if pings.isEmpty && others.isEmpty { break }
                 do {
-                    try await publish(pings)
+                    try await publish(pings, others)
                     metrics.published.increment(by: pings.count)
                     if failures > 0 { logger.notice("live feed: publishing again", metadata: ["failures": "\(failures)"]) }
                     failures = 0
@@ -141,8 +160,8 @@ public final class LiveFeedPublisher: Service, Sendable {
         }
     }
 
-    func publish(_ pings: [Ping]) async throws {
-        let payloads = LiveFeedCodec.encode(pings, node: node)
+    func publish(_ pings: [Ping], _ others: [String] = []) async throws {
+        let payloads = LiveFeedCodec.encode(pings, node: node) + others
         try await database.query(
             "SELECT pg_notify(\(LiveFeedChannel.name), payload) FROM unnest(\(payloads)::text[]) AS payload", deadline: .seconds(2))
     }
@@ -170,19 +189,27 @@ public struct LiveFeedListener: Service {
     let metrics: LiveFeedMetrics
     let logger: Logger
     let healthInterval: Duration
+    let ownership: WallOwnership?
     let onPings: @Sendable ([Ping]) -> Void
+    let onMessage: @Sendable (String) -> Void
     let onJoined: @Sendable () async throws -> Void
 
+    /// `ownership`: the walls this daemon lays out, locked on the listening connection (nil: none
+    /// is claimed). `onMessage` gets every payload that is not pings (relayed scenes, requests),
+    /// including this daemon's own.
     public init(
-        database: Database, node: String, metrics: LiveFeedMetrics, logger: Logger, healthInterval: Duration = .seconds(5),
-        onPings: @escaping @Sendable ([Ping]) -> Void, onJoined: @escaping @Sendable () async throws -> Void
+        database: Database, node: String, metrics: LiveFeedMetrics, logger: Logger, healthInterval: Duration = .seconds(1),
+        ownership: WallOwnership? = nil, onPings: @escaping @Sendable ([Ping]) -> Void,
+        onMessage: @escaping @Sendable (String) -> Void = { _ in }, onJoined: @escaping @Sendable () async throws -> Void
     ) {
         self.database = database
         self.node = node
         self.metrics = metrics
         self.logger = logger
         self.healthInterval = healthInterval
+        self.ownership = ownership
         self.onPings = onPings
+        self.onMessage = onMessage
         self.onJoined = onJoined
     }
 
@@ -217,6 +244,11 @@ public struct LiveFeedListener: Service {
         }
         var configuration = try endpoint.connectionConfiguration()
         configuration.options.additionalStartupParameters.append(("application_name", "hypervisiond \(node) live feed"))
+        // The server ends this session, and frees the walls it holds, within seconds of this
+        // machine vanishing (over TCP; a local socket closes with the process anyway).
+        configuration.options.additionalStartupParameters += [
+            ("tcp_keepalives_idle", "2"), ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "3"),
+        ]
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         do {
             try await withDeadline(healthInterval, closing: connection) {
@@ -237,12 +269,18 @@ public struct LiveFeedListener: Service {
                     }
                     group.addTask {
                         while true {
+                            // Also the health check: a connection that does not answer within
+                            // the deadline is closed, and the walls it held are given up.
+                            try await withDeadline(healthInterval * 2, closing: connection) {
+                                if let ownership {
+                                    try await ownership.reconcile(on: connection, logger: logger)
+                                } else {
+                                    _ = try await connection.query("SELECT 1", logger: logger).collect()
+                                }
+                            }
                             try await Task.sleep(for: healthInterval)
                             if database.currentEndpoint != endpoint {
                                 throw DatabaseEndpointError("the database moved to \(database.currentEndpoint?.serverDescription ?? "another server")")
-                            }
-                            try await withDeadline(healthInterval, closing: connection) {
-                                _ = try await connection.query("SELECT 1", logger: logger).collect()
                             }
                         }
                     }
@@ -251,13 +289,20 @@ public struct LiveFeedListener: Service {
                 }
             }
         } catch {
+            // Whatever the server still thinks, this daemon can no longer be sure it holds them.
+            ownership?.lost()
             try? await connection.close()
             throw error
         }
+        ownership?.lost()
         try? await connection.close()
     }
 
     func receive(_ payload: String) {
+        guard payload.hasPrefix(LiveFeedCodec.header) else {
+            onMessage(payload)
+            return
+        }
         let decoded: LiveFeedCodec.Decoded
         do {
             decoded = try LiveFeedCodec.decode(payload)
@@ -303,4 +348,68 @@ private final class JoinRecord: Sendable {
     private let joined = Mutex(false)
     var isSet: Bool { joined.withLock { $0 } }
     func set() { joined.withLock { $0 = true } }
+}
+
+/// The walls this daemon lays out: each held with an advisory lock on the live feed's own
+/// connection, so at most one daemon of a database lays a wall out at a time. The listener
+/// calls ``reconcile(on:logger:)`` every second: it takes the walls defined here that nobody
+/// holds, and gives back those no longer defined. When that connection is lost, every wall is
+/// given up at once (``lost()``), before the server frees the locks for another daemon.
+public final class WallOwnership: Sendable {
+    /// The first key of a wall's advisory lock.
+    static let lockSpace: Int32 = 0x4856_5741  // "HVWA"
+    private let wanted: @Sendable () -> [String]
+    private let owned = Mutex<Set<String>>([])
+    private let observers = Mutex<[@Sendable (_ taken: [String], _ given: [String]) -> Void]>([])
+
+    /// `wanted`: the walls defined on this daemon.
+    public init(wanted: @escaping @Sendable () -> [String]) {
+        self.wanted = wanted
+    }
+
+    /// `observer` hears of the walls taken and given up, after the change.
+    public func observe(_ observer: @escaping @Sendable (_ taken: [String], _ given: [String]) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func onChange(_ taken: [String], _ given: [String]) {
+        for observer in observers.withLock({ $0 }) { observer(taken, given) }
+    }
+
+    /// Whether this daemon lays `wall` out now.
+    public func owns(_ wall: String) -> Bool { owned.withLock { $0.contains(wall) } }
+
+    public var ownedWalls: Set<String> { owned.withLock { $0 } }
+
+    func reconcile(on connection: PostgresConnection, logger: Logger) async throws {
+        let wanted = Set(self.wanted())
+        let held = ownedWalls
+        var taken: [String] = [], given: [String] = []
+        for wall in held.subtracting(wanted).sorted() {
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.lockSpace), hashtext(\(wall)))", logger: logger).collect()
+            given.append(wall)
+        }
+        let free = wanted.subtracting(held).sorted()
+        if free.isEmpty {
+            _ = try await connection.query("SELECT 1", logger: logger).collect()
+        }
+        for wall in free {
+            let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockSpace), hashtext(\(wall)))", logger: logger).collect()
+            if try rows.first?.decode(Bool.self) == true { taken.append(wall) }
+        }
+        guard !taken.isEmpty || !given.isEmpty else { return }
+        owned.withLock { owned in
+            owned.subtract(given)
+            owned.formUnion(taken)
+        }
+        onChange(taken, given)
+    }
+
+    func lost() {
+        let given = owned.withLock { owned in
+            defer { owned.removeAll() }
+            return owned.sorted()
+        }
+        if !given.isEmpty { onChange([], given) }
+    }
 }

@@ -118,7 +118,19 @@ public struct SceneHistory: Sendable {
     /// renderers are not woken for nothing. The patch comes from `document`'s own diff against the
     /// previous version when both are of the same type (typed and cheap for scenes), from the
     /// generic JSON diff otherwise.
-    public mutating func publish<Document: StreamDocument>(_ document: Document, now: UInt64 = 0) -> (seq: UInt64, encodedOperations: [UInt8])? {
+    ///
+    /// `forced` is the sequence number the version must have (a scene relayed from the daemon
+    /// that lays the wall out, which numbers it): one after ``seq`` is an ordinary step; a gap
+    /// starts the history again at `forced` with no patches (subscribers get the full scene); an
+    /// older or repeated number is ignored (nil).
+    public mutating func publish<Document: StreamDocument>(_ document: Document, as forced: UInt64? = nil, now: UInt64 = 0)
+        -> (seq: UInt64, encodedOperations: [UInt8])?
+    {
+        if let forced, forced != seq + 1 {
+            guard forced > seq else { return nil }
+            self = SceneHistory(key: key, seq: forced, document: document, limits: limits, now: now)
+            return (forced, [])
+        }
         let next = seq + 1
         let encoded: [UInt8]
         if let previous = current.document as? Document {

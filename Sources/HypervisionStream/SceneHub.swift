@@ -92,6 +92,7 @@ public final class SceneHub: Sendable {
     /// Wakes the timer before its planned time (see ``State/timerWakesAt``).
     private let timerAlarm = Alarm()
     private let metrics: HubMetrics
+    private let observer = Mutex<(@Sendable (StreamKey, UInt64, [UInt8]?) -> Void)?>(nil)
 
     /// - Parameter metricsFactory: for the history's reach and the resumes (see ``HubMetrics``).
     public init(
@@ -110,22 +111,25 @@ public final class SceneHub: Sendable {
     /// Publishes new content for a stream (creating it on first use). Returns the new sequence
     /// number, or nil when nothing changed since the last published version (the document's own
     /// ``StreamDocument/changes(since:)`` is empty).
+    ///
+    /// `forced`: the sequence number the version must have, for a scene relayed from the daemon
+    /// that lays the wall out (see ``SceneHistory/publish(_:as:now:)``).
     @discardableResult
-    public func publish(_ key: StreamKey, content: some StreamDocument) -> UInt64? {
+    public func publish(_ key: StreamKey, content: some StreamDocument, as forced: UInt64? = nil) -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
         var wakeTimer = false
-        let (seq, deliveries): (UInt64?, [Delivery]) = state.withLock { state in
+        let (seq, operations, deliveries): (UInt64?, [UInt8]?, [Delivery]) = state.withLock { state in
             // Taken out of the dictionary while it changes: a copy left behind would make the
             // history's patch deque copy itself on every publish.
             guard var stream = state.streams.removeValue(forKey: key) else {
-                let seq = max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
+                let seq = forced ?? max(firstSequence, UInt64(max(1, time.microseconds)), (state.retired[key] ?? 0) + 1)
                 state.streams[key] = Stream(
                     history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history, now: now))
-                return (seq, [])
+                return (seq, nil, [])
             }
             defer { state.streams[key] = stream }
-            guard let (seq, _) = stream.history.publish(content, now: now) else { return (nil, []) }
+            guard let (seq, operations) = stream.history.publish(content, as: forced, now: now) else { return (nil, nil, []) }
             var deliveries: [Delivery] = []
             var earliest = UInt64.max
             for (number, var subscriber) in stream.subscribers {
@@ -144,11 +148,19 @@ public final class SceneHub: Sendable {
                 state.timerWakesAt = earliest
                 wakeTimer = true
             }
-            return (seq, deliveries)
+            return (seq, operations.isEmpty ? nil : operations, deliveries)
         }
         if wakeTimer { timerAlarm.ring() }
         deliver(deliveries)
+        if let seq, let observer = observer.withLock({ $0 }) { observer(key, seq, operations) }
         return seq
+    }
+
+    /// Called after every version published, with its stream, sequence number and the encoded
+    /// operations from the version before (nil for a stream's first version, or after a gap):
+    /// how a daemon that lays a wall out relays it to the others.
+    public func observePublications(_ observer: @escaping @Sendable (_ key: StreamKey, _ seq: UInt64, _ operations: [UInt8]?) -> Void) {
+        self.observer.withLock { $0 = observer }
     }
 
     /// Adds a subscriber to an existing stream. It is sent the full scene, or the patches since

@@ -133,8 +133,13 @@ struct WallRounds: Sendable {
     var unitsRevision: UInt64? { mirror.revision }
 
     /// Runs one round: `snapshot` of the walls, `live` read for it, at `time`.
+    ///
+    /// A wall that another daemon lays out (`laidOutHere` false) is skipped, and its state
+    /// dropped: its streams here are relayed from that daemon, and if this daemon takes the wall
+    /// over, it starts from nothing, continuing the sequence numbers relayed so far.
     mutating func run(
-        _ snapshot: RoundSnapshot, live: LiveInputs, at time: Timestamp, hub: SceneHub, log: SceneLogWriter?
+        _ snapshot: RoundSnapshot, live: LiveInputs, at time: Timestamp, hub: SceneHub, log: SceneLogWriter?,
+        laidOutHere: (String) -> Bool = { _ in true }
     ) {
         let plan = RoundPlan.make(previous: walls.mapValues(\.generation), snapshot: snapshot)
         for id in plan.removed {
@@ -151,22 +156,40 @@ struct WallRounds: Sendable {
         let changedUnits = mirror.absorb(live)
         for id in walls.keys.sorted() {
             var wall = walls[id]!
+            guard laidOutHere(id) else {
+                if wall.state != nil || wall.unitsVersion != 0 {
+                    walls[id] = WallRoundState(generation: wall.generation, layout: wall.layout)
+                }
+                continue
+            }
             let actions = snapshot.actions[id]
             let inputs = LayoutInputs(
                 wall: wall.layout, cameras: live.cameras, units: mirror.units, incidents: live.incidents, events: live.events,
                 pins: actions.pins, tours: actions.tours, now: time, camerasRevision: live.camerasRevision,
                 changedUnits: wall.stateUnitsRevision == previousRevision ? changedUnits : nil)
+            let startsAfresh = wall.state == nil
             let (scene, state) = LayoutEngine.compute(inputs, previous: wall.state)
             wall.state = state
             wall.stateUnitsRevision = mirror.revision
-            publish(scene, wall: &wall, time: time, hub: hub, log: log)
+            publish(scene, wall: &wall, time: time, hub: hub, log: log, startsAfresh: startsAfresh)
             walls[id] = wall
         }
     }
 
-    private mutating func publish(_ scene: Scene, wall: inout WallRoundState, time: Timestamp, hub: SceneHub, log: SceneLogWriter?) {
+    /// A wall laid out afresh (`startsAfresh`) whose streams were relayed from a daemon that laid
+    /// it out before jumps its sequence numbers
+    /// to the present in microseconds: no version of another daemon can have that number (each
+    /// numbers from its start time in microseconds, one per version), so numbers never repeat
+    /// across owners, and a renderer resuming from before the takeover gets the full scene.
+    private mutating func publish(
+        _ scene: Scene, wall: inout WallRoundState, time: Timestamp, hub: SceneHub, log: SceneLogWriter?, startsAfresh: Bool = false
+    ) {
         let id = wall.layout.definition.id
         let key = StreamKey(wall: id)
+        func jump(_ key: StreamKey) -> UInt64? {
+            guard startsAfresh, let current = hub.current(key), current.document is RelayedDocument else { return nil }
+            return max(current.seq + 1, UInt64(max(1, time.microseconds)))
+        }
         // The units' operations, once for the scene and every view showing them.
         let baseVersion = wall.unitsVersion
         // The engine names the markers that changed when it updated them from the previous state,
@@ -180,15 +203,14 @@ struct WallRounds: Sendable {
         let round = WallRoundDocument(
             content: scene, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, unitOperations: unitOperations,
             showsSceneUnits: true)
-        if let seq = hub.publish(key, content: round), let log {
+        if let seq = hub.publish(key, content: round, as: jump(key)), let log {
             logChange(wall: &wall, key: key, seq: seq, time: time, hub: hub, log: log)
         }
         for display in wall.layout.displays {
             guard let view = scene.view(display: display.id) else { continue }
             // A view holds all of the scene's units (a map is on its display) or none.
-            hub.publish(
-                StreamKey(wall: id, display: display.id),
-                content: round.sharing(with: view, showsSceneUnits: view.units.count == scene.units.count))
+            let displayKey = StreamKey(wall: id, display: display.id)
+            hub.publish(displayKey, content: round.sharing(with: view, showsSceneUnits: view.units.count == scene.units.count), as: jump(displayKey))
         }
     }
 

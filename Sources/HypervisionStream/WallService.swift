@@ -44,6 +44,8 @@ public final class WallService: Service, Sendable {
     private let definitions: (any WallDefinitionStorage)?
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
+    /// Whether this daemon lays a wall out (false: another daemon does, and its scenes are relayed here).
+    private let laidOutHere: @Sendable (String) -> Bool
     /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
     private let roundDuration: Metrics.Timer
 
@@ -52,8 +54,10 @@ public final class WallService: Service, Sendable {
     public init(
         configuration: Configuration = Configuration(), hub: SceneHub, log: (any SceneLogStorage & WallDefinitionStorage)?,
         logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
-        now: @escaping @Sendable () -> Timestamp = { .now() }, inputs: @escaping @Sendable (_ unitsSince: UInt64?) -> LiveInputs
+        now: @escaping @Sendable () -> Timestamp = { .now() }, laidOutHere: @escaping @Sendable (String) -> Bool = { _ in true },
+        inputs: @escaping @Sendable (_ unitsSince: UInt64?) -> LiveInputs
     ) {
+        self.laidOutHere = laidOutHere
         self.roundDuration = Metrics.Timer(
             label: "hypervision_wall_round_duration_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
         self.configuration = configuration
@@ -183,7 +187,7 @@ public final class WallService: Service, Sendable {
             let live = inputs(rounds.unitsRevision)
             let time = now()
             let snapshot = desk.beginRound(at: time)
-            rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter)
+            rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere)
         }
         return desk.endRound(at: .now)
     }

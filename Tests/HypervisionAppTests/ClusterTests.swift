@@ -113,4 +113,90 @@ import Glibc
         #expect(try await a.metric("hypervision_cluster_listening") == 1)
         #expect(await a.stop() == 0)
     }
+
+    /// The `seq` of a subscription line (0 when it has none).
+    static func seq(_ line: String) -> UInt64 {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return 0 }
+        return (json["seq"] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// Lines from `client` until `condition` holds for one (or `timeout`); returns them all.
+    static func lines(_ client: LineClient, timeout: Duration = .seconds(10), until condition: (String) -> Bool) async -> [String] {
+        var seen: [String] = []
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, let line = await client.readLine(timeout: .seconds(2)) {
+            seen.append(line)
+            if condition(line) { break }
+        }
+        return seen
+    }
+
+    @Test(.timeLimit(.minutes(3))) func eachWallIsLaidOutByOneDaemonRelayedByTheOthersAndTakenOverWhenItsOwnerDies() async throws {
+        let a = try await APIDaemon("cluster-own-a", extraConfiguration: Self.configuration(node: "cic-a"), files: Self.walls)
+        let b = try await APIDaemon(
+            "cluster-own-b", extraConfiguration: Self.configuration(node: "cic-b"), files: Self.walls, database: a.endpoint)
+        defer {
+            a.process.signal(SIGKILL)
+            b.process.signal(SIGKILL)
+        }
+        let aListens = try await Self.waitUntilListening(a)
+        let bListens = try await Self.waitUntilListening(b)
+        #expect(aListens && bListens)
+        // Exactly one of them lays the wall out.
+        var owned: [Double] = []
+        for _ in 0..<50 {
+            owned = [try await a.metric("hypervision_cluster_walls_owned") ?? -1, try await b.metric("hypervision_cluster_walls_owned") ?? -1]
+            if owned.reduce(0, +) == 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(owned.sorted() == [0, 1], "walls owned: \(owned)")
+        let (owner, relay) = owned[0] == 1 ? (a, b) : (b, a)
+
+        // Renderers on both see the same versions, numbered by the owner, with the ping sent to
+        // the relay daemon on both.
+        let onOwner = try LineClient(port: owner.subscriptionsPort), onRelay = try LineClient(port: relay.subscriptionsPort)
+        for client in [onOwner, onRelay] { client.send(#"{"type":"subscribe","wall":"ops","token":"admin-secret"}"# + "\n") }
+        let firstOwner = await onOwner.readLine()
+        let firstRelay = await onRelay.readLine()
+        #expect(firstOwner?.contains(#""type":"scene""#) == true && firstRelay?.contains(#""type":"scene""#) == true, "\(firstRelay ?? "nothing")")
+        #expect(try await relay.call("POST", "/api/v1/pings", Self.ping("CL-3", latitude: 48.8611, secondsAgo: 2), token: "ingest-secret").status == 200)
+        let ownerLines = await Self.lines(onOwner) { $0.contains("CL-3") }
+        let relayLines = await Self.lines(onRelay) { $0.contains("CL-3") }
+        let shownByOwner = ownerLines.last { $0.contains("CL-3") }.map(Self.seq), shownByRelay = relayLines.last { $0.contains("CL-3") }.map(Self.seq)
+        #expect(shownByOwner != nil && shownByOwner == shownByRelay, "owner: \(ownerLines.suffix(2)); relay: \(relayLines.suffix(2))")
+        // The same document with the same number on both, as the scene API answers it.
+        try await Task.sleep(for: .milliseconds(300))
+        let sceneOnOwner = try await owner.call("GET", "/api/v1/walls/ops/scene", token: "query-secret")
+        let sceneOnRelay = try await relay.call("GET", "/api/v1/walls/ops/scene", token: "query-secret")
+        #expect(field(sceneOnOwner.json, "seq") as? Int != nil && field(sceneOnOwner.json, "seq") as? Int == field(sceneOnRelay.json, "seq") as? Int)
+        #expect((sceneOnOwner.json as? NSDictionary) == (sceneOnRelay.json as? NSDictionary), "\(sceneOnOwner.text.prefix(500)) / \(sceneOnRelay.text.prefix(500))")
+        let lastSeq = [ownerLines, relayLines].flatMap { $0 }.map(Self.seq).max() ?? 0
+
+        // The owner dies: the other daemon takes the wall within 10 s and goes on numbering
+        // beyond every version seen; its renderer stays connected and sees a new ping.
+        owner.process.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        var takenOver = false
+        while !takenOver, ContinuousClock.now - killed < .seconds(15) {
+            takenOver = try await relay.metric("hypervision_cluster_walls_owned") == 1
+            if !takenOver { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let takeover = ContinuousClock.now - killed
+        #expect(takenOver && takeover < .seconds(10), "takeover after \(takeover)")
+        #expect(try await relay.call("POST", "/api/v1/pings", Self.ping("CL-4", latitude: 48.8622, secondsAgo: 1), token: "ingest-secret").status == 200)
+        let after = await Self.lines(onRelay) { $0.contains("CL-4") }
+        let shown = after.last { $0.contains("CL-4") }
+        #expect(shown != nil && Self.seq(shown!) > lastSeq, "\(after.suffix(3))")
+
+        // A renderer of the dead owner resumes on the survivor with `since`: it gets the scene
+        // (its version was numbered by the old owner), then patches.
+        let resumed = try LineClient(port: relay.subscriptionsPort)
+        resumed.send(#"{"type":"subscribe","wall":"ops","token":"admin-secret","since":\#(lastSeq)}"# + "\n")
+        let resumedFirst = await resumed.readLine()
+        let resumedSeq = resumedFirst.map(Self.seq) ?? 0
+        #expect(resumedSeq > lastSeq, "\(resumedFirst ?? "nothing")")
+        #expect(relay.process.log.contains("laying out walls here"))
+        #expect(await relay.stop() == 0)
+    }
 }
+

@@ -1,0 +1,138 @@
+import HypervisionCore
+import HypervisionStore
+import HypervisionStream
+import Logging
+import Metrics
+import Synchronization
+
+/// Relays the scenes of the walls this daemon lays out to the other daemons of the database, and
+/// puts the scenes they relay on this daemon's hub, with the owner's sequence numbers: a
+/// renderer gets the same lines from any daemon, and resumes on another with `since`.
+///
+/// Owner side: every version the hub publishes for an owned wall goes out as the owner's patch
+/// (``SceneRelayCodec``), or as a keyframe when the stream is new or someone asked for one.
+/// Relay side: a keyframe replaces the stream's document; a patch is applied to the document held
+/// when it starts from it, and otherwise a keyframe is asked for (a gap: a lost notification, a
+/// daemon that joined late). Versions of walls this daemon owns are ignored: a message of the
+/// previous owner must not undo this daemon's rounds.
+final class SceneRelay: Sendable {
+    let node: String
+    let hub: SceneHub
+    let ownership: WallOwnership
+    let publisher: LiveFeedPublisher
+    let logger: Logger
+    private let relayed: Counter
+    private let requested: Counter
+    private struct State {
+        var assembler = SceneRelayAssembler()
+        /// Streams whose next relayed version must be a keyframe.
+        var keyframeDue: Set<StreamKey> = []
+        /// When a keyframe of a stream was last asked for, so a burst of gaps asks once.
+        var askedAt: [StreamKey: ContinuousClock.Instant] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(node: String, hub: SceneHub, ownership: WallOwnership, publisher: LiveFeedPublisher, logger: Logger, metricsFactory: any MetricsFactory) {
+        self.node = node
+        self.hub = hub
+        self.ownership = ownership
+        self.publisher = publisher
+        self.logger = logger
+        relayed = Counter(label: "hypervision_cluster_scenes_relayed_total", factory: metricsFactory)
+        requested = Counter(label: "hypervision_cluster_keyframes_requested_total", factory: metricsFactory)
+        relayed.increment(by: 0)
+        requested.increment(by: 0)
+    }
+
+    // MARK: Owner side
+
+    /// The hub's observer: sends what was published on an owned wall.
+    func published(_ key: StreamKey, seq: UInt64, operations: [UInt8]?) {
+        guard ownership.owns(key.wall), SceneRelayCodec.canCarry(key.wall) else { return }
+        let keyframe = state.withLock { $0.keyframeDue.remove(key) != nil } || operations == nil
+        if keyframe {
+            sendKeyframe(key)
+        } else if let operations {
+            publisher.offer(messages: SceneRelayCodec.encode(node: node, key: key, seq: seq, base: seq - 1, body: operations))
+        }
+    }
+
+    private func sendKeyframe(_ key: StreamKey) {
+        guard let current = hub.current(key) else { return }
+        publisher.offer(messages: SceneRelayCodec.encode(node: node, key: key, seq: current.seq, base: nil, body: current.encoded))
+    }
+
+    /// Walls taken: the other daemons' copies may lag, so the next version of each is a keyframe.
+    func walls(taken: [String], given: [String]) {
+        if !taken.isEmpty { logger.notice("cluster: laying out walls here", metadata: ["walls": "\(taken)"]) }
+        if !given.isEmpty { logger.notice("cluster: walls given up (another daemon may take them)", metadata: ["walls": "\(given)"]) }
+        let keys = hub.keys.filter { taken.contains($0.wall) }
+        state.withLock { $0.keyframeDue.formUnion(keys) }
+    }
+
+    /// Asks every owner for keyframes of everything (this daemon has just joined).
+    func joined() {
+        publisher.offer(messages: [SceneRelayCodec.request(node: node, wall: nil, display: nil)])
+    }
+
+    // MARK: Relay side
+
+    /// A payload of the live feed that is not pings.
+    func receive(_ payload: String) {
+        let message: SceneRelayCodec.Message
+        do {
+            message = try SceneRelayCodec.decode(payload)
+        } catch {
+            logger.warning("cluster: a notification is refused", metadata: ["reason": "\(error)"])
+            return
+        }
+        switch message {
+        case .keyframeRequest(let from, let wall, let display, let wholeWall):
+            guard from != node else { return }
+            for key in hub.keys where ownership.owns(key.wall) {
+                let wanted = wall == nil || (key.wall == wall && (wholeWall || key.display == display))
+                if wanted { sendKeyframe(key) }
+            }
+        case .part(let part):
+            guard part.node != node, !ownership.owns(part.key.wall) else { return }
+            guard let version = state.withLock({ $0.assembler.add(part) }) else { return }
+            apply(version)
+        }
+    }
+
+    private func apply(_ version: SceneRelayAssembler.Version) {
+        do {
+            if let base = version.base {
+                guard let current = hub.current(version.key), current.seq == base else {
+                    // Already there (a repeat), or a gap: only a keyframe helps.
+                    if let current = hub.current(version.key), current.seq >= version.seq { return }
+                    askForKeyframe(version.key)
+                    return
+                }
+                let patch = try JSONPatch(json: try JSONValue(parsing: version.body))
+                let document = try patch.applied(to: current.json)
+                hub.publish(version.key, content: RelayedDocument(document: document, base: base, encodedOperations: version.body), as: version.seq)
+            } else {
+                let document = try JSONValue(parsing: version.body)
+                hub.publish(version.key, content: RelayedDocument(document: document), as: version.seq)
+            }
+            relayed.increment()
+        } catch {
+            logger.warning("cluster: a relayed scene cannot be applied", metadata: ["stream": "\(version.key)", "seq": "\(version.seq)", "error": "\(error)"])
+            askForKeyframe(version.key)
+        }
+    }
+
+    private func askForKeyframe(_ key: StreamKey) {
+        let now = ContinuousClock.now
+        let ask = state.withLock { state -> Bool in
+            if let last = state.askedAt[key], now - last < .milliseconds(500) { return false }
+            state.askedAt[key] = now
+            if state.askedAt.count > 10_000 { state.askedAt = [key: now] }
+            return true
+        }
+        guard ask, SceneRelayCodec.canCarry(key.wall) else { return }
+        requested.increment()
+        publisher.offer(messages: [SceneRelayCodec.request(node: node, wall: key.wall, display: key.display)])
+    }
+}
