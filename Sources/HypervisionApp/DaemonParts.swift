@@ -125,8 +125,9 @@ struct ClusterParts {
     func services(live: LiveParts, walls: WallParts, storage: StorageParts) -> [any Service] {
         wallIDs.set { walls.service.wallIDs }
         let relay = SceneRelay(
-            node: node, hub: walls.hub, ownership: ownership, publisher: publisher, logger: logger, metricsFactory: metricsFactory)
+            node: node, walls: walls.service, ownership: ownership, publisher: publisher, logger: logger, metricsFactory: metricsFactory)
         ownership.observe { taken, given in relay.walls(taken: taken, given: given) }
+        walls.service.observeChanges { relay.announce($0) }
         walls.hub.observePublications { key, seq, operations in relay.published(key, seq: seq, operations: operations) }
         let state = live.state
         let listener = LiveFeedListener(
@@ -142,7 +143,7 @@ struct ClusterParts {
                 let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
                 state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
             })
-        return [publisher, listener]
+        return [publisher, listener, relay]
     }
 }
 

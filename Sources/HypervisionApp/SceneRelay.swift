@@ -3,6 +3,7 @@ import HypervisionStore
 import HypervisionStream
 import Logging
 import Metrics
+import ServiceLifecycle
 import Synchronization
 
 /// Relays the scenes of the walls this daemon lays out to the other daemons of the database, and
@@ -15,8 +16,13 @@ import Synchronization
 /// when it starts from it, and otherwise a keyframe is asked for (a gap: a lost notification, a
 /// daemon that joined late). Versions of walls this daemon owns are ignored: a message of the
 /// previous owner must not undo this daemon's rounds.
-final class SceneRelay: Sendable {
+///
+/// Operator changes (pins, tours, definitions stored through the API) made here go to the
+/// others too, and theirs are applied here, so the daemon that lays a wall out shows them,
+/// whichever daemon the operator used, and still has them when it takes a wall over.
+final class SceneRelay: Service, Sendable {
     let node: String
+    let walls: WallService
     let hub: SceneHub
     let ownership: WallOwnership
     let publisher: LiveFeedPublisher
@@ -31,10 +37,17 @@ final class SceneRelay: Sendable {
         var askedAt: [StreamKey: ContinuousClock.Instant] = [:]
     }
     private let state = Mutex(State())
+    private let changes: AsyncStream<WallChange>
+    private let changeSink: AsyncStream<WallChange>.Continuation
 
-    init(node: String, hub: SceneHub, ownership: WallOwnership, publisher: LiveFeedPublisher, logger: Logger, metricsFactory: any MetricsFactory) {
+    init(
+        node: String, walls: WallService, ownership: WallOwnership, publisher: LiveFeedPublisher, logger: Logger,
+        metricsFactory: any MetricsFactory
+    ) {
         self.node = node
-        self.hub = hub
+        self.walls = walls
+        self.hub = walls.hub
+        (changes, changeSink) = AsyncStream.makeStream(of: WallChange.self, bufferingPolicy: .bufferingOldest(10_000))
         self.ownership = ownership
         self.publisher = publisher
         self.logger = logger
@@ -77,8 +90,23 @@ final class SceneRelay: Sendable {
 
     // MARK: Relay side
 
+    // MARK: Operator changes
+
+    /// A change made here: to the other daemons.
+    func announce(_ change: WallChange) {
+        guard let payload = change.encode(node: node), payload.utf8.count <= LiveFeedCodec.maximumPayloadBytes else {
+            logger.warning("cluster: a wall change cannot be sent to the other daemons", metadata: ["wall": "\(change.wall)"])
+            return
+        }
+        publisher.offer(messages: [payload])
+    }
+
     /// A payload of the live feed that is not pings.
     func receive(_ payload: String) {
+        if payload.hasPrefix("A1 ") {
+            receiveChange(payload)
+            return
+        }
         let message: SceneRelayCodec.Message
         do {
             message = try SceneRelayCodec.decode(payload)
@@ -134,5 +162,26 @@ final class SceneRelay: Sendable {
         guard ask, SceneRelayCodec.canCarry(key.wall) else { return }
         requested.increment()
         publisher.offer(messages: [SceneRelayCodec.request(node: node, wall: key.wall, display: key.display)])
+    }
+
+    private func receiveChange(_ payload: String) {
+        do {
+            let (from, change) = try WallChange.decode(payload)
+            guard from != node else { return }
+            changeSink.yield(change)
+        } catch {
+            logger.warning("cluster: a wall change is refused", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Applies the other daemons' changes in order (a stored definition is read from the database).
+    func run() async throws {
+        for await change in changes.cancelOnGracefulShutdown() {
+            do {
+                try await walls.apply(change)
+            } catch {
+                logger.warning("cluster: a wall change from another daemon cannot be applied", metadata: ["wall": "\(change.wall)", "error": "\(error)"])
+            }
+        }
     }
 }

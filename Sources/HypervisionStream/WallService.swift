@@ -46,6 +46,7 @@ public final class WallService: Service, Sendable {
     private let now: @Sendable () -> Timestamp
     /// Whether this daemon lays a wall out (false: another daemon does, and its scenes are relayed here).
     private let laidOutHere: @Sendable (String) -> Bool
+    private let changeObserver = Mutex<(@Sendable (WallChange) -> Void)?>(nil)
     /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
     private let roundDuration: Metrics.Timer
 
@@ -103,14 +104,16 @@ public final class WallService: Service, Sendable {
 
     public var wallIDs: [String] { desk.ids }
 
-    /// Stores an API-defined wall so it survives a restart.
+    /// Stores an API-defined wall so it survives a restart (and other daemons read it).
     public func save(id: String, definition: JSONValue) async throws {
         try await definitions?.saveWallDefinition(id: id, json: definition.encoded())
+        announce(.stored(wall: id))
     }
 
     /// Removes a stored API-defined wall.
     public func forget(id: String) async throws {
         _ = try await definitions?.deleteWallDefinition(id: id)
+        announce(.forgotten(wall: id))
     }
 
     /// Defines the walls stored through the API (at start-up, once the database is ready).
@@ -132,11 +135,14 @@ public final class WallService: Service, Sendable {
 
     public func pin(wall id: String, _ pin: Pin) throws(WallServiceError) {
         try desk.act(on: id) { $0.pin(pin, on: id) }
+        announce(.pinned(wall: id, pin))
     }
 
     /// Removes a pin; false when the camera was not pinned.
     public func unpin(wall id: String, camera: String) throws(WallServiceError) -> Bool {
-        try desk.act(on: id) { $0.unpin(camera: camera, from: id) }
+        let removed = try desk.act(on: id) { $0.unpin(camera: camera, from: id) }
+        if removed { announce(.unpinned(wall: id, camera: camera)) }
+        return removed
     }
 
     public func pins(wall id: String) -> [Pin] { desk.actions(on: id).pins }
@@ -145,11 +151,43 @@ public final class WallService: Service, Sendable {
 
     public func startTour(wall id: String, _ tour: GuardTour) throws(WallServiceError) {
         try desk.act(on: id) { $0.start(tour, on: id) }
+        announce(.tourStarted(wall: id, tour))
     }
 
     /// Stops a tour; false when there was none of that id.
     public func stopTour(wall id: String, tour: String) throws(WallServiceError) -> Bool {
-        try desk.act(on: id) { $0.stopTour(tour, on: id) }
+        let stopped = try desk.act(on: id) { $0.stopTour(tour, on: id) }
+        if stopped { announce(.tourStopped(wall: id, tour: tour)) }
+        return stopped
+    }
+
+    // MARK: Other daemons
+
+    /// `observer` hears of every operator change made on this daemon (not of those applied with
+    /// ``apply(_:)``), to tell the other daemons of a cluster.
+    public func observeChanges(_ observer: @escaping @Sendable (WallChange) -> Void) {
+        changeObserver.withLock { $0 = observer }
+    }
+
+    private func announce(_ change: WallChange) {
+        changeObserver.withLock { $0 }?(change)
+    }
+
+    /// Applies a change made on another daemon, without announcing it again. A stored
+    /// definition is read from the database.
+    public func apply(_ change: WallChange) async throws {
+        let id = change.wall
+        switch change {
+        case .pinned(_, let pin): try desk.act(on: id) { $0.pin(pin, on: id) }
+        case .unpinned(_, let camera): _ = try desk.act(on: id) { $0.unpin(camera: camera, from: id) }
+        case .tourStarted(_, let tour): try desk.act(on: id) { $0.start(tour, on: id) }
+        case .tourStopped(_, let tour): _ = try desk.act(on: id) { $0.stopTour(tour, on: id) }
+        case .stored:
+            guard let definitions, let (_, text) = try await definitions.wallDefinitions().first(where: { $0.0 == id }) else { return }
+            try define(json: try JSONValue(parsing: text), origin: .api)
+        case .forgotten:
+            if case .api? = definition(id: id)?.origin { try remove(id: id) }
+        }
     }
 
     // MARK: Rounds

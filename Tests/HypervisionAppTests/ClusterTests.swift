@@ -198,5 +198,48 @@ import Glibc
         #expect(relay.process.log.contains("laying out walls here"))
         #expect(await relay.stop() == 0)
     }
+
+    /// Polls `path` on `daemon` until its answer has `status` and satisfies `condition`.
+    static func eventually(
+        _ daemon: APIDaemon, _ path: String, status: Int = 200, timeout: Duration = .seconds(5), _ condition: (String) -> Bool = { _ in true }
+    ) async throws -> (status: Int, text: String) {
+        let deadline = ContinuousClock.now + timeout
+        var last = (status: 0, text: "")
+        while ContinuousClock.now < deadline {
+            let answer = try await daemon.call("GET", path, token: "query-secret")
+            last = (answer.status, answer.text)
+            if last.status == status && condition(last.text) { return last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return last
+    }
+
+    @Test(.timeLimit(.minutes(3))) func operatorChangesMadeOnAnyDaemonReachTheOthers() async throws {
+        let a = try await APIDaemon("cluster-ops-a", extraConfiguration: Self.configuration(node: "cic-a"), files: Self.walls)
+        let b = try await APIDaemon(
+            "cluster-ops-b", extraConfiguration: Self.configuration(node: "cic-b"), files: Self.walls, database: a.endpoint)
+        let aListens = try await Self.waitUntilListening(a)
+        let bListens = try await Self.waitUntilListening(b)
+        #expect(aListens && bListens)
+
+        // A pin made on B is on A's wall; a tour started on A is on B's.
+        #expect(try await b.call("POST", "/api/v1/walls/ops/pins", #"{"camera":"cam-x","expiresIn":600,"by":"night desk"}"#).status == 201)
+        let pins = try await Self.eventually(a, "/api/v1/walls/ops/pins") { $0.contains("cam-x") }
+        #expect(pins.text.contains("cam-x") && pins.text.contains("night desk"), "\(pins)")
+        #expect(try await a.call("POST", "/api/v1/walls/ops/tours", #"{"id":"night","cameras":["cam-n1","cam-x"],"dwellSeconds":20}"#).status == 201)
+        let tours = try await Self.eventually(b, "/api/v1/walls/ops/tours") { $0.contains("night") }
+        #expect(tours.text.contains("cam-n1"), "\(tours)")
+        #expect(try await a.call("DELETE", "/api/v1/walls/ops/pins/cam-x").status == 204)
+        let unpinned = try await Self.eventually(b, "/api/v1/walls/ops/pins") { !$0.contains("cam-x") }
+        #expect(!unpinned.text.contains("cam-x"), "\(unpinned)")
+
+        // A wall defined through A's API is defined on B, and removed there when A removes it.
+        #expect(try await a.call("PUT", "/api/v1/walls/ops2", WallAPITests.definition(id: "ops2")).status == 201)
+        #expect(try await Self.eventually(b, "/api/v1/walls/ops2").status == 200)
+        #expect(try await a.call("DELETE", "/api/v1/walls/ops2").status == 204)
+        #expect(try await Self.eventually(b, "/api/v1/walls/ops2", status: 404).status == 404)
+        #expect(await a.stop() == 0)
+        #expect(await b.stop() == 0)
+    }
 }
 
