@@ -104,7 +104,7 @@ public struct Daemon {
                 metadata: ["configured_host": "\(configuration.api.host)", "listening_host": "\(listeningHost)"])
         }
         let storage = try StorageParts(
-            configuration: configuration.store, endpoint: endpoint, stateDirectory: stateDirectory, logger: logger, metricsFactory: metricsFactory)
+            configuration: configuration.store, node: configuration.cluster.node, endpoint: endpoint, stateDirectory: stateDirectory, logger: logger, metricsFactory: metricsFactory)
         let systemd = SystemdService(
             notifier: notifier, status: storage.status, writer: storage.writer, progressWindow: configuration.store.writerProgressWindow,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger)

@@ -27,8 +27,10 @@ struct StorageParts {
     let history: HistoryStore
     let sceneLog: SceneLogStore
 
+    /// `node`: this daemon's name in a cluster (empty: alone), shown as the `application_name`
+    /// of its connections, so `pg_stat_activity` says which daemon holds which.
     init(
-        configuration: StoreConfiguration, endpoint: DatabaseEndpoint, stateDirectory: String, logger: Logger,
+        configuration: StoreConfiguration, node: String, endpoint: DatabaseEndpoint, stateDirectory: String, logger: Logger,
         metricsFactory: any MetricsFactory
     ) throws {
         // The server ends a runaway statement; Database closes the connection of one whose
@@ -40,6 +42,7 @@ struct StorageParts {
                 pool.options.maximumConnections = configuration.poolSize
                 pool.options.additionalStartupParameters.append(("statement_timeout", String(statementTimeout.nanoseconds / 1_000_000)))
                 pool.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "60000"))
+                pool.options.additionalStartupParameters.append(("application_name", node.isEmpty ? "hypervisiond" : "hypervisiond \(node)"))
             },
             logger: logger, defaultDeadline: statementTimeout + .seconds(2), metricsFactory: metricsFactory)
         pings = PingStore(database: database)

@@ -150,39 +150,33 @@ public final class Database: Service, Sendable {
     public func withConnection<T: Sendable>(
         deadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let limit = deadline ?? defaultDeadline
-        let call = DatabaseCall<T>(limit: limit, metrics: metrics, logger: logger)
+        let call = DatabaseCall<T>(limit: deadline ?? defaultDeadline, metrics: metrics, logger: logger)
         let client = self.client
-        // Unstructured on purpose (see the type's documentation): the caller must be able to
-        // stop waiting for work that postgres-nio may never finish. Cancellation is forwarded.
-        let work = Task {
-            let result: Result<T, any Error>
-            do {
-                result = .success(
-                    try await client.withConnection { connection in
-                        try call.hold(connection)
-                        defer { call.release() }
-                        return try await body(connection)
-                    })
-            } catch {
-                result = .failure(error)
-            }
-            call.complete(result)
-        }
-        call.attach(work)
         do {
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    call.wait(continuation, timer: MultiThreadedEventLoopGroup.singleton.any())
+            return try await call.run {
+                try await client.withConnection { connection in
+                    try call.hold(connection)
+                    defer { call.release() }
+                    return try await body(connection)
                 }
-            } onCancel: {
-                call.expire(CancellationError())
             }
         } catch {
             // The server may have gone away for good (a failover): look for the primary again.
             if !(error is CancellationError), DatabaseErrors.isConnectivity(error) { requestRelocation() }
             throw error
         }
+    }
+
+    /// Runs `body` on `connection`, a connection of the caller's own (not from the pool), within
+    /// `limit`: past it, the caller gets ``DatabaseTimeout`` at once, the work is cancelled and
+    /// the connection closed, without waiting for the work to give up (a server that vanished
+    /// may never answer it).
+    public func withDeadline<T: Sendable>(
+        _ limit: Duration, on connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let call = DatabaseCall<T>(limit: limit, metrics: metrics, logger: logger)
+        try call.hold(connection)
+        return try await call.run(body)
     }
 
     /// Runs `body` in a transaction on one connection, bounded by `deadline` like
@@ -253,6 +247,29 @@ private final class DatabaseCall<T: Sendable>: Sendable {
         self.limit = limit
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// Runs `work` and answers with its result, or with the deadline's error first.
+    /// The work is unstructured on purpose (see ``Database``): the caller must be able to stop
+    /// waiting for work that postgres-nio may never finish. Cancellation is forwarded.
+    func run(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task {
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await work())
+            } catch {
+                result = .failure(error)
+            }
+            self.complete(result)
+        }
+        attach(task)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                wait(continuation, timer: MultiThreadedEventLoopGroup.singleton.any())
+            }
+        } onCancel: {
+            expire(CancellationError())
+        }
     }
 
     func attach(_ work: Task<Void, Never>) {

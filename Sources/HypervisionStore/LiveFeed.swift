@@ -251,7 +251,7 @@ public struct LiveFeedListener: Service {
         ]
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         do {
-            try await withDeadline(healthInterval, closing: connection) {
+            try await database.withDeadline(healthInterval * 2, on: connection) {
                 let rows = try await connection.query(
                     "SELECT pg_try_advisory_lock(\(LiveFeedChannel.nodeLockSpace), hashtext(\(node)))", logger: logger
                 ).collect()
@@ -271,7 +271,7 @@ public struct LiveFeedListener: Service {
                         while true {
                             // Also the health check: a connection that does not answer within
                             // the deadline is closed, and the walls it held are given up.
-                            try await withDeadline(healthInterval * 2, closing: connection) {
+                            try await database.withDeadline(healthInterval * 2, on: connection) {
                                 if let ownership {
                                     try await ownership.reconcile(on: connection, logger: logger)
                                 } else {
@@ -291,11 +291,17 @@ public struct LiveFeedListener: Service {
         } catch {
             // Whatever the server still thinks, this daemon can no longer be sure it holds them.
             ownership?.lost()
-            try? await connection.close()
+            Self.close(connection)
             throw error
         }
         ownership?.lost()
-        try? await connection.close()
+        Self.close(connection)
+    }
+
+    /// Closes without waiting (a connection to a server that vanished may take long to close);
+    /// the connection is kept until it is closed.
+    static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in _ = connection }
     }
 
     func receive(_ payload: String) {
@@ -319,27 +325,6 @@ public struct LiveFeedListener: Service {
         guard decoded.node != node, !decoded.pings.isEmpty else { return }
         metrics.received.increment(by: decoded.pings.count)
         onPings(decoded.pings)
-    }
-
-    /// Runs `body`, closing `connection` if it has not finished within `limit`: a server that
-    /// does not answer at all would otherwise hold the call for ever.
-    private func withDeadline(
-        _ limit: Duration, closing connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
-    ) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw DatabaseTimeout(limit: limit)
-            }
-            defer { group.cancelAll() }
-            do {
-                try await group.next()
-            } catch {
-                connection.close().whenComplete { _ in }
-                throw error
-            }
-        }
     }
 }
 

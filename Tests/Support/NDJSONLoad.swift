@@ -44,12 +44,15 @@ public final class NDJSONLoad: Sendable {
     public let linesPerSecond: Int
     public let window: Int
     public let token: String?
+    /// The start of every unit id (`LOAD-3-17`): loads sent to several daemons at once are told apart.
+    public let prefix: String
     private let state = Mutex(State())
     private let start = Timestamp.now().adding(seconds: -1_800)
 
     /// `linesPerSecond` per gateway, in windows of `window` lines.
-    public init(port: Int, gateways: Int = 4, linesPerSecond: Int = 250, window: Int = 25, token: String? = nil) {
+    public init(port: Int, gateways: Int = 4, linesPerSecond: Int = 250, window: Int = 25, token: String? = nil, prefix: String = "LOAD") {
         self.port = port
+        self.prefix = prefix
         self.gateways = gateways
         self.linesPerSecond = linesPerSecond
         self.window = window
@@ -96,7 +99,7 @@ public final class NDJSONLoad: Sendable {
     }
 
     public func ping(gateway: Int, number: Int) -> (line: String, key: Ping.Key) {
-        let unit = "LOAD-\(gateway)-\(number % 50)"
+        let unit = "\(prefix)-\(gateway)-\(number % 50)"
         let time = start.adding(seconds: Double(number) / 1000 + Double(gateway) * 0.000_001)
         let lat = 48.8 + Double(number % 1000) * 0.0001
         let line = #"{"unit":"\#(unit)","time":"\#(time.rfc3339)","lat":\#(lat),"lon":2.35}"#
