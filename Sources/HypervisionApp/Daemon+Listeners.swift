@@ -16,14 +16,14 @@ extension Daemon {
     /// over UDP), then the scene subscription port. Each calls `onBound` once listening.
     func makeListeners(
         host: String, tls: ListenerTLS, authority: TokenAuthority, storage: StorageParts, live: LiveParts, walls: WallParts,
-        incidents: IncidentDesk, overlays: BasemapOverlays, liveLoaded: Flag, onBound: @escaping @Sendable () -> Void
+        cluster: ClusterParts?, incidents: IncidentDesk, overlays: BasemapOverlays, liveLoaded: Flag, onBound: @escaping @Sendable () -> Void
     ) -> [any Service] {
         let api = configuration.api
         let ingest = configuration.ingest.listening(on: host)
         var listeners: [any Service] = [
             makeAPIServer(
-                host: host, tls: tls.http, authority: authority, storage: storage, live: live, walls: walls, incidents: incidents,
-                overlays: overlays, liveLoaded: liveLoaded, onBound: onBound)
+                host: host, tls: tls.http, authority: authority, storage: storage, live: live, walls: walls, cluster: cluster,
+                incidents: incidents, overlays: overlays, liveLoaded: liveLoaded, onBound: onBound)
         ]
         if configuration.ingest.tcpEnabled {
             listeners.append(
@@ -82,7 +82,7 @@ extension Daemon {
     /// and per-phase deadlines (Hummingbird closes nothing by itself).
     private func makeAPIServer(
         host: String, tls: TLSConfiguration?, authority: TokenAuthority, storage: StorageParts, live: LiveParts, walls: WallParts,
-        incidents: IncidentDesk, overlays: BasemapOverlays, liveLoaded: Flag, onBound: @escaping @Sendable () -> Void
+        cluster: ClusterParts?, incidents: IncidentDesk, overlays: BasemapOverlays, liveLoaded: Flag, onBound: @escaping @Sendable () -> Void
     ) -> some Service {
         let api = configuration.api
         let router = Router()
@@ -94,6 +94,7 @@ extension Daemon {
             .addRoutes(to: router)
         QueryRoutes(live: live.state, history: storage.history, incidents: storage.incidents, authority: authority).addRoutes(to: router)
         WallRoutes(walls: walls.service, authority: authority).addRoutes(to: router)
+        ClusterRoutes(node: cluster?.node, directory: cluster?.directory, authority: authority).addRoutes(to: router)
         WallPageRoutes().addRoutes(to: router)
         BasemapRoutes(settings: api.basemap, overlays: overlays, logger: logger).addRoutes(to: router)
         let spoolLimit = configuration.store.spoolMaximumBytes

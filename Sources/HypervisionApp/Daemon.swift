@@ -129,7 +129,7 @@ public struct Daemon {
         let incidents = IncidentDesk(store: storage.incidents, router: configuration.incidentRouter, onChange: { live.state.picture.upsert(incident: $0) })
         // Every listener reports when bound; READY=1 waits for as many as there are here.
         let listeners = makeListeners(
-            host: listeningHost, tls: tls, authority: authority, storage: storage, live: live, walls: walls, incidents: incidents,
+            host: listeningHost, tls: tls, authority: authority, storage: storage, live: live, walls: walls, cluster: cluster, incidents: incidents,
             overlays: basemapOverlays, liveLoaded: liveLoaded, onBound: { systemd.listenerBound() })
         systemd.expect(listeners: listeners.count)
 

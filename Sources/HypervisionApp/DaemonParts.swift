@@ -105,6 +105,9 @@ struct ClusterParts {
     let metrics: LiveFeedMetrics
     let publisher: LiveFeedPublisher
     let ownership: WallOwnership
+    /// The daemons heard on the feed (`GET /api/v1/cluster`).
+    let directory = ClusterDirectory()
+    private let configuration: DaemonConfiguration
     private let wallIDs: WallIDSource
     private let logger: Logger
     private let metricsFactory: any MetricsFactory
@@ -112,6 +115,7 @@ struct ClusterParts {
     init?(configuration: DaemonConfiguration, storage: StorageParts, logger: Logger, metricsFactory: any MetricsFactory) {
         guard configuration.cluster.isShared else { return nil }
         node = configuration.cluster.node
+        self.configuration = configuration
         metrics = LiveFeedMetrics(factory: metricsFactory)
         publisher = LiveFeedPublisher(database: storage.database, node: node, metrics: metrics, logger: logger)
         let wallIDs = WallIDSource()
@@ -136,7 +140,9 @@ struct ClusterParts {
         let listener = LiveFeedListener(
             database: storage.database, node: node, metrics: metrics, logger: logger, ownership: ownership,
             onPings: { state.picture.apply($0) },
-            onMessage: { relay.receive($0) },
+            onMessage: { [directory] in
+                if !directory.heard($0) { relay.receive($0) }
+            },
             onJoined: { [history = storage.history, status = storage.status] in
                 relay.joined()
                 // Published while this daemon was not listening: the stored latest positions
@@ -146,7 +152,8 @@ struct ClusterParts {
                 let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
                 state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
             })
-        return [publisher, listener, relay]
+        let heartbeat = ClusterHeartbeat(configuration: configuration, ownership: ownership, directory: directory, publisher: publisher)
+        return [publisher, listener, relay, heartbeat]
     }
 }
 

@@ -14,16 +14,23 @@ import Synchronization
 /// theirs on its own live picture, so a ping sent to any daemon moves the unit on every one.
 public struct ClusterConfiguration: ConfigurationSection, Hashable {
     public var node = ""
+    /// The host name or address that renderers and clients reach this daemon at, announced to
+    /// the others (`GET /api/v1/cluster`); empty: the machine's host name.
+    public var advertise = ""
 
     public init() {}
 
-    public static let keys = ["cluster.node"]
+    public static let keys = ["cluster.node", "cluster.advertise"]
 
     public init(reader r: SectionReader) throws(ConfigurationError) {
         node = r.string("cluster.node", default: node)
         if !node.isEmpty && !Self.isValidNode(node) {
             throw ConfigurationError(
                 key: "cluster.node", problem: "\"\(node)\" is not a node name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+        advertise = r.string("cluster.advertise", default: advertise)
+        if advertise.contains(where: { $0 == " " || $0 == "/" || $0 == "," || $0.isNewline }) {
+            throw ConfigurationError(key: "cluster.advertise", problem: "\"\(advertise)\" is not a host name or address")
         }
     }
 

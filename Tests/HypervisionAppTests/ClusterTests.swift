@@ -152,6 +152,15 @@ import Glibc
         #expect(owned.sorted() == [0, 1], "walls owned: \(owned)")
         let (owner, relay) = owned[0] == 1 ? (a, b) : (b, a)
 
+        // Each daemon lists both, with where they are reached and who lays out the wall.
+        let ownerName = owner === a ? "cic-a" : "cic-b"
+        let listing = try await Self.eventually(relay, "/api/v1/cluster") { $0.contains("cic-a") && $0.contains("cic-b") }
+        let members = field(try? JSONSerialization.jsonObject(with: Data(listing.text.utf8)), "members") as? [[String: Any]] ?? []
+        #expect(members.map { $0["node"] as? String } == ["cic-a", "cic-b"], "\(listing.text)")
+        #expect(members.first { $0["node"] as? String == ownerName }?["walls"] as? [String] == ["ops"], "\(listing.text)")
+        #expect(members.allSatisfy { ($0["subscriptions"] as? String)?.hasSuffix(":\(($0["node"] as? String) == "cic-a" ? a.subscriptionsPort : b.subscriptionsPort)") == true }, "\(listing.text)")
+        #expect(try await a.call("GET", "/api/v1/cluster", token: nil).status == 401)
+
         // Renderers on both see the same versions, numbered by the owner, with the ping sent to
         // the relay daemon on both.
         let onOwner = try LineClient(port: owner.subscriptionsPort), onRelay = try LineClient(port: relay.subscriptionsPort)
