@@ -671,6 +671,33 @@ def run(args, checks):
             check_drawing(checks, browser.evaluate(SNAPSHOT_JS), "after dead link")
             dead_link = f"detected after {detected:.1f} s and recovered"
 
+        # A list of daemons (?daemons=): when the page's own goes silent, it subscribes to the next.
+        failover = "skipped (needs the fake server)"
+        if args.fake:
+            second, second_base = start_fake(args.token)
+            try:
+                second_host = urllib.parse.urlparse(second_base).netloc
+                separator = "&" if "?" in page_url else "?"
+                browser.call("Page.navigate", {"url": f"{page_url}{separator}daemons={second_host}"}, session=True)
+                browser.wait_for("!!(window.hypervision && window.hypervision.connected && window.hypervision.scene)", args.timeout,
+                                 "the page with a daemon list to connect")
+                first_host = urllib.parse.urlparse(base).netloc
+                checks.ok(browser.evaluate("window.hypervision.daemon") == first_host, "the page did not start with its own daemon")
+                checks.ok(browser.evaluate("window.hypervision.daemons") == [first_host, second_host], "the daemon list is not the page's")
+                urllib.request.urlopen(urllib.request.Request(f"{base}/fake/stall?seconds=30", method="POST"), timeout=5).read()
+                started = time.time()
+                browser.wait_for(f"window.hypervision.connected && window.hypervision.daemon === '{second_host}' && "
+                                 "window.hypervision.messages > 0", 15, "the page to move to the second daemon")
+                moved_after = time.time() - started
+                before = browser.evaluate("window.hypervision.messages")
+                browser.wait_for(f"window.hypervision.messages > {before}", args.timeout, "messages from the second daemon")
+                check_drawing(checks, browser.evaluate(SNAPSHOT_JS), "on the second daemon")
+                failover = f"moved to the second daemon {moved_after:.1f} s after the first went silent"
+            finally:
+                second.terminate()
+                second.wait(10)
+        print(f"daemon list: {failover}")
+
         # The basemap under the maps: the offline vector data drawn (the fake serves a small one).
         basemap = browser.wait_for(
             "window.HypervisionBasemap && HypervisionBasemap.stats.offlineLoaded && "

@@ -39,6 +39,12 @@
   const displayFilter = route.display || params.get('display') || undefined;
   const mode = document.body.dataset.mode || (params.get('embed') ? 'embedded' : 'preview');
   document.body.dataset.mode = mode;
+  // The daemons to subscribe to (?daemons=host:port,host:port: several daemons sharing one
+  // database, as GET /api/v1/cluster lists them), the page's own first. After a lost or failed
+  // connection the next is tried, resuming with `since`: every daemon of a cluster relays the
+  // same numbered scenes.
+  const daemons = [location.host, ...(params.get('daemons') || '').split(',').map((d) => d.trim())
+    .filter((d) => d && d !== location.host)];
 
   /** /walls/{id} or /render/{wall}[/{display}] (a trailing slash tolerated). */
   function routeFromPath(path) {
@@ -189,6 +195,8 @@
   const state = {
     wall: wallId,
     display: displayFilter || null,
+    daemons,
+    daemon: daemons[0],   // the daemon subscribed to, or tried next
     seq: null,            // the sequence number of `scene`; null until the first scene
     scene: null,
     connected: false,     // the WebSocket is open and subscribed
@@ -224,12 +232,13 @@
   let backoffAttempt = 0;
   let reconnectTimer = null;
   let connectAttempts = 0;
+  let daemonIndex = 0;
   let lastResyncAt = 0;
   let needFullScene = true;   // subscribe without `since` when the held scene cannot be trusted
 
   function streamURL() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/api/v1/walls/${encodeURIComponent(wallId)}/stream`;
+    return `${scheme}//${daemons[daemonIndex]}/api/v1/walls/${encodeURIComponent(wallId)}/stream`;
   }
 
   function connect() {
@@ -285,6 +294,9 @@
     if (reconnectTimer !== null) return;
     let delay = 0;
     if (!immediately) {
+      // A lost or failed connection: the next daemon of the list (if there are several).
+      daemonIndex = (daemonIndex + 1) % daemons.length;
+      state.daemon = daemons[daemonIndex];
       // Exponential backoff with jitter, so renderers do not all hammer a restarting daemon at once.
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** backoffAttempt);
       delay = Math.min(BACKOFF_MAX_MS, base * (0.75 + Math.random() * 0.5));
