@@ -156,3 +156,26 @@ if [[ -f $RENDERER ]]; then
         || fail "hypervision-renderer@.service must start Chromium in kiosk mode under cage"
     note "PASS: hypervision-renderer@.service verifies"
 fi
+
+# --- 5. a daemon of a cluster (Deploy/cluster/setup-node.sh) --------------------------
+# The script writes under a scratch root; its drop-in must load the environment file it wrote,
+# the file must say what it was given (mode 0640: it holds a password), and bad names are refused.
+readonly SETUP_NODE="$SCRIPT_DIR/cluster/setup-node.sh"
+if [[ -x $SETUP_NODE ]]; then
+    [[ -n $tmpdir ]] || tmpdir="$(mktemp -d)"
+    url='postgresql://hypervision:s3cret@db-a:5432,db-b:5432/hypervision?target_session_attrs=read-write'
+    "$SETUP_NODE" cic-a cic-a.cic.local "$url" --root "$tmpdir/root" >/dev/null || fail "setup-node.sh refused good settings"
+    env_file="$tmpdir/root/etc/hypervision/cluster.env"
+    dropin="$tmpdir/root/etc/systemd/system/hypervisiond.service.d/cluster.conf"
+    grep -qx 'HYPERVISION_CLUSTER_NODE=cic-a' "$env_file" && grep -qx "HYPERVISION_DATABASE_URL=\"$url\"" "$env_file" \
+        || fail "setup-node.sh wrote $(cat "$env_file")"
+    [[ $(stat -c %a "$env_file") == 640 ]] || fail "cluster.env must be mode 0640 (it holds the database password)"
+    grep -qx 'EnvironmentFile=/etc/hypervision/cluster.env' "$dropin" || fail "the drop-in does not load cluster.env"
+    # The environment file as systemd reads it: one unit that prints it.
+    printf '[Service]\nType=oneshot\nEnvironmentFile=%s\nExecStart=/bin/true\n' "$env_file" >"$tmpdir/env-check.service"
+    systemd-analyze verify --no-pager "$tmpdir/env-check.service" >/dev/null 2>&1 || fail "systemd cannot read cluster.env"
+    for bad in "_a cic-a.local $url" "cic-a 'a b' $url" "cic-a cic-a.local mysql://x"; do
+        if eval "\"$SETUP_NODE\" $bad --root \"$tmpdir/bad\"" >/dev/null 2>&1; then fail "setup-node.sh accepted $bad"; fi
+    done
+    note "PASS: Deploy/cluster/setup-node.sh writes a drop-in and an environment file systemd reads; bad settings refused"
+fi
