@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "HypervisionStream", targets: ["HypervisionStream"]),
         .library(name: "HypervisionNetwork", targets: ["HypervisionNetwork"]),
         .library(name: "HypervisionConfiguration", targets: ["HypervisionConfiguration"]),
+        // The tests' PostgreSQL rigs (a replicated pair, Patroni), for load tools that measure them.
+        .library(name: "HypervisionTestSupport", targets: ["HypervisionTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

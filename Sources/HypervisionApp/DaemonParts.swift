@@ -137,23 +137,26 @@ struct ClusterParts {
         walls.service.observeChanges { relay.announce($0) }
         walls.hub.observePublications { key, seq, operations in relay.published(key, seq: seq, operations: operations) }
         let state = live.state
+        let refresher = SharedStateRefresher(live: state, cameras: storage.cameras, incidents: storage.incidents, logger: logger)
         let listener = LiveFeedListener(
             database: storage.database, node: node, metrics: metrics, logger: logger, ownership: ownership,
             onPings: { state.picture.apply($0) },
             onMessage: { [directory] in
-                if !directory.heard($0) { relay.receive($0) }
+                if !directory.heard($0) && !refresher.heard($0) { relay.receive($0) }
             },
             onJoined: { [history = storage.history, status = storage.status] in
                 relay.joined()
                 // Published while this daemon was not listening: the stored latest positions
-                // have it (once the schema is there; before, the start-up loader does it).
+                // have it, and the tables the others may have changed meanwhile (once the
+                // schema is there; before, the start-up loader reads them).
                 guard status.isSchemaReady else { return }
+                refresher.markAll()
                 let settings = state.picture.configuration
                 let since = settings.forgetAfter.map { Timestamp.now().adding(seconds: -$0) }
                 state.picture.load(positions: try await history.latestPositions(heardSince: since, limit: settings.maximumUnits))
             })
         let heartbeat = ClusterHeartbeat(configuration: configuration, ownership: ownership, directory: directory, publisher: publisher)
-        return [publisher, listener, relay, heartbeat]
+        return [publisher, listener, relay, heartbeat, refresher]
     }
 }
 

@@ -451,6 +451,13 @@ public final class LivePicture: Sendable {
 
     /// Adds or replaces an incident. A closed incident leaves the live picture (history is
     /// PostGIS's), so upserting one with status `closed` removes it.
+    /// Makes `active` the whole set of active incidents (as read again from the database).
+    public func replaceIncidents(with active: [Incident]) {
+        var table: [String: Incident] = [:]
+        for incident in active where incident.status != .closed { table[incident.id] = incident }
+        incidents.withLock { $0 = table }
+    }
+
     public func upsert(incident: Incident) {
         incidents.withLock { table in
             if incident.status == .closed {

@@ -54,6 +54,23 @@ public final class LiveState: Sendable {
         return picture.allCameras().map { ($0, since[$0.id] ?? Timestamp(microseconds: 0)) }
     }
 
+    /// Makes `stored` the whole set of cameras, each with since when it has its status (as read
+    /// again from the database after another daemon changed them); the others are removed.
+    public func replaceCameras(with stored: [(camera: Camera, statusSince: Timestamp)]) {
+        let kept = Set(stored.map(\.camera.id))
+        for camera in picture.allCameras() where !kept.contains(camera.id) { removeCamera(id: camera.id) }
+        for (camera, since) in stored {
+            if picture.camera(id: camera.id) == camera, statusSince.withLock({ $0[camera.id] }) == since { continue }
+            upsert(camera: camera, statusSince: since)
+        }
+    }
+
+    /// Makes `active` the active camera events (as read again from the database), oldest first.
+    public func replaceEvents(with active: [CameraEvent]) {
+        let kept = active.sorted { $0.occurredAt < $1.occurredAt }.suffix(maximumEvents)
+        events.withLock { $0 = Array(kept) }
+    }
+
     public func add(event: CameraEvent) {
         events.withLock { events in
             events.append(event)

@@ -23,6 +23,9 @@ public struct Migration: Sendable, Hashable {
         Migration(
             version: 3, name: "0003_scene_log_patches.sql",
             sql: String(decoding: PackageResources._003_scene_log_patches_sql, as: UTF8.self)),
+        Migration(
+            version: 4, name: "0004_change_notifications.sql",
+            sql: String(decoding: PackageResources._004_change_notifications_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

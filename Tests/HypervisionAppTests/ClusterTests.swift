@@ -250,5 +250,38 @@ import Glibc
         #expect(await a.stop() == 0)
         #expect(await b.stop() == 0)
     }
+
+    @Test(.timeLimit(.minutes(3))) func camerasAndIncidentsChangedThroughOneDaemonReachTheOthers() async throws {
+        // B starts first and lays the wall out: what it shows comes from its own live state.
+        let b = try await APIDaemon("cluster-state-b", extraConfiguration: Self.configuration(node: "cic-b"), files: Self.walls)
+        let bListens = try await Self.waitUntilListening(b)
+        for _ in 0..<50 where try await b.metric("hypervision_cluster_walls_owned") != 1 { try await Task.sleep(for: .milliseconds(100)) }
+        let a = try await APIDaemon("cluster-state-a", extraConfiguration: Self.configuration(node: "cic-a"), database: b.endpoint)
+        let aListens = try await Self.waitUntilListening(a)
+        #expect(aListens && bListens)
+
+        // A camera created, then changed, then removed through A.
+        #expect(try await a.call("PUT", "/api/v1/cameras/cam-cl", #"{"name":"Quai","lat":48.86,"lon":2.35,"heading":90,"fov":60,"range":150}"#).status == 201)
+        let created = try await Self.eventually(b, "/api/v1/cameras?near=48.86,2.35&radius=100") { $0.contains("cam-cl") }
+        #expect(created.text.contains("Quai"), "\(created)")
+        #expect(try await a.call("PUT", "/api/v1/cameras/cam-cl", #"{"name":"Quai nord","lat":48.86,"lon":2.35,"heading":90,"fov":60,"range":150}"#).status == 200)
+        let renamed = try await Self.eventually(b, "/api/v1/cameras?near=48.86,2.35&radius=100") { $0.contains("Quai nord") }
+        #expect(renamed.text.contains("Quai nord"), "\(renamed)")
+        #expect(try await a.call("DELETE", "/api/v1/cameras/cam-cl").status == 204)
+        let removed = try await Self.eventually(b, "/api/v1/cameras?near=48.86,2.35&radius=100") { !$0.contains("cam-cl") }
+        #expect(!removed.text.contains("cam-cl"), "\(removed)")
+
+        // An incident opened through A is on the wall B lays out, and leaves it when A closes it.
+        let opened = try await a.call(
+            "POST", "/api/v1/incidents", #"{"id":"INC-CL-1","category":"fire","priority":1,"lat":48.86,"lon":2.35}"#, token: "ingest-secret")
+        #expect(opened.status == 201, "\(opened.text)")
+        let shown = try await Self.eventually(b, "/api/v1/walls/ops/scene") { $0.contains("INC-CL-1") }
+        #expect(shown.text.contains("INC-CL-1"), "\(shown.text.prefix(300))")
+        #expect(try await a.call("PATCH", "/api/v1/incidents/INC-CL-1", #"{"status":"closed"}"#, token: "ingest-secret").status == 200)
+        let gone = try await Self.eventually(b, "/api/v1/walls/ops/scene") { !$0.contains("INC-CL-1") }
+        #expect(!gone.text.contains("INC-CL-1"))
+        #expect(await a.stop() == 0)
+        #expect(await b.stop() == 0)
+    }
 }
 

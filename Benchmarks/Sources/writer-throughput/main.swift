@@ -127,52 +127,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     // The writer: concurrent submitters, each waiting for its durable acknowledgement.
     @MainActor func measureWriter() async throws -> (rate: Double, latencies: [Double]) {
         try await reset()
-        let spoolDirectory = "/tmp/hv-bench-spool-\(getpid())"
-        let spool = try Spool(directory: spoolDirectory, maximumBytes: 1 << 30)
-        let status = DatabaseStatus()
-        status.update(.ready)
-        var configuration = PingWriterConfiguration()
-        configuration.queueCapacity = options.pings
-        configuration.concurrency = options.streams
-        if let batchSize = options.batchSize { configuration.maximumBatchSize = batchSize }
-        let writer = PingWriter(
-            store: PingStore(database: Database(client: client, logger: logger)), status: status, spool: spool, configuration: configuration,
-            logger: logger)
-        let runner = Task { try await writer.run() }
-        // The writer starts on its spool until it has seen the database: measure direct writes.
-        while !writer.acceptsBeforeDurable { try await Task.sleep(for: .milliseconds(5)) }
-        let submissions = stride(from: 0, to: allPings.count, by: options.submission).map {
-            Array(allPings[$0..<min($0 + options.submission, allPings.count)])
-        }
-        let writerStart = ContinuousClock.now
-        var latencies: [Double] = []
-        var accepted = 0
-        try await withThrowingTaskGroup(of: (Double, Int).self) { submitters in
-            var next = 0
-            func submit() {
-                let batch = submissions[next]
-                next += 1
-                submitters.addTask {
-                    let t0 = ContinuousClock.now
-                    let receipt = try await writer.write(batch)
-                    let elapsed = ContinuousClock.now - t0
-                    return (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15, receipt.accepted)
-                }
-            }
-            for _ in 0..<min(options.concurrency, submissions.count) { submit() }
-            while let (latency, count) = try await submitters.next() {
-                latencies.append(latency)
-                accepted += count
-                if next < submissions.count { submit() }
-            }
-        }
-        let writerSeconds = Double((ContinuousClock.now - writerStart).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - writerStart).components.seconds)
-        runner.cancel()
-        _ = try? await runner.value
-        try? FileManager.default.removeItem(atPath: spoolDirectory)
-        precondition(accepted == allPings.count, "writer acknowledged \(accepted) of \(allPings.count)")
-        return (Double(allPings.count) / writerSeconds, latencies.sorted())
+        return try await LoadTools.measureWriter(
+            client: client, pings: allPings, streams: options.streams, concurrency: options.concurrency, submission: options.submission,
+            batchSize: options.batchSize, logger: logger)
     }
 
     for round in 1...options.rounds {
