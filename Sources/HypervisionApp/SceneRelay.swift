@@ -35,8 +35,14 @@ final class SceneRelay: Service, Sendable {
         var keyframeDue: Set<StreamKey> = []
         /// When a keyframe of a stream was last asked for, so a burst of gaps asks once.
         var askedAt: [StreamKey: ContinuousClock.Instant] = [:]
+        /// Owner side: the units version whose shared operations were last sent, per wall.
+        var unitsSent: [String: UInt64] = [:]
+        /// Relay side: the shared unit operations of each wall's last rounds (newest last).
+        var unitsHeard: [String: [(version: UInt64, operations: [UInt8])]] = [:]
     }
     private let state = Mutex(State())
+    /// Relayed patches held before a stream's document is made (see ``RelayedDocument``).
+    static let longestChain = 64
     private let changes: AsyncStream<WallChange>
     private let changeSink: AsyncStream<WallChange>.Continuation
 
@@ -63,9 +69,30 @@ final class SceneRelay: Service, Sendable {
     func published(_ key: StreamKey, seq: UInt64, operations: [UInt8]?) {
         guard ownership.owns(key.wall), SceneRelayCodec.canCarry(key.wall) else { return }
         let keyframe = state.withLock { $0.keyframeDue.remove(key) != nil } || operations == nil
-        if keyframe {
+        guard !keyframe, let operations else {
             sendKeyframe(key)
-        } else if let operations {
+            return
+        }
+        // The round's unit operations, shared by the wall's scene and its views, go once.
+        if let current = hub.current(key), current.seq == seq, let sharing = current.document as? any SharingUnitOperations,
+            let range = sharing.sharedUnitOperationsRange(in: operations, seq: seq)
+        {
+            let version = sharing.unitsVersion
+            let first = state.withLock { state -> Bool in
+                guard state.unitsSent[key.wall] != version else { return false }
+                state.unitsSent[key.wall] = version
+                return true
+            }
+            var messages: [String] = []
+            if first {
+                messages += SceneRelayCodec.encodeUnits(node: node, wall: key.wall, version: version, operations: sharing.encodedUnitOperations)
+            }
+            var body = Array(operations[..<range.lowerBound])
+            body.append(SceneRelayCodec.unitsMarker)
+            body += operations[range.upperBound...]
+            messages += SceneRelayCodec.encode(node: node, key: key, seq: seq, base: seq - 1, units: version, body: body)
+            publisher.offer(messages: messages)
+        } else {
             publisher.offer(messages: SceneRelayCodec.encode(node: node, key: key, seq: seq, base: seq - 1, body: operations))
         }
     }
@@ -107,6 +134,8 @@ final class SceneRelay: Service, Sendable {
             receiveChange(payload)
             return
         }
+        // This daemon's own versions come back too: skipped before anything is copied.
+        if payload.hasPrefix("S1 \(node) ") || payload.hasPrefix("U1 \(node) ") { return }
         let message: SceneRelayCodec.Message
         do {
             message = try SceneRelayCodec.decode(payload)
@@ -121,9 +150,27 @@ final class SceneRelay: Service, Sendable {
                 let wanted = wall == nil || (key.wall == wall && (wholeWall || key.display == display))
                 if wanted { sendKeyframe(key) }
             }
+        case .units(let part):
+            guard part.node != node, !ownership.owns(part.key.wall) else { return }
+            state.withLock { state in
+                guard let whole = state.assembler.add(part) else { return }
+                var heard = state.unitsHeard[part.key.wall] ?? []
+                heard.append((whole.seq, whole.body))
+                if heard.count > 8 { heard.removeFirst(heard.count - 8) }
+                state.unitsHeard[part.key.wall] = heard
+            }
         case .part(let part):
             guard part.node != node, !ownership.owns(part.key.wall) else { return }
-            guard let version = state.withLock({ $0.assembler.add(part) }) else { return }
+            guard var version = state.withLock({ $0.assembler.add(part) }) else { return }
+            if let units = version.units {
+                // Put the round's shared unit operations back where they were.
+                let shared = state.withLock { $0.unitsHeard[version.key.wall]?.last { $0.version == units }?.operations }
+                guard let shared, let marker = version.body.firstIndex(of: SceneRelayCodec.unitsMarker) else {
+                    askForKeyframe(version.key)
+                    return
+                }
+                version.body = Array(version.body[..<marker]) + shared + version.body[(marker + 1)...]
+            }
             apply(version)
         }
     }
@@ -137,9 +184,15 @@ final class SceneRelay: Service, Sendable {
                     askForKeyframe(version.key)
                     return
                 }
-                let patch = try JSONPatch(json: try JSONValue(parsing: version.body))
-                let document = try patch.applied(to: current.json)
-                hub.publish(version.key, content: RelayedDocument(document: document, base: base, encodedOperations: version.body), as: version.seq)
+                // Applied when the document is needed (see RelayedDocument): parsing every patch
+                // as it comes would cost the relay as much as the owner's round.
+                guard version.body.first == UInt8(ascii: "["), version.body.last == UInt8(ascii: "]") else {
+                    throw SceneRelayCodec.Unreadable(reason: "a patch that is not a JSON array")
+                }
+                let relayed = RelayedDocument(patching: current, base: base, operations: version.body)
+                hub.publish(version.key, content: relayed, as: version.seq)
+                // Now and then the document is made, so that the chain of patches stays short.
+                if relayed.depth >= Self.longestChain, let made = hub.current(version.key), made.seq == version.seq { _ = made.json }
             } else {
                 let document = try JSONValue(parsing: version.body)
                 hub.publish(version.key, content: RelayedDocument(document: document), as: version.seq)

@@ -272,15 +272,22 @@ public struct JSONPatch: Sendable, Hashable {
     /// value), so a caller never sees a half-applied patch.
     public func applied(to document: JSONValue) throws(JSONPatchError) -> JSONValue {
         var result = document
+        try apply(to: &result)
+        return result
+    }
+
+    /// Applies every operation in order to `document`, in place: a document held nowhere else is
+    /// not copied, so applying many patches in a row to a large scene costs what they change.
+    /// Not atomic: after an error, `document` holds the operations before the failing one.
+    public func apply(to document: inout JSONValue) throws(JSONPatchError) {
         for (index, operation) in operations.enumerated() {
             do {
-                try JSONPatch.apply(operation, to: &result)
+                try JSONPatch.apply(operation, to: &document)
             } catch var error {
                 error.operationIndex = index
                 throw error
             }
         }
-        return result
     }
 
     private static func apply(_ operation: Operation, to document: inout JSONValue) throws(JSONPatchError) {
@@ -296,18 +303,15 @@ public struct JSONPatch: Sendable, Hashable {
                 return
             }
             try withParent(of: pointer, in: &document) { (parent, token) throws(JSONPatchError) in
-                switch parent {
-                case .object(var members):
+                if var members = takeObject(&parent) {
+                    defer { parent = .object(members) }
                     guard members[token] != nil else { throw notFound(pointer) }
-                    parent = .null
                     members[token] = value
-                    parent = .object(members)
-                case .array(var elements):
+                } else if var elements = takeArray(&parent) {
+                    defer { parent = .array(elements) }
                     let index = try existingIndex(token, count: elements.count, pointer: pointer)
-                    parent = .null
                     elements[index] = value
-                    parent = .array(elements)
-                default:
+                } else {
                     throw notFound(pointer)
                 }
             }
@@ -343,12 +347,11 @@ public struct JSONPatch: Sendable, Hashable {
             return
         }
         try withParent(of: pointer, in: &document) { (parent, token) throws(JSONPatchError) in
-            switch parent {
-            case .object(var members):
-                parent = .null
+            if var members = takeObject(&parent) {
                 members[token] = value
                 parent = .object(members)
-            case .array(var elements):
+            } else if var elements = takeArray(&parent) {
+                defer { parent = .array(elements) }
                 let index: Int
                 if token == "-" {
                     index = elements.count
@@ -357,10 +360,8 @@ public struct JSONPatch: Sendable, Hashable {
                     guard parsed <= elements.count else { throw notFound(pointer) }
                     index = parsed
                 }
-                parent = .null
                 elements.insert(value, at: index)
-                parent = .array(elements)
-            default:
+            } else {
                 throw notFound(pointer)
             }
         }
@@ -371,18 +372,15 @@ public struct JSONPatch: Sendable, Hashable {
             throw JSONPatchError(kind: .invalidOperation, message: "cannot remove the whole document")
         }
         return try withParent(of: pointer, in: &document) { (parent, token) throws(JSONPatchError) -> JSONValue in
-            switch parent {
-            case .object(var members):
-                parent = .null
+            if var members = takeObject(&parent) {
                 defer { parent = .object(members) }
                 guard let removed = members.removeValue(forKey: token) else { throw notFound(pointer) }
                 return removed
-            case .array(var elements):
-                let index = try existingIndex(token, count: elements.count, pointer: pointer)
-                parent = .null
+            } else if var elements = takeArray(&parent) {
                 defer { parent = .array(elements) }
+                let index = try existingIndex(token, count: elements.count, pointer: pointer)
                 return elements.remove(at: index)
-            default:
+            } else {
                 throw notFound(pointer)
             }
         }
@@ -406,20 +404,34 @@ public struct JSONPatch: Sendable, Hashable {
         let token = tokens.first!
         if tokens.count == 1 { return try body(&value, token) }
         let rest = tokens.dropFirst()
-        switch value {
-        case .object(var members):
-            guard members[token] != nil else { throw notFound(pointer) }
-            value = .null
+        if var members = takeObject(&value) {
             defer { value = .object(members) }
+            guard members[token] != nil else { throw notFound(pointer) }
             return try descend(rest, pointer: pointer, in: &members[token]!, body)
-        case .array(var elements):
-            let index = try existingIndex(token, count: elements.count, pointer: pointer)
-            value = .null
-            defer { value = .array(elements) }
-            return try descend(rest, pointer: pointer, in: &elements[index], body)
-        default:
-            throw notFound(pointer)
         }
+        if var elements = takeArray(&value) {
+            defer { value = .array(elements) }
+            let index = try existingIndex(token, count: elements.count, pointer: pointer)
+            return try descend(rest, pointer: pointer, in: &elements[index], body)
+        }
+        throw notFound(pointer)
+    }
+
+    /// The members of an object, taken out of `value` (left `.null`; the caller puts them back).
+    /// Taken in a function of their own: a `switch` on `value` keeps a second reference to them
+    /// for its duration, and changing them would then copy the whole container, at every level
+    /// and for every operation (a scene's thousand markers, per marker moved).
+    private static func takeObject(_ value: inout JSONValue) -> [String: JSONValue]? {
+        guard case .object(let members) = value else { return nil }
+        value = .null
+        return members
+    }
+
+    /// The elements of an array, taken out of `value` as ``takeObject(_:)`` takes members.
+    private static func takeArray(_ value: inout JSONValue) -> [JSONValue]? {
+        guard case .array(let elements) = value else { return nil }
+        value = .null
+        return elements
     }
 
     private static func existingIndex(_ token: String, count: Int, pointer: JSONPointer) throws(JSONPatchError) -> Int {

@@ -52,6 +52,8 @@ public final class LiveFeedMetrics: Sendable {
     let received: Counter
     let droppedBacklog: Counter
     let refused: Counter
+    /// Notifications dropped because this daemon could not handle them as fast as they came.
+    let droppedSlow: Counter
     let listening: Gauge
 
     public init(factory: any MetricsFactory) {
@@ -59,8 +61,9 @@ public final class LiveFeedMetrics: Sendable {
         received = Counter(label: "hypervision_cluster_pings_total", dimensions: [("direction", "received")], factory: factory)
         droppedBacklog = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
         refused = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "unreadable")], factory: factory)
+        droppedSlow = Counter(label: "hypervision_cluster_notifications_dropped_total", factory: factory)
         listening = Gauge(label: "hypervision_cluster_listening", factory: factory)
-        for counter in [published, received, droppedBacklog, refused] { counter.increment(by: 0) }
+        for counter in [published, received, droppedBacklog, refused, droppedSlow] { counter.increment(by: 0) }
         listening.record(0)
     }
 }
@@ -168,9 +171,33 @@ public final class LiveFeedPublisher: Service, Sendable {
     }
 
     func publish(_ pings: [Ping], _ others: [String] = []) async throws {
-        let payloads = LiveFeedCodec.encode(pings, node: node) + others
+        let payloads = LiveFeedCodec.encode(pings, node: node) + Self.pack(others)
         try await database.query(
             "SELECT pg_notify(\(LiveFeedChannel.name), payload) FROM unnest(\(payloads)::text[]) AS payload", deadline: .seconds(2))
+    }
+}
+
+extension LiveFeedPublisher {
+    /// Separates messages packed into one notification (a byte no message holds: JSON text and
+    /// the headers have no control character but tab and line feed).
+    public static let messageSeparator: Character = "\u{1E}"
+
+    /// Small messages packed into as few notifications as fit under the payload limit, in order:
+    /// a wall's round is several short patches, and each notification has a fixed cost.
+    static func pack(_ messages: [String], maximumBytes: Int = LiveFeedCodec.maximumPayloadBytes) -> [String] {
+        var packed: [String] = []
+        var current = ""
+        for message in messages {
+            if !current.isEmpty, current.utf8.count + 1 + message.utf8.count <= maximumBytes {
+                current.append(messageSeparator)
+                current += message
+            } else {
+                if !current.isEmpty { packed.append(current) }
+                current = message
+            }
+        }
+        if !current.isEmpty { packed.append(current) }
+        return packed
     }
 }
 
@@ -269,10 +296,27 @@ public struct LiveFeedListener: Service {
                 onJoin()
                 metrics.listening.record(1)
                 logger.notice("live feed: listening to the other daemons", metadata: ["server": "\(endpoint.serverDescription)"])
+                // The connection is drained as fast as notifications come, and they are handled on a
+                // task of their own: a burst being handled never delays the ownership checks below,
+                // which share the connection. Beyond the buffer, the newest are dropped (counted);
+                // what they carried is asked for again (a gap) or comes with the next ping.
+                let (buffered, buffer) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(100_000))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for try await notification in notifications { receive(notification.payload) }
+                        defer { buffer.finish() }
+                        for try await notification in notifications {
+                            if case .dropped = buffer.yield(notification.payload) { metrics.droppedSlow.increment() }
+                        }
                         throw DatabaseConnectionClosed()
+                    }
+                    group.addTask {
+                        for await payload in buffered {
+                            if payload.contains(LiveFeedPublisher.messageSeparator) {
+                                for message in payload.split(separator: LiveFeedPublisher.messageSeparator) { receive(String(message)) }
+                            } else {
+                                receive(payload)
+                            }
+                        }
                     }
                     group.addTask {
                         while true {
@@ -316,6 +360,8 @@ public struct LiveFeedListener: Service {
             onMessage(payload)
             return
         }
+        // This daemon's own pings come back too: skipped before they are read.
+        if payload.hasPrefix(LiveFeedCodec.header + node + "\n") { return }
         let decoded: LiveFeedCodec.Decoded
         do {
             decoded = try LiveFeedCodec.decode(payload)

@@ -247,9 +247,14 @@ public struct SceneHistory: Sendable {
     /// The current document's encoded size, or a bound good enough to compare `patchSize` with:
     /// a patch far below the last size known needs no encoding of the document to be chosen;
     /// a patch near it (or beyond) has the document encoded, which a scene line then reuses.
+    ///
+    /// A version relayed from another daemon is never made just to be measured (making it applies
+    /// its patches): its patches are the owner's choice, and taking one that is as large as the
+    /// scene is still correct.
     private func documentSize(comparedWith patchSize: Int) -> Int {
         if let known = current.encodedCountIfKnown { return known }
         if patchSize < documentSizeHint / 2 { return documentSizeHint }
+        if current.document is RelayedDocument { return max(documentSizeHint, patchSize + 1) }
         return current.encoded.count
     }
 

@@ -93,6 +93,9 @@ public final class PublishedDocument: Sendable {
         }
     }
 
+    /// The JSON, when it has been made already.
+    var cachedJSON: JSONValue? { cache.withLock { $0.json } }
+
     /// The encoded size, when the document has been encoded already.
     var encodedCountIfKnown: Int? { cache.withLock { $0.encoded?.count } }
 
@@ -228,3 +231,32 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
         return bytes
     }
 }
+
+/// A document whose patches may carry operations shared with other streams of the same round
+/// (a wall's scene and its displays' views all move the same units): a relay sends those once.
+public protocol SharingUnitOperations {
+    /// Identifies the round's unit operations (equal for every stream of the round).
+    var unitsVersion: UInt64 { get }
+    /// Where ``WallRoundDocument/encodedUnitOperations`` sit inside `patch`, this document's
+    /// patch as version `seq`; nil when they are not there (the patch diffed its own units).
+    func sharedUnitOperationsRange(in patch: [UInt8], seq: UInt64) -> Range<Int>?
+    var encodedUnitOperations: [UInt8] { get }
+}
+
+extension WallRoundDocument: SharingUnitOperations {
+    /// The patch ends with the shared operations, a comma, the stamp and `]` when it used them
+    /// (see ``encodedPatch(since:seq:)``): checked byte for byte, never searched.
+    public func sharedUnitOperationsRange(in patch: [UInt8], seq: UInt64) -> Range<Int>? {
+        guard !encodedUnitOperations.isEmpty else { return nil }
+        var stamp: [UInt8] = []
+        JSONPatch(operations: stampOperations(seq: seq)).encodeElements(into: &stamp)
+        let end = patch.count - 2 - stamp.count  // before "," + stamp + "]"
+        let start = end - encodedUnitOperations.count
+        guard start >= 1, end >= start, patch.last == UInt8(ascii: "]"), patch[end] == UInt8(ascii: ","),
+            patch[(end + 1)..<(patch.count - 1)].elementsEqual(stamp),
+            patch[start..<end].elementsEqual(encodedUnitOperations)
+        else { return nil }
+        return start..<end
+    }
+}
+

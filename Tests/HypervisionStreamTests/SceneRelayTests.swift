@@ -70,9 +70,11 @@ import Testing
         let key = StreamKey(wall: "ops")
         func document(_ n: Int) -> JSONValue { .object(["seq": .number(Double(n)), "value": .number(Double(n * 10))]) }
         var history = SceneHistory(key: key, seq: 100, document: RelayedDocument(document: document(100)))
-        let stepped = history.publish(RelayedDocument(document: document(101), base: 100, encodedOperations: Array("[1]".utf8)), as: 101)
+        let operations = Array(#"[{"op":"replace","path":"/seq","value":101},{"op":"replace","path":"/value","value":1010}]"#.utf8)
+        let stepped = history.publish(RelayedDocument(patching: history.current, base: 100, operations: operations), as: 101)
         let step = try #require(stepped)
-        #expect(step.seq == 101 && step.encodedOperations == Array("[1]".utf8))
+        #expect(step.seq == 101 && step.encodedOperations == operations)
+        #expect(history.document == document(101))
         let old = history.publish(RelayedDocument(document: document(99)), as: 99)
         let repeated = history.publish(RelayedDocument(document: document(101)), as: 101)
         #expect(old == nil && repeated == nil)
@@ -82,4 +84,58 @@ import Testing
         #expect(history.heldPatchCount == 0 && history.document == document(200))
         if case .fullScene(let seq, _) = history.catchUp(since: 101) { #expect(seq == 200) } else { Issue.record("a resume across the gap must get the scene") }
     }
+
+    /// A round's unit operations are found in a patch that carries them (never searched for), sent
+    /// once, and put back: the relayed bytes equal the owner's.
+    @Test func sharedUnitOperationsTravelOnceAndArePutBack() throws {
+        let before = WallRoundDocumentTests.scene(units: ["A": 48.1, "B": 48.2])
+        var after = WallRoundDocumentTests.scene(units: ["A": 48.15, "C": 48.3])
+        after.moved = 2
+        let operations = SceneUnit.changes(from: before.units, to: after.units)
+        let previous = WallRoundDocumentTests.round(before, version: 3, base: 2, operations: [])
+        let next = WallRoundDocumentTests.round(after, version: 4, base: 3, operations: operations)
+        let patch = try #require(next.encodedPatch(since: previous, seq: 11))
+        let range = try #require(next.sharedUnitOperationsRange(in: patch, seq: 11))
+        #expect(Array(patch[range]) == next.encodedUnitOperations)
+        // A patch that diffed its own units does not claim them.
+        let own = try #require(next.encodedPatch(since: WallRoundDocumentTests.round(before, version: 1, base: 0, operations: []), seq: 11))
+        #expect(next.sharedUnitOperationsRange(in: own, seq: 11) == nil || own == patch)
+
+        var body = Array(patch[..<range.lowerBound])
+        body.append(SceneRelayCodec.unitsMarker)
+        body += patch[range.upperBound...]
+        let unitPayloads = SceneRelayCodec.encodeUnits(node: "a", wall: "w", version: 4, operations: next.encodedUnitOperations, maximumBytes: 200)
+        let versionPayloads = SceneRelayCodec.encode(node: "a", key: StreamKey(wall: "w"), seq: 11, base: 10, units: 4, body: body, maximumBytes: 200)
+        var assembler = SceneRelayAssembler()
+        var shared: [UInt8]?
+        var relayed: SceneRelayAssembler.Version?
+        for payload in unitPayloads + versionPayloads {
+            switch try SceneRelayCodec.decode(payload) {
+            case .units(let part): if let whole = assembler.add(part) { shared = whole.body }
+            case .part(let part): if let whole = assembler.add(part) { relayed = whole }
+            default: Issue.record("unexpected \(payload.prefix(20))")
+            }
+        }
+        let version = try #require(relayed)
+        let units = try #require(shared)
+        #expect(version.units == 4 && version.base == 10)
+        let marker = try #require(version.body.firstIndex(of: SceneRelayCodec.unitsMarker))
+        #expect(Array(version.body[..<marker]) + units + version.body[(marker + 1)...] == patch)
+    }
+
+    /// A relayed version is made only when needed, from the last one made and the patches since.
+    @Test func aLongChainOfRelayedPatchesMakesTheOwnersDocument() throws {
+        var previous = PublishedDocument(seq: 0, document: RelayedDocument(document: .object(["n": .number(0), "log": .array([])])))
+        for seq in 1...150 {
+            let operations = Array(#"[{"op":"replace","path":"/n","value":\#(seq)},{"op":"add","path":"/log/-","value":\#(seq)}]"#.utf8)
+            let relayed = RelayedDocument(patching: previous, base: UInt64(seq - 1), operations: operations)
+            #expect(relayed.depth == (seq <= 100 ? seq : seq - 100))
+            previous = PublishedDocument(seq: UInt64(seq), document: relayed)
+            if seq == 100 { _ = previous.json }  // made once on the way, as the relay does
+        }
+        let made = previous.json
+        #expect(made.objectValue?["n"] == .number(150))
+        #expect(made.objectValue?["log"]?.arrayValue?.count == 150)
+    }
 }
+

@@ -37,6 +37,7 @@ struct Options: ParsableCommand {
     @Option(help: "The hub's cap per subscriber (subscriptions.maxMessagesPerSecond).") var maxMessagesPerSecond = 200
     @Option(help: "The hypervisiond to start (a release build).") var daemon = "../.build/release/hypervisiond"
     @Flag(help: "Pings to one daemon, subscribers on a second one sharing its database (cross-daemon latency).") var cluster = false
+    @Option(help: "How often the walls are laid out (walls.intervalMs).") var intervalMs = 10
 
     func validate() throws {
         guard rate > 0, seconds > 0, warmup >= 0, subscribers > 0, units > 0, connections > 0, maxMessagesPerSecond > 0 else {
@@ -109,7 +110,7 @@ let daemonLog = "/tmp/latency-load-daemon-\(getpid()).log"
 let databaseURL = "postgres:///postgres?host=\(admin.host)&user=\(admin.user)"
 let commonSettings = [
         "HYPERVISION_SUBSCRIPTIONS_MAX_MESSAGES_PER_SECOND": "\(options.maxMessagesPerSecond)",
-        "HYPERVISION_WALLS_INTERVAL_MS": "10",
+        "HYPERVISION_WALLS_INTERVAL_MS": "\(options.intervalMs)",
         "HYPERVISION_WALLS_DIRECTORY": base + "/walls",
         "HYPERVISION_INGEST_UDP_ENABLED": "false",
         "HYPERVISION_INGEST_OSMAND_ENABLED": "false",
@@ -170,7 +171,7 @@ if options.cluster {
     guard listening else { print("the daemons do not hear each other (hypervision_cluster_listening)"); stopAll(1) }
     say("second daemon ready; both listening")
 }
-print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers\(options.cluster ? " on a second daemon (cluster), 1 reference subscriber on the first" : ""); walls every 10 ms, subscribers capped at \(options.maxMessagesPerSecond)/s")
+print("hypervision latency-load: \(options.rate) pings/s for \(options.seconds) s (+\(options.warmup) s warm-up) from \(options.units) units over \(options.connections) TCP NDJSON connections; \(options.subscribers) subscribers\(options.cluster ? " on a second daemon (cluster), 1 reference subscriber on the first" : ""); walls every \(options.intervalMs) ms, subscribers capped at \(options.maxMessagesPerSecond)/s")
 
 // 2. Ingest connections, each with a thread reading its ack lines.
 let runStart = Timestamp.now()

@@ -32,8 +32,11 @@ struct Options: ParsableCommand {
 }
 
 let options = Options.parseOrExit()
-var logger = Logger(label: "standby-cost")
-logger.logLevel = .warning
+let logger: Logger = {
+    var logger = Logger(label: "standby-cost")
+    logger.logLevel = .warning
+    return logger
+}()
 
 let single = TestPostgres.makeCluster("standby-cost-single", durable: true)
 registerStopAtExit(single)
