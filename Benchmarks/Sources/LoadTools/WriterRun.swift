@@ -54,3 +54,23 @@ public func measureWriter(
     precondition(accepted == pings.count, "writer acknowledged \(accepted) of \(pings.count)")
     return (Double(pings.count) / elapsed, latencies.sorted())
 }
+
+/// The rows the durable-ingest tools write: `units` units reporting in turn, one ping each per
+/// second, `perUnit` each, ending a minute ago.
+public func syntheticPings(units: Int, perUnit: Int) -> [Ping] {
+    let start = Timestamp.now().adding(seconds: -Double(perUnit) - 60)
+    var pings: [Ping] = []
+    pings.reserveCapacity(perUnit * units)
+    for n in 0..<perUnit {
+        let time = start.adding(seconds: Double(n))
+        for u in 0..<units {
+            pings.append(
+                Ping(
+                    unit: UnitID(trusted: "PN-\(u % 95 + 1)-U-\(u)"), time: time,
+                    position: GeoPoint(latitude: 43 + Double(u % 500) * 0.01 + Double(n) * 1e-5, longitude: -1 + Double(u / 500) * 0.01),
+                    altitude: 35, speed: 12.5, heading: Double((u + n) % 360), accuracy: 8, status: .available, battery: 81,
+                    receivedAt: time))
+        }
+    }
+    return pings
+}

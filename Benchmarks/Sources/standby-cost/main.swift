@@ -49,20 +49,7 @@ defer {
     }
 }
 
-let perUnit = max(1, options.pings / options.units)
-let start = Timestamp.now().adding(seconds: -Double(perUnit) - 60)
-var pings: [Ping] = []
-pings.reserveCapacity(perUnit * options.units)
-for n in 0..<perUnit {
-    let time = start.adding(seconds: Double(n))
-    for u in 0..<options.units {
-        pings.append(
-            Ping(
-                unit: UnitID(trusted: "SB-\(u)"), time: time,
-                position: GeoPoint(latitude: 43 + Double(u % 500) * 0.01 + Double(n) * 1e-5, longitude: -1 + Double(u / 500) * 0.01),
-                speed: 12.5, heading: Double((u + n) % 360), status: .available, battery: 81, receivedAt: time))
-    }
-}
+let pings = syntheticPings(units: options.units, perUnit: max(1, options.pings / options.units))
 let allPings = pings
 print("hypervision standby-cost: \(allPings.count) pings from \(options.units) units, \(options.rounds) rounds; the writer on a single durable server and on a primary with a synchronous standby (synchronous_standby_names = '*'), both on this machine")
 

@@ -62,21 +62,7 @@ defer {
 }
 
 // 2. The rows: `units` units reporting in turn, one ping each per second, over the last hours.
-let perUnit = options.pings / options.units
-let start = Timestamp.now().adding(seconds: -Double(perUnit) - 60)
-var pings: [Ping] = []
-pings.reserveCapacity(perUnit * options.units)
-for n in 0..<perUnit {
-    let time = start.adding(seconds: Double(n))
-    for u in 0..<options.units {
-        pings.append(
-            Ping(
-                unit: UnitID(trusted: "PN-\(u % 95 + 1)-U-\(u)"), time: time,
-                position: GeoPoint(latitude: 43 + Double(u % 500) * 0.01 + Double(n) * 1e-5, longitude: -1 + Double(u / 500) * 0.01),
-                altitude: 35, speed: 12.5, heading: Double((u + n) % 360), accuracy: 8, status: .available, battery: 81,
-                receivedAt: time))
-    }
-}
+let pings = syntheticPings(units: options.units, perUnit: options.pings / options.units)
 print("hypervision writer-throughput: \(pings.count) pings from \(options.units) units, \(options.rounds) rounds, \(options.streams) streams each side, durable server (\(endpoint))")
 
 // The reference payload is encoded before timing, so the COPY figure is the server's limit alone.
