@@ -317,6 +317,9 @@ public struct LiveFeedListener: Service {
                                 receive(payload)
                             }
                         }
+                        // The buffer ends only when the connection did: an error, whichever
+                        // child the group hears from first, so the loss is logged and counted.
+                        throw DatabaseConnectionClosed()
                     }
                     group.addTask {
                         while true {
