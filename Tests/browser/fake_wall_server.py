@@ -133,6 +133,12 @@ class Wall:
             scene["incidents"]["INC-2026-0190"] = {
                 "category": "incendie", "priority": 2, "status": "open", "openedAt": now_rfc3339(),
                 "lat": round(lat, 7), "lon": round(vp["west"] + (vp["east"] - vp["west"]) * 0.3, 7), "summary": "Feu de poubelle"}
+            # A unit in the same band, heading 33.7 degrees: its arrow's drawn box is then at its
+            # tallest (10.82 marker units from its origin), so it shows whether the band margin
+            # covers every heading. It stands still (see tick).
+            scene["units"]["PN-75-SIM-BAND"] = {
+                "callsign": "SIM BAND", "heading": 33.7, "kind": "car", "status": "busy", "stale": False,
+                "lat": round(lat, 7), "lon": round(vp["west"] + (vp["east"] - vp["west"]) * 0.6, 7), "time": now_rfc3339()}
             tiles["incidents"]["source"]["incidents"] = sorted(
                 scene["incidents"], key=lambda i: (scene["incidents"][i]["priority"], i))
 
@@ -166,8 +172,8 @@ class Wall:
         self.ticks += 1
         vp = self.viewport
         for uid, unit in new["units"].items():
-            if unit["stale"]:
-                continue  # a stale fix does not move
+            if unit["stale"] or uid == "PN-75-SIM-BAND":
+                continue  # a stale fix does not move; the band unit stays on its band
             speed = 0.00025 if unit.get("kind") == "foot" else 0.0012  # degrees per second, exaggerated for visibility
             heading = unit.get("heading", 0.0)
             lat = unit["lat"] + math.cos(math.radians(heading)) * speed * dt

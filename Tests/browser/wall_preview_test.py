@@ -414,7 +414,8 @@ def check_bezels(checks, browser, label, evaluate=None):
         x1, y1 = min(b["x"] + b["width"], c["x"] + c["width"]), min(b["y"] + b["height"], c["y"] + c["height"])
         if x1 - x0 < 0.5 or y1 - y0 < 0.5:
             continue
-        if not any(x0 >= d["x"] - 0.5 and y0 >= d["y"] - 0.5 and x1 <= d["x"] + d["width"] + 0.5 and y1 <= d["y"] + d["height"] + 0.5
+        # A tenth of a pixel for rounding (positions are written to a tenth of a pixel).
+        if not any(x0 >= d["x"] - 0.1 and y0 >= d["y"] - 0.1 and x1 <= d["x"] + d["width"] + 0.1 and y1 <= d["y"] + d["height"] + 0.1
                    for d in displays):
             crossing.append((item["what"], item["tile"], (round(x0, 1), round(y0, 1), round(x1, 1), round(y1, 1))))
     checks.ok(not crossing, f"{label}: drawn over a bezel band: {crossing[:6]}")

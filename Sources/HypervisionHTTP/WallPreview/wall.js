@@ -1001,7 +1001,9 @@
       }
       node.dataset.heading = hasHeading ? String(unit.heading) : '';
       node.__rot.setAttribute('transform', `rotate(${hasHeading ? unit.heading : 0}) scale(${size})`);
-      placeMarker(node, point, 10.5 * size, 9 * size, panes, bands, width, height);
+      // 11: the arrow's box ([-6, 6] x [-9, 7]) turned by any heading reaches 10.82 from its
+      // origin, and a marker's drawn box is that turned box, not the arrow itself.
+      placeMarker(node, point, 11 * size, 9 * size, panes, bands, width, height);
     });
   }
 
