@@ -162,9 +162,9 @@ struct ClusterParts {
 
 /// The walls defined here, for the ownership made before the walls are.
 private final class WallIDSource: Sendable {
-    private let source = Mutex<(@Sendable () -> [String])?>(nil)
-    func set(_ ids: @escaping @Sendable () -> [String]) { source.withLock { $0 = ids } }
-    func ids() -> [String] { source.withLock { $0 }?() ?? [] }
+    private let source = CallbackSlot<Void, [String]>()
+    func set(_ ids: @escaping @Sendable () -> [String]) { source.set(ids) }
+    func ids() -> [String] { source(()) ?? [] }
 }
 
 /// The walls: definitions (files, the API, the demo), the layout loop and the hub that serves

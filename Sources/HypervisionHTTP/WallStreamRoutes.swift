@@ -118,7 +118,7 @@ public struct WallStreamRoutes: Sendable {
                     switch hub.subscribe(request, sink: sink) {
                     case .success(let id):
                         subscription = id
-                        sink.onWritabilityChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
+                        sink.onWritabilityChange.set { [hub] writable in hub.writabilityChanged(id, writable: writable) }
                     case .failure(let error):
                         sink.refuse(error)
                         return .reader
@@ -203,7 +203,6 @@ final class WebSocketSink: SceneSink {
     private let highWaterBytes: Int
     /// Eight times the high-water mark: room for a large scene on top of a full queue.
     let hardLimitBytes: Int
-    private let callback = Mutex<(@Sendable (Bool) -> Void)?>(nil)
 
     init(highWaterBytes: Int) {
         self.highWaterBytes = highWaterBytes
@@ -211,10 +210,8 @@ final class WebSocketSink: SceneSink {
         (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self)
     }
 
-    var onWritabilityChange: (@Sendable (Bool) -> Void)? {
-        get { callback.withLock { $0 } }
-        set { callback.withLock { $0 = newValue } }
-    }
+    /// Called when the queue goes over its high-water mark (false) and back under it (true).
+    let onWritabilityChange = CallbackSlot<Bool, Void>()
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
@@ -240,7 +237,7 @@ final class WebSocketSink: SceneSink {
         switch outcome {
         case .queued(let change):
             continuation.yield(line)
-            if let change { onWritabilityChange?(change) }
+            if let change { onWritabilityChange(change) }
         case .dropped:
             break
         case .overflowed:
@@ -258,7 +255,7 @@ final class WebSocketSink: SceneSink {
             }
             return nil
         }
-        if let change { onWritabilityChange?(change) }
+        if let change { onWritabilityChange(change) }
     }
 
     func refuse(_ error: StreamError) {

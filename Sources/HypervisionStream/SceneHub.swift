@@ -92,7 +92,7 @@ public final class SceneHub: Sendable {
     /// Wakes the timer before its planned time (see ``State/timerWakesAt``).
     private let timerAlarm = Alarm()
     private let metrics: HubMetrics
-    private let observer = Mutex<(@Sendable (StreamKey, UInt64, [UInt8]?) -> Void)?>(nil)
+    private let observer = CallbackSlot<(StreamKey, UInt64, [UInt8]?), Void>()
 
     /// - Parameter metricsFactory: for the history's reach and the resumes (see ``HubMetrics``).
     public init(
@@ -152,7 +152,7 @@ public final class SceneHub: Sendable {
         }
         if wakeTimer { timerAlarm.ring() }
         deliver(deliveries)
-        if let seq, let observer = observer.withLock({ $0 }) { observer(key, seq, operations) }
+        if let seq { observer((key, seq, operations)) }
         return seq
     }
 
@@ -160,7 +160,7 @@ public final class SceneHub: Sendable {
     /// operations from the version before (nil for a stream's first version, or after a gap):
     /// how a daemon that lays a wall out relays it to the others.
     public func observePublications(_ observer: @escaping @Sendable (_ key: StreamKey, _ seq: UInt64, _ operations: [UInt8]?) -> Void) {
-        self.observer.withLock { $0 = observer }
+        self.observer.set(observer)
     }
 
     /// Adds a subscriber to an existing stream. It is sent the full scene, or the patches since

@@ -150,7 +150,7 @@ public final class SubscriptionServer: Service, Sendable {
                     switch hub.subscribe(request, sink: sink) {
                     case .success(let id):
                         subscription = id
-                        reporter.onChange = { [hub] writable in hub.writabilityChanged(id, writable: writable) }
+                        reporter.onChange.set { [hub] writable in hub.writabilityChanged(id, writable: writable) }
                         logger.debug("renderer subscribed", metadata: ["stream": "\(request.key)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
                     case .failure(let error):
                         refuse(error, sink)
@@ -226,16 +226,12 @@ final class OversizedLineResponder: ChannelInboundHandler, Sendable {
 final class WritabilityReporter: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    private let callback = Mutex<(@Sendable (Bool) -> Void)?>(nil)
-
-    var onChange: (@Sendable (Bool) -> Void)? {
-        get { callback.withLock { $0 } }
-        set { callback.withLock { $0 = newValue } }
-    }
+    /// Called with the connection's writability each time it changes.
+    let onChange = CallbackSlot<Bool, Void>()
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
-        callback.withLock { $0 }?(writable)
+        onChange(writable)
         context.fireChannelWritabilityChanged()
     }
 }

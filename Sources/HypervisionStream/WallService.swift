@@ -46,7 +46,7 @@ public final class WallService: Service, Sendable {
     private let now: @Sendable () -> Timestamp
     /// Whether this daemon lays a wall out (false: another daemon does, and its scenes are relayed here).
     private let laidOutHere: @Sendable (String) -> Bool
-    private let changeObserver = Mutex<(@Sendable (WallChange) -> Void)?>(nil)
+    private let changeObserver = CallbackSlot<WallChange, Void>()
     /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
     private let roundDuration: Metrics.Timer
 
@@ -166,11 +166,11 @@ public final class WallService: Service, Sendable {
     /// `observer` hears of every operator change made on this daemon (not of those applied with
     /// ``apply(_:)``), to tell the other daemons of a cluster.
     public func observeChanges(_ observer: @escaping @Sendable (WallChange) -> Void) {
-        changeObserver.withLock { $0 = observer }
+        changeObserver.set(observer)
     }
 
     private func announce(_ change: WallChange) {
-        changeObserver.withLock { $0 }?(change)
+        changeObserver(change)
     }
 
     /// Applies a change made on another daemon, without announcing it again. A stored

@@ -1,3 +1,4 @@
+import HypervisionCore
 import HypervisionTestSupport
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
     @Test func pastTheHighWaterMarkTheHubIsToldItIsNotWritableAndAgainWhenItDrains() async {
         let sink = WebSocketSink(highWaterBytes: 1_000)
         let changes = Locked<[Bool]>([])
-        sink.onWritabilityChange = { writable in changes.mutate { $0.append(writable) } }
+        sink.onWritabilityChange.set { writable in changes.mutate { $0.append(writable) } }
         for _ in 0..<3 { sink.send(Array(repeating: 0x41, count: 400)) }
         #expect(changes.value == [false])
         sink.sent(400)

@@ -1,4 +1,5 @@
 import HypervisionCore
+import Synchronization
 import HypervisionLayout
 import Testing
 
@@ -7,6 +8,23 @@ import Testing
 /// What relays a wall between daemons, without sockets: the parts of a version, their assembly,
 /// operator changes, and a history that takes the owner's sequence numbers.
 @Suite struct SceneRelayTests {
+    /// The owner relays every version its hub publishes, hundreds a second. The observer was held
+    /// as a `Mutex<(closure)?>`: each call wrapped it in one more thunk, so each cost more than the
+    /// one before and some 100,000 versions overflowed the stack (an owner crashed within minutes).
+    @Test func thePublicationObserverHearsEveryVersionOfALongRun() async {
+        let hub = SceneHub()
+        let heard = Mutex((count: 0, lastSeq: UInt64(0)))
+        hub.observePublications { _, seq, _ in heard.withLock { $0 = ($0.count + 1, seq) } }
+        let versions = 250_000
+        let last = await Task.detached {
+            var last: UInt64?
+            for n in 0..<versions { last = hub.publish(StreamKey(wall: "w"), content: ["v": .number(Double(n % 3))] as JSONValue) }
+            return last
+        }.value
+        #expect(heard.withLock { $0.count } == versions)
+        #expect(heard.withLock { $0.lastSeq } == last)
+    }
+
     @Test func aVersionCutIntoPartsComesBackWholeEvenAcrossMultibyteCharacters() throws {
         let body = Array(String(repeating: "caméra é€𝄞 ", count: 2_000).utf8)
         let key = StreamKey(wall: "ops", display: "r0c1")

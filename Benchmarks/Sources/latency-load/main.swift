@@ -342,12 +342,14 @@ for c in 0..<options.connections {
     }
 }
 let daemonCPU0 = cpuSeconds(pid: daemon.processIdentifier)
+let secondCPU0 = second.map { cpuSeconds(pid: $0.processIdentifier) } ?? 0
 let roundsBefore = histogramBuckets(httpPort: httpPort, name: "hypervision_wall_round_duration_seconds")
 let sendStart = monotonic()
 while senders.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(50)) }
 let sendElapsed = monotonic() - sendStart
 say("sending done in \(fixed(sendElapsed, 2)) s")
 let daemonCPU = cpuSeconds(pid: daemon.processIdentifier) - daemonCPU0
+let secondCPU = (second.map { cpuSeconds(pid: $0.processIdentifier) } ?? 0) - secondCPU0
 let roundsAfter = histogramBuckets(httpPort: httpPort, name: "hypervision_wall_round_duration_seconds")
 try await Task.sleep(for: .seconds(1))
 arrivals.stop = true
@@ -504,5 +506,5 @@ if options.cluster {
     print("reference, same daemon as the pings: from its write p50 \(fixed(percentile(referenceLatencies, 0.5), 2)) ms  p99 \(fixed(percentile(referenceLatencies, 0.99), 2)) ms; from its due time p99 \(fixed(percentile(referenceDue, 0.99), 2)) ms")
     print("cross-daemon (pings to node bench-a, subscribers on bench-b), from the due time: p50 \(fixed(percentile(dueLatencies0, 0.5), 2)) ms  p99 \(fixed(percentile(dueLatencies0, 0.99), 2)) ms (target p99 < 100 ms); \(fixed(percentile(dueLatencies0, 0.99) - percentile(referenceDue, 0.99), 2)) ms over the same daemon at p99")
 }
-print("daemon CPU while sending: \(fixed(daemonCPU / sendElapsed, 2)) cores; load average \(load)")
+print("daemon CPU while sending: \(fixed(daemonCPU / sendElapsed, 2)) cores\(second == nil ? "" : ", second daemon \(fixed(secondCPU / sendElapsed, 2)) cores"); load average \(load)")
 stopAll(0)
