@@ -45,6 +45,14 @@ final class SceneRelay: Service, Sendable {
     static let longestChain = 64
     private let changes: AsyncStream<WallChange>
     private let changeSink: AsyncStream<WallChange>.Continuation
+    /// The other owners' versions, handled on a task of their own: a burst of them never holds up
+    /// the pings behind it on the listener's task (nor the pings them). Beyond the buffer, the
+    /// newest are dropped and counted; the next version then does not follow on, and the relay
+    /// asks for a keyframe.
+    private let versions: AsyncStream<String>
+    private let versionSink: AsyncStream<String>.Continuation
+    private let dropped: Counter
+    static let versionBuffer = 20_000
 
     init(
         node: String, walls: WallService, ownership: WallOwnership, publisher: LiveFeedPublisher, logger: Logger,
@@ -54,6 +62,9 @@ final class SceneRelay: Service, Sendable {
         self.walls = walls
         self.hub = walls.hub
         (changes, changeSink) = AsyncStream.makeStream(of: WallChange.self, bufferingPolicy: .bufferingOldest(10_000))
+        (versions, versionSink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.versionBuffer))
+        dropped = Counter(label: "hypervision_cluster_notifications_dropped_total", dimensions: [("stage", "relay")], factory: metricsFactory)
+        dropped.increment(by: 0)
         self.ownership = ownership
         self.publisher = publisher
         self.logger = logger
@@ -128,7 +139,8 @@ final class SceneRelay: Service, Sendable {
         publisher.offer(messages: [payload])
     }
 
-    /// A payload of the live feed that is not pings.
+    /// A payload of the live feed that is not pings (on the listener's task): queued for this
+    /// relay's own task.
     func receive(_ payload: String) {
         if payload.hasPrefix("A1 ") {
             receiveChange(payload)
@@ -136,6 +148,11 @@ final class SceneRelay: Service, Sendable {
         }
         // This daemon's own versions come back too: skipped before anything is copied.
         if payload.hasPrefix("S1 \(node) ") || payload.hasPrefix("U1 \(node) ") { return }
+        if case .dropped = versionSink.yield(payload) { dropped.increment() }
+    }
+
+    /// A version, a unit round or a keyframe request of another daemon, on this relay's task.
+    func handle(_ payload: String) {
         let message: SceneRelayCodec.Message
         do {
             message = try SceneRelayCodec.decode(payload)
@@ -227,14 +244,21 @@ final class SceneRelay: Service, Sendable {
         }
     }
 
-    /// Applies the other daemons' changes in order (a stored definition is read from the database).
+    /// Applies the other daemons' versions as they come, and their changes in order (a stored
+    /// definition is read from the database).
     func run() async throws {
-        for await change in changes.cancelOnGracefulShutdown() {
-            do {
-                try await walls.apply(change)
-            } catch {
-                logger.warning("cluster: a wall change from another daemon cannot be applied", metadata: ["wall": "\(change.wall)", "error": "\(error)"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { [versions] in
+                for await payload in versions.cancelOnGracefulShutdown() { self.handle(payload) }
             }
+            for await change in changes.cancelOnGracefulShutdown() {
+                do {
+                    try await walls.apply(change)
+                } catch {
+                    logger.warning("cluster: a wall change from another daemon cannot be applied", metadata: ["wall": "\(change.wall)", "error": "\(error)"])
+                }
+            }
+            group.cancelAll()
         }
     }
 }

@@ -290,6 +290,24 @@ public struct JSONPatch: Sendable, Hashable {
         }
     }
 
+    /// Applies the patch encoded in `text` (an RFC 6902 array) to `document`, in place, one
+    /// operation at a time: each pointer is read once, as its operation is applied, where
+    /// `JSONPatch(json:)` then `apply(to:)` reads it twice. For a long run of patches, such as a
+    /// relayed stream's. Not atomic, as ``apply(to:)``.
+    public static func apply(encoded text: [UInt8], to document: inout JSONValue) throws {
+        guard case .array(let elements) = try JSONValue(parsing: text) else {
+            throw JSONPatchError(kind: .malformedPatch, message: "a patch must be a JSON array of operations")
+        }
+        for (index, element) in elements.enumerated() {
+            do {
+                try apply(Operation(json: element, checkingPointers: false), to: &document)
+            } catch var error {
+                error.operationIndex = index
+                throw error
+            }
+        }
+    }
+
     private static func apply(_ operation: Operation, to document: inout JSONValue) throws(JSONPatchError) {
         switch operation {
         case .add(let path, let value):
@@ -572,6 +590,11 @@ extension JSONPatch.Operation {
 
     /// Reads one operation object, checking that its pointers are well formed.
     public init(json: JSONValue) throws(JSONPatchError) {
+        try self.init(json: json, checkingPointers: true)
+    }
+
+    /// `checkingPointers` false: for an operation applied at once, whose pointers applying reads.
+    init(json: JSONValue, checkingPointers: Bool) throws(JSONPatchError) {
         guard case .object(let members) = json else {
             throw JSONPatchError(kind: .malformedPatch, message: "an operation must be a JSON object")
         }
@@ -586,7 +609,7 @@ extension JSONPatch.Operation {
         }
         func pointer(_ name: String) throws(JSONPatchError) -> String {
             let text = try string(name)
-            _ = try JSONPointer(parsing: text)
+            if checkingPointers { _ = try JSONPointer(parsing: text) }
             return text
         }
         func value() throws(JSONPatchError) -> JSONValue {

@@ -45,6 +45,8 @@ public final class ClusterDirectory: Sendable {
     /// Notes an announcement; false when the payload is not one.
     @discardableResult
     public func heard(_ payload: String) -> Bool {
+        // Most payloads are pings and scenes, some near 8 kB: the tag is looked at first.
+        guard payload.hasPrefix(Self.tag + " ") else { return false }
         let fields = payload.split(separator: " ", omittingEmptySubsequences: false)
         guard fields.count == 5, fields[0] == Self.tag, !fields[1].isEmpty, !payload.contains("\n") else { return false }
         let walls = fields[4] == "-" ? [] : fields[4].split(separator: ",").map(String.init)

@@ -55,14 +55,22 @@ public final class LiveFeedMetrics: Sendable {
     /// Notifications dropped because this daemon could not handle them as fast as they came.
     let droppedSlow: Counter
     let listening: Gauge
+    /// From the oldest payload of a pass being offered to its notifications committed: how late
+    /// the others hear of this daemon's pings and scenes, before the server's own delivery.
+    let publishDelay: Timer
+    /// From a notification read off the connection to its handling starting: how far this
+    /// daemon's handling lags behind what the server delivers.
+    let handlingDelay: Timer
 
     public init(factory: any MetricsFactory) {
         published = Counter(label: "hypervision_cluster_pings_total", dimensions: [("direction", "published")], factory: factory)
         received = Counter(label: "hypervision_cluster_pings_total", dimensions: [("direction", "received")], factory: factory)
         droppedBacklog = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "backlog")], factory: factory)
         refused = Counter(label: "hypervision_cluster_pings_dropped_total", dimensions: [("reason", "unreadable")], factory: factory)
-        droppedSlow = Counter(label: "hypervision_cluster_notifications_dropped_total", factory: factory)
+        droppedSlow = Counter(label: "hypervision_cluster_notifications_dropped_total", dimensions: [("stage", "listener")], factory: factory)
         listening = Gauge(label: "hypervision_cluster_listening", factory: factory)
+        publishDelay = Timer(label: "hypervision_cluster_publish_delay_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        handlingDelay = Timer(label: "hypervision_cluster_handling_delay_seconds", preferredDisplayUnit: .seconds, factory: factory)
         for counter in [published, received, droppedBacklog, refused, droppedSlow] { counter.increment(by: 0) }
         listening.record(0)
     }
@@ -94,6 +102,8 @@ public final class LiveFeedPublisher: Service, Sendable {
     /// pings of the same pass. Not kept when the database cannot be reached: they are about now,
     /// and a daemon that missed some asks again.
     private let messages = Mutex<[String]>([])
+    /// When the oldest payload not yet published was offered.
+    private let oldestOffer = Mutex<ContinuousClock.Instant?>(nil)
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
@@ -115,6 +125,7 @@ public final class LiveFeedPublisher: Service, Sendable {
         guard !pings.isEmpty else { return }
         let dropped = backlog.withLock { backlog -> Int in
             backlog.append(contentsOf: pings)
+            noteOffer()
             let excess = backlog.count - maximumBacklog
             guard excess > 0 else { return 0 }
             backlog.removeFirst(excess)
@@ -129,6 +140,7 @@ public final class LiveFeedPublisher: Service, Sendable {
         guard !payloads.isEmpty else { return }
         messages.withLock { messages in
             messages.append(contentsOf: payloads)
+            noteOffer()
             // A database that is away for long: the oldest go first.
             if messages.count > 10_000 { messages.removeFirst(messages.count - 10_000) }
         }
@@ -140,6 +152,11 @@ public final class LiveFeedPublisher: Service, Sendable {
         for await _ in wakes.cancelOnGracefulShutdown() {
             try? await Task.sleep(for: window)
             while true {
+                // Taken first: what comes after it is measured from a later instant.
+                let offeredAt = oldestOffer.withLock { instant in
+                    defer { instant = nil }
+                    return instant
+                }
                 let pings = backlog.withLock { backlog in
                     defer { backlog.removeAll(keepingCapacity: true) }
                     return backlog
@@ -152,6 +169,7 @@ public final class LiveFeedPublisher: Service, Sendable {
                 do {
                     try await publish(pings, others)
                     metrics.published.increment(by: pings.count)
+                    if let offeredAt { metrics.publishDelay.recordNanoseconds((ContinuousClock.now - offeredAt).nanoseconds) }
                     if failures > 0 { logger.notice("live feed: publishing again", metadata: ["failures": "\(failures)"]) }
                     failures = 0
                 } catch {
@@ -161,12 +179,19 @@ public final class LiveFeedPublisher: Service, Sendable {
                         logger.warning("live feed: cannot publish; keeping the pings", metadata: ["error": "\(DatabaseErrors.describe(error))"])
                     }
                     backlog.withLock { $0.insert(contentsOf: pings, at: 0) }
+                    if let offeredAt { oldestOffer.withLock { $0 = offeredAt } }
                     try? await Task.sleep(for: .milliseconds(min(2_000, 100 * failures)))
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
                     wake.yield()
                     break
                 }
             }
+        }
+    }
+
+    private func noteOffer() {
+        oldestOffer.withLock { instant in
+            if instant == nil { instant = .now }
         }
     }
 
@@ -181,6 +206,15 @@ extension LiveFeedPublisher {
     /// Separates messages packed into one notification (a byte no message holds: JSON text and
     /// the headers have no control character but tab and line feed).
     public static let messageSeparator: Character = "\u{1E}"
+
+    /// The messages of one notification, split on the separator's byte (not on characters, which
+    /// would cost a grapheme walk over every notification).
+    public static func unpack(_ payload: String) -> [String] {
+        let separator = UInt8(ascii: "\u{1E}")
+        let bytes = payload.utf8
+        guard bytes.contains(separator) else { return [payload] }
+        return bytes.split(separator: separator).map { String(decoding: $0, as: UTF8.self) }
+    }
 
     /// Small messages packed into as few notifications as fit under the payload limit, in order:
     /// a wall's round is several short patches, and each notification has a fixed cost.
@@ -300,22 +334,20 @@ public struct LiveFeedListener: Service {
                 // task of their own: a burst being handled never delays the ownership checks below,
                 // which share the connection. Beyond the buffer, the newest are dropped (counted);
                 // what they carried is asked for again (a gap) or comes with the next ping.
-                let (buffered, buffer) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(100_000))
+                let (buffered, buffer) = AsyncStream.makeStream(
+                    of: (payload: String, readAt: ContinuousClock.Instant).self, bufferingPolicy: .bufferingOldest(100_000))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         defer { buffer.finish() }
                         for try await notification in notifications {
-                            if case .dropped = buffer.yield(notification.payload) { metrics.droppedSlow.increment() }
+                            if case .dropped = buffer.yield((notification.payload, .now)) { metrics.droppedSlow.increment() }
                         }
                         throw DatabaseConnectionClosed()
                     }
                     group.addTask {
-                        for await payload in buffered {
-                            if payload.contains(LiveFeedPublisher.messageSeparator) {
-                                for message in payload.split(separator: LiveFeedPublisher.messageSeparator) { receive(String(message)) }
-                            } else {
-                                receive(payload)
-                            }
+                        for await (payload, readAt) in buffered {
+                            metrics.handlingDelay.recordNanoseconds((ContinuousClock.now - readAt).nanoseconds)
+                            for message in LiveFeedPublisher.unpack(payload) { receive(message) }
                         }
                         // The buffer ends only when the connection did: an error, whichever
                         // child the group hears from first, so the loss is logged and counted.

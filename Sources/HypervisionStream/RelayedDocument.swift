@@ -67,8 +67,7 @@ public struct RelayedDocument: StreamDocument {
         // The owner's patches were checked as they came; one that does not apply leaves the
         // document as far as it went (the relay asks for a keyframe when a patch is malformed).
         for operations in patches.reversed() {
-            guard let json = try? JSONValue(parsing: operations), let patch = try? JSONPatch(json: json) else { break }
-            do { try patch.apply(to: &start) } catch { break }
+            do { try JSONPatch.apply(encoded: operations, to: &start) } catch { break }
         }
         return start
     }

@@ -34,6 +34,25 @@ import Testing
         ("A.16 add an array value", #"{"foo":["bar"]}"#, #"[{"op":"add","path":"/foo/-","value":["abc","def"]}]"#, #"{"foo":["bar",["abc","def"]]}"#),
     ]
 
+    @Test func anEncodedPatchAppliedInOneGoGivesWhatTheParsedPatchGives() throws {
+        let base: JSONValue = ["units": ["a": ["lat": 1, "lon": 2], "b/c": ["lat": 3]], "list": [1, 2, 3]]
+        let text = #"[{"op":"replace","path":"/units/a/lat","value":5},{"op":"add","path":"/units/b~1c/lon","value":4},"#
+            + #"{"op":"remove","path":"/list/0"},{"op":"move","from":"/units/a/lon","path":"/lon"},{"op":"test","path":"/lon","value":2}]"#
+        var viaParsed = base
+        try JSONPatch(json: JSONValue(parsing: Array(text.utf8))).apply(to: &viaParsed)
+        var inOneGo = base
+        try JSONPatch.apply(encoded: Array(text.utf8), to: &inOneGo)
+        #expect(inOneGo == viaParsed)
+        #expect(inOneGo != base)
+        // A bad pointer still fails, when its operation is applied, after the ones before it.
+        var partial = base
+        #expect(throws: JSONPatchError.self) {
+            try JSONPatch.apply(encoded: Array(#"[{"op":"replace","path":"/list/0","value":9},{"op":"remove","path":"list"}]"#.utf8), to: &partial)
+        }
+        #expect(partial["list"] == [9, 2, 3])
+        #expect(throws: JSONPatchError.self) { try JSONPatch.apply(encoded: Array(#"{"op":"remove"}"#.utf8), to: &partial) }
+    }
+
     @Test(arguments: appendixSuccesses)
     func rfc6902Appendix(name: String, document: String, operations: String, expected: String) throws {
         let result = try patch(operations).applied(to: json(document))

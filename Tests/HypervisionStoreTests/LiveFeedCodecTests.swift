@@ -47,4 +47,14 @@ import Testing
         let payloads = LiveFeedCodec.encode([Self.ping(1, full: true), Self.ping(2, full: true)], node: "n", maximumBytes: 10)
         #expect(payloads.count == 2)
     }
+
+    @Test func packedMessagesComeBackInOrderUnderTheLimit() {
+        // Multibyte text beside the separator, messages that fill a payload, one alone.
+        let messages = ["S1 a w - 2 1 0 1 [\"é\"]", String(repeating: "x", count: 60), "K1 b w", String(repeating: "ü", count: 40), "U1 a w 3 1 0 1 []"]
+        let packed = LiveFeedPublisher.pack(messages, maximumBytes: 100)
+        #expect(packed.count > 1)
+        #expect(packed.allSatisfy { $0.utf8.count <= 100 })
+        #expect(packed.flatMap(LiveFeedPublisher.unpack) == messages)
+        #expect(LiveFeedPublisher.unpack("H1 n\nno separator") == ["H1 n\nno separator"])
+    }
 }
