@@ -39,9 +39,13 @@ final class SceneRelay: Service, Sendable {
         var unitsSent: [String: UInt64] = [:]
         /// Relay side: the shared unit operations of each wall's last rounds (newest last).
         var unitsHeard: [String: [(version: UInt64, operations: [UInt8])]] = [:]
+        /// Relay side: streams whose document is being made, or is about to be.
+        var compacting: Set<StreamKey> = []
     }
     private let state = Mutex(State())
-    /// Relayed patches held before a stream's document is made (see ``RelayedDocument``).
+    /// Relayed patches held before a stream's document is made (see ``RelayedDocument``), at
+    /// least; each stream adds up to as many again of its own, so that a wall's streams, which
+    /// start together, are not all made in the same round.
     static let longestChain = 64
     private let changes: AsyncStream<WallChange>
     private let changeSink: AsyncStream<WallChange>.Continuation
@@ -49,9 +53,15 @@ final class SceneRelay: Service, Sendable {
     /// the pings behind it on the listener's task (nor the pings them). Beyond the buffer, the
     /// newest are dropped and counted; the next version then does not follow on, and the relay
     /// asks for a keyframe.
-    private let versions: AsyncStream<String>
-    private let versionSink: AsyncStream<String>.Continuation
+    private let versions: AsyncStream<(payload: String, queuedAt: ContinuousClock.Instant)>
+    private let versionSink: AsyncStream<(payload: String, queuedAt: ContinuousClock.Instant)>.Continuation
     private let dropped: Counter
+    /// Streams whose chain of relayed patches is long enough to be made into a document: made on
+    /// a task of their own, beside the relaying (see ``longestChain``).
+    private let compactions: AsyncStream<StreamKey>
+    private let compactionSink: AsyncStream<StreamKey>.Continuation
+    /// From a version queued to its handling starting: how far this relay lags the listener.
+    private let handlingDelay: Timer
     static let versionBuffer = 20_000
 
     init(
@@ -62,7 +72,12 @@ final class SceneRelay: Service, Sendable {
         self.walls = walls
         self.hub = walls.hub
         (changes, changeSink) = AsyncStream.makeStream(of: WallChange.self, bufferingPolicy: .bufferingOldest(10_000))
-        (versions, versionSink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.versionBuffer))
+        (compactions, compactionSink) = AsyncStream.makeStream(of: StreamKey.self)
+        (versions, versionSink) = AsyncStream.makeStream(
+            of: (payload: String, queuedAt: ContinuousClock.Instant).self, bufferingPolicy: .bufferingOldest(Self.versionBuffer))
+        handlingDelay = Timer(
+            label: "hypervision_cluster_handling_delay_seconds", dimensions: [("stage", "relay")], preferredDisplayUnit: .seconds,
+            factory: metricsFactory)
         dropped = Counter(label: "hypervision_cluster_notifications_dropped_total", dimensions: [("stage", "relay")], factory: metricsFactory)
         dropped.increment(by: 0)
         self.ownership = ownership
@@ -148,7 +163,7 @@ final class SceneRelay: Service, Sendable {
         }
         // This daemon's own versions come back too: skipped before anything is copied.
         if payload.hasPrefix("S1 \(node) ") || payload.hasPrefix("U1 \(node) ") { return }
-        if case .dropped = versionSink.yield(payload) { dropped.increment() }
+        if case .dropped = versionSink.yield((payload, .now)) { dropped.increment() }
     }
 
     /// A version, a unit round or a keyframe request of another daemon, on this relay's task.
@@ -209,7 +224,7 @@ final class SceneRelay: Service, Sendable {
                 let relayed = RelayedDocument(patching: current, base: base, operations: version.body)
                 hub.publish(version.key, content: relayed, as: version.seq)
                 // Now and then the document is made, so that the chain of patches stays short.
-                if relayed.depth >= Self.longestChain, let made = hub.current(version.key), made.seq == version.seq { _ = made.json }
+                if relayed.depth >= Self.longestChain + Self.stagger(version.key) { compact(version.key) }
             } else {
                 let document = try JSONValue(parsing: version.body)
                 hub.publish(version.key, content: RelayedDocument(document: document), as: version.seq)
@@ -219,6 +234,20 @@ final class SceneRelay: Service, Sendable {
             logger.warning("cluster: a relayed scene cannot be applied", metadata: ["stream": "\(version.key)", "seq": "\(version.seq)", "error": "\(error)"])
             askForKeyframe(version.key)
         }
+    }
+
+    /// Up to ``longestChain`` more for one stream, the same on every run.
+    static func stagger(_ key: StreamKey) -> Int {
+        var hash: UInt32 = 2_166_136_261  // FNV-1a
+        for byte in Array(key.wall.utf8) + Array((key.display ?? "").utf8) {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return Int(hash % UInt32(longestChain))
+    }
+
+    private func compact(_ key: StreamKey) {
+        let first = state.withLock { $0.compacting.insert(key).inserted }
+        if first { compactionSink.yield(key) }
     }
 
     private func askForKeyframe(_ key: StreamKey) {
@@ -248,8 +277,18 @@ final class SceneRelay: Service, Sendable {
     /// definition is read from the database).
     func run() async throws {
         await withDiscardingTaskGroup { group in
+            group.addTask { [compactions] in
+                for await key in compactions.cancelOnGracefulShutdown() {
+                    // The latest version: the patches since the last one made, applied once.
+                    _ = self.hub.current(key)?.json
+                    self.state.withLock { _ = $0.compacting.remove(key) }
+                }
+            }
             group.addTask { [versions] in
-                for await payload in versions.cancelOnGracefulShutdown() { self.handle(payload) }
+                for await (payload, queuedAt) in versions.cancelOnGracefulShutdown() {
+                    self.handlingDelay.recordNanoseconds((ContinuousClock.now - queuedAt).nanoseconds)
+                    self.handle(payload)
+                }
             }
             for await change in changes.cancelOnGracefulShutdown() {
                 do {

@@ -70,7 +70,8 @@ public final class LiveFeedMetrics: Sendable {
         droppedSlow = Counter(label: "hypervision_cluster_notifications_dropped_total", dimensions: [("stage", "listener")], factory: factory)
         listening = Gauge(label: "hypervision_cluster_listening", factory: factory)
         publishDelay = Timer(label: "hypervision_cluster_publish_delay_seconds", preferredDisplayUnit: .seconds, factory: factory)
-        handlingDelay = Timer(label: "hypervision_cluster_handling_delay_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        handlingDelay = Timer(
+            label: "hypervision_cluster_handling_delay_seconds", dimensions: [("stage", "listener")], preferredDisplayUnit: .seconds, factory: factory)
         for counter in [published, received, droppedBacklog, refused, droppedSlow] { counter.increment(by: 0) }
         listening.record(0)
     }

@@ -71,25 +71,31 @@ public final class PublishedDocument: Sendable {
         self.document = document
     }
 
+    // Both are made outside the lock: making a relayed version can take milliseconds, and the
+    // hub reads what is cached (sizes, lines) of the same version meanwhile. Two callers racing
+    // make the same value; the first kept wins.
+
     /// The document's JSON.
     public var json: JSONValue {
-        cache.withLock { cache in
+        if let json = cache.withLock({ $0.json }) { return json }
+        let made = document.json(seq: seq)
+        return cache.withLock { cache in
             if let json = cache.json { return json }
-            let json = document.json(seq: seq)
-            cache.json = json
-            return json
+            cache.json = made
+            return made
         }
     }
 
     /// The document's canonical JSON text.
     public var encoded: [UInt8] {
-        cache.withLock { cache in
+        if let encoded = cache.withLock({ $0.encoded }) { return encoded }
+        // Not kept as JSON too: a history of versions would hold every scene twice.
+        var made: [UInt8] = []
+        (cache.withLock { $0.json } ?? document.json(seq: seq)).encode(into: &made)
+        return cache.withLock { cache in
             if let encoded = cache.encoded { return encoded }
-            let json = cache.json ?? document.json(seq: seq)
-            var encoded: [UInt8] = []
-            json.encode(into: &encoded)
-            cache.encoded = encoded
-            return encoded
+            cache.encoded = made
+            return made
         }
     }
 
