@@ -504,7 +504,17 @@ let roundsMedian = histogramDifference(roundsBefore, roundsAfter, quantile: 0.5,
 print("wall rounds while sending: \(Int(rounds.count)); wall-clock p50 <= \(fixed(roundsMedian.quantileEdge * 1000, 2)) ms, p99 <= \(fixed(rounds.quantileEdge * 1000, 2)) ms (bucket edges of hypervision_wall_round_duration_seconds), \(fixed(rounds.shareAbove * 100, 2))% over 1 ms (target p99 < 1 ms)")
 if options.cluster {
     print("reference, same daemon as the pings: from its write p50 \(fixed(percentile(referenceLatencies, 0.5), 2)) ms  p99 \(fixed(percentile(referenceLatencies, 0.99), 2)) ms; from its due time p99 \(fixed(percentile(referenceDue, 0.99), 2)) ms")
-    print("cross-daemon (pings to node bench-a, subscribers on bench-b), from the due time: p50 \(fixed(percentile(dueLatencies0, 0.5), 2)) ms  p99 \(fixed(percentile(dueLatencies0, 0.99), 2)) ms (target p99 < 100 ms); \(fixed(percentile(dueLatencies0, 0.99) - percentile(referenceDue, 0.99), 2)) ms over the same daemon at p99")
+    // Whichever daemon took the wall first lays it out: the path a ping takes to bench-b's
+    // subscribers depends on it, so the figure says which it was.
+    let path: String
+    if (metricValue(httpPort: httpPort, name: "hypervision_cluster_walls_owned") ?? 0) > 0 {
+        path = "bench-a lays the wall out, bench-b relays it"
+    } else if (metricValue(httpPort: secondHTTPPort, name: "hypervision_cluster_walls_owned") ?? 0) > 0 {
+        path = "bench-b lays the wall out from the pings bench-a published; bench-a's reference is relayed back"
+    } else {
+        path = "neither daemon held the wall at the end"
+    }
+    print("cross-daemon (pings to node bench-a, subscribers on bench-b; \(path)), from the due time: p50 \(fixed(percentile(dueLatencies0, 0.5), 2)) ms  p99 \(fixed(percentile(dueLatencies0, 0.99), 2)) ms (target p99 < 100 ms); \(fixed(percentile(dueLatencies0, 0.99) - percentile(referenceDue, 0.99), 2)) ms over the same daemon at p99")
 }
 print("daemon CPU while sending: \(fixed(daemonCPU / sendElapsed, 2)) cores\(second == nil ? "" : ", second daemon \(fixed(secondCPU / sendElapsed, 2)) cores"); load average \(load)")
 stopAll(0)
