@@ -182,7 +182,8 @@ struct WallParts {
         let inputs = WallInputs(live: live.state)
         service = WallService(
             configuration: configuration.walls, hub: hub, log: storage.sceneLog, logger: logger, metricsFactory: metricsFactory,
-            laidOutHere: { ownership?.owns($0) ?? true }, inputs: { inputs.inputs(unitsSince: $0) })
+            laidOutHere: { ownership?.laysOut($0) ?? true }, loggedHere: { ownership?.owns($0) ?? true },
+            inputs: { inputs.inputs(unitsSince: $0) })
         Daemon.loadWallFiles(into: service, directory: configuration.wallsDirectory, logger: logger)
         if demo {
             do {

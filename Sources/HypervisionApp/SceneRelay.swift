@@ -183,7 +183,9 @@ final class SceneRelay: Service, Sendable {
                 if wanted { sendKeyframe(key) }
             }
         case .units(let part):
-            guard part.node != node, !ownership.owns(part.key.wall) else { return }
+            // Laying every wall out alone (cut off until just now): the others' versions wait
+            // until this daemon relays again, and asks for them whole.
+            guard part.node != node, !ownership.owns(part.key.wall), !ownership.isIslanded else { return }
             state.withLock { state in
                 guard let whole = state.assembler.add(part) else { return }
                 var heard = state.unitsHeard[part.key.wall] ?? []
@@ -192,7 +194,7 @@ final class SceneRelay: Service, Sendable {
                 state.unitsHeard[part.key.wall] = heard
             }
         case .part(let part):
-            guard part.node != node, !ownership.owns(part.key.wall) else { return }
+            guard part.node != node, !ownership.owns(part.key.wall), !ownership.isIslanded else { return }
             guard var version = state.withLock({ $0.assembler.add(part) }) else { return }
             if let units = version.units {
                 // Put the round's shared unit operations back where they were.
@@ -211,8 +213,9 @@ final class SceneRelay: Service, Sendable {
         do {
             if let base = version.base {
                 guard let current = hub.current(version.key), current.seq == base else {
-                    // Already there (a repeat), or a gap: only a keyframe helps.
-                    if let current = hub.current(version.key), current.seq >= version.seq { return }
+                    // Already there (a repeat), or a gap: only a keyframe helps. So also when this
+                    // daemon laid the wall out itself while cut off (its numbers are its own).
+                    if let current = hub.current(version.key), current.seq >= version.seq, current.document is RelayedDocument { return }
                     askForKeyframe(version.key)
                     return
                 }
@@ -227,7 +230,18 @@ final class SceneRelay: Service, Sendable {
                 if relayed.depth >= Self.longestChain + Self.stagger(version.key) { compact(version.key) }
             } else {
                 let document = try JSONValue(parsing: version.body)
-                hub.publish(version.key, content: RelayedDocument(document: document), as: version.seq)
+                if let current = hub.current(version.key), current.seq >= version.seq, !(current.document is RelayedDocument) {
+                    // Laid out here while this daemon was cut off, under numbers of its own: the
+                    // owner's line starts again here, and renderers get it whole.
+                    logger.notice("cluster: relaying a wall laid out here while cut off; its stream starts again", metadata: ["stream": "\(version.key)", "seq": "\(version.seq)"])
+                    hub.restart(
+                        version.key, content: RelayedDocument(document: document), as: version.seq,
+                        because: StreamError(
+                            code: .renumbered,
+                            message: "wall \(version.key.wall) is laid out by another daemon again, under its numbers: subscribe again (with since)"))
+                } else {
+                    hub.publish(version.key, content: RelayedDocument(document: document), as: version.seq)
+                }
             }
             relayed.increment()
         } catch {

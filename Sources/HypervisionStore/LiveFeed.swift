@@ -327,6 +327,7 @@ public struct LiveFeedListener: Service {
                 guard try rows.first?.decode(Bool.self) == true else { throw DuplicateNodeError(node: node) }
             }
             try await connection.listen(on: LiveFeedChannel.name) { notifications in
+                ownership?.rejoined()
                 try await onJoined()
                 onJoin()
                 metrics.listening.record(1)
@@ -364,6 +365,12 @@ public struct LiveFeedListener: Service {
                                 } else {
                                     _ = try await connection.query("SELECT 1", logger: logger).collect()
                                 }
+                            }
+                            // Back for good after laying every wall out alone: caught up again
+                            // as on joining (positions, tables, the others' walls whole).
+                            if ownership?.settle() == true {
+                                logger.notice("live feed: listening steadily again; relaying the other daemons' walls")
+                                try await onJoined()
                             }
                             try await Task.sleep(for: healthInterval)
                             if database.currentEndpoint != endpoint {
@@ -429,16 +436,70 @@ private final class JoinRecord: Sendable {
 /// calls ``reconcile(on:logger:)`` every second: it takes the walls defined here that nobody
 /// holds, and gives back those no longer defined. When that connection is lost, every wall is
 /// given up at once (``lost()``), before the server frees the locks for another daemon.
+///
+/// Cut off from the database for ``islandAfter`` (a failover, a partition, a database down at
+/// start-up), a daemon cannot hear the others nor relay their walls: it lays every wall out
+/// itself from what it hears (``laysOut(_:)``), so that its renderers never freeze, and writes
+/// no scene log for them. Once it hears the others again, a wall it does not hold is relayed
+/// again, renumbered if it must (see `SceneHub.restart`).
 public final class WallOwnership: Sendable {
     /// The first key of a wall's advisory lock.
     static let lockSpace: Int32 = 0x4856_5741  // "HVWA"
     private let wanted: @Sendable () -> [String]
     private let owned = Mutex<Set<String>>([])
     private let observers = Mutex<[@Sendable (_ taken: [String], _ given: [String]) -> Void]>([])
+    /// Since when this daemon has not been listening steadily (from its start until it first
+    /// does), and since when it has listened, if it does now: a connection made and ended again
+    /// and again (a flapping link) leaves it cut off.
+    private let link: Mutex<(cutOffSince: ContinuousClock.Instant?, listeningSince: ContinuousClock.Instant?)>
+    private let clock: @Sendable () -> ContinuousClock.Instant
+    /// How long a daemon is cut off before it lays every wall out itself: longer than a
+    /// listening connection takes to be made again after a blip.
+    public let islandAfter: Duration
 
     /// `wanted`: the walls defined on this daemon.
-    public init(wanted: @escaping @Sendable () -> [String]) {
+    public init(
+        wanted: @escaping @Sendable () -> [String], islandAfter: Duration = .seconds(2),
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.wanted = wanted
+        self.islandAfter = islandAfter
+        self.clock = clock
+        link = Mutex((clock(), nil))
+    }
+
+    /// Whether this daemon lays `wall` out now: it holds it, or it has been cut off for long.
+    public func laysOut(_ wall: String) -> Bool { owns(wall) || isIslanded }
+
+    /// Cut off from the others for ``islandAfter`` or more, and not yet listening steadily
+    /// again for as long (see ``settle()``).
+    public var isIslanded: Bool {
+        let now = clock()
+        return link.withLock { link in
+            guard let cut = link.cutOffSince else { return false }
+            if let listening = link.listeningSince {
+                // Listening since before the grace ran out: a blip.
+                return listening - cut >= islandAfter
+            }
+            return now - cut >= islandAfter
+        }
+    }
+
+    /// Listening (again).
+    func rejoined() {
+        let now = clock()
+        link.withLock { $0.listeningSince = now }
+    }
+
+    /// Called while listening: true once, when this daemon has listened steadily for
+    /// ``islandAfter`` after being cut off for as long. It then relays the others again.
+    func settle() -> Bool {
+        let now = clock()
+        return link.withLock { link in
+            guard let cut = link.cutOffSince, let listening = link.listeningSince, now - listening >= islandAfter else { return false }
+            link.cutOffSince = nil
+            return listening - cut >= islandAfter
+        }
     }
 
     /// `observer` hears of the walls taken and given up, after the change.
@@ -480,6 +541,11 @@ public final class WallOwnership: Sendable {
     }
 
     func lost() {
+        let now = clock()
+        link.withLock { link in
+            link.listeningSince = nil
+            if link.cutOffSince == nil { link.cutOffSince = now }
+        }
         let given = owned.withLock { owned in
             defer { owned.removeAll() }
             return owned.sorted()

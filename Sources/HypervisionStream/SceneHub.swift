@@ -156,6 +156,29 @@ public final class SceneHub: Sendable {
         return seq
     }
 
+    /// Starts a stream again at `seq`, whatever it held: its subscribers are told `error` and
+    /// closed (they come back with `since` and get the full scene), and its history begins anew.
+    ///
+    /// For a relay that laid a wall out alone while cut off from the database: its numbers were
+    /// its own, and the owner's, which it relays again, may be lower. A version numbered by one
+    /// daemon is never served under another's number.
+    public func restart(_ key: StreamKey, content: some StreamDocument, as seq: UInt64, because error: StreamError) {
+        let now = monotonicNanoseconds()
+        let deliveries: [Delivery] = state.withLock { state in
+            var deliveries: [Delivery] = []
+            if let stream = state.streams[key] {
+                for subscriber in stream.subscribers.values {
+                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(error), close: true))
+                    state.subscriberCount -= 1
+                }
+            }
+            state.streams[key] = Stream(history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history, now: now))
+            return deliveries
+        }
+        deliver(deliveries)
+        observer((key, seq, nil))
+    }
+
     /// Called after every version published, with its stream, sequence number and the encoded
     /// operations from the version before (nil for a stream's first version, or after a gap):
     /// how a daemon that lays a wall out relays it to the others.

@@ -139,7 +139,7 @@ struct WallRounds: Sendable {
     /// over, it starts from nothing, continuing the sequence numbers relayed so far.
     mutating func run(
         _ snapshot: RoundSnapshot, live: LiveInputs, at time: Timestamp, hub: SceneHub, log: SceneLogWriter?,
-        laidOutHere: (String) -> Bool = { _ in true }
+        laidOutHere: (String) -> Bool = { _ in true }, loggedHere: (String) -> Bool = { _ in true }
     ) {
         let plan = RoundPlan.make(previous: walls.mapValues(\.generation), snapshot: snapshot)
         for id in plan.removed {
@@ -171,7 +171,7 @@ struct WallRounds: Sendable {
             let (scene, state) = LayoutEngine.compute(inputs, previous: wall.state)
             wall.state = state
             wall.stateUnitsRevision = mirror.revision
-            publish(scene, wall: &wall, time: time, hub: hub, log: log, startsAfresh: startsAfresh)
+            publish(scene, wall: &wall, time: time, hub: hub, log: loggedHere(id) ? log : nil, startsAfresh: startsAfresh)
             walls[id] = wall
         }
     }

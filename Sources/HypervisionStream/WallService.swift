@@ -46,6 +46,9 @@ public final class WallService: Service, Sendable {
     private let now: @Sendable () -> Timestamp
     /// Whether this daemon lays a wall out (false: another daemon does, and its scenes are relayed here).
     private let laidOutHere: @Sendable (String) -> Bool
+    /// Whether what it lays out of a wall goes to the scene log (false while it lays a wall out
+    /// only because it is cut off from the others: the log keeps one line of numbers per wall).
+    private let loggedHere: @Sendable (String) -> Bool
     private let changeObserver = CallbackSlot<WallChange, Void>()
     /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
     private let roundDuration: Metrics.Timer
@@ -56,9 +59,11 @@ public final class WallService: Service, Sendable {
         configuration: Configuration = Configuration(), hub: SceneHub, log: (any SceneLogStorage & WallDefinitionStorage)?,
         logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
         now: @escaping @Sendable () -> Timestamp = { .now() }, laidOutHere: @escaping @Sendable (String) -> Bool = { _ in true },
+        loggedHere: @escaping @Sendable (String) -> Bool = { _ in true },
         inputs: @escaping @Sendable (_ unitsSince: UInt64?) -> LiveInputs
     ) {
         self.laidOutHere = laidOutHere
+        self.loggedHere = loggedHere
         self.roundDuration = Metrics.Timer(
             label: "hypervision_wall_round_duration_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
         self.configuration = configuration
@@ -225,7 +230,7 @@ public final class WallService: Service, Sendable {
             let live = inputs(rounds.unitsRevision)
             let time = now()
             let snapshot = desk.beginRound(at: time)
-            rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere)
+            rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere, loggedHere: loggedHere)
         }
         return desk.endRound(at: .now)
     }

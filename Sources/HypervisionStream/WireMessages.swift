@@ -22,6 +22,10 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let slowConsumer = Code(rawValue: "slow_consumer")
         /// The daemon is shutting down; reconnect with `since` to resume.
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// The stream's numbers started again (in a cluster: this daemon laid the wall out alone
+        /// while it was cut off from the database, and relays the daemon that lays it out again);
+        /// reconnect, with `since`: a full scene comes.
+        public static let renumbered = Code(rawValue: "renumbered")
         /// The port holds as many connections as it may (in all, not yet subscribed, or from
         /// this client's address); retry later.
         public static let tooManyConnections = Code(rawValue: "too_many_connections")

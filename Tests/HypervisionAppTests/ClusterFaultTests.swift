@@ -76,9 +76,9 @@ extension FaultInjectionTests {
         let client: LineClient
         private let state = Mutex((stop: false, lines: [String]()))
 
-        init(port: Int, wall: String = "ops") throws {
+        init(port: Int, wall: String = "ops", since: UInt64? = nil) throws {
             client = try LineClient(port: port)
-            client.send(#"{"type":"subscribe","wall":"\#(wall)"}"# + "\n")
+            client.send(#"{"type":"subscribe","wall":"\#(wall)"\#(since.map { ",\"since\":\($0)" } ?? "")}"# + "\n")
         }
 
         func run() async {
@@ -90,6 +90,16 @@ extension FaultInjectionTests {
         func finish() { state.withLock { $0.stop = true } }
 
         var lines: [String] { state.withLock { $0.lines } }
+
+        /// The numbers of the versions received (scenes and patches), in order.
+        var seqs: [UInt64] {
+            lines.compactMap { line in
+                guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let type = json["type"] as? String, type == "scene" || type == "patch"
+                else { return nil }
+                return (json["seq"] as? NSNumber)?.uint64Value
+            }
+        }
 
         /// (versions received, full scenes among them, patches whose base was not the last seq).
         var figures: (versions: Int, scenes: Int, gaps: Int) {
@@ -138,8 +148,21 @@ extension FaultInjectionTests {
         let loads = rigs.enumerated().map { NDJSONLoad(port: $1.tcpPort, gateways: 2, linesPerSecond: 100, prefix: "P\($0)") }
         for load in loads { load.begin() }
         for load in loads { #expect(await load.waitForAcknowledgements(200, timeout: .seconds(20))) }
+        // A renderer on a daemon that relays the wall: with no primary, no daemon can hold it, and
+        // each lays it out alone after 2 s rather than leave its renderers frozen for the TTL.
+        let owner = await Self.waitForOneOwner(rigs) ?? 0
+        let watcher = try Watcher(port: try #require(rigs[(owner + 1) % rigs.count].daemon).subscriptionsPort)
+        let reading = Task { await watcher.run() }
+        #expect(await Self.eventually { !watcher.seqs.isEmpty }, "the renderer got nothing before the failover")
         let lost = ContinuousClock.now
         patroni.lose(first)
+        var seenWhenIslanded: Int?
+        while ContinuousClock.now - lost < .seconds(12) {
+            if seenWhenIslanded == nil && ContinuousClock.now - lost > .seconds(4) { seenWhenIslanded = watcher.seqs.count }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let movedWithoutPrimary = watcher.seqs.count - (seenWhenIslanded ?? .max)
+        #expect(movedWithoutPrimary > 0, "the renderer's wall froze while there was no primary")
         let second = try await patroni.waitForNewLeader(other: first, timeout: .seconds(90))
         let failoverTook = ContinuousClock.now - lost
         let during = loads.reduce(0) { $0 + $1.acknowledgements(from: lost, to: .now) }
@@ -166,6 +189,9 @@ extension FaultInjectionTests {
         let ownerAfter = await Self.waitForOneOwner(rigs)
         let ownedAfter = await Self.wallsOwned(rigs)
         #expect(ownerAfter != nil, "one owner after: \(ownedAfter)")
+        watcher.finish()
+        await reading.value
+        print("fault: cluster: no primary for \(failoverTook): a renderer on a relaying daemon got \(movedWithoutPrimary) versions between 4 and 12 s after the loss")
         for rig in rigs { await rig.tearDown() }
     }
 
@@ -222,7 +248,9 @@ extension FaultInjectionTests {
     /// A partition: every database connection of one daemon is ended as soon as it is made, for
     /// 8 s, while it takes pings and lays the wall out. It spools and acknowledges meanwhile,
     /// gives the wall up, and another daemon takes it within 10 s; once it can reach the
-    /// database again it replays, and nothing acknowledged is lost or duplicated.
+    /// database again it replays, and nothing acknowledged is lost or duplicated. Its renderer
+    /// never freezes: cut off, the daemon lays the wall out itself from what it takes, and once
+    /// back it relays the new owner's numbers.
     @Test(.timeLimit(.minutes(5)))
     func aDaemonCutOffFromTheDatabaseSpoolsAndHandsItsWallOver() async throws {
         let walls = try Self.wallsDirectory("cut-3")
@@ -239,11 +267,18 @@ extension FaultInjectionTests {
         for load in loads { load.begin() }
         for load in loads { #expect(await load.waitForAcknowledgements(200, timeout: .seconds(20))) }
 
+        let watcher = try Watcher(port: try #require(first.daemon).subscriptionsPort)
+        let reading = Task { await watcher.run() }
+        defer { watcher.finish() }
+        #expect(await Self.eventually { !watcher.seqs.isEmpty }, "the renderer on the daemon to be cut off got nothing")
         let cut = ContinuousClock.now
         var ended = 0
         var newOwner: Int?
         var takeover: Duration?
+        var seenWhenIslanded: Int?
         while ContinuousClock.now - cut < .seconds(8) {
+            // Cut off for 2 s, it lays the wall out itself (WallOwnership.islandAfter).
+            if seenWhenIslanded == nil && ContinuousClock.now - cut > .seconds(3) { seenWhenIslanded = watcher.seqs.count }
             ended += try await Int(TestPostgres.integers(
                 first.endpoint,
                 "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'hypervisiond cic-a%') t"
@@ -255,16 +290,75 @@ extension FaultInjectionTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         let during = loads[0].acknowledgements(from: cut, to: .now)
+        let movedWhileCutOff = watcher.seqs.count - (seenWhenIslanded ?? .max)
+        #expect(movedWhileCutOff > 0, "the cut-off daemon's renderer got no version while it was cut off")
         #expect(ended > 0, "no connection of the first daemon was ended")
         #expect(newOwner != nil && takeover.map { $0 < .seconds(10) } == true, "takeover after \(String(describing: takeover))")
         #expect(during > 200, "the cut-off daemon acknowledged \(during) pings while cut off")
         for load in loads { #expect(await load.waitForAcknowledgements(200, timeout: .seconds(30))) }
         for load in loads { _ = await load.finish() }
-        print("fault: cluster: cut off for 8 s (\(ended) connections ended); \(during) acked by it meanwhile; wall taken over after \(takeover ?? .zero)")
+        // Back, it relays the new owner: its renderer gets the owner's numbers.
+        if let newOwner {
+            let ownerWatcher = try Watcher(port: try #require(rigs[newOwner].daemon).subscriptionsPort)
+            let ownerReading = Task { await ownerWatcher.run() }
+            #expect(await Self.eventually { !ownerWatcher.seqs.isEmpty }, "no renderer line from the new owner")
+            let ownersNumber = ownerWatcher.seqs.first ?? .max
+            #expect(
+                await Self.eventually(timeout: .seconds(20)) { (watcher.seqs.last ?? 0) >= ownersNumber },
+                "the renderer on the daemon that was cut off did not get the owner's number \(ownersNumber): \(watcher.seqs.suffix(3))")
+            ownerWatcher.finish()
+            await ownerReading.value
+        }
+        print("fault: cluster: cut off for 8 s (\(ended) connections ended); \(during) acked by it meanwhile; wall taken over after \(takeover ?? .zero); its renderer got \(movedWhileCutOff) versions laid out while it was cut off, then the owner's")
+
+        // Now a daemon that relays the wall is cut off for 5 s: it lays the wall out alone under
+        // numbers of its own, above the owner's; back, it starts the stream over at the owner's,
+        // and tells its renderer, which subscribes again and gets the owner's numbers.
+        if let newOwner {
+            let relay = [1, 2].first { $0 != newOwner }!
+            let node = Self.nodes[relay]
+            let relayWatcher = try Watcher(port: try #require(rigs[relay].daemon).subscriptionsPort)
+            let relayReading = Task { await relayWatcher.run() }
+            #expect(await Self.eventually { !relayWatcher.seqs.isEmpty }, "the renderer on the relay got nothing")
+            let relayCut = ContinuousClock.now
+            while ContinuousClock.now - relayCut < .seconds(5) {
+                _ = try await TestPostgres.integers(
+                    first.endpoint,
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'hypervisiond \(node)%') t")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(
+                await Self.eventually(timeout: .seconds(20)) { relayWatcher.lines.contains { $0.contains(#""code":"renumbered""#) } },
+                "the relay's renderer was not told the stream started again: \(relayWatcher.lines.suffix(2))")
+            relayWatcher.finish()
+            await relayReading.value
+            let islandNumber = relayWatcher.seqs.max() ?? 0
+            let again = try Watcher(port: try #require(rigs[relay].daemon).subscriptionsPort, since: islandNumber)
+            let againReading = Task { await again.run() }
+            #expect(await Self.eventually { !again.seqs.isEmpty }, "no scene after subscribing again: \(again.lines.prefix(2))")
+            let resumed = again.seqs
+            #expect(resumed.allSatisfy { $0 < islandNumber }, "the owner's numbers are below the island's: \(resumed.prefix(3)) vs \(islandNumber)")
+            #expect(again.figures.gaps == 0 && again.lines.first { $0.contains(#""type""#) }?.contains(#""type":"scene""#) == true, "\(again.lines.prefix(2))")
+            again.finish()
+            await againReading.value
+            print("fault: cluster: a relay cut off for 5 s laid the wall out alone up to \(islandNumber), then relayed the owner again from \(resumed.first ?? 0)")
+        }
         try await Self.expectEverythingAcknowledgedStored(loads, rigs: rigs, "one daemon of three cut off from the database for 8 s")
         let ownerAfter = await Self.waitForOneOwner(rigs)
         let ownedAfter = await Self.wallsOwned(rigs)
         #expect(ownerAfter != nil, "one owner after: \(ownedAfter)")
+        watcher.finish()
+        await reading.value
         for rig in rigs.reversed() { await rig.tearDown() }
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes.
+    static func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
     }
 }

@@ -11,6 +11,35 @@ import Testing
     /// The owner relays every version its hub publishes, hundreds a second. The observer was held
     /// as a `Mutex<(closure)?>`: each call wrapped it in one more thunk, so each cost more than the
     /// one before and some 100,000 versions overflowed the stack (an owner crashed within minutes).
+    /// A daemon that laid a wall out alone while cut off numbered it its own way; relaying the
+    /// owner again, it starts the stream over at the owner's (lower) number, and its renderers
+    /// are told so and come back for the whole scene.
+    @Test func aStreamStartedAgainTellsItsSubscribersAndTakesALowerNumber() throws {
+        let hub = SceneHub()
+        let key = StreamKey(wall: "w")
+        hub.publish(key, content: ["v": 1] as JSONValue, as: 5_000)
+        hub.publish(key, content: ["v": 2] as JSONValue)
+        let sink = RecordingSink()
+        _ = hub.subscribe(SubscribeRequest(wall: "w"), sink: sink)
+        // An ordinary version with a lower number is not taken...
+        #expect(hub.publish(key, content: ["v": 3] as JSONValue, as: 10) == nil)
+        #expect(hub.current(key)?.seq == 5_001)
+        // ...a restart is.
+        hub.restart(key, content: RelayedDocument(document: ["v": 4]), as: 10, because: StreamError(code: .renumbered, message: "again"))
+        #expect(hub.current(key)?.seq == 10)
+        #expect(hub.current(key)?.json == ["v": 4])
+        let last = try #require(sink.received.last.map { String(decoding: $0.line, as: UTF8.self) })
+        #expect(last.contains(#""code":"renumbered""#), "\(last)")
+        #expect(hub.subscriberCount == 0)
+        // Resuming with the old number gets the whole scene; the next version is a patch.
+        let again = RecordingSink()
+        _ = hub.subscribe(SubscribeRequest(wall: "w", since: 5_001), sink: again)
+        hub.publish(key, content: RelayedDocument(patching: try #require(hub.current(key)), base: 10, operations: Array(#"[{"op":"replace","path":"/v","value":5}]"#.utf8)), as: 11)
+        let lines = again.received.map { String(decoding: $0.line, as: UTF8.self) }
+        #expect(lines.first?.contains(#""type":"scene""#) == true && lines.first?.contains(#""seq":10"#) == true, "\(lines)")
+        #expect(hub.current(key)?.seq == 11)
+    }
+
     @Test func thePublicationObserverHearsEveryVersionOfALongRun() async {
         let hub = SceneHub()
         let heard = Mutex((count: 0, lastSeq: UInt64(0)))
