@@ -375,7 +375,8 @@
         state.errors++;
         state.lastError = `${message.code || 'error'}: ${message.message || ''}`;
         if (['unauthorized', 'forbidden', 'not_found', 'bad_request'].includes(message.code)) backoffAttempt = 10;
-        if (message.code === 'not_found') needFullScene = true;
+        // A stream started over under other numbers: what is held is no base for its patches.
+        if (message.code === 'not_found' || message.code === 'renumbered') needFullScene = true;
         break;
       default:
         // Unknown message types are ignored so newer daemons can add some.
