@@ -47,6 +47,9 @@ public final class Database: Service, Sendable {
     /// The server the pool connects to now (nil for a client made elsewhere).
     public var currentEndpoint: DatabaseEndpoint? { pool.withLock { $0.endpoint } }
 
+    /// How the pool picks its server among those configured (nil for a client made elsewhere).
+    public var targetSession: DatabaseEndpoint.TargetSession? { owned?.endpoint.targetSession }
+
     /// Uses `client`, which the caller runs.
     public init(
         client: PostgresClient, logger: Logger, defaultDeadline: Duration = .seconds(15),

@@ -1,3 +1,4 @@
+import HypervisionConfiguration
 import HypervisionCore
 import Logging
 import PostgresNIO
@@ -73,10 +74,14 @@ public final class DatabaseSupervisor: Service, Sendable {
                 // A direct connection first: it fails fast with the server's real reason, where
                 // the pool would keep a caller waiting while it retries in the background.
                 try await probe()
+                try await refuseAStandbyNamedAsPrimary()
                 let outcome = try await Migrator(logger: logger).migrate(database)
                 logger.notice("database ready", metadata: ["schema_version": "\(outcome.version)", "applied": "\(outcome.applied)"])
                 status.update(.ready)
                 return
+            } catch let error as ConfigurationError {
+                status.update(.failed(reason: error.description))
+                throw error
             } catch let error as MigrationError {
                 status.update(.failed(reason: error.description))
                 logger.critical("cannot use the database", metadata: ["reason": "\(error)"])
@@ -106,6 +111,22 @@ public final class DatabaseSupervisor: Service, Sendable {
             logger.warning("partition maintenance failed; will retry", metadata: ["reason": "\(DatabaseErrors.describe(error))"])
             return false
         }
+    }
+
+    /// A server taken because it answers (no `target_session_attrs=read-write` to look for the
+    /// primary) that is a standby: this daemon writes, so that is a configuration mistake, told
+    /// at start-up (exit 78). With `read-write`, a standby is passed over instead, and a time
+    /// with no primary at all (a failover under way) is waited out.
+    private func refuseAStandbyNamedAsPrimary() async throws {
+        guard database.targetSession == .any else { return }
+        let rows = try await database.query("SELECT pg_is_in_recovery()", deadline: .seconds(5))
+        guard try rows.first?.decode(Bool.self) == true else { return }
+        let server = database.currentEndpoint?.serverDescription ?? "the server"
+        throw ConfigurationError(
+            key: "database.url",
+            problem: "\(server) is a standby (pg_is_in_recovery() is true), and hypervisiond writes: name the primary, or name every server "
+                + "with target_session_attrs=read-write (postgresql://a,b/db?target_session_attrs=read-write) so that it finds the "
+                + "primary and follows failovers")
     }
 
     /// The server to use answers, and the pool points at it (with several servers, the one that

@@ -184,6 +184,39 @@ import Glibc
     /// daemon finds the primary; when it dies and the standby is promoted, the daemon spools,
     /// finds the new primary itself and replays. Nothing acknowledged is lost, because every
     /// commit was on the standby too.
+    /// A standby named as the database (one server, no `target_session_attrs=read-write` to look
+    /// further): hypervisiond must write, so it stops at start-up with exit 78 and the reason,
+    /// instead of retrying a read-only server forever.
+    @Test(.timeLimit(.minutes(3)))
+    func aStandbyNamedAsTheDatabaseStopsTheDaemonWithTheReason() async throws {
+        let pair = try await ReplicatedPostgres.start("standby-named")
+        defer {
+            try? pair.standby.stop()
+            try? pair.primary.stop()
+        }
+        let standby = pair.standby.configuration
+        let state = TestPostgres.makeBaseDirectory("standby-named-daemon")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let daemon = try DaemonProcess(arguments: [
+            "--database-url", "postgres:///\(standby.databaseName)?host=\(standby.socketDirectory)&user=\(standby.superuser)",
+            "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
+        ])
+        #expect(await daemon.waitForExit(timeout: .seconds(60)) == 78, "\(daemon.log.suffix(3_000))")
+        #expect(daemon.log.contains("is a standby (pg_is_in_recovery() is true)"), "\(daemon.log.suffix(3_000))")
+        // Both servers named, read-write: the same standby is passed over for the primary.
+        let both = try DaemonProcess(arguments: [
+            "--database-url", pair.url, "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
+        ])
+        var ready = false
+        for _ in 0..<600 where !ready {
+            ready = both.log.contains("database ready")
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "\(both.log.suffix(3_000))")
+        both.signal(SIGTERM)
+        #expect(await both.waitForExit(timeout: .seconds(30)) == 0, "\(both.log.suffix(3_000))")
+    }
+
     @Test(.timeLimit(.minutes(5)))
     func aFailoverToTheSynchronousStandbyLosesNothingAcknowledged() async throws {
         let pair = try await ReplicatedPostgres.start("failover")
