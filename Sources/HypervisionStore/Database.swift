@@ -470,19 +470,31 @@ private struct RunningClient {
     func stop() { stopper.finish() }
 }
 
+/// Every server named answered, and refused the user (no such role, a wrong password, no
+/// `pg_hba.conf` entry): the connection string is wrong, which no retry mends.
+public struct DatabaseAccessRefused: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
 /// Finds, among an endpoint's servers, the one to use, as libpq does with several hosts: the
 /// first that answers, or with `target_session_attrs=read-write` the first that is not in
 /// recovery (`pg_is_in_recovery()` false: a primary, not a standby).
 public enum PrimaryLocator {
     public static func locate(_ endpoint: DatabaseEndpoint, logger: Logger, deadline: Duration = .seconds(5)) async throws -> DatabaseEndpoint {
         var reasons: [String] = []
+        var refusedAccess = 0
         for candidate in endpoint.candidates {
             do {
                 if try await isUsable(candidate, target: endpoint.targetSession, logger: logger, deadline: deadline) { return candidate }
                 reasons.append("\(candidate.serverDescription): read-only (a standby)")
             } catch {
+                // SQLSTATE class 28: the user or its password refused (no such role, wrong password, no pg_hba entry).
+                if DatabaseErrors.sqlState(error)?.hasPrefix("28") == true { refusedAccess += 1 }
                 reasons.append("\(candidate.serverDescription): \(DatabaseErrors.describe(error))")
             }
+        }
+        if refusedAccess == endpoint.candidates.count {
+            throw DatabaseAccessRefused(description: "every server refused the user: \(reasons.joined(separator: "; "))")
         }
         throw DatabaseEndpointError(
             "no server \(endpoint.targetSession == .any ? "answers" : "takes writes"): \(reasons.joined(separator: "; "))")

@@ -82,6 +82,10 @@ public final class DatabaseSupervisor: Service, Sendable {
             } catch let error as ConfigurationError {
                 status.update(.failed(reason: error.description))
                 throw error
+            } catch let error as DatabaseAccessRefused {
+                // At start-up: a connection string that names the wrong user or password.
+                status.update(.failed(reason: error.description))
+                throw ConfigurationError(key: "database.url", problem: error.description)
             } catch let error as MigrationError {
                 status.update(.failed(reason: error.description))
                 logger.critical("cannot use the database", metadata: ["reason": "\(error)"])

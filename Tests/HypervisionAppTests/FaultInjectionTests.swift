@@ -184,9 +184,10 @@ import Glibc
     /// daemon finds the primary; when it dies and the standby is promoted, the daemon spools,
     /// finds the new primary itself and replays. Nothing acknowledged is lost, because every
     /// commit was on the standby too.
-    /// A standby named as the database (one server, no `target_session_attrs=read-write` to look
-    /// further): hypervisiond must write, so it stops at start-up with exit 78 and the reason,
-    /// instead of retrying a read-only server forever.
+    /// Connection strings that no retry mends stop hypervisiond at start-up with exit 78 and the
+    /// reason, instead of retrying forever: a standby named as the database (one server, no
+    /// `target_session_attrs=read-write` to look further; hypervisiond must write), and a user
+    /// that every server refuses.
     @Test(.timeLimit(.minutes(3)))
     func aStandbyNamedAsTheDatabaseStopsTheDaemonWithTheReason() async throws {
         let pair = try await ReplicatedPostgres.start("standby-named")
@@ -203,6 +204,13 @@ import Glibc
         ])
         #expect(await daemon.waitForExit(timeout: .seconds(60)) == 78, "\(daemon.log.suffix(3_000))")
         #expect(daemon.log.contains("is a standby (pg_is_in_recovery() is true)"), "\(daemon.log.suffix(3_000))")
+        let primary = pair.primary.configuration
+        let stranger = try DaemonProcess(arguments: [
+            "--database-url", "postgres:///\(primary.databaseName)?host=\(primary.socketDirectory),\(standby.socketDirectory)&user=no_such_role",
+            "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
+        ])
+        #expect(await stranger.waitForExit(timeout: .seconds(60)) == 78, "\(stranger.log.suffix(3_000))")
+        #expect(stranger.log.contains("every server refused the user"), "\(stranger.log.suffix(3_000))")
         // Both servers named, read-write: the same standby is passed over for the primary.
         let both = try DaemonProcess(arguments: [
             "--database-url", pair.url, "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
