@@ -26,6 +26,12 @@ for _ in $(seq 1 120); do
     curl -sf "http://127.0.0.1:$http/readyz" >/dev/null && break
     sleep 0.5
 done
+# Ready comes before the demo feed's first pings (it starts once the daemon is): the checks
+# below want units on the map, so they wait for the live picture to hold some.
+for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$http/metrics" | grep -Eq '^hypervision_live_units [1-9]' && break
+    sleep 0.5
+done
 if ! python3 Tests/browser/wall_preview_test.py --base "http://127.0.0.1:$http" --screenshot "$out/demo.png"; then
     echo "--- daemon log ---"; tail -50 "$out/daemon.log"; exit 1
 fi
