@@ -252,9 +252,9 @@ final class SceneRelay: Service, Sendable {
 
     /// Up to ``longestChain`` more for one stream, the same on every run.
     static func stagger(_ key: StreamKey) -> Int {
-        var hash: UInt32 = 2_166_136_261  // FNV-1a
-        for byte in Array(key.wall.utf8) + Array((key.display ?? "").utf8) {
-            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        var hash: UInt32 = 2_166_136_261  // FNV-1a, over the wall then the display
+        for text in [key.wall, key.display ?? ""] {
+            for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         }
         return Int(hash % UInt32(longestChain))
     }

@@ -82,10 +82,6 @@ public final class DatabaseSupervisor: Service, Sendable {
             } catch let error as ConfigurationError {
                 status.update(.failed(reason: error.description))
                 throw error
-            } catch let error as DatabaseAccessRefused {
-                // At start-up: a connection string that names the wrong user or password.
-                status.update(.failed(reason: error.description))
-                throw ConfigurationError(key: "database.url", problem: error.description)
             } catch let error as MigrationError {
                 status.update(.failed(reason: error.description))
                 logger.critical("cannot use the database", metadata: ["reason": "\(error)"])
@@ -136,7 +132,12 @@ public final class DatabaseSupervisor: Service, Sendable {
     /// The server to use answers, and the pool points at it (with several servers, the one that
     /// takes writes); throws the reason otherwise.
     private func probe() async throws {
-        try await database.checkServer()
+        do {
+            try await database.checkServer()
+        } catch let refused as DatabaseAccessRefused {
+            // At start-up: a connection string that names the wrong user or password.
+            throw ConfigurationError(key: "database.url", problem: refused.description)
+        }
     }
 
     private func checkHealth() async {

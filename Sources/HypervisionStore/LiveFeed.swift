@@ -211,7 +211,7 @@ extension LiveFeedPublisher {
     /// The messages of one notification, split on the separator's byte (not on characters, which
     /// would cost a grapheme walk over every notification).
     public static func unpack(_ payload: String) -> [String] {
-        let separator = UInt8(ascii: "\u{1E}")
+        let separator = messageSeparator.asciiValue!
         let bytes = payload.utf8
         guard bytes.contains(separator) else { return [payload] }
         return bytes.split(separator: separator).map { String(decoding: $0, as: UTF8.self) }

@@ -41,6 +41,14 @@ public final class SceneHub: Sendable {
     private struct Stream {
         var history: SceneHistory
         var subscribers: [UInt64: Subscriber] = [:]
+
+        /// Tells every subscriber `error` and closes it (the one line, made once for all); none
+        /// is left afterwards.
+        mutating func dismissAll(with error: StreamError) -> [Delivery] {
+            let line = WireLine.error(error)
+            defer { subscribers = [:] }
+            return subscribers.values.map { Delivery(sink: $0.sink, line: line, close: true) }
+        }
     }
 
     private struct State {
@@ -165,13 +173,8 @@ public final class SceneHub: Sendable {
     public func restart(_ key: StreamKey, content: some StreamDocument, as seq: UInt64, because error: StreamError) {
         let now = monotonicNanoseconds()
         let deliveries: [Delivery] = state.withLock { state in
-            var deliveries: [Delivery] = []
-            if let stream = state.streams[key] {
-                for subscriber in stream.subscribers.values {
-                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(error), close: true))
-                    state.subscriberCount -= 1
-                }
-            }
+            let deliveries = state.streams[key]?.dismissAll(with: error) ?? []
+            state.subscriberCount -= deliveries.count
             state.streams[key] = Stream(history: SceneHistory(key: key, seq: seq, document: content, limits: configuration.history, now: now))
             return deliveries
         }
@@ -350,13 +353,12 @@ public final class SceneHub: Sendable {
             var deliveries: [Delivery] = []
             for key in state.streams.keys where key.wall == wall {
                 if let keep = keepingDisplays, key.display.map(keep.contains) ?? true { continue }
-                state.retired[key] = state.streams[key]!.history.seq
-                for subscriber in state.streams[key]!.subscribers.values {
-                    let message = key.display.map { "display \($0) of wall \(wall) was removed" } ?? "wall \(wall) was removed"
-                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .notFound, message: message)), close: true))
-                    state.subscriberCount -= 1
-                }
-                state.streams[key] = nil
+                var stream = state.streams.removeValue(forKey: key)!
+                state.retired[key] = stream.history.seq
+                let message = key.display.map { "display \($0) of wall \(wall) was removed" } ?? "wall \(wall) was removed"
+                let dismissed = stream.dismissAll(with: StreamError(code: .notFound, message: message))
+                state.subscriberCount -= dismissed.count
+                deliveries += dismissed
             }
             return deliveries
         }
@@ -368,11 +370,9 @@ public final class SceneHub: Sendable {
         let deliveries: [Delivery] = state.withLock { state in
             state.shutDown = true
             var deliveries: [Delivery] = []
+            let farewell = StreamError(code: .shuttingDown, message: "the daemon is shutting down")
             for key in state.streams.keys {
-                for subscriber in state.streams[key]!.subscribers.values {
-                    deliveries.append(Delivery(sink: subscriber.sink, line: WireLine.error(StreamError(code: .shuttingDown, message: "the daemon is shutting down")), close: true))
-                }
-                state.streams[key]!.subscribers = [:]
+                deliveries += state.streams[key]!.dismissAll(with: farewell)
             }
             state.subscriberCount = 0
             return deliveries
