@@ -115,12 +115,20 @@ public struct PostgresCopyFromFormat: Sendable {
 
     enum Format {
         case text(TextOptions)
+        case binary  // HYPERVISION PATCH: binary COPY
     }
 
     var format: Format
 
     public static func text(_ options: TextOptions) -> PostgresCopyFromFormat {
         return PostgresCopyFromFormat(format: .text(options))
+    }
+
+    // HYPERVISION PATCH: binary COPY
+    /// PostgreSQL's binary COPY format: the caller writes the signature, header, tuples and
+    /// trailer itself (a hypervision addition, see PATCHES.md).
+    public static var binary: PostgresCopyFromFormat {
+        return PostgresCopyFromFormat(format: .binary)
     }
 }
 
@@ -153,6 +161,8 @@ private func buildCopyFromQuery(
             // Set the delimiter as a Unicode code point. This avoids the possibility of SQL injection.
             queryOptions.append("DELIMITER U&'\\\(String(format: "%04x", delimiter.value))'")
         }
+    case .binary:  // HYPERVISION PATCH: binary COPY
+        queryOptions.append("FORMAT binary")
     }
     precondition(!queryOptions.isEmpty)
     query += " WITH ("
