@@ -24,6 +24,13 @@ public struct PassingUnit: Sendable, Hashable {
     public var closestMetres: Double
     public var closestAt: Timestamp
     public var pings: Int
+
+    public init(unit: String, closestMetres: Double, closestAt: Timestamp, pings: Int) {
+        self.unit = unit
+        self.closestMetres = closestMetres
+        self.closestAt = closestAt
+        self.pings = pings
+    }
 }
 
 /// One hexagonal cell of a zone analysis, with its counts in this period and the one before.
@@ -79,20 +86,41 @@ public struct HistoryStore: Sendable {
     /// Units with a ping within `radius` metres of `point` during [from, to), nearest first (ties
     /// by unit id), at most `limit` of them: the database sorts and cuts, so a busy place sends
     /// back `limit` rows, not one per unit that ever passed.
+    ///
+    /// History rows have no spatial index (schema version 5): the window's blocks come from the
+    /// BRIN index on time, the ``HistoryCell`` ranges keep the rows that can be near, a spherical
+    /// test with 1% to spare drops most of the rest cheaply, and the geodesic distance on the
+    /// spheroid, computed once per row, decides. The candidates are materialised so that the
+    /// planner does not walk the whole primary key for the window instead.
     public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
+        let here = "ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography"
         let rows = try await database.query(
-            """
-            WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography AS g),
-            closest AS (
-                SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g) AS distance,
-                       (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
-                FROM pings, here
-                WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
-                  AND ST_DWithin(position, here.g, \(radius))
-                ORDER BY unit_id, ST_Distance(position, here.g), time
-            )
-            SELECT unit_id, distance, micros, pings FROM closest ORDER BY distance, unit_id LIMIT \(Int64(limit))
-            """)
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH candidates AS MATERIALIZED (
+                        SELECT unit_id, position, time FROM pings
+                        WHERE time >= $1::timestamptz AND time < $2::timestamptz
+                          AND \(HistoryCell.condition(column: "cell", around: point, radius: radius))
+                    ), near AS MATERIALIZED (
+                        SELECT unit_id, ST_Distance(position, \(here)) AS distance, time FROM candidates
+                        WHERE ST_DWithin(position, \(here), $3 * 1.01, false)
+                    ), closest AS (
+                        SELECT DISTINCT ON (unit_id) unit_id, distance,
+                               (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
+                        FROM near
+                        WHERE distance <= $3
+                        ORDER BY unit_id, distance, time
+                    )
+                    SELECT unit_id, distance, micros, pings FROM closest ORDER BY distance, unit_id LIMIT $4
+                    """,
+                binds: {
+                    var b = PostgresBindings()
+                    b.append(from.postgresText)
+                    b.append(to.postgresText)
+                    b.append(radius)
+                    b.append(Int64(limit))
+                    return b
+                }()))
         var units: [PassingUnit] = []
         for row in rows {
             let (unit, distance, micros, count) = try row.decode((String, Double, Int64, Int64).self)

@@ -26,6 +26,9 @@ public struct Migration: Sendable, Hashable {
         Migration(
             version: 4, name: "0004_change_notifications.sql",
             sql: String(decoding: PackageResources._004_change_notifications_sql, as: UTF8.self)),
+        Migration(
+            version: 5, name: "0005_history_without_per_row_gist.sql",
+            sql: String(decoding: PackageResources._005_history_without_per_row_gist_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

@@ -75,26 +75,27 @@ public final class PingStore: Sendable {
     /// The fast path: COPY straight into `pings`; fails with a unique violation on any repeat.
     private func copyDirectly(_ pings: [Ping], on connection: PostgresConnection) async throws {
         let newUnits = unitsToRegister(pings)
-        var rows = CopyTextWriter(capacity: pings.count * 140)
+        var rows = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
         var latest: [UnitID: Ping] = [:]
+        latest.reserveCapacity(pings.count)
         for ping in pings {
-            rows.pingRow(ping)
+            rows.historyRow(ping)
             if let current = latest[ping.unit], current.time >= ping.time { continue }
             latest[ping.unit] = ping
         }
         // Sorted by unit: concurrent batches lock unit_positions rows in one order.
-        var latestRows = CopyTextWriter(capacity: latest.count * 140)
+        var latestRows = CopyBinaryWriter(capacity: latest.count * Self.historyRowBytes)
         for ping in latest.values.sorted(by: { $0.unit < $1.unit }) {
-            latestRows.pingRow(ping)
+            latestRows.latestRow(ping)
         }
-        let data = rows.buffer, latestData = latestRows.buffer
+        let data = rows.finish(), latestData = latestRows.finish()
         let logger = self.logger
         try await connection.transaction(logger: logger) { connection in
             if !newUnits.isEmpty {
                 try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.checkedCopy(into: "pings", columns: Self.pingColumns, logger: logger, rows: data)
+            try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, binary: true, logger: logger, rows: data)
             try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS latest_staging (
@@ -102,7 +103,7 @@ public final class PingStore: Sendable {
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, logger: logger, rows: latestData)
+            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, binary: true, logger: logger, rows: latestData)
             try await connection.checkedQuery(
                 """
                 INSERT INTO unit_positions AS up
@@ -119,9 +120,17 @@ public final class PingStore: Sendable {
         rememberUnits(newUnits)
     }
 
-    static let pingColumns = [
+    /// A history row in binary COPY form is about 110 bytes; room for a little more.
+    static let historyRowBytes = 128
+
+    /// The columns of `unit_positions` (and of the latest-position staging table).
+    public static let pingColumns = [
         "unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at",
     ]
+
+    /// The columns of `pings` that the writer fills: those of `unit_positions` and the
+    /// position's ``HistoryCell``.
+    public static let historyColumns = pingColumns + ["cell"]
 
     private func unitsToRegister(_ pings: [Ping]) -> [String] {
         known.withLock { known in
@@ -147,30 +156,30 @@ public final class PingStore: Sendable {
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
     private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
         let newUnits = unitsToRegister(pings)
-        var writer = CopyTextWriter(capacity: pings.count * 140)
+        var writer = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
         for ping in pings {
-            writer.pingRow(ping)
+            writer.historyRow(ping)
         }
-        let data = writer.buffer
+        let data = writer.finish()
         let logger = self.logger
         let inserted: Set<Ping.Key> = try await connection.transaction(logger: logger) { connection in
             try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
                     unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
-                    heading real, accuracy real, status text, battery smallint, received_at timestamptz
+                    heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell integer
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
             if !newUnits.isEmpty {
                 try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.checkedCopy(into: "ping_staging", columns: Self.pingColumns, logger: logger, rows: data)
+            try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, binary: true, logger: logger, rows: data)
             let rows = try await connection.checkedQuery(
                 """
                 WITH inserted AS (
-                    INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
-                    SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
+                    INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
+                    SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
                     FROM ping_staging
                     ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
                     ON CONFLICT DO NOTHING

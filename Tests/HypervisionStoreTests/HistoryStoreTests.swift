@@ -76,6 +76,77 @@ import Testing
         }
     }
 
+    /// Schema 5 answers "who passed here" without a spatial index: BRIN on time, the cell
+    /// ranges, a spherical test with room to spare, then the spheroid. Its answers must be those
+    /// of the query it replaced (a plain ST_DWithin over the window), for places and radii of
+    /// every kind, with rows from before cells existed (NULL cell) among them.
+    @Test func unitsPassingAnswersAsThePlainGeodesicQueryDoes() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let now = Timestamp.now()
+        var random = SeededRandom(seed: 5)
+        let start = now.adding(seconds: -3_000)
+        var made: [Ping] = []
+        for n in 0..<40 {
+            for u in 0..<150 {
+                let time = start.adding(seconds: Double(n * 60 + u % 60))
+                made.append(
+                    Ping(
+                        unit: UnitID(trusted: "PN-CELL-\(u)"), time: time,
+                        position: GeoPoint(latitude: 48.85 + .random(in: -0.08...0.08, using: &random), longitude: 2.35 + .random(in: -0.12...0.12, using: &random)),
+                        receivedAt: time))
+            }
+        }
+        let pings = made
+        // Small, cell-sized, and wide enough that no ranges are used.
+        let questions = (0..<40).map { round in
+            let place = GeoPoint(latitude: 48.85 + .random(in: -0.09...0.09, using: &random), longitude: 2.35 + .random(in: -0.13...0.13, using: &random))
+            let radius = [0.0, 150, 800, 1_000, 2_500, 30_000][round % 6] + .random(in: 0...50, using: &random)
+            let from = start.adding(seconds: .random(in: -100...1_500, using: &random))
+            return (place: place, radius: radius, from: from, to: from.adding(seconds: .random(in: 60...2_400, using: &random)))
+        }
+        try await TestPostgres.withClient(endpoint) { client in
+            let store = PingStore(database: client.database)
+            try await store.ensurePartitions(around: now.epochDay, daysBehind: 1, daysAhead: 1)
+            _ = try await store.insert(pings)
+            // Rows as schema 4 stored them: no cell.
+            try await client.query(
+                """
+                INSERT INTO pings (unit_id, time, position, received_at)
+                SELECT 'PN-OLD-' || (n % 20), now() - make_interval(secs => 2900 - n * 7),
+                       ST_SetSRID(ST_MakePoint(2.35 + sin(n) * 0.05, 48.85 + cos(n) * 0.04), 4326)::geography, now()
+                FROM generate_series(0, 399) n
+                """)
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings WHERE cell IS NULL") == [400])
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings WHERE cell IS NOT NULL") == [Int64(pings.count)])
+            let history = HistoryStore(database: client.database)
+            var compared = 0
+            for (place, radius, from, to) in questions {
+                let found = try await history.unitsPassing(near: place, radius: radius, from: from, to: to, limit: 500)
+                let rows = try await client.query(
+                    """
+                    WITH here AS (SELECT ST_SetSRID(ST_MakePoint(\(place.longitude), \(place.latitude)), 4326)::geography AS g),
+                    closest AS (
+                        SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g) AS distance,
+                               (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
+                        FROM pings, here
+                        WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
+                          AND ST_DWithin(position, here.g, \(radius))
+                        ORDER BY unit_id, ST_Distance(position, here.g), time
+                    )
+                    SELECT unit_id, distance, micros, pings FROM closest ORDER BY distance, unit_id LIMIT 500
+                    """)
+                var expected: [PassingUnit] = []
+                for try await (unit, distance, micros, count) in rows.decode((String, Double, Int64, Int64).self) {
+                    expected.append(PassingUnit(unit: unit, closestMetres: distance, closestAt: Timestamp(microseconds: micros), pings: Int(count)))
+                }
+                #expect(found == expected, "place \(place), radius \(radius)")
+                compared += expected.count
+            }
+            // The comparison saw real answers, old rows among them.
+            #expect(compared > 500)
+        }
+    }
+
     @Test func zoneStatisticsCountEachIncidentOnceAndCompareWithThePeriodBefore() async throws {
         let endpoint = try await PingStoreTests.migratedDatabase()
         try await TestPostgres.withClient(endpoint) { client in

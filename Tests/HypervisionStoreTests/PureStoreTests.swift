@@ -27,7 +27,7 @@ import Testing
         for migration in Migration.all {
             let statements = SQLScript.statements(migration.sql)
             // Counted by hand: a change here means the splitter or the file changed.
-            #expect(statements.count == ["0001_initial.sql": 17, "0002_incidents_and_camera_events.sql": 6, "0003_scene_log_patches.sql": 2, "0004_change_notifications.sql": 4][migration.name])
+            #expect(statements.count == ["0001_initial.sql": 17, "0002_incidents_and_camera_events.sql": 6, "0003_scene_log_patches.sql": 2, "0004_change_notifications.sql": 4, "0005_history_without_per_row_gist.sql": 3][migration.name])
             #expect(statements.allSatisfy { !$0.isEmpty })
         }
     }
@@ -73,6 +73,75 @@ import Testing
         writer.point(GeoPoint(latitude: 48.8566, longitude: 2.3522))
         // EWKB: little-endian Point with SRID 4326, then longitude and latitude as little-endian doubles.
         #expect(String(buffer: writer.buffer) == "0101000020E6100000A835CD3B4ED1024076E09C11A56D4840")
+    }
+}
+
+@Suite struct CopyBinaryTests {
+    /// The layout PostgreSQL's manual gives: signature, flags, extension length; per row a field
+    /// count and length-prefixed big-endian values (-1 for NULL); a trailer of -1.
+    @Test func aRowIsWrittenInTheBinaryCopyLayout() {
+        var writer = CopyBinaryWriter()
+        writer.beginRow(fields: 5)
+        writer.text("PN-1")
+        writer.timestamp(Timestamp(microseconds: 946_684_800_000_001))
+        writer.real(12.5)
+        writer.smallint(nil)
+        writer.point(GeoPoint(latitude: 48.8566, longitude: 2.3522))
+        var buffer = writer.finish()
+        let bytes = buffer.readBytes(length: buffer.readableBytes)!
+        let expected: [UInt8] =
+            Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0] + [0, 0, 0, 0]
+            + [0, 5]
+            + [0, 0, 0, 4] + Array("PN-1".utf8)
+            + [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]  // one microsecond after 2000-01-01
+            + [0, 0, 0, 4, 0x41, 0x48, 0, 0]  // 12.5 as a big-endian float
+            + [0xFF, 0xFF, 0xFF, 0xFF]
+            + [0, 0, 0, 25] + Hex.decode("0101000020E6100000A835CD3B4ED1024076E09C11A56D4840")!
+            + [0xFF, 0xFF]
+        #expect(bytes == expected)
+    }
+}
+
+@Suite struct HistoryCellTests {
+    /// No point within the radius may fall outside the ranges: a miss would drop a unit from
+    /// "who passed here". Points are placed with our own geodesy (Karney's direct problem).
+    @Test func everyPointWithinTheRadiusIsInTheRanges() {
+        var random = SeededRandom(seed: 31)
+        var tried = 0
+        for _ in 0..<3_000 {
+            let center = GeoPoint(latitude: .random(in: -85...85, using: &random), longitude: .random(in: -179...179, using: &random))
+            let radius = [1.0, 50, 400, 1_000, 5_000, 15_000][Int.random(in: 0..<6, using: &random)]
+            guard let ranges = HistoryCell.ranges(around: center, radius: radius) else { continue }
+            tried += 1
+            for _ in 0..<20 {
+                // Mostly on the circle itself, where a too-narrow range would show.
+                let distance = radius * (Bool.random(using: &random) ? 0.9999 : .random(in: 0...1, using: &random))
+                let point = Geodesy.destination(from: center, bearing: .random(in: 0..<360, using: &random), distance: distance)
+                let cell = HistoryCell.cell(of: point)
+                #expect(ranges.contains { $0.contains(cell) }, "center \(center), radius \(radius), point \(point)")
+            }
+        }
+        #expect(tried > 2_000)
+    }
+
+    @Test func areasThatReachAPoleOrTheAntimeridianOrAreLargeUseNoRanges() {
+        #expect(HistoryCell.ranges(around: GeoPoint(latitude: 88.995, longitude: 10), radius: 1_000) == nil)
+        #expect(HistoryCell.ranges(around: GeoPoint(latitude: 0, longitude: 179.995), radius: 1_000) == nil)
+        #expect(HistoryCell.ranges(around: GeoPoint(latitude: 0, longitude: -179.995), radius: 1_000) == nil)
+        #expect(HistoryCell.ranges(around: GeoPoint(latitude: 45, longitude: 0), radius: 30_000) == nil)
+        #expect(HistoryCell.condition(column: "cell", around: GeoPoint(latitude: 45, longitude: 0), radius: 30_000) == "true")
+        // Paris, 1 km: two rows of cells, a handful of columns each.
+        let ranges = HistoryCell.ranges(around: GeoPoint(latitude: 48.85, longitude: 2.3), radius: 1_000)!
+        #expect(ranges.count == 2)
+        #expect(ranges.allSatisfy { $0.count <= 5 })
+    }
+
+    /// Neighbouring cells of a row are consecutive numbers; rows never share a number, even at
+    /// longitude 180.
+    @Test func cellNumbersAreDistinctAcrossRows() {
+        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 180)) != HistoryCell.cell(of: GeoPoint(latitude: 10.015, longitude: -180)))
+        let west = HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 5.005))
+        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 5.015)) == west + 1)
     }
 }
 
