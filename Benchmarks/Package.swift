@@ -10,6 +10,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks live-memory     (bytes per live unit, flat under moves)
 //   swift run -c release --package-path Benchmarks fanout-load     (1,000 TCP subscribers: CPU and memory)
 //   swift run -c release --package-path Benchmarks latency-load --daemon PATH   (ping to patch, end to end)
+//   swift run -c release --package-path Benchmarks history-query   (who passed near a place, 10M stored pings, vs the 1b71a5c schema)
 //   swift run -c release --package-path Benchmarks standby-cost    (durable ingest with a synchronous standby vs a single server)
 let package = Package(
     name: "HypervisionBenchmarks",
@@ -124,6 +125,17 @@ let package = Package(
                 .product(name: "HypervisionCore", package: "hypervision"),
                 .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "HypervisionTestSupport", package: "hypervision"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "history-query",
+            dependencies: [
+                "LoadTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HypervisionCore", package: "hypervision"),
+                .product(name: "HypervisionStore", package: "hypervision"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -6,34 +6,57 @@ import NIOCore
 import PostgresNIO
 
 /// The physical limit of durable ingest, measured beside what is compared with it: the same pings
-/// COPYed straight into `pings` (its primary key and indexes, the same server, the same run),
-/// `streams` COPYs at a time, one transaction per chunk. The rows are encoded before timing, so
-/// the figure is the server's alone.
+/// COPYed straight into a table, `streams` COPYs at a time, one transaction per chunk. The rows are
+/// encoded before timing, so the figure is the server's alone.
+///
+/// Two encodings of the same pings: ``Target/current``, binary COPY into today's `pings` with
+/// every column the durable writer fills (its cell included), so the writer is compared with the
+/// fastest way to put its own rows into its own table; and ``Target/baseline1b71a5c``, text COPY
+/// into the 1b71a5c history table, as that schema's writer did (the yardstick of the schema work).
 public struct CopyReference: Sendable {
-    public static let columns = ["unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at"]
-    public let chunks: [ByteBuffer]
+    /// Where, and in which encoding, the rows go.
+    public enum Target: Sendable {
+        case current
+        case baseline1b71a5c
+
+        var table: String { self == .current ? "pings" : Baseline1b71a5c.table }
+        var columns: [String] { self == .current ? PingStore.historyColumns : PingStore.pingColumns }
+        var binary: Bool { self == .current }
+    }
+
+    let currentChunks: [ByteBuffer]
+    let baselineChunks: [ByteBuffer]
     public let rows: Int
 
     public init(pings: [Ping], chunkSize: Int = 20_000) {
-        var chunks: [ByteBuffer] = []
+        var current: [ByteBuffer] = [], baseline: [ByteBuffer] = []
         for start in stride(from: 0, to: pings.count, by: chunkSize) {
-            var writer = CopyTextWriter(capacity: chunkSize * 140)
-            for ping in pings[start..<min(start + chunkSize, pings.count)] { writer.pingRow(ping) }
-            chunks.append(writer.buffer)
+            let chunk = pings[start..<min(start + chunkSize, pings.count)]
+            var binary = CopyBinaryWriter(capacity: chunk.count * 128)
+            var text = CopyTextWriter(capacity: chunk.count * 140)
+            for ping in chunk {
+                binary.historyRow(ping)
+                text.pingRow(ping)
+            }
+            current.append(binary.finish())
+            baseline.append(text.buffer)
         }
-        self.chunks = chunks
+        self.currentChunks = current
+        self.baselineChunks = baseline
         self.rows = pings.count
     }
 
-    /// COPYs every chunk into `table` (a table with the columns of `pings`) and returns rows per
-    /// second.
-    public func measure(client: PostgresClient, streams: Int, table: String = "pings", logger: Logger) async throws -> Double {
+    public func chunks(_ target: Target) -> [ByteBuffer] { target == .current ? currentChunks : baselineChunks }
+
+    /// COPYs every chunk into `target` and returns rows per second.
+    public func measure(client: PostgresClient, streams: Int, target: Target = .current, logger: Logger) async throws -> Double {
+        let chunks = chunks(target)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { copies in
             for stream in 0..<streams {
                 copies.addTask {
                     for chunk in chunks.enumerated().filter({ $0.offset % streams == stream }).map(\.element) {
-                        try await Self.copy(chunk, client: client, table: table, logger: logger)
+                        try await Self.copy(chunk, client: client, target: target, logger: logger)
                     }
                 }
             }
@@ -43,9 +66,11 @@ public struct CopyReference: Sendable {
     }
 
     /// COPYs one chunk (warm-ups, which are not timed, use it too).
-    public static func copy(_ chunk: ByteBuffer, client: PostgresClient, table: String = "pings", logger: Logger) async throws {
+    public static func copy(_ chunk: ByteBuffer, client: PostgresClient, target: Target = .current, logger: Logger) async throws {
         try await client.withConnection { connection in
-            try await connection.copyFrom(table: table, columns: columns, logger: logger) { try await $0.write(chunk) }
+            try await connection.copyFrom(
+                table: target.table, columns: target.columns, format: target.binary ? .binary : .text(.init()), logger: logger
+            ) { try await $0.write(chunk) }
         }
     }
 }
