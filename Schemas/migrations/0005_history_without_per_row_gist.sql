@@ -7,12 +7,12 @@
 -- pings arrive in time order. So:
 --   * the primary key stays: it keeps a repeated report stored once and answers tracks;
 --   * a BRIN index on time (a few kilobytes per million rows) finds a window's blocks;
---   * each row carries `cell`, a coarse spatial key (0.01 degree cells, see HistoryCell in the
+--   * each row carries `cell`, a coarse spatial key (0.002 degree cells, see HistoryCell in the
 --     code): an integer test within the window before the exact geodesic distance;
 --   * no GiST on history rows.
 -- Rows stored before this version have no cell (NULL): questions keep them for the exact test,
 -- and retention drops them with their day partitions. Nothing is rewritten here, so the
 -- migration takes as long as building the BRIN index: one read of the table.
-ALTER TABLE pings ADD COLUMN cell integer;
+ALTER TABLE pings ADD COLUMN cell bigint;
 DROP INDEX pings_position_gist;
 CREATE INDEX pings_time_brin ON pings USING brin (time) WITH (pages_per_range = 32);

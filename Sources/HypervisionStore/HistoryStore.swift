@@ -68,7 +68,7 @@ public struct HistoryStore: Sendable {
             SELECT (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    speed::float8, heading::float8, status
             FROM pings
-            WHERE unit_id = \(unit) AND time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
+            WHERE unit_id = \(unit) AND time >= \(PostgresTime(from)) AND time < \(PostgresTime(to))
             ORDER BY time
             LIMIT \(Int64(limit + 1))
             """)
@@ -99,7 +99,7 @@ public struct HistoryStore: Sendable {
                 unsafeSQL: """
                     WITH candidates AS MATERIALIZED (
                         SELECT unit_id, position, time FROM pings
-                        WHERE time >= $1::timestamptz AND time < $2::timestamptz
+                        WHERE time >= $1 AND time < $2
                           AND \(HistoryCell.condition(column: "cell", around: point, radius: radius))
                     ), near AS MATERIALIZED (
                         SELECT unit_id, ST_Distance(position, \(here)) AS distance, time FROM candidates
@@ -115,8 +115,8 @@ public struct HistoryStore: Sendable {
                     """,
                 binds: {
                     var b = PostgresBindings()
-                    b.append(from.postgresText)
-                    b.append(to.postgresText)
+                    b.append(PostgresTime(from))
+                    b.append(PostgresTime(to))
                     b.append(radius)
                     b.append(Int64(limit))
                     return b

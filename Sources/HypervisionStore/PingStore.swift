@@ -167,7 +167,7 @@ public final class PingStore: Sendable {
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
                     unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
-                    heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell integer
+                    heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell bigint
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
             if !newUnits.isEmpty {

@@ -110,7 +110,7 @@ import Testing
         var tried = 0
         for _ in 0..<3_000 {
             let center = GeoPoint(latitude: .random(in: -85...85, using: &random), longitude: .random(in: -179...179, using: &random))
-            let radius = [1.0, 50, 400, 1_000, 5_000, 15_000][Int.random(in: 0..<6, using: &random)]
+            let radius = [1.0, 50, 400, 1_000, 5_000, 10_000][Int.random(in: 0..<6, using: &random)]
             guard let ranges = HistoryCell.ranges(around: center, radius: radius) else { continue }
             tried += 1
             for _ in 0..<20 {
@@ -130,18 +130,24 @@ import Testing
         #expect(HistoryCell.ranges(around: GeoPoint(latitude: 0, longitude: -179.995), radius: 1_000) == nil)
         #expect(HistoryCell.ranges(around: GeoPoint(latitude: 45, longitude: 0), radius: 30_000) == nil)
         #expect(HistoryCell.condition(column: "cell", around: GeoPoint(latitude: 45, longitude: 0), radius: 30_000) == "true")
-        // Paris, 1 km: two rows of cells, a handful of columns each.
-        let ranges = HistoryCell.ranges(around: GeoPoint(latitude: 48.85, longitude: 2.3), radius: 1_000)!
-        #expect(ranges.count == 2)
-        #expect(ranges.allSatisfy { $0.count <= 5 })
+        // Paris, 1 km: ten rows of cells of 0.002°, each cut to the circle's width there, so the
+        // cells cover little more than the circle (a square around it would hold 4/π times it).
+        let center = GeoPoint(latitude: 48.85, longitude: 2.3)
+        let ranges = HistoryCell.ranges(around: center, radius: 1_000)!
+        #expect((9...11).contains(ranges.count))
+        let widest = ranges.map(\.count).max()!
+        #expect(widest <= 16)
+        #expect(ranges.first!.count < widest && ranges.last!.count < widest)
+        let cellArea = (111_320.0 / 500) * (111_320.0 * cos(center.latitude * .pi / 180) / 500)
+        #expect(Double(ranges.map(\.count).reduce(0, +)) * cellArea < 1.6 * Double.pi * 1_000 * 1_000)
     }
 
     /// Neighbouring cells of a row are consecutive numbers; rows never share a number, even at
     /// longitude 180.
     @Test func cellNumbersAreDistinctAcrossRows() {
-        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 180)) != HistoryCell.cell(of: GeoPoint(latitude: 10.015, longitude: -180)))
-        let west = HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 5.005))
-        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.005, longitude: 5.015)) == west + 1)
+        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.0001, longitude: 180)) != HistoryCell.cell(of: GeoPoint(latitude: 10.0021, longitude: -180)))
+        let west = HistoryCell.cell(of: GeoPoint(latitude: 10.0001, longitude: 5.0001))
+        #expect(HistoryCell.cell(of: GeoPoint(latitude: 10.0001, longitude: 5.0021)) == west + 1)
     }
 }
 

@@ -21,6 +21,9 @@ struct Options: ParsableCommand {
     @Option(help: "Questions asked of each side.") var questions = 30
     @Option(help: "Radius of each question, metres.") var radius = 1_000.0
     @Option(help: "Length of each question's window, minutes.") var windowMinutes = 30
+    @Option(help: "A scratch database to use (its history tables are emptied unless --reuse); default: an embedded cluster of its own.")
+    var databaseURL: String?
+    @Flag(help: "With --database-url: keep the rows a previous run loaded, if they are all there.") var reuse = false
 
     func validate() throws {
         guard units > 0, interval > 0, questions > 0, radius >= 0, windowMinutes > 0 else {
@@ -33,14 +36,23 @@ let options = Options.parseOrExit()
 var logger = Logger(label: "history-query")
 logger.logLevel = .warning
 
-let base = "/tmp/hv-history-\(getpid())"
-try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-chmod(base, 0o755)
-let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
-let endpoint = try await cluster.start()
+var cluster: EmbeddedPostgres?
+let endpoint: DatabaseEndpoint
+if let url = options.databaseURL {
+    endpoint = try DatabaseEndpoint.resolve(url: url, environment: ProcessInfo.processInfo.environment, currentUser: "postgres")
+} else {
+    let base = "/tmp/hv-history-\(getpid())"
+    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    chmod(base, 0o755)
+    let embedded = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
+    endpoint = try await embedded.start()
+    cluster = embedded
+}
 defer {
-    try? cluster.stop()
-    try? FileManager.default.removeItem(atPath: base)
+    if let cluster {
+        try? cluster.stop()
+        try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
+    }
 }
 
 // Yesterday, UTC: a whole day of one partition, as a day of history is once it is over.
@@ -93,9 +105,17 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(target == .current ? "pings" : Baseline1b71a5c.table)"))
         return Double(total) / seconds(ContinuousClock.now - start)
     }
-    let currentRate = try await load(.current)
-    let baselineRate = try await load(.baseline1b71a5c)
-    print("loaded: today's schema \(fixed(currentRate)) rows/s, the 1b71a5c schema \(fixed(baselineRate)) rows/s (one COPY at a time, encoding included)")
+    let loaded = try await client.query(PostgresQuery(unsafeSQL: "SELECT (SELECT count(*) FROM pings), (SELECT count(*) FROM \(Baseline1b71a5c.table))"))
+    var present = (Int64(0), Int64(0))
+    for try await counts in loaded.decode((Int64, Int64).self) { present = counts }
+    if options.reuse, present == (Int64(total), Int64(total)) {
+        print("reusing the \(total) rows of each table a previous run loaded")
+    } else {
+        try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE pings, \(Baseline1b71a5c.table)"))
+        let currentRate = try await load(.current)
+        let baselineRate = try await load(.baseline1b71a5c)
+        print("loaded: today's schema \(fixed(currentRate)) rows/s, the 1b71a5c schema \(fixed(baselineRate)) rows/s (one COPY at a time, encoding included)")
+    }
     let sizes = try await client.query(
         PostgresQuery(
             unsafeSQL: "SELECT pg_total_relation_size('pings_\(CivilDate(epochDay: day).isoString.replacingOccurrences(of: "-", with: ""))'), "
