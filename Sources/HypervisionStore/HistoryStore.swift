@@ -93,6 +93,8 @@ public struct HistoryStore: Sendable {
     /// spheroid, computed once per row, decides. The candidates are materialised so that the
     /// planner does not walk the whole primary key for the window instead.
     public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
+        // Written in as literals (finite numbers: callers validate positions), so the planner
+        // folds the point into a constant that PostGIS builds once, not once per row.
         let here = "ST_SetSRID(ST_MakePoint(\(point.longitude), \(point.latitude)), 4326)::geography"
         let rows = try await database.query(
             PostgresQuery(
