@@ -74,3 +74,30 @@ public func syntheticPings(units: Int, perUnit: Int) -> [Ping] {
     }
     return pings
 }
+
+/// The PostgreSQL server of a durable-ingest tool: the one `url` names (a scratch database), or a
+/// private durable cluster (fsync on, default settings) under `/tmp/<tag>-<pid>` that ``stop()``
+/// removes.
+public struct ScratchServer: Sendable {
+    public let endpoint: DatabaseEndpoint
+    private let cluster: EmbeddedPostgres?
+
+    public static func start(url: String?, tag: String, logger: Logger) async throws -> ScratchServer {
+        if let url {
+            let endpoint = try DatabaseEndpoint.resolve(url: url, environment: ProcessInfo.processInfo.environment, currentUser: "postgres")
+            return ScratchServer(endpoint: endpoint, cluster: nil)
+        }
+        let base = "/tmp/\(tag)-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        chmod(base, 0o755)
+        let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
+        return ScratchServer(endpoint: try await cluster.start(), cluster: cluster)
+    }
+
+    /// Stops and removes the private cluster, if there is one.
+    public func stop() {
+        guard let cluster else { return }
+        try? cluster.stop()
+        try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
+    }
+}

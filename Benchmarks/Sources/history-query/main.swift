@@ -36,24 +36,9 @@ let options = Options.parseOrExit()
 var logger = Logger(label: "history-query")
 logger.logLevel = .warning
 
-var cluster: EmbeddedPostgres?
-let endpoint: DatabaseEndpoint
-if let url = options.databaseURL {
-    endpoint = try DatabaseEndpoint.resolve(url: url, environment: ProcessInfo.processInfo.environment, currentUser: "postgres")
-} else {
-    let base = "/tmp/hv-history-\(getpid())"
-    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    chmod(base, 0o755)
-    let embedded = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
-    endpoint = try await embedded.start()
-    cluster = embedded
-}
-defer {
-    if let cluster {
-        try? cluster.stop()
-        try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
-    }
-}
+let server = try await ScratchServer.start(url: options.databaseURL, tag: "hv-history", logger: logger)
+let endpoint = server.endpoint
+defer { server.stop() }
 
 // Yesterday, UTC: a whole day of one partition, as a day of history is once it is over.
 let day = Timestamp.now().epochDay - 1

@@ -42,24 +42,9 @@ var logger = Logger(label: "writer-throughput")
 logger.logLevel = .warning
 
 // 1. A server: the one given, or a private durable cluster (fsync on, default settings).
-var cluster: EmbeddedPostgres?
-let endpoint: DatabaseEndpoint
-if let url = options.databaseURL {
-    endpoint = try DatabaseEndpoint.resolve(url: url, environment: ProcessInfo.processInfo.environment, currentUser: "postgres")
-} else {
-    let base = "/tmp/hv-bench-\(getpid())"
-    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    chmod(base, 0o755)
-    let embedded = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(baseDirectory: base), logger: logger)
-    endpoint = try await embedded.start()
-    cluster = embedded
-}
-defer {
-    if let cluster {
-        try? cluster.stop()
-        try? FileManager.default.removeItem(atPath: cluster.configuration.baseDirectory)
-    }
-}
+let server = try await ScratchServer.start(url: options.databaseURL, tag: "hv-bench", logger: logger)
+let endpoint = server.endpoint
+defer { server.stop() }
 
 // 2. The rows: `units` units reporting in turn, one ping each per second, over the last hours.
 let pings = syntheticPings(units: options.units, perUnit: options.pings / options.units)
