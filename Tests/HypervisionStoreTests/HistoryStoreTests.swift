@@ -118,6 +118,10 @@ import Testing
                 """)
             #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings WHERE cell IS NULL") == [400])
             #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings WHERE cell IS NOT NULL") == [Int64(pings.count)])
+            // Every day partition's BRIN index summarises its ranges as they fill.
+            let brin = "SELECT count(*) FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' AND c.relkind = 'i' AND c.relname LIKE 'pings_%'"
+            #expect(try await TestPostgres.integers(endpoint, brin + " AND 'autosummarize=on' = ANY(c.reloptions)") == [3])
+            #expect(try await TestPostgres.integers(endpoint, brin) == [3])
             let history = HistoryStore(database: client.database)
             var compared = 0
             for (place, radius, from, to) in questions {
