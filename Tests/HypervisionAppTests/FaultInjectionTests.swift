@@ -180,10 +180,6 @@ import Glibc
         await rig.tearDown()
     }
 
-    /// A primary and its synchronous standby, named together in the URL (standby first): the
-    /// daemon finds the primary; when it dies and the standby is promoted, the daemon spools,
-    /// finds the new primary itself and replays. Nothing acknowledged is lost, because every
-    /// commit was on the standby too.
     /// Connection strings that no retry mends stop hypervisiond at start-up with exit 78 and the
     /// reason, instead of retrying forever: a standby named as the database (one server, no
     /// `target_session_attrs=read-write` to look further; hypervisiond must write), and a user
@@ -225,6 +221,10 @@ import Glibc
         #expect(await both.waitForExit(timeout: .seconds(30)) == 0, "\(both.log.suffix(3_000))")
     }
 
+    /// A primary and its synchronous standby, named together in the URL (standby first): the
+    /// daemon finds the primary; when it dies and the standby is promoted, the daemon spools,
+    /// finds the new primary itself and replays. Nothing acknowledged is lost, because every
+    /// commit was on the standby too.
     @Test(.timeLimit(.minutes(5)))
     func aFailoverToTheSynchronousStandbyLosesNothingAcknowledged() async throws {
         let pair = try await ReplicatedPostgres.start("failover")
