@@ -67,13 +67,6 @@ public struct CopyBinaryWriter {
         output.writeInteger(value)
     }
 
-    /// `integer`.
-    public mutating func integer(_ value: Int32?) {
-        guard let value else { return null() }
-        output.writeInteger(Int32(4))
-        output.writeInteger(value)
-    }
-
     /// `bigint`.
     public mutating func bigint(_ value: Int64?) {
         guard let value else { return null() }

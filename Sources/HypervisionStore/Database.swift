@@ -390,13 +390,11 @@ public struct DatabaseConnectionClosed: Error, Sendable, CustomStringConvertible
 }
 
 extension PostgresConnection {
-    /// `COPY table (columns) FROM STDIN` of `rows` (text format, or binary as ``CopyBinaryWriter``
-    /// writes it), unless the connection is already closed (see ``checkedQuery(_:logger:)``).
-    func checkedCopy(into table: String, columns: [String], binary: Bool = false, logger: Logger, rows: ByteBuffer) async throws {
+    /// `COPY table (columns) FROM STDIN` of `rows` in binary format, as ``CopyBinaryWriter``
+    /// writes them, unless the connection is already closed (see ``checkedQuery(_:logger:)``).
+    func checkedCopy(into table: String, columns: [String], logger: Logger, rows: ByteBuffer) async throws {
         guard !isClosed else { throw DatabaseConnectionClosed() }
-        try await copyFrom(table: table, columns: columns, format: binary ? .binary : .text(.init()), logger: logger) { writer in
-            try await writer.write(rows)
-        }
+        try await copyFrom(table: table, columns: columns, format: .binary, logger: logger) { writer in try await writer.write(rows) }
     }
 }
 

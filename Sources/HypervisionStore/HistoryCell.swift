@@ -46,9 +46,8 @@ public enum HistoryCell {
         // equator, gives the widest span in degrees.
         let farthest = max(abs(south), abs(north))
         let metresPerDegreeOfLongitude = metresPerDegree * cos(farthest * .pi / 180)
-        guard center.longitude - latitudeSpan * metresPerDegree / metresPerDegreeOfLongitude > -180,
-            center.longitude + latitudeSpan * metresPerDegree / metresPerDegreeOfLongitude < 180
-        else { return nil }
+        let longitudeSpan = radius / metresPerDegreeOfLongitude
+        guard center.longitude - longitudeSpan > -180, center.longitude + longitudeSpan < 180 else { return nil }
         return (firstRow...lastRow).map { row in
             // How far north or south of the centre the row's nearest edge is (0 if the row holds
             // the centre's latitude), and so how wide the circle can be within the row. The

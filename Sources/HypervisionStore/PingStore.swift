@@ -95,7 +95,7 @@ public final class PingStore: Sendable {
                 try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, binary: true, logger: logger, rows: data)
+            try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, logger: logger, rows: data)
             try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS latest_staging (
@@ -103,7 +103,7 @@ public final class PingStore: Sendable {
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, binary: true, logger: logger, rows: latestData)
+            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, logger: logger, rows: latestData)
             try await connection.checkedQuery(
                 """
                 INSERT INTO unit_positions AS up
@@ -174,7 +174,7 @@ public final class PingStore: Sendable {
                 try await connection.checkedQuery(
                     "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
             }
-            try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, binary: true, logger: logger, rows: data)
+            try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: data)
             let rows = try await connection.checkedQuery(
                 """
                 WITH inserted AS (
