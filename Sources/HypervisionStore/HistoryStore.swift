@@ -154,8 +154,8 @@ public struct HistoryStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     WITH items AS (
-                        SELECT ST_Transform(g, 3857) AS g, t >= $6::timestamptz AS current FROM (\(source)) s
-                        WHERE t >= $5::timestamptz AND t < $7::timestamptz AND ST_Intersects(g, ST_MakeEnvelope($1, $2, $3, $4, 4326))
+                        SELECT ST_Transform(g, 3857) AS g, t >= $6 AS current FROM (\(source)) s
+                        WHERE t >= $5 AND t < $7 AND ST_Intersects(g, ST_MakeEnvelope($1, $2, $3, $4, 4326))
                     ), hits AS (
                         SELECT cell.i, cell.j, items.current
                         FROM items CROSS JOIN LATERAL (
@@ -177,9 +177,9 @@ public struct HistoryStore: Sendable {
                 binds: {
                     var b = PostgresBindings()
                     for value in [grid.west, grid.south, grid.east, grid.north] { b.append(value) }
-                    b.append(previousFrom.postgresText)
-                    b.append(from.postgresText)
-                    b.append(to.postgresText)
+                    b.append(PostgresTime(previousFrom))
+                    b.append(PostgresTime(from))
+                    b.append(PostgresTime(to))
                     b.append(grid.projectedEdge)
                     b.append(Int64(limit))
                     return b
@@ -201,13 +201,13 @@ public struct HistoryStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(IncidentStore.columns) FROM incidents
-                    WHERE opened_at < $1::timestamptz AND id <> $2
+                    WHERE opened_at < $1 AND id <> $2
                       AND ST_DWithin(location, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, $5)
                     ORDER BY opened_at DESC LIMIT $6
                     """,
                 binds: {
                     var b = PostgresBindings()
-                    b.append(before.postgresText)
+                    b.append(PostgresTime(before))
                     b.append(id)
                     b.append(point.longitude)
                     b.append(point.latitude)
@@ -241,14 +241,14 @@ extension HistoryStore {
     /// at start-up: the table keeps every unit ever heard, the live picture only those it would
     /// keep, so start-up never reads millions of rows to forget them at once.
     public func latestPositions(heardSince: Timestamp? = nil, limit: Int = Int(Int64.max)) async throws -> [Ping] {
-        let since = (heardSince ?? Timestamp.storableRange.lowerBound).postgresText
+        let since = PostgresTime(heardSince ?? Timestamp.storableRange.lowerBound)
         let rows = try await database.query(
             """
             SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
                    (extract(epoch FROM received_at) * 1000000)::int8
             FROM unit_positions
-            WHERE received_at > \(since)::timestamptz
+            WHERE received_at > \(since)
             ORDER BY received_at DESC
             LIMIT \(Int64(limit))
             """)
