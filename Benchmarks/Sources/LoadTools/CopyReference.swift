@@ -29,21 +29,24 @@ public struct CopyReference: Sendable {
     public let rows: Int
 
     public init(pings: [Ping], chunkSize: Int = 20_000) {
-        var current: [ByteBuffer] = [], baseline: [ByteBuffer] = []
-        for start in stride(from: 0, to: pings.count, by: chunkSize) {
-            let chunk = pings[start..<min(start + chunkSize, pings.count)]
-            var binary = CopyBinaryWriter(capacity: chunk.count * 128)
-            var text = CopyTextWriter(capacity: chunk.count * 140)
-            for ping in chunk {
-                binary.historyRow(ping)
-                text.pingRow(ping)
-            }
-            current.append(binary.finish())
-            baseline.append(text.buffer)
-        }
-        self.currentChunks = current
-        self.baselineChunks = baseline
+        let chunks = stride(from: 0, to: pings.count, by: chunkSize).map { pings[$0..<min($0 + chunkSize, pings.count)] }
+        self.currentChunks = chunks.map { Self.encode($0, for: .current) }
+        self.baselineChunks = chunks.map { Self.encode($0, for: .baseline1b71a5c) }
         self.rows = pings.count
+    }
+
+    /// `pings` as one COPY's data for `target`.
+    public static func encode(_ pings: some Collection<Ping>, for target: Target) -> ByteBuffer {
+        switch target {
+        case .current:
+            var writer = CopyBinaryWriter(capacity: pings.count * 128)
+            for ping in pings { writer.historyRow(ping) }
+            return writer.finish()
+        case .baseline1b71a5c:
+            var writer = CopyTextWriter(capacity: pings.count * 140)
+            for ping in pings { writer.pingRow(ping) }
+            return writer.buffer
+        }
     }
 
     public func chunks(_ target: Target) -> [ByteBuffer] { target == .current ? currentChunks : baselineChunks }

@@ -79,13 +79,13 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             for u in 0..<options.units {
                 chunk.append(ping(unit: u, step: n))
                 if chunk.count == 20_000 {
-                    try await CopyReference.copy(CopyReference(pings: chunk).chunks(target)[0], client: client, target: target, logger: logger)
+                    try await CopyReference.copy(CopyReference.encode(chunk, for: target), client: client, target: target, logger: logger)
                     chunk.removeAll(keepingCapacity: true)
                 }
             }
         }
         if !chunk.isEmpty {
-            try await CopyReference.copy(CopyReference(pings: chunk).chunks(target)[0], client: client, target: target, logger: logger)
+            try await CopyReference.copy(CopyReference.encode(chunk, for: target), client: client, target: target, logger: logger)
         }
         try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(target == .current ? "pings" : Baseline1b71a5c.table)"))
         return Double(total) / seconds(ContinuousClock.now - start)
