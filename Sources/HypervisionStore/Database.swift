@@ -50,6 +50,9 @@ public final class Database: Service, Sendable {
     /// How the pool picks its server among those configured (nil for a client made elsewhere).
     public var targetSession: DatabaseEndpoint.TargetSession? { owned?.endpoint.targetSession }
 
+    /// The servers configured, in order (nil for a client made elsewhere).
+    public var configuredEndpoint: DatabaseEndpoint? { owned?.endpoint }
+
     /// Uses `client`, which the caller runs.
     public init(
         client: PostgresClient, logger: Logger, defaultDeadline: Duration = .seconds(15),

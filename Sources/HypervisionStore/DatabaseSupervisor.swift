@@ -68,9 +68,14 @@ public final class DatabaseSupervisor: Service, Sendable {
     func bootstrap() async throws {
         var delay: Duration = .milliseconds(250)
         let maximum = settings.withLock { $0.maximumBackoff }
+        var namesChecked = false
         while true {
             try Task.checkCancellation()
             do {
+                if !namesChecked {
+                    try await refuseHostsThatDoNotExist()
+                    namesChecked = true
+                }
                 // A direct connection first: it fails fast with the server's real reason, where
                 // the pool would keep a caller waiting while it retries in the background.
                 try await probe()
@@ -110,6 +115,29 @@ public final class DatabaseSupervisor: Service, Sendable {
         } catch {
             logger.warning("partition maintenance failed; will retry", metadata: ["reason": "\(DatabaseErrors.describe(error))"])
             return false
+        }
+    }
+
+    /// Host names the resolver says do not exist. All of them: the connection string is wrong
+    /// (exit 78 at start-up, where waiting would look like a database that is merely down). Some
+    /// of them: the daemon runs on the others, and says loudly that a failover to those can never
+    /// happen. A resolver that cannot answer now (no network yet at boot) is waited out like a
+    /// server that does not answer.
+    private func refuseHostsThatDoNotExist() async throws {
+        guard let endpoint = database.configuredEndpoint else { return }
+        var unknown: [String] = []
+        for (server, check) in await HostNameCheck.check(endpoint) {
+            if case .unknown(let reason) = check { unknown.append("\(server): unknown host (\(reason))") }
+        }
+        if unknown.count == endpoint.servers.count {
+            throw ConfigurationError(
+                key: "database.url",
+                problem: "no server named exists: \(unknown.joined(separator: "; ")); check the host names")
+        }
+        if !unknown.isEmpty {
+            logger.error(
+                "database.url names hosts that do not exist; the daemon can never use them",
+                metadata: ["hosts": "\(unknown.joined(separator: "; "))"])
         }
     }
 

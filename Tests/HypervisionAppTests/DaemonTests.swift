@@ -37,6 +37,22 @@ import Glibc
         }
     }
 
+    /// A connection string whose every host does not exist is a mistake no retry mends: exit 78
+    /// with the names, not a daemon that waits as if the database were merely down.
+    @Test func aDatabaseURLNamingOnlyHostsThatDoNotExistExitsWith78() async throws {
+        let state = TestPostgres.makeBaseDirectory("nohost")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let daemon = try DaemonProcess(arguments: [
+            "--database-url", "postgresql://hv@db-a.hypervision.invalid,db-b.hypervision.invalid:6432/hv?target_session_attrs=read-write",
+            "--state-dir", state, "--http-port", "\(DaemonProcess.freePort())",
+        ])
+        #expect(await daemon.waitForExit(timeout: .seconds(30)) == 78, "\(daemon.log.suffix(2_000))")
+        #expect(
+            daemon.log.contains("configuration key database.url: no server named exists: db-a.hypervision.invalid:5432: unknown host"),
+            "\(daemon.log.suffix(2_000))")
+        #expect(daemon.log.contains("db-b.hypervision.invalid:6432: unknown host"), "\(daemon.log.suffix(2_000))")
+    }
+
     @Test func missingPostgreSQLSaysWhichPackageToInstall() async throws {
         let state = TestPostgres.makeBaseDirectory("nobin")
         defer { try? FileManager.default.removeItem(atPath: state) }

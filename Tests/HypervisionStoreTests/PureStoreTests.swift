@@ -217,6 +217,29 @@ import Testing
     }
 }
 
+/// Host names that do not exist are told apart from the rest, so that a typo in
+/// `database.url` stops the daemon while a resolver that cannot answer yet is waited out.
+@Suite struct HostNameCheckTests {
+    @Test func addressesSocketsAndLocalNamesAreKnownAndAMadeUpNameIsUnknown() async throws {
+        #expect(HostNameCheck.resolve("127.0.0.1") == .known)
+        #expect(HostNameCheck.resolve("::1") == .known)
+        #expect(HostNameCheck.resolve("/var/run/postgresql") == .known)
+        #expect(HostNameCheck.resolve("localhost") == .known)
+        // RFC 2606 reserves .invalid: no resolver may answer it with an address.
+        guard case .unknown(let reason) = HostNameCheck.resolve("db-b.hypervision.invalid") else {
+            Issue.record("this machine's resolver gave \(HostNameCheck.resolve("db-b.hypervision.invalid")) for a .invalid name")
+            return
+        }
+        #expect(!reason.isEmpty)
+        var endpoint = try DatabaseEndpoint.resolve(url: "postgres://u@127.0.0.1,db-b.hypervision.invalid:6432/d", environment: [:], currentUser: "me")
+        let checks = await HostNameCheck.check(endpoint)
+        #expect(checks.map(\.server) == ["127.0.0.1:5432", "db-b.hypervision.invalid:6432"])
+        #expect(checks.map(\.check) == [.known, .unknown(reason: reason)])
+        endpoint.servers.removeFirst()
+        #expect(await HostNameCheck.check(endpoint).map(\.check) == [.unknown(reason: reason)])
+    }
+}
+
 enum TestData {
     static func pings(_ count: Int, offset: Int = 0) -> [Ping] {
         (offset..<(offset + count)).map { i in
