@@ -46,6 +46,7 @@ public final class SubscriptionServer: Service, Sendable {
     private let onBound: @Sendable (SocketAddress?) -> Void
     /// Admission and the port's connection metrics (`port="subscriptions"`).
     public let gate: ConnectionGate
+    private let outboxes = EventLoopOutboxes()
 
     public init(
         configuration: SubscriptionServerConfiguration, hub: SceneHub, authority: TokenAuthority, logger: Logger,
@@ -118,7 +119,7 @@ public final class SubscriptionServer: Service, Sendable {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, reporter: WritabilityReporter, ticket: AdmissionTicket) async {
         let channel = connection.channel
-        let sink = ChannelSink(channel: channel)
+        let sink = ChannelSink(channel: channel, outbox: outboxes.outbox(for: channel.eventLoop))
         var subscription: SceneHub.SubscriptionID?
         do {
             try await connection.executeThenClose { inbound, _ in
@@ -185,21 +186,118 @@ struct SubscriptionConnection: Sendable {
     let reporter: WritabilityReporter
 }
 
-/// A subscriber's connection as the hub sees it: writes go to the channel's event loop.
+/// A subscriber's connection as the hub sees it: its lines go through its event loop's
+/// ``EventLoopOutbox``.
 final class ChannelSink: SceneSink {
     let channel: any Channel
-    init(channel: any Channel) { self.channel = channel }
+    private let outbox: EventLoopOutbox
+
+    init(channel: any Channel, outbox: EventLoopOutbox) {
+        self.channel = channel
+        self.outbox = outbox
+    }
 
     func send(_ line: [UInt8]) {
-        channel.writeAndFlush(ByteBuffer(bytes: line), promise: nil)
+        outbox.enqueue(.line(line, channel))
     }
 
     func close() {
-        // Queued on the channel's event loop after the writes above, so the error line goes out
-        // first. Shutting the output down sends the FIN even if a child process inherited the
-        // descriptor (a plain close would then not end the connection).
-        channel.close(mode: .output, promise: nil)
-        channel.close(mode: .all, promise: nil)
+        outbox.enqueue(.close(channel))
+    }
+}
+
+/// The lines waiting for the subscriber connections of one event loop, written there by one task.
+///
+/// A wall round publishes each version to every subscriber of its streams. Written channel by
+/// channel from the round's thread, each line cost an event-loop task, a wake-up of the loop and
+/// a copy of the line into a buffer of its own, 50 times a round with 50 renderers: a sixth of
+/// the round's CPU. Here a round only appends to the outbox; the first line since the last
+/// drain schedules one drain, which makes one buffer per distinct line, writes every channel,
+/// then flushes each once.
+///
+/// Order per channel is kept: lines and closes are appended in the order the hub decided them,
+/// and a drain scheduled before any later work on the loop takes everything appended so far. On
+/// the loop itself (a subscribe answered by the connection's handler) the outbox drains at once,
+/// after what was queued before.
+final class EventLoopOutbox: Sendable {
+    enum Item: Sendable {
+        case line([UInt8], any Channel)
+        /// Shutting the output down sends the FIN even if a child process inherited the
+        /// descriptor (a plain close would then not end the connection).
+        case close(any Channel)
+    }
+
+    let eventLoop: any EventLoop
+    private let pending = Mutex<[Item]>([])
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ item: Item) {
+        let first = pending.withLock { pending in
+            pending.append(item)
+            return pending.count == 1
+        }
+        if eventLoop.inEventLoop {
+            drain()
+        } else if first {
+            eventLoop.execute { self.drain() }
+        }
+    }
+
+    /// Writes everything queued; on the event loop only.
+    private func drain() {
+        let items = pending.withLock { pending in
+            var taken: [Item] = []
+            swap(&taken, &pending)
+            return taken
+        }
+        guard !items.isEmpty else { return }
+        var toFlush: [ObjectIdentifier: any Channel] = [:]
+        var lastLine: [UInt8] = []
+        var lastBuffer: ByteBuffer?
+        for item in items {
+            switch item {
+            case .line(let line, let channel):
+                // Most lines of a drain are one patch sent to many: one buffer for them all.
+                let buffer: ByteBuffer
+                if let lastBuffer, Self.sameStorage(line, lastLine) {
+                    buffer = lastBuffer
+                } else {
+                    buffer = channel.allocator.buffer(bytes: line)
+                    lastBuffer = buffer
+                    lastLine = line
+                }
+                channel.write(buffer, promise: nil)
+                toFlush[ObjectIdentifier(channel)] = channel
+            case .close(let channel):
+                // What was written before goes out first.
+                if toFlush.removeValue(forKey: ObjectIdentifier(channel)) != nil { channel.flush() }
+                channel.close(mode: .output, promise: nil)
+                channel.close(mode: .all, promise: nil)
+            }
+        }
+        for channel in toFlush.values { channel.flush() }
+    }
+
+    /// Whether two lines are the same array (not merely equal bytes): a line shared by many
+    /// subscribers is one array, and comparing bytes would cost as much as copying them.
+    private static func sameStorage(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+    }
+}
+
+/// One ``EventLoopOutbox`` per event loop, made on first use.
+final class EventLoopOutboxes: Sendable {
+    private let outboxes = Mutex<[ObjectIdentifier: EventLoopOutbox]>([:])
+
+    func outbox(for eventLoop: any EventLoop) -> EventLoopOutbox {
+        outboxes.withLock { outboxes in
+            let key = ObjectIdentifier(eventLoop)
+            if let outbox = outboxes[key] { return outbox }
+            let outbox = EventLoopOutbox(eventLoop: eventLoop)
+            outboxes[key] = outbox
+            return outbox
+        }
     }
 }
 

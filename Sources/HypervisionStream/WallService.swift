@@ -52,6 +52,9 @@ public final class WallService: Service, Sendable {
     private let changeObserver = CallbackSlot<WallChange, Void>()
     /// How long each round takes (all walls): on-call sees a layout falling behind its interval.
     private let roundDuration: Metrics.Timer
+    /// The CPU time of each round's thread: beside ``roundDuration``, it tells a round that
+    /// costs more from one that waited for a core (or a lock) on a busy machine.
+    private let roundCPU: Metrics.Timer
 
     /// `log` keeps the scene log and the API's wall definitions (nil: neither is kept).
     /// `inputs` reads the live picture for a round, with the units changed since the revision given.
@@ -66,6 +69,7 @@ public final class WallService: Service, Sendable {
         self.loggedHere = loggedHere
         self.roundDuration = Metrics.Timer(
             label: "hypervision_wall_round_duration_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
+        self.roundCPU = Metrics.Timer(label: "hypervision_wall_round_cpu_seconds", preferredDisplayUnit: .seconds, factory: metricsFactory)
         self.configuration = configuration
         self.hub = hub
         self.desk = WallDesk(interval: configuration.interval)
@@ -227,6 +231,8 @@ public final class WallService: Service, Sendable {
         rounds.withLock { rounds in
             let start = ContinuousClock.now
             defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
+            let startCPU = ThreadCPUTime.nanoseconds()
+            defer { roundCPU.recordNanoseconds(ThreadCPUTime.nanoseconds() - startCPU) }
             let live = inputs(rounds.unitsRevision)
             let time = now()
             let snapshot = desk.beginRound(at: time)
@@ -274,3 +280,4 @@ public final class WallService: Service, Sendable {
         await flushLog()
     }
 }
+

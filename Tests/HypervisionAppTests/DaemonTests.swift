@@ -86,6 +86,7 @@ import Glibc
         #expect(metrics?.body.contains("hypervision_spool_bytes") == true)
         // Durations have buckets below a millisecond: a wall round's target is under 1 ms.
         #expect(metrics?.body.contains(#"hypervision_wall_round_duration_seconds_bucket{le="0.001"}"#) == true, "\(metrics?.body.prefix(2_000) ?? "")")
+        #expect(metrics?.body.contains(#"hypervision_wall_round_cpu_seconds_bucket{le="0.001"}"#) == true)
         #expect(await DaemonProcess.get("http://127.0.0.1:\(port)/healthz")?.status == 200)
         let openapi = await DaemonProcess.get("http://127.0.0.1:\(port)/openapi.yaml")
         let onDisk = try String(
