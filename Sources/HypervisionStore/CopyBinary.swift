@@ -88,17 +88,12 @@ extension CopyBinaryWriter {
     /// table of the careful path, with the position's ``HistoryCell``.
     public mutating func historyRow(_ ping: Ping) {
         beginRow(fields: 11)
-        latestFields(ping)
+        pingFields(ping)
         bigint(HistoryCell.cell(of: ping.position))
     }
 
-    /// One ping as a row of ``PingStore/pingColumns``: the layout of `unit_positions`.
-    public mutating func latestRow(_ ping: Ping) {
-        beginRow(fields: 10)
-        latestFields(ping)
-    }
-
-    private mutating func latestFields(_ ping: Ping) {
+    /// The fields of ``PingStore/pingColumns``.
+    private mutating func pingFields(_ ping: Ping) {
         text(ping.unit.rawValue)
         timestamp(ping.time)
         point(ping.position)

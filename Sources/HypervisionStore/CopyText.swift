@@ -87,8 +87,8 @@ public struct CopyTextWriter {
 }
 
 extension CopyTextWriter {
-    /// One ping as a row of ``PingStore/pingColumns``: the layout of `pings`, `unit_positions`
-    /// and both staging tables, with the position as hex EWKB.
+    /// One ping as a row of ``PingStore/pingColumns`` (the history table before schema 5), with
+    /// the position as hex EWKB.
     public mutating func pingRow(_ ping: Ping) {
         raw(ping.unit.rawValue)
         timestamp(ping.time)

@@ -237,19 +237,30 @@ public struct HistoryStore: Sendable {
 
 extension HistoryStore {
     /// The latest position of every unit heard since `heardSince` (all when nil), the most
-    /// recently heard first, at most `limit` (from `unit_positions`), to rebuild the live picture
-    /// at start-up: the table keeps every unit ever heard, the live picture only those it would
-    /// keep, so start-up never reads millions of rows to forget them at once.
+    /// recently heard first, at most `limit`, to rebuild the live picture at start-up and when a
+    /// daemon of a cluster joins again: the history keeps every unit ever heard, the live
+    /// picture only those it would keep, so this never reads millions of rows to forget them.
+    ///
+    /// A unit's latest position is its newest ping by device time, as the live picture keeps it,
+    /// and "heard" is when that ping was received. It is read from the history: the last entry of
+    /// the unit's primary key, the newest day partition first (one index probe for a unit heard
+    /// today). Only units whose `heard_on` (the last day a ping of theirs was received) is not
+    /// before `heardSince`'s day are probed. A unit whose pings have all passed the retention
+    /// has no latest position.
     public func latestPositions(heardSince: Timestamp? = nil, limit: Int = Int(Int64.max)) async throws -> [Ping] {
-        let since = PostgresTime(heardSince ?? Timestamp.storableRange.lowerBound)
+        let since = heardSince ?? Timestamp.storableRange.lowerBound
         let rows = try await database.query(
             """
-            SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
-                   altitude::float8, speed::float8, heading::float8, accuracy::float8, status, battery::int8,
-                   (extract(epoch FROM received_at) * 1000000)::int8
-            FROM unit_positions
-            WHERE received_at > \(since)
-            ORDER BY received_at DESC
+            SELECT p.unit_id, (extract(epoch FROM p.time) * 1000000)::int8, ST_Y(p.position::geometry), ST_X(p.position::geometry),
+                   p.altitude::float8, p.speed::float8, p.heading::float8, p.accuracy::float8, p.status, p.battery::int8,
+                   (extract(epoch FROM p.received_at) * 1000000)::int8
+            FROM units u
+            CROSS JOIN LATERAL (
+                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
+                FROM pings WHERE pings.unit_id = u.id ORDER BY time DESC LIMIT 1
+            ) p
+            WHERE u.heard_on >= date '1970-01-01' + \(since.epochDay)::int AND p.received_at > \(PostgresTime(since))
+            ORDER BY p.received_at DESC
             LIMIT \(Int64(limit))
             """)
         var pings: [Ping] = []
@@ -280,6 +291,9 @@ extension HistoryStore {
     /// Records registry data of units (the demo's fleet, an import), so it survives restarts.
     public func register(_ units: [Unit]) async throws {
         guard !units.isEmpty else { return }
+        // In id order, as the writer moves `heard_on`: two statements that lock the same unit
+        // rows in one order cannot deadlock.
+        let units = units.sorted { $0.id < $1.id }
         try await database.query(
             """
             INSERT INTO units (id, callsign, kind, agency)
@@ -296,6 +310,8 @@ extension HistoryStore {
     /// kind and agency.
     public func recordCallsigns(_ callsigns: [(unit: UnitID, callsign: String)]) async throws {
         guard !callsigns.isEmpty else { return }
+        // In id order, like the writer's updates of the same rows (no deadlock between them).
+        let callsigns = callsigns.sorted { $0.unit < $1.unit }
         try await database.query(
             """
             INSERT INTO units (id, callsign)

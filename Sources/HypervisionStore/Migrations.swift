@@ -29,6 +29,9 @@ public struct Migration: Sendable, Hashable {
         Migration(
             version: 5, name: "0005_history_without_per_row_gist.sql",
             sql: String(decoding: PackageResources._005_history_without_per_row_gist_sql, as: UTF8.self)),
+        Migration(
+            version: 6, name: "0006_latest_positions_from_history.sql",
+            sql: String(decoding: PackageResources._006_latest_positions_from_history_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

@@ -8,11 +8,15 @@ import Synchronization
 ///
 /// One batch is one transaction, and nothing of it is visible unless all of it committed.
 /// The common batch holds no repeats, so it is `COPY`ed straight into `pings` (the speed of
-/// COPY itself); the latest position of each unit then moves `unit_positions` forwards only (a
-/// late ping never moves a unit back). If the COPY meets a repeated ping (unique violation), the
-/// batch is rolled back and written the careful way: COPY into a session-local staging table,
-/// then `INSERT … ON CONFLICT DO NOTHING RETURNING` to learn which pings were new. After such a
-/// batch the careful way is kept for a while, since repeats come in bursts (a gateway resending).
+/// COPY itself). If the COPY meets a repeated ping (unique violation), the batch is rolled back
+/// and written the careful way: COPY into a session-local staging table, then
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING` to learn which pings were new. After such a batch
+/// the careful way is kept for a while, since repeats come in bursts (a gateway resending).
+///
+/// No latest-position row is written per ping: the latest position of a unit is the newest entry
+/// of its history (see ``HistoryStore/latestPositions(heardSince:limit:)``). The batch only moves
+/// `units.heard_on`, the last UTC day a ping of the unit was received, forwards, once per unit and
+/// day (the store remembers the days it has written), so that start-up knows which units to look at.
 public final class PingStore: Sendable {
     public let database: Database
     private let logger: Logger
@@ -21,7 +25,9 @@ public final class PingStore: Sendable {
 
     private struct Known {
         var days: Set<Int64> = []
-        var units: Set<UnitID> = []
+        /// Units known to exist, with the latest day (UTC, of `received_at`) recorded as their
+        /// `heard_on`.
+        var units: [UnitID: Int64] = [:]
         /// Batches left to write the careful way after one met repeated pings.
         var carefulBatches = 0
     }
@@ -74,88 +80,88 @@ public final class PingStore: Sendable {
 
     /// The fast path: COPY straight into `pings`; fails with a unique violation on any repeat.
     private func copyDirectly(_ pings: [Ping], on connection: PostgresConnection) async throws {
-        let newUnits = unitsToRegister(pings)
+        let heard = unitsHeardAnew(pings)
         var rows = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
-        var latest: [UnitID: Ping] = [:]
-        latest.reserveCapacity(pings.count)
         for ping in pings {
             rows.historyRow(ping)
-            if let current = latest[ping.unit], current.time >= ping.time { continue }
-            latest[ping.unit] = ping
         }
-        // Sorted by unit: concurrent batches lock unit_positions rows in one order.
-        var latestRows = CopyBinaryWriter(capacity: latest.count * Self.historyRowBytes)
-        for ping in latest.values.sorted(by: { $0.unit < $1.unit }) {
-            latestRows.latestRow(ping)
-        }
-        let data = rows.finish(), latestData = latestRows.finish()
+        let data = rows.finish()
         let logger = self.logger
         try await connection.transaction(logger: logger) { connection in
-            if !newUnits.isEmpty {
-                try await connection.checkedQuery(
-                    "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
-            }
+            try await Self.record(heard, on: connection, logger: logger)
             try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, logger: logger, rows: data)
-            try await connection.checkedQuery(
-                """
-                CREATE TEMP TABLE IF NOT EXISTS latest_staging (
-                    unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
-                    heading real, accuracy real, status text, battery smallint, received_at timestamptz
-                ) ON COMMIT DELETE ROWS
-                """, logger: logger)
-            try await connection.checkedCopy(into: "latest_staging", columns: Self.pingColumns, logger: logger, rows: latestData)
-            try await connection.checkedQuery(
-                """
-                INSERT INTO unit_positions AS up
-                    (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
-                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
-                FROM latest_staging ORDER BY unit_id
-                ON CONFLICT (unit_id) DO UPDATE SET
-                    time = EXCLUDED.time, position = EXCLUDED.position, altitude = EXCLUDED.altitude,
-                    speed = EXCLUDED.speed, heading = EXCLUDED.heading, accuracy = EXCLUDED.accuracy,
-                    status = EXCLUDED.status, battery = EXCLUDED.battery, received_at = EXCLUDED.received_at
-                WHERE up.time < EXCLUDED.time
-                """, logger: logger)
         }
-        rememberUnits(newUnits)
+        remember(heard)
     }
 
     /// A history row in binary COPY form is about 110 bytes; room for a little more.
     static let historyRowBytes = 128
 
-    /// The columns of `unit_positions` (and of the latest-position staging table).
+    /// The columns of a ping: those of `pings` before schema 5 (the benchmarks' baseline).
     public static let pingColumns = [
         "unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at",
     ]
 
-    /// The columns of `pings` that the writer fills: those of `unit_positions` and the
-    /// position's ``HistoryCell``.
+    /// The columns of `pings` that the writer fills: ``pingColumns`` and the position's
+    /// ``HistoryCell``.
     public static let historyColumns = pingColumns + ["cell"]
 
-    private func unitsToRegister(_ pings: [Ping]) -> [String] {
-        known.withLock { known in
-            // Sorted: concurrent batches then lock new unit rows in one order and cannot deadlock.
-            Set(pings.lazy.map(\.unit)).subtracting(known.units).map(\.rawValue).sorted()
+    /// The units of a batch, each with the latest day (UTC) one of its pings was received, that
+    /// the store has not yet recorded as heard that day: new units, and known ones on their first
+    /// batch of a day. Sorted by id, so that concurrent batches lock `units` rows in one order.
+    private func unitsHeardAnew(_ pings: [Ping]) -> UnitsHeard {
+        var days: [UnitID: Int64] = [:]
+        for ping in pings {
+            let day = ping.receivedAt.epochDay
+            if let known = days[ping.unit], known >= day { continue }
+            days[ping.unit] = day
         }
+        let anew = known.withLock { known in
+            days.filter { unit, day in known.units[unit].map { $0 < day } ?? true }
+        }
+        let sorted = anew.sorted { $0.key < $1.key }
+        return UnitsHeard(ids: sorted.map(\.key.rawValue), days: sorted.map(\.value))
     }
 
-    /// Units remembered at most: a stream of made-up ids must not grow the set for ever. Past
-    /// it the set starts afresh; a unit forgotten costs one `INSERT … ON CONFLICT DO NOTHING`
-    /// in its next batch.
+    /// Units to record as heard, and on which day each.
+    private struct UnitsHeard {
+        var ids: [String]
+        var days: [Int64]
+    }
+
+    /// Creates the units not yet in `units` and moves `heard_on` forwards (never back: a spool
+    /// replayed late brings old days).
+    private static func record(_ heard: UnitsHeard, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !heard.ids.isEmpty else { return }
+        try await connection.checkedQuery(
+            """
+            INSERT INTO units AS u (id, heard_on)
+            SELECT id, date '1970-01-01' + day::int FROM unnest(\(heard.ids)::text[], \(heard.days)::int8[]) AS h(id, day)
+            ON CONFLICT (id) DO UPDATE SET heard_on = EXCLUDED.heard_on
+            WHERE u.heard_on IS NULL OR u.heard_on < EXCLUDED.heard_on
+            """, logger: logger)
+    }
+
+    /// Units remembered at most: a stream of made-up ids must not grow the map for ever. Past
+    /// it the map starts afresh; a unit forgotten costs one row of `INSERT … ON CONFLICT` in its
+    /// next batch.
     static let maximumKnownUnits = 200_000
 
-    private func rememberUnits(_ units: [String]) {
-        guard !units.isEmpty else { return }
+    /// After the transaction committed: what ``record(_:on:logger:)`` wrote is now known.
+    private func remember(_ heard: UnitsHeard) {
+        guard !heard.ids.isEmpty else { return }
         known.withLock { known in
-            if known.units.count + units.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
-            for unit in units { known.units.insert(UnitID(trusted: unit)) }
+            if known.units.count + heard.ids.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
+            for (id, day) in zip(heard.ids, heard.days) {
+                let unit = UnitID(trusted: id)
+                known.units[unit] = max(known.units[unit] ?? day, day)
+            }
         }
     }
-
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
     private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
-        let newUnits = unitsToRegister(pings)
+        let heard = unitsHeardAnew(pings)
         var writer = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
         for ping in pings {
             writer.historyRow(ping)
@@ -170,35 +176,16 @@ public final class PingStore: Sendable {
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell bigint
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            if !newUnits.isEmpty {
-                try await connection.checkedQuery(
-                    "INSERT INTO units (id) SELECT unnest(\(newUnits)::text[]) ON CONFLICT DO NOTHING", logger: logger)
-            }
+            try await Self.record(heard, on: connection, logger: logger)
             try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: data)
             let rows = try await connection.checkedQuery(
                 """
-                WITH inserted AS (
-                    INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
-                    SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
-                    FROM ping_staging
-                    ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
-                    ON CONFLICT DO NOTHING
-                    RETURNING unit_id, time
-                ), latest AS (
-                    INSERT INTO unit_positions AS up
-                        (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at)
-                    SELECT DISTINCT ON (unit_id) unit_id, time, position,
-                           altitude, speed, heading, accuracy, status, battery, received_at
-                    FROM ping_staging
-                    ORDER BY unit_id, time DESC
-                    ON CONFLICT (unit_id) DO UPDATE SET
-                        time = EXCLUDED.time, position = EXCLUDED.position, altitude = EXCLUDED.altitude,
-                        speed = EXCLUDED.speed, heading = EXCLUDED.heading, accuracy = EXCLUDED.accuracy,
-                        status = EXCLUDED.status, battery = EXCLUDED.battery, received_at = EXCLUDED.received_at
-                    WHERE up.time < EXCLUDED.time
-                    RETURNING 1
-                )
-                SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8 FROM inserted
+                INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
+                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
+                FROM ping_staging
+                ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
+                ON CONFLICT DO NOTHING
+                RETURNING unit_id, (extract(epoch FROM time) * 1000000)::int8
                 """, logger: logger)
             var keys = Set<Ping.Key>(minimumCapacity: pings.count)
             for try await (unit, micros) in rows.decode((String, Int64).self) {
@@ -206,7 +193,7 @@ public final class PingStore: Sendable {
             }
             return keys
         }
-        rememberUnits(newUnits)
+        remember(heard)
         return inserted
     }
 

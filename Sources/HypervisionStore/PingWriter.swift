@@ -9,8 +9,8 @@ import Synchronization
 
 /// Tuning of the ``PingWriter``.
 public struct PingWriterConfiguration: Sendable, Hashable {
-    /// The most pings written in one transaction. Each batch also upserts the latest position of
-    /// every unit in it, so larger batches under load pay that once for more pings.
+    /// The most pings written in one transaction: under load, larger batches pay a transaction's
+    /// fixed costs (its commit's flush above all) once for more pings.
     public var maximumBatchSize: Int = 50_000
     /// How long an idle writer waits after the first ping for more to join its batch.
     public var linger: Duration = .milliseconds(2)

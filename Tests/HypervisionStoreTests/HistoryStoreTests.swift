@@ -51,6 +51,96 @@ import Testing
         }
     }
 
+    /// Latest positions read from the history answer as the live picture keeps them: for each
+    /// unit its newest ping by device time, heard when that ping was received. Late pings and
+    /// old buffered ones (device times days before they were received) never move a unit back,
+    /// and a fresh store (which knows no heard days) finds what another wrote. The oracle is
+    /// computed here from the pings sent.
+    @Test func latestPositionsAreTheNewestPingOfEachUnitWhoeverWroteIt() async throws {
+        let endpoint = try await PingStoreTests.migratedDatabase()
+        let now = Timestamp.now()
+        var random = SeededRandom(seed: 0x1a7e)
+        var batches: [[Ping]] = []
+        for _ in 0..<14 {
+            batches.append(
+                (0..<90).map { _ in
+                    let unit = random.below(70)
+                    let received = now.adding(seconds: -.random(in: 0...(3 * 86_400), using: &random))
+                    // One unit in five sends pings it buffered for up to two days.
+                    let lag = unit % 5 == 0 ? Double.random(in: 0...(2 * 86_400), using: &random) : .random(in: 0...5, using: &random)
+                    return Ping(
+                        unit: UnitID(trusted: "PN-LH-\(unit)"), time: received.adding(seconds: -lag),
+                        position: GeoPoint(latitude: .random(in: 43...49, using: &random), longitude: .random(in: -1...7, using: &random)),
+                        receivedAt: received)
+                })
+        }
+        let sent = batches
+        try await TestPostgres.withClient(endpoint) { client in
+            try await PingStore(database: client.database).ensurePartitions(around: now.epochDay, daysBehind: 6, daysAhead: 1)
+            var store = PingStore(database: client.database)
+            for (n, batch) in sent.enumerated() {
+                // Every fourth batch from a store that has just started (as after a restart).
+                if n % 4 == 3 { store = PingStore(database: client.database) }
+                _ = try await store.insert(batch)
+            }
+            var newest: [UnitID: Ping] = [:]
+            for ping in sent.joined() where newest[ping.unit].map({ $0.time < ping.time }) ?? true { newest[ping.unit] = ping }
+            let history = HistoryStore(database: client.database)
+            for since in [nil, now.adding(seconds: -3_600), now.adding(seconds: -86_400), now.adding(seconds: -2.5 * 86_400)] {
+                let expected = newest.values.filter { since == nil || $0.receivedAt > since! }.sorted { $0.receivedAt > $1.receivedAt }
+                let found = try await history.latestPositions(heardSince: since)
+                #expect(found.map(\.unit) == expected.map(\.unit), "heard since \(String(describing: since))")
+                #expect(found.map(\.time) == expected.map(\.time) && found.map(\.receivedAt) == expected.map(\.receivedAt))
+                #expect(found.map(\.position) == expected.map(\.position))
+                #expect(try await history.latestPositions(heardSince: since, limit: 7).map(\.unit) == Array(expected.prefix(7).map(\.unit)))
+            }
+            #expect(newest.count == 70)
+            // heard_on is the last day a ping of the unit was received.
+            let heardOn = try await TestPostgres.integers(
+                endpoint, "SELECT (heard_on - date '1970-01-01')::int8 FROM units WHERE id LIKE 'PN-LH-%' ORDER BY id")
+            var lastHeard: [UnitID: Int64] = [:]
+            for ping in sent.joined() { lastHeard[ping.unit] = max(lastHeard[ping.unit] ?? .min, ping.receivedAt.epochDay) }
+            #expect(heardOn == lastHeard.sorted { $0.key.rawValue < $1.key.rawValue }.map(\.value))
+        }
+    }
+
+    /// Schema 6 fills `heard_on` from the latest-position table it drops, so a database
+    /// migrated from schema 5 starts with every unit it had.
+    @Test func schema6CarriesTheLatestPositionsOfSchema5Over() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let now = Timestamp.now()
+        let pings = TestPings.make(units: 12, perUnit: 3, start: now.adding(seconds: -600), step: 60)
+        try await TestPostgres.withClient(endpoint) { client in
+            try await Migrator(migrations: Array(Migration.all.prefix(5)), logger: TestPostgres.logger).migrate(client.database)
+            try await PingStore(database: client.database).ensurePartitions(around: now.epochDay, daysBehind: 1, daysAhead: 1)
+            // As the schema-5 writer stored them: history rows, and each unit's newest in unit_positions.
+            for ping in pings {
+                try await client.database.query(
+                    """
+                    INSERT INTO pings (unit_id, time, position, received_at)
+                    VALUES (\(ping.unit.rawValue), \(PostgresTime(ping.time)), ST_MakePoint(\(ping.position.longitude), \(ping.position.latitude))::geography,
+                            \(PostgresTime(ping.receivedAt)))
+                    """)
+            }
+            try await client.database.query(
+                """
+                INSERT INTO units (id) SELECT DISTINCT unit_id FROM pings;
+                """)
+            try await client.database.query(
+                """
+                INSERT INTO unit_positions (unit_id, time, position, received_at)
+                SELECT DISTINCT ON (unit_id) unit_id, time, position, received_at FROM pings ORDER BY unit_id, time DESC
+                """)
+            try await Migrator(logger: TestPostgres.logger).migrate(client.database)
+            let latest = try await HistoryStore(database: client.database).latestPositions()
+            #expect(latest.count == 12)
+            var newest: [UnitID: Ping] = [:]
+            for ping in pings where newest[ping.unit].map({ $0.time < ping.time }) ?? true { newest[ping.unit] = ping }
+            #expect(Set(latest.map { "\($0.unit) \($0.time.microseconds)" }) == Set(newest.values.map { "\($0.unit) \($0.time.microseconds)" }))
+        }
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'unit_positions'") == [0])
+    }
+
     @Test func unitsPassingAPlaceAreFoundWithTheirClosestApproach() async throws {
         let endpoint = try await PingStoreTests.migratedDatabase()
         let start = Timestamp.now().adding(seconds: -3_600)

@@ -23,9 +23,9 @@ import Testing
             endpoint,
             """
             SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN
-            ('units','pings','unit_positions','cameras','camera_status_history','incidents','walls','scene_log','hypervision_schema')
+            ('units','pings','cameras','camera_status_history','incidents','walls','scene_log','hypervision_schema')
             """)
-        #expect(tables == [9])
+        #expect(tables == [8])
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [Int64(Migration.all.count)])
     }
 
@@ -93,17 +93,9 @@ import Testing
             // Within one batch the newest wins whatever the order of arrival.
             _ = try await store.insert([ping(5, 48.5), ping(2, 48.9), ping(7, 48.2)])
         }
-        let latest = try await TestPostgres.withConnection(endpoint) { connection in
-            let rows = try await connection.query(
-                "SELECT ST_Y(position::geometry), (extract(epoch FROM time) * 1000000)::int8 FROM unit_positions WHERE unit_id = 'PN-75-BAC-12'",
-                logger: TestPostgres.logger)
-            var result: [(Double, Int64)] = []
-            for try await row in rows.decode((Double, Int64).self) { result.append(row) }
-            return result
+        let latest = try await TestPostgres.withClient(endpoint) { client in
+            try await HistoryStore(database: client.database).latestPositions().map { ($0.position.latitude, $0.time.microseconds) }
         }
-        #expect(latest.count == 1)
-        #expect(latest.first?.0 == 48.9)
-        #expect(latest.first?.1 == now.adding(seconds: -2).microseconds)
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [6])
     }
 
