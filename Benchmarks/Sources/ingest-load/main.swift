@@ -190,7 +190,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         // The physical limit: the same rows COPYed into the same (emptied) table, as many COPYs
         // at a time as there are connections.
         let copy = CopyReference(pings: pings)
-        try await client.query("TRUNCATE pings, unit_positions")
+        try await client.query("TRUNCATE pings")
         try await adminClient.query("CHECKPOINT")
         copyRate = try await copy.measure(client: client, streams: options.connections, logger: logger)
         print("COPY of the same rows into the same table (\(options.connections) at a time): \(fixed(copyRate)) rows/s")
@@ -219,7 +219,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     let daemonClient = PostgresClient(configuration: daemonDatabase, backgroundLogger: logger)
     group.addTask { await daemonClient.run() }
     func resetDaemonTables() async throws {
-        try await daemonClient.query("TRUNCATE pings, unit_positions")
+        try await daemonClient.query("TRUNCATE pings")
         try await adminClient.query("CHECKPOINT")
     }
     try await resetDaemonTables()

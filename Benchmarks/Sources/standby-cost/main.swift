@@ -71,7 +71,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             around: Timestamp.now().epochDay, daysBehind: 2, daysAhead: 1)
     }
     @MainActor func measure(_ client: PostgresClient) async throws -> Double {
-        try await client.query("TRUNCATE pings, unit_positions, units")
+        try await client.query("TRUNCATE pings, units")
         try await client.query("CHECKPOINT")
         return try await measureWriter(
             client: client, pings: allPings, streams: options.streams, concurrency: options.concurrency, submission: options.submission,

@@ -1,5 +1,5 @@
-// Durable ingest throughput: the PingWriter (staging COPY + conflict-checked insert + latest
-// position upsert, acknowledged after commit) against a plain COPY of the same rows into the
+// Durable ingest throughput: the PingWriter (binary COPY into the history, the careful path on
+// repeats, units' heard days, acknowledged after commit) against a plain COPY of the same rows into the
 // same table, and against COPY into the history table as it was at 1b71a5c (the baseline of the
 // schema work), measured in the same run on the same server. Prints the rates and ratios; the
 // last line is the writer's gain over the 1b71a5c baseline.
@@ -66,7 +66,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     try await Baseline1b71a5c.create(days: (today - 2)...(today + 1), client: client, logger: logger)
 
     func reset() async throws {
-        try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE pings, unit_positions, units, \(Baseline1b71a5c.table)"))
+        try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE pings, units, \(Baseline1b71a5c.table)"))
         try await client.query("CHECKPOINT")
     }
 
