@@ -88,8 +88,11 @@ public final class PingStore: Sendable {
         let data = rows.finish()
         let logger = self.logger
         try await connection.transaction(logger: logger) { connection in
-            try await Self.record(heard, on: connection, logger: logger)
             try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, logger: logger, rows: data)
+            // Last: the `units` rows it locks are held only until the commit, not through the
+            // COPY, so a concurrent batch with the same units (every batch, just after midnight)
+            // waits for a moment, not for a whole batch.
+            try await Self.record(heard, on: connection, logger: logger)
         }
         remember(heard)
     }
@@ -176,7 +179,6 @@ public final class PingStore: Sendable {
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell bigint
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await Self.record(heard, on: connection, logger: logger)
             try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: data)
             let rows = try await connection.checkedQuery(
                 """
@@ -191,6 +193,8 @@ public final class PingStore: Sendable {
             for try await (unit, micros) in rows.decode((String, Int64).self) {
                 keys.insert(Ping.Key(unit: UnitID(trusted: unit), time: Timestamp(microseconds: micros)))
             }
+            // Last, as on the fast path: its row locks are held only until the commit.
+            try await Self.record(heard, on: connection, logger: logger)
             return keys
         }
         remember(heard)
