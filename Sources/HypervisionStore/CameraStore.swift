@@ -55,7 +55,7 @@ public struct CameraStore: Sendable {
         let transports = camera.streams.map(\.transport.rawValue)
         let qualities = camera.streams.map(\.quality)
         let urls = camera.streams.map(\.url)
-        let at = time.postgresText
+        let at = PostgresTime(time)
         // Lock the row (if any) first, so the status comparison and the write see the same state.
         var existed = false
         var previousStatus: String?
@@ -73,7 +73,7 @@ public struct CameraStore: Sendable {
                     \(Float(camera.heading)), \(Float(camera.fieldOfView)), \(Float(camera.range)),
                     (SELECT coalesce(jsonb_agg(jsonb_build_object('protocol', p, 'quality', q, 'url', u) ORDER BY n), '[]'::jsonb)
                      FROM unnest(\(transports)::text[], \(qualities)::text[], \(urls)::text[]) WITH ORDINALITY AS s(p, q, u, n)),
-                    \(camera.status.rawValue), \(at)::timestamptz, \(camera.status.rawValue), \(camera.tags), \(at)::timestamptz)
+                    \(camera.status.rawValue), \(at), \(camera.status.rawValue), \(camera.tags), \(at))
             ON CONFLICT (id) DO UPDATE SET
                 name = EXCLUDED.name, position = EXCLUDED.position, heading = EXCLUDED.heading,
                 field_of_view = EXCLUDED.field_of_view, range_m = EXCLUDED.range_m, streams = EXCLUDED.streams,
@@ -85,7 +85,7 @@ public struct CameraStore: Sendable {
         if !existed || previousStatus != camera.status.rawValue {
             try await connection.checkedQuery(
                 """
-                INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(camera.id), \(at)::timestamptz, \(camera.status.rawValue))
+                INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(camera.id), \(at), \(camera.status.rawValue))
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
         }
@@ -99,7 +99,7 @@ public struct CameraStore: Sendable {
                 """
                 UPDATE cameras c SET
                     previous_status = CASE WHEN c.status <> \(status.rawValue) THEN c.status ELSE c.previous_status END,
-                    status_since = CASE WHEN c.status <> \(status.rawValue) THEN \(time.postgresText)::timestamptz ELSE c.status_since END,
+                    status_since = CASE WHEN c.status <> \(status.rawValue) THEN \(PostgresTime(time)) ELSE c.status_since END,
                     status = \(status.rawValue), updated_at = now()
                 FROM (SELECT id, status AS old FROM cameras WHERE id = \(id) FOR UPDATE) o
                 WHERE c.id = o.id
@@ -109,7 +109,7 @@ public struct CameraStore: Sendable {
             for try await value in rows.decode(Bool.self) { changed = value }
             if changed == true {
                 try await connection.checkedQuery(
-                    "INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(id), \(time.postgresText)::timestamptz, \(status.rawValue)) ON CONFLICT DO NOTHING",
+                    "INSERT INTO camera_status_history (camera_id, changed_at, status) VALUES (\(id), \(PostgresTime(time)), \(status.rawValue)) ON CONFLICT DO NOTHING",
                     logger: logger)
             }
             return changed
@@ -183,7 +183,7 @@ extension CameraStore {
             """
             INSERT INTO camera_events (camera_id, kind, label, confidence, occurred_at, expires_at, incident_id)
             SELECT id, \(event.kind.rawValue), \(event.label), \(event.confidence.map(Float.init)),
-                   \(event.occurredAt.postgresText)::timestamptz, \(event.expiresAt.postgresText)::timestamptz, \(event.incidentID)
+                   \(PostgresTime(event.occurredAt)), \(PostgresTime(event.expiresAt)), \(event.incidentID)
             FROM cameras WHERE id = \(event.cameraID)
             RETURNING id
             """)
@@ -203,7 +203,7 @@ extension CameraStore {
             SELECT id, camera_id, kind, label, confidence::float8, (extract(epoch FROM occurred_at) * 1000000)::int8,
                    (extract(epoch FROM expires_at) * 1000000)::int8, incident_id
             FROM camera_events
-            WHERE expires_at > \(now.postgresText)::timestamptz AND occurred_at <= \(now.postgresText)::timestamptz
+            WHERE expires_at > \(PostgresTime(now)) AND occurred_at <= \(PostgresTime(now))
               AND (\(cameraID)::text IS NULL OR camera_id = \(cameraID))
             ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))
             """)

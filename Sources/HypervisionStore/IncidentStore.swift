@@ -91,9 +91,9 @@ public struct IncidentStore: Sendable {
                                        routing_reason, updated_at)
                 VALUES (\(incident.id), \(incident.category), \(Int16(incident.priority)),
                         ST_SetSRID(ST_MakePoint(\(incident.location.longitude), \(incident.location.latitude)), 4326)::geography,
-                        \(incident.status.rawValue), \(incident.openedAt.postgresText)::timestamptz,
-                        \(incident.closedAt?.postgresText)::timestamptz, \(incident.summary), \(incident.source.rawValue),
-                        \(incident.service), \(incident.routingReason), \(now.postgresText)::timestamptz)
+                        \(incident.status.rawValue), \(PostgresTime(incident.openedAt)),
+                        \(incident.closedAt.map(PostgresTime.init)), \(incident.summary), \(incident.source.rawValue),
+                        \(incident.service), \(incident.routingReason), \(PostgresTime(now)))
                 ON CONFLICT (id) DO NOTHING
                 RETURNING 1
                 """, logger: logger)
@@ -137,9 +137,9 @@ public struct IncidentStore: Sendable {
             try await connection.checkedQuery(
                 """
                 UPDATE incidents SET category = \(incident.category), priority = \(Int16(incident.priority)),
-                    status = \(incident.status.rawValue), closed_at = \(incident.closedAt?.postgresText)::timestamptz,
+                    status = \(incident.status.rawValue), closed_at = \(incident.closedAt.map(PostgresTime.init)),
                     summary = \(incident.summary), service = \(incident.service), routing_reason = \(incident.routingReason),
-                    updated_at = \(now.postgresText)::timestamptz
+                    updated_at = \(PostgresTime(now))
                 WHERE id = \(id)
                 """, logger: logger)
             var change: [String] = []
@@ -168,7 +168,7 @@ public struct IncidentStore: Sendable {
 
     private static func record(id: String, at time: Timestamp, change: String, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.checkedQuery(
-            "INSERT INTO incident_history (incident_id, changed_at, change) VALUES (\(id), \(time.postgresText)::timestamptz, \(change)::jsonb)",
+            "INSERT INTO incident_history (incident_id, changed_at, change) VALUES (\(id), \(PostgresTime(time)), \(change)::jsonb)",
             logger: logger)
     }
 
@@ -207,8 +207,8 @@ public struct IncidentStore: Sendable {
         }
         if let category = filter.category { conditions.append("category = \(try bind(category))") }
         if let service = filter.service { conditions.append("service = \(try bind(service))") }
-        if let from = filter.openedFrom { conditions.append("opened_at >= \(try bind(from.postgresText))::timestamptz") }
-        if let to = filter.openedTo { conditions.append("opened_at < \(try bind(to.postgresText))::timestamptz") }
+        if let from = filter.openedFrom { conditions.append("opened_at >= \(try bind(PostgresTime(from)))") }
+        if let to = filter.openedTo { conditions.append("opened_at < \(try bind(PostgresTime(to)))") }
         if let box = filter.boundingBox {
             // Split at the antimeridian so each envelope is an ordinary one.
             let envelopes = box.west <= box.east ? [(box.west, box.east)] : [(box.west, 180.0), (-180.0, box.east)]

@@ -33,12 +33,12 @@ public struct SceneLogStore: SceneLogStorage, WallDefinitionStorage {
             """
             WITH key AS (
                 SELECT seq FROM scene_log
-                WHERE wall_id = \(wall) AND kind = 'scene' AND generated_at <= \(time.postgresText)::timestamptz
+                WHERE wall_id = \(wall) AND kind = 'scene' AND generated_at <= \(PostgresTime(time))
                 ORDER BY seq DESC LIMIT 1
             )
             SELECT scene_log.seq, base, (extract(epoch FROM generated_at) * 1000000)::int8, kind, scene::text
             FROM scene_log, key
-            WHERE wall_id = \(wall) AND scene_log.seq >= key.seq AND generated_at <= \(time.postgresText)::timestamptz
+            WHERE wall_id = \(wall) AND scene_log.seq >= key.seq AND generated_at <= \(PostgresTime(time))
             ORDER BY scene_log.seq
             LIMIT \(Int64(maximumPatches + 1))
             """)
@@ -59,7 +59,7 @@ public struct SceneLogStore: SceneLogStorage, WallDefinitionStorage {
         let rows = try await database.query(
             """
             WITH deleted AS (
-                DELETE FROM scene_log WHERE generated_at < \(cutoff.postgresText)::timestamptz
+                DELETE FROM scene_log WHERE generated_at < \(PostgresTime(cutoff))
                   AND (wall_id, seq) NOT IN (SELECT wall_id, max(seq) FROM scene_log WHERE kind = 'scene' GROUP BY wall_id)
                 RETURNING 1)
             SELECT count(*) FROM deleted
