@@ -100,22 +100,34 @@ import Testing
         _ = try await WallAPITests.scene(daemon, "ops") { _ in true }
         let url = "ws://127.0.0.1:\(daemon.port)/api/v1/walls/ops/stream"
         var missing = 0
+        // On a machine busy with other suites, a subscribe message may be read after the 1 s
+        // deadline: that connection is then refused for its silence, with that error, which
+        // is also an error message before the close. Counted, so the deadline figure below
+        // stays exact.
+        var lateSubscribes = 0
         for attempt in 0..<40 {
             let request = attempt % 2 == 0
                 ? #"{"type":"subscribe","wall":"ops","token":"wrong-secret"}"#
                 : #"{"type":"subscribe","wall":"ops","token":"ingest-secret"}"#
             let messages = try await Self.webSocket(url, send: request)
             let code = attempt % 2 == 0 ? "unauthorized" : "forbidden"
-            if messages.count != 1 || !messages[0].contains(#""code":"\#(code)""#) { missing += 1 }
+            if messages.count == 1 && messages[0].contains("no subscribe message within 1 s") {
+                lateSubscribes += 1
+            } else if messages.count != 1 || !messages[0].contains(#""code":"\#(code)""#) {
+                missing += 1
+            }
         }
         #expect(missing == 0, "\(missing) of 40 refusals closed without their error message")
+        #expect(lateSubscribes <= 4, "\(lateSubscribes) of 40 subscribe messages were read after the deadline")
 
         // A stream that never subscribes is told so at the deadline, then closed.
         let started = ContinuousClock.now
         let silent = try await Self.webSocket(url, send: nil)
         #expect(silent.count == 1 && silent[0].contains("no subscribe message within 1 s"), "\(silent)")
         #expect(ContinuousClock.now - started < .seconds(4))
-        #expect(try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "http", "phase": "first_message"]) == 1)
+        #expect(
+            try await daemon.metric("hypervision_connection_deadline_closes_total", ["port": "http", "phase": "first_message"])
+                == Double(1 + lateSubscribes))
 
         // And a valid one still gets its scene.
         let scene = Mutex<String?>(nil)
