@@ -38,11 +38,17 @@ struct Options: ParsableCommand {
     @Option(help: "The hypervisiond to start (a release build).") var daemon = "../.build/release/hypervisiond"
     @Flag(help: "Pings to one daemon, subscribers on a second one sharing its database (cross-daemon latency).") var cluster = false
     @Option(help: "How often the walls are laid out (walls.intervalMs).") var intervalMs = 10
+    /// The two paths of --cluster differ: the owner relays its versions to the other daemon, or
+    /// lays the wall out from the pings the other publishes. Left to a race, a long run may
+    /// never take the path one wants to measure.
+    @Option(help: "With --cluster, which daemon lays the wall out: first (bench-a, which takes the pings), second (bench-b, which has the subscribers), or any.")
+    var owner = "any"
 
     func validate() throws {
         guard rate > 0, seconds > 0, warmup >= 0, subscribers > 0, units > 0, connections > 0, maxMessagesPerSecond > 0 else {
             throw ArgumentParser.ValidationError("counts and rates must be positive")
         }
+        guard ["first", "second", "any"].contains(owner) else { throw ArgumentParser.ValidationError("--owner: first, second or any") }
     }
 }
 
@@ -128,17 +134,40 @@ func settings(node: String, tcp: Int, subscriptions: Int) -> [String: String] {
     if options.cluster { settings["HYPERVISION_CLUSTER_NODE"] = node }
     return settings
 }
-let daemon = try launchDaemon(
-    executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state", databaseURL: databaseURL,
-    settings: settings(node: "bench-a", tcp: tcpPort, subscriptions: subscriptionPort), log: daemonLog)
-say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
 // The second node of --cluster: where the measured subscribers are.
 let secondHTTPPort = freePort(), secondSubscriptionPort = freePort()
-let second: Process? = options.cluster
-    ? try launchDaemon(
+func launchFirst() throws -> Process {
+    let daemon = try launchDaemon(
+        executable: options.daemon, httpPort: httpPort, stateDirectory: base + "/state", databaseURL: databaseURL,
+        settings: settings(node: "bench-a", tcp: tcpPort, subscriptions: subscriptionPort), log: daemonLog)
+    say("daemon started (pid \(daemon.processIdentifier)), HTTP \(httpPort), ingest \(tcpPort), subscriptions \(subscriptionPort)")
+    return daemon
+}
+func launchSecond() throws -> Process {
+    try launchDaemon(
         executable: options.daemon, httpPort: secondHTTPPort, stateDirectory: base + "/state-b", databaseURL: databaseURL,
         settings: settings(node: "bench-b", tcp: freePort(), subscriptions: secondSubscriptionPort), log: daemonLog + ".b")
-    : nil
+}
+/// Waits until the daemon on `port` lays the wall out (--owner): the other starts after.
+func waitUntilOwner(httpPort port: Int) async throws {
+    for _ in 0..<1_200 {
+        if (metricValue(httpPort: port, name: "hypervision_cluster_walls_owned") ?? 0) > 0 { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    say("the daemon on HTTP port \(port) did not take the wall within 120 s")
+    exit(3)
+}
+let (daemon, second): (Process, Process?) = try await {
+    guard options.cluster else { return (try launchFirst(), nil) }
+    if options.owner == "second" {
+        let second = try launchSecond()
+        try await waitUntilOwner(httpPort: secondHTTPPort)
+        return (try launchFirst(), second)
+    }
+    let daemon = try launchFirst()
+    if options.owner == "first" { try await waitUntilOwner(httpPort: httpPort) }
+    return (daemon, try launchSecond())
+}()
 /// Stops the daemon and the cluster, then exits (exit() skips top-level defers).
 let stopAll: @Sendable (Int32) -> Never = { code in
     fflush(nil)
