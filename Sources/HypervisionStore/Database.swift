@@ -486,9 +486,11 @@ public enum PrimaryLocator {
     public static func locate(_ endpoint: DatabaseEndpoint, logger: Logger, deadline: Duration = .seconds(5)) async throws -> DatabaseEndpoint {
         var reasons: [String] = []
         var refusedAccess = 0
+        var standbys = 0
         for candidate in endpoint.candidates {
             do {
                 if try await isUsable(candidate, target: endpoint.targetSession, logger: logger, deadline: deadline) { return candidate }
+                standbys += 1
                 reasons.append("\(candidate.serverDescription): read-only (a standby)")
             } catch {
                 // SQLSTATE class 28: the user or its password refused (no such role, wrong password, no pg_hba entry).
@@ -500,7 +502,8 @@ public enum PrimaryLocator {
             throw DatabaseAccessRefused(description: "every server refused the user: \(reasons.joined(separator: "; "))")
         }
         throw DatabaseEndpointError(
-            "no server \(endpoint.targetSession == .any ? "answers" : "takes writes"): \(reasons.joined(separator: "; "))")
+            "no server \(endpoint.targetSession == .any ? "answers" : "takes writes"): \(reasons.joined(separator: "; "))",
+            everyServerIsAStandby: standbys == endpoint.candidates.count)
     }
 
     private static func isUsable(

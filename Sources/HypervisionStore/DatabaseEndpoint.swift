@@ -340,6 +340,12 @@ public struct DatabaseEndpoint: Sendable, Hashable, CustomStringConvertible {
 /// A database URL or libpq variable that cannot be used, with the reason.
 public struct DatabaseEndpointError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Every server named answered, and every one is a standby: a failover under way, or (if it
+    /// lasts) a connection string that names no primary.
+    public var everyServerIsAStandby = false
+    public init(_ message: String, everyServerIsAStandby: Bool = false) {
+        self.message = message
+        self.everyServerIsAStandby = everyServerIsAStandby
+    }
     public var description: String { message }
 }

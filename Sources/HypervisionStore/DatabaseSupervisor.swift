@@ -12,6 +12,10 @@ public struct DatabaseSupervisorConfiguration: Sendable, Hashable {
     public var healthInterval: Duration = .seconds(2)
     public var maintenanceInterval: Duration = .seconds(3600)
     public var maximumBackoff: Duration = .seconds(30)
+    /// At start-up, how long every server named may answer as a standby before that is taken
+    /// for a connection string that names no primary (exit 78): longer than a failover (Patroni's
+    /// leader TTL is 30 s by default).
+    public var startupPrimaryWait: Duration = .seconds(120)
     public init() {}
 }
 
@@ -69,6 +73,8 @@ public final class DatabaseSupervisor: Service, Sendable {
         var delay: Duration = .milliseconds(250)
         let maximum = settings.withLock { $0.maximumBackoff }
         var namesChecked = false
+        /// Since when every server named has answered as a standby, without a break.
+        var onlyStandbysSince: ContinuousClock.Instant?
         while true {
             try Task.checkCancellation()
             do {
@@ -93,6 +99,21 @@ public final class DatabaseSupervisor: Service, Sendable {
                 throw error
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { throw CancellationError() }
+                if let endpointError = error as? DatabaseEndpointError, endpointError.everyServerIsAStandby {
+                    let since = onlyStandbysSince ?? .now
+                    onlyStandbysSince = since
+                    let wait = settings.withLock { $0.startupPrimaryWait }
+                    if ContinuousClock.now - since >= wait {
+                        let problem = ConfigurationError(
+                            key: "database.url",
+                            problem: "every server named answers as a standby, and none became the primary within "
+                                + "\(wait.components.seconds) s (\(endpointError.message)): name the primary too")
+                        status.update(.failed(reason: problem.description))
+                        throw problem
+                    }
+                } else {
+                    onlyStandbysSince = nil
+                }
                 let reason = DatabaseErrors.describe(error)
                 status.update(.connecting(reason: reason))
                 logger.warning("database not reachable yet; retrying", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])

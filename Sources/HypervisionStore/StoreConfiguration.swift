@@ -22,7 +22,7 @@ public struct StoreConfiguration: ConfigurationSection, Hashable {
     public init() {}
 
     public static let keys = [
-        "database.url", "database.poolSize", "database.statementTimeoutMs", "database.embedded.user", "database.embedded.binDir",
+        "database.url", "database.poolSize", "database.statementTimeoutMs", "database.startupPrimaryWaitSeconds", "database.embedded.user", "database.embedded.binDir",
         "writer.batchSize", "writer.lingerMs", "writer.queueCapacity", "writer.writeTimeoutMs", "writer.retryIntervalMs",
         "writer.concurrency", "spool.maxBytes", "retention.days", "retention.partitionsAhead",
     ]
@@ -31,6 +31,7 @@ public struct StoreConfiguration: ConfigurationSection, Hashable {
         databaseURL = r.string("database.url", default: databaseURL)
         poolSize = try r.int("database.poolSize", default: poolSize, in: 1...200)
         statementTimeout = try r.duration("database.statementTimeoutMs", default: 15_000, in: 100...3_600_000, unit: .milliseconds(1))
+        retention.startupPrimaryWait = try r.duration("database.startupPrimaryWaitSeconds", default: 120, in: 1...3_600, unit: .seconds(1))
         embeddedUser = r.string("database.embedded.user", default: embeddedUser)
         embeddedBinDirectory = r.string("database.embedded.binDir", default: embeddedBinDirectory)
         writer.maximumBatchSize = try r.int("writer.batchSize", default: writer.maximumBatchSize, in: 1...1_000_000)

@@ -182,8 +182,9 @@ import Glibc
 
     /// Connection strings that no retry mends stop hypervisiond at start-up with exit 78 and the
     /// reason, instead of retrying forever: a standby named as the database (one server, no
-    /// `target_session_attrs=read-write` to look further; hypervisiond must write), and a user
-    /// that every server refuses.
+    /// `target_session_attrs=read-write` to look further; hypervisiond must write), a user
+    /// that every server refuses, and servers that all answer as standbys for longer than a
+    /// failover takes.
     @Test(.timeLimit(.minutes(3)))
     func aStandbyNamedAsTheDatabaseStopsTheDaemonWithTheReason() async throws {
         let pair = try await ReplicatedPostgres.start("standby-named")
@@ -207,6 +208,20 @@ import Glibc
         ])
         #expect(await stranger.waitForExit(timeout: .seconds(60)) == 78, "\(stranger.log.suffix(3_000))")
         #expect(stranger.log.contains("every server refused the user"), "\(stranger.log.suffix(3_000))")
+        // Only the standby named, read-write: it answers, never as a primary. Past the start-up
+        // wait (3 s here, 120 s by default: longer than a failover) that is a configuration
+        // mistake too.
+        let noPrimary = try DaemonProcess(
+            arguments: [
+                "--database-url",
+                "postgres:///\(standby.databaseName)?host=\(standby.socketDirectory)&user=\(standby.superuser)&target_session_attrs=read-write",
+                "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
+            ],
+            environment: ["HYPERVISION_DATABASE_STARTUP_PRIMARY_WAIT_SECONDS": "3"])
+        #expect(await noPrimary.waitForExit(timeout: .seconds(60)) == 78, "\(noPrimary.log.suffix(3_000))")
+        #expect(
+            noPrimary.log.contains("every server named answers as a standby, and none became the primary within 3 s"),
+            "\(noPrimary.log.suffix(3_000))")
         // Both servers named, read-write: the same standby is passed over for the primary.
         let both = try DaemonProcess(arguments: [
             "--database-url", pair.url, "--http-port", "\(DaemonProcess.freePort())", "--state-dir", state,
