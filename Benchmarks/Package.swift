@@ -106,7 +106,9 @@ let package = Package(
                 .product(name: "HypervisionLayout", package: "hypervision"),
             ]
         ),
-        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")]),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "HypervisionCore", package: "hypervision")]),
         .target(name: "CMallocInfo"),
         .target(
             name: "LoadTools",

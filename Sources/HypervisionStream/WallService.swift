@@ -280,4 +280,3 @@ public final class WallService: Service, Sendable {
         await flushLog()
     }
 }
-

@@ -1,8 +1,5 @@
 import Benchmark
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import HypervisionCore
 
 /// The thread's CPU time for each iteration, beside the wall clock: on a shared, loaded machine
 /// wall-clock percentiles include time spent preempted; the thread's CPU time does not.
@@ -16,11 +13,7 @@ public enum ThreadCPU {
     }
 
     /// Nanoseconds of CPU this thread has used.
-    public static func now() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-    }
+    public static func now() -> Int { Int(ThreadCPUTime.nanoseconds()) }
 
     /// Runs `body` and records its thread CPU time on `benchmark`.
     public static func timed(_ benchmark: Benchmark, _ body: () -> Void) {

@@ -2,21 +2,11 @@ import HypervisionCore
 import HypervisionLayout
 import LayoutFixtures
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Runs the layout engine's full recompute on the benchmark wall (see `BenchWall`) round after
 // round, as the daemon does, and prints the thread CPU time per round. A process of its own, so
 // that a profiler sees only the engine:
 //   layout-rounds [ROUNDS]
 //   valgrind --tool=callgrind layout-rounds 200     (instruction counts: exact A/B comparisons)
-func threadCPUTime() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
-
 let rounds = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 2_000
 let world = BenchWall()
 var inputs = world.inputs
@@ -26,9 +16,9 @@ times.reserveCapacity(rounds)
 var tiles = 0
 for round in 1...max(rounds, 1) {
     inputs.now = world.steadyNow.adding(seconds: Double(round) * 0.1)
-    let start = threadCPUTime()
+    let start = ThreadCPUTime.nanoseconds()
     let (scene, next) = LayoutEngine.compute(inputs, previous: state)
-    times.append(threadCPUTime() - start)
+    times.append(Int(ThreadCPUTime.nanoseconds() - start))
     state = next
     tiles &+= scene.tiles.count
 }
