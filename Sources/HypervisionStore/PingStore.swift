@@ -67,28 +67,30 @@ public final class PingStore: Sendable {
             known.carefulBatches -= 1
             return true
         }
+        // Encoded once: a batch the fast path refuses goes the careful way with the same rows.
+        var writer = CopyBinaryWriter(capacity: unique.count * Self.historyRowBytes)
+        for ping in unique {
+            writer.historyRow(ping)
+        }
+        let rows = writer.finish()
+        let heard = unitsHeardAnew(unique)
         if !careful {
             do {
-                try await copyDirectly(unique, on: connection)
+                try await copyDirectly(rows, heard: heard, on: connection)
                 return keys
             } catch where DatabaseErrors.sqlState(error) == "23505" {
                 known.withLock { $0.carefulBatches = Self.carefulBurst }
             }
         }
-        return try await insertCarefully(unique, on: connection)
+        return try await insertCarefully(rows, count: unique.count, heard: heard, on: connection)
     }
 
-    /// The fast path: COPY straight into `pings`; fails with a unique violation on any repeat.
-    private func copyDirectly(_ pings: [Ping], on connection: PostgresConnection) async throws {
-        let heard = unitsHeardAnew(pings)
-        var rows = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
-        for ping in pings {
-            rows.historyRow(ping)
-        }
-        let data = rows.finish()
+    /// The fast path: COPY `rows` (history rows, as ``CopyBinaryWriter/historyRow(_:)`` writes
+    /// them) straight into `pings`; fails with a unique violation on any repeat.
+    private func copyDirectly(_ rows: ByteBuffer, heard: UnitsHeard, on connection: PostgresConnection) async throws {
         let logger = self.logger
         try await connection.transaction(logger: logger) { connection in
-            try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, logger: logger, rows: data)
+            try await connection.checkedCopy(into: "pings", columns: Self.historyColumns, logger: logger, rows: rows)
             // Last: the `units` rows it locks are held only until the commit, not through the
             // COPY, so a concurrent batch with the same units (every batch, just after midnight)
             // waits for a moment, not for a whole batch.
@@ -163,13 +165,10 @@ public final class PingStore: Sendable {
     }
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
-    private func insertCarefully(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
-        let heard = unitsHeardAnew(pings)
-        var writer = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
-        for ping in pings {
-            writer.historyRow(ping)
-        }
-        let data = writer.finish()
+    /// `rows` holds `count` history rows.
+    private func insertCarefully(
+        _ rows: ByteBuffer, count: Int, heard: UnitsHeard, on connection: PostgresConnection
+    ) async throws -> Set<Ping.Key> {
         let logger = self.logger
         let inserted: Set<Ping.Key> = try await connection.transaction(logger: logger) { connection in
             try await connection.checkedQuery(
@@ -179,8 +178,8 @@ public final class PingStore: Sendable {
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell bigint
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: data)
-            let rows = try await connection.checkedQuery(
+            try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: rows)
+            let newRows = try await connection.checkedQuery(
                 """
                 INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
                 SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
@@ -189,8 +188,8 @@ public final class PingStore: Sendable {
                 ON CONFLICT DO NOTHING
                 RETURNING unit_id, (extract(epoch FROM time) * 1000000)::int8
                 """, logger: logger)
-            var keys = Set<Ping.Key>(minimumCapacity: pings.count)
-            for try await (unit, micros) in rows.decode((String, Int64).self) {
+            var keys = Set<Ping.Key>(minimumCapacity: count)
+            for try await (unit, micros) in newRows.decode((String, Int64).self) {
                 keys.insert(Ping.Key(unit: UnitID(trusted: unit), time: Timestamp(microseconds: micros)))
             }
             // Last, as on the fast path: its row locks are held only until the commit.
