@@ -238,6 +238,31 @@ import Testing
         endpoint.servers.removeFirst()
         #expect(await HostNameCheck.check(endpoint).map(\.check) == [.unknown(reason: reason)])
     }
+
+    /// A resolver that takes its time (no DNS server answering: seconds per name) does not hold
+    /// up a task that is cancelled, as a daemon stopping while it starts is.
+    @Test func aCancelledCheckDoesNotWaitForTheResolver() async throws {
+        let endpoint = try DatabaseEndpoint.resolve(url: "postgres://u@db-a,db-b/d", environment: [:], currentUser: "me")
+        let started = ContinuousClock.now
+        let check = Task {
+            await HostNameCheck.check(endpoint) { _ in
+                Thread.sleep(forTimeInterval: 5)
+                return .known
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        check.cancel()
+        let checks = await check.value
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(checks.map(\.server) == ["db-a:5432", "db-b:5432"])
+        #expect(checks.allSatisfy { if case .undecided = $0.check { true } else { false } })
+        // Not cancelled, the same slow resolver is waited for.
+        let answered = await HostNameCheck.check(endpoint) { _ in
+            Thread.sleep(forTimeInterval: 0.2)
+            return .known
+        }
+        #expect(answered.map(\.check) == [.known, .known])
+    }
 }
 
 enum TestData {
