@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -15,11 +16,15 @@ import Testing
         try await b.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
         let sinkA = ChannelSink(channel: a, outbox: outbox), sinkB = ChannelSink(channel: b, outbox: outbox)
         let shared: [UInt8] = Array("{\"type\":\"patch\",\"seq\":2}\n".utf8)
-        // From this task, not the loop: the loop runs one drain for all four.
+        // From this task, not the loop, while the loop is busy (as during a round, when the
+        // loop has other work): the drain the first line schedules runs after all four are queued.
+        let busy = DispatchSemaphore(value: 0)
+        loop.execute { busy.wait() }
         sinkA.send(Array("{\"type\":\"scene\",\"seq\":1}\n".utf8))
         sinkA.send(shared)
         sinkB.send(shared)
         sinkB.close()
+        busy.signal()
         await loop.run()
 
         let firstA = try #require(try await a.readOutbound(as: ByteBuffer.self))
