@@ -1,6 +1,7 @@
 import Foundation
 import HypervisionCore
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import HypervisionStore
@@ -240,27 +241,35 @@ import Testing
     }
 
     /// A resolver that takes its time (no DNS server answering: seconds per name) does not hold
-    /// up a task that is cancelled, as a daemon stopping while it starts is.
+    /// up a task that is cancelled, as a daemon stopping while it starts is. Judged by order,
+    /// not by the clock (the suites share two cores): the cancelled check must answer while the
+    /// resolver is still held. Were it waited for, a safety net releases it after 60 s, and the
+    /// check then fails instead of hanging.
     @Test func aCancelledCheckDoesNotWaitForTheResolver() async throws {
         let endpoint = try DatabaseEndpoint.resolve(url: "postgres://u@db-a,db-b/d", environment: [:], currentUser: "me")
-        let started = ContinuousClock.now
+        let held = DispatchSemaphore(value: 0)
+        let resolved = Mutex(false), asked = Mutex(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { held.signal() }
         let check = Task {
             await HostNameCheck.check(endpoint) { _ in
-                Thread.sleep(forTimeInterval: 5)
+                asked.withLock { $0 = true }
+                held.wait()
+                held.signal()  // the next name, if any, is not held either
+                resolved.withLock { $0 = true }
                 return .known
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled while the resolver is at work, as a stop during start-up would be.
+        for _ in 0..<6_000 where !asked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(asked.withLock { $0 })
         check.cancel()
         let checks = await check.value
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(!resolved.withLock { $0 }, "the cancelled check waited for the resolver")
         #expect(checks.map(\.server) == ["db-a:5432", "db-b:5432"])
         #expect(checks.allSatisfy { if case .undecided = $0.check { true } else { false } })
-        // Not cancelled, the same slow resolver is waited for.
-        let answered = await HostNameCheck.check(endpoint) { _ in
-            Thread.sleep(forTimeInterval: 0.2)
-            return .known
-        }
+        held.signal()
+        // Not cancelled, a resolver is waited for.
+        let answered = await HostNameCheck.check(endpoint) { _ in .known }
         #expect(answered.map(\.check) == [.known, .known])
     }
 }
