@@ -1,7 +1,7 @@
 -- What the history table's primary key costs COPY, server-side (no client, no network): 1M
 -- pings of 10,000 units (100 each, one per second, arriving time by time as the writer sends
 -- them) copied in binary into the schema-6 layout with its key on (unit_id text, time), with
--- the same rows sorted by unit, and with an integer unit key. Run on a scratch PostgreSQL with
+-- the same rows sorted by unit, and with the bigint unit number of schema 7. Run on a scratch PostgreSQL with
 -- PostGIS, as a superuser (COPY to and from server files):
 --   psql -d scratch -f Benchmarks/sql/history-key.sql
 -- It works in a schema of its own (bench_key), dropped at the end, and in /tmp.
@@ -10,7 +10,7 @@ DROP SCHEMA IF EXISTS bench_key CASCADE;
 CREATE SCHEMA bench_key;
 SET search_path = bench_key, public;
 CREATE UNLOGGED TABLE source AS
-SELECT 'PN-' || (u % 95 + 1) || '-U-' || u AS unit_id, u AS unit_no,
+SELECT 'PN-' || (u % 95 + 1) || '-U-' || u AS unit_id, u::int8 AS unit_no,
        timestamptz '2026-12-07 10:00' + n * interval '1 second' AS time,
        ST_SetSRID(ST_MakePoint(-1 + (u / 500) * 0.01, 43 + (u % 500) * 0.01 + n * 1e-5), 4326)::geography AS position,
        35::real AS altitude, 12.5::real AS speed, ((u + n) % 360)::real AS heading, 8::real AS accuracy, 'available'::text AS status,
@@ -38,13 +38,13 @@ COPY history FROM '/tmp/bench-key-arrival.bin' WITH (FORMAT binary);
 SELECT fresh('history', 'text'); CHECKPOINT;
 COPY history FROM '/tmp/bench-key-sorted.bin' WITH (FORMAT binary);
 \echo 'integer key, arrival order'
-SELECT fresh('history', 'int4'); CHECKPOINT;
+SELECT fresh('history', 'int8'); CHECKPOINT;
 COPY history FROM '/tmp/bench-key-integer.bin' WITH (FORMAT binary);
 \echo 'text key, arrival order, again'
 SELECT fresh('history', 'text'); CHECKPOINT;
 COPY history FROM '/tmp/bench-key-arrival.bin' WITH (FORMAT binary);
 \echo 'integer key, arrival order, again'
-SELECT fresh('history', 'int4'); CHECKPOINT;
+SELECT fresh('history', 'int8'); CHECKPOINT;
 COPY history FROM '/tmp/bench-key-integer.bin' WITH (FORMAT binary);
 \timing off
 RESET search_path;

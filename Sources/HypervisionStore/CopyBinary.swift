@@ -85,16 +85,11 @@ public struct CopyBinaryWriter {
 
 extension CopyBinaryWriter {
     /// One ping as a row of ``PingStore/historyColumns``: the layout of `pings` and the staging
-    /// table of the careful path, with the position's ``HistoryCell``.
-    public mutating func historyRow(_ ping: Ping) {
+    /// table of the careful path, with the unit's number (`units.key`) in place of its id and
+    /// the position's ``HistoryCell``.
+    public mutating func historyRow(_ ping: Ping, unitKey: Int64) {
         beginRow(fields: 11)
-        pingFields(ping)
-        bigint(HistoryCell.cell(of: ping.position))
-    }
-
-    /// The fields of ``PingStore/pingColumns``.
-    private mutating func pingFields(_ ping: Ping) {
-        text(ping.unit.rawValue)
+        bigint(unitKey)
         timestamp(ping.time)
         point(ping.position)
         real(ping.altitude)
@@ -105,5 +100,6 @@ extension CopyBinaryWriter {
         // Decoders hold the battery to [0, 100].
         smallint(ping.battery.map { Int16(clamping: $0) })
         timestamp(ping.receivedAt)
+        bigint(HistoryCell.cell(of: ping.position))
     }
 }

@@ -62,13 +62,14 @@ public struct HistoryStore: Sendable {
     /// The pings of `unit` in [from, to), oldest first, at most `limit` (the caller says when it
     /// was reached: one more than the limit is read).
     public func track(unit: String, from: Timestamp, to: Timestamp, limit: Int) async throws -> [TrackPoint] {
-        // The time range prunes day partitions and the primary key (unit, time) serves the rest.
+        // The time range prunes day partitions and the primary key (unit number, time) serves the
+        // rest; the unit's number is looked up once.
         let rows = try await database.query(
             """
             SELECT (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
                    speed::float8, heading::float8, status
             FROM pings
-            WHERE unit_id = \(unit) AND time >= \(PostgresTime(from)) AND time < \(PostgresTime(to))
+            WHERE unit_key = (SELECT key FROM units WHERE id = \(unit)) AND time >= \(PostgresTime(from)) AND time < \(PostgresTime(to))
             ORDER BY time
             LIMIT \(Int64(limit + 1))
             """)
@@ -91,7 +92,8 @@ public struct HistoryStore: Sendable {
     /// BRIN index on time, the ``HistoryCell`` ranges keep the rows that can be near, a spherical
     /// test with 1% to spare drops most of the rest cheaply, and the geodesic distance on the
     /// spheroid, computed once per row, decides. The candidates are materialised so that the
-    /// planner does not walk the whole primary key for the window instead.
+    /// planner does not walk the whole primary key for the window instead. Units are named (and
+    /// ties broken by id) by joining `units` on the rows kept, at most `limit`.
     public func unitsPassing(near point: GeoPoint, radius: Double, from: Timestamp, to: Timestamp, limit: Int) async throws -> [PassingUnit] {
         // Written in as literals (finite numbers: callers validate positions), so the planner
         // folds the point into a constant that PostGIS builds once, not once per row.
@@ -100,20 +102,21 @@ public struct HistoryStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     WITH candidates AS MATERIALIZED (
-                        SELECT unit_id, position, time FROM pings
+                        SELECT unit_key, position, time FROM pings
                         WHERE time >= $1 AND time < $2
                           AND \(HistoryCell.condition(column: "cell", around: point, radius: radius))
                     ), near AS MATERIALIZED (
-                        SELECT unit_id, ST_Distance(position, \(here)) AS distance, time FROM candidates
+                        SELECT unit_key, ST_Distance(position, \(here)) AS distance, time FROM candidates
                         WHERE ST_DWithin(position, \(here), $3 * 1.01, false)
                     ), closest AS (
-                        SELECT DISTINCT ON (unit_id) unit_id, distance,
-                               (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
+                        SELECT DISTINCT ON (unit_key) unit_key, distance,
+                               (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_key) AS pings
                         FROM near
                         WHERE distance <= $3
-                        ORDER BY unit_id, distance, time
+                        ORDER BY unit_key, distance, time
                     )
-                    SELECT unit_id, distance, micros, pings FROM closest ORDER BY distance, unit_id LIMIT $4
+                    SELECT u.id, c.distance, c.micros, c.pings FROM closest c JOIN units u ON u.key = c.unit_key
+                    ORDER BY c.distance, u.id LIMIT $4
                     """,
                 binds: {
                     var b = PostgresBindings()
@@ -243,7 +246,7 @@ extension HistoryStore {
     ///
     /// A unit's latest position is its newest ping by device time, as the live picture keeps it,
     /// and "heard" is when that ping was received. It is read from the history: the last entry of
-    /// the unit's primary key, the newest day partition first (one index probe for a unit heard
+    /// the unit's number in the primary key, the newest day partition first (one index probe for a unit heard
     /// today). Only units whose `heard_on` (the last day a ping of theirs was received) is not
     /// before `heardSince`'s day are probed. A unit whose pings have all passed the retention
     /// has no latest position.
@@ -251,13 +254,13 @@ extension HistoryStore {
         let since = heardSince ?? Timestamp.storableRange.lowerBound
         let rows = try await database.query(
             """
-            SELECT p.unit_id, (extract(epoch FROM p.time) * 1000000)::int8, ST_Y(p.position::geometry), ST_X(p.position::geometry),
+            SELECT u.id, (extract(epoch FROM p.time) * 1000000)::int8, ST_Y(p.position::geometry), ST_X(p.position::geometry),
                    p.altitude::float8, p.speed::float8, p.heading::float8, p.accuracy::float8, p.status, p.battery::int8,
                    (extract(epoch FROM p.received_at) * 1000000)::int8
             FROM units u
             CROSS JOIN LATERAL (
-                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at
-                FROM pings WHERE pings.unit_id = u.id ORDER BY time DESC LIMIT 1
+                SELECT time, position, altitude, speed, heading, accuracy, status, battery, received_at
+                FROM pings WHERE pings.unit_key = u.key ORDER BY time DESC LIMIT 1
             ) p
             WHERE u.heard_on >= date '1970-01-01' + \(since.epochDay)::int AND p.received_at > \(PostgresTime(since))
             ORDER BY p.received_at DESC

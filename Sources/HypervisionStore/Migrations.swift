@@ -32,6 +32,9 @@ public struct Migration: Sendable, Hashable {
         Migration(
             version: 6, name: "0006_latest_positions_from_history.sql",
             sql: String(decoding: PackageResources._006_latest_positions_from_history_sql, as: UTF8.self)),
+        Migration(
+            version: 7, name: "0007_history_keyed_by_unit_number.sql",
+            sql: String(decoding: PackageResources._007_history_keyed_by_unit_number_sql, as: UTF8.self)),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.

@@ -13,6 +13,10 @@ import Synchronization
 /// `INSERT … ON CONFLICT DO NOTHING RETURNING` to learn which pings were new. After such a batch
 /// the careful way is kept for a while, since repeats come in bursts (a gateway resending).
 ///
+/// The history names a unit by its number, `units.key` (schema version 7): before the first
+/// batch with a unit it has not seen, the store records the unit and reads its number, and
+/// remembers it.
+///
 /// No latest-position row is written per ping: the latest position of a unit is the newest entry
 /// of its history (see ``HistoryStore/latestPositions(heardSince:limit:)``). The batch only moves
 /// `units.heard_on`, the last UTC day a ping of the unit was received, forwards, once per unit and
@@ -25,11 +29,19 @@ public final class PingStore: Sendable {
 
     private struct Known {
         var days: Set<Int64> = []
-        /// Units known to exist, with the latest day (UTC, of `received_at`) recorded as their
-        /// `heard_on`.
-        var units: [UnitID: Int64] = [:]
+        /// Units known to exist, with their number and the latest day recorded as their `heard_on`.
+        var units: [UnitID: KnownUnit] = [:]
         /// Batches left to write the careful way after one met repeated pings.
         var carefulBatches = 0
+    }
+
+    /// A unit as the store knows it.
+    private struct KnownUnit {
+        /// `units.key`, the unit's number in the history.
+        var key: Int64
+        /// The latest day (UTC, of `received_at`) recorded as its `heard_on`; `Int64.min` when
+        /// none was recorded by this store yet.
+        var heardOn: Int64 = .min
     }
 
     /// How many batches stay on the careful path after a repeat was seen.
@@ -67,13 +79,13 @@ public final class PingStore: Sendable {
             known.carefulBatches -= 1
             return true
         }
+        let (unitKeys, heard) = try await unitKeys(of: unique, on: connection)
         // Encoded once: a batch the fast path refuses goes the careful way with the same rows.
         var writer = CopyBinaryWriter(capacity: unique.count * Self.historyRowBytes)
-        for ping in unique {
-            writer.historyRow(ping)
+        for (ping, key) in zip(unique, unitKeys) {
+            writer.historyRow(ping, unitKey: key)
         }
         let rows = writer.finish()
-        let heard = unitsHeardAnew(unique)
         if !careful {
             do {
                 try await copyDirectly(rows, heard: heard, on: connection)
@@ -82,10 +94,10 @@ public final class PingStore: Sendable {
                 known.withLock { $0.carefulBatches = Self.carefulBurst }
             }
         }
-        return try await insertCarefully(rows, count: unique.count, heard: heard, on: connection)
+        return try await insertCarefully(rows, pings: unique, unitKeys: unitKeys, heard: heard, on: connection)
     }
 
-    /// The fast path: COPY `rows` (history rows, as ``CopyBinaryWriter/historyRow(_:)`` writes
+    /// The fast path: COPY `rows` (history rows, as ``CopyBinaryWriter/historyRow(_:unitKey:)`` writes
     /// them) straight into `pings`; fails with a unique violation on any repeat.
     private func copyDirectly(_ rows: ByteBuffer, heard: UnitsHeard, on connection: PostgresConnection) async throws {
         let logger = self.logger
@@ -99,33 +111,74 @@ public final class PingStore: Sendable {
         remember(heard)
     }
 
-    /// A history row in binary COPY form is about 110 bytes; room for a little more.
+    /// A history row in binary COPY form is about 100 bytes; room for a little more.
     static let historyRowBytes = 128
 
-    /// The columns of a ping: those of `pings` before schema 5 (the benchmarks' baseline).
+    /// The columns of a ping as the history stored them up to schema 6, with the unit's id (the
+    /// benchmarks' 1b71a5c baseline, and the `ping_history` view).
     public static let pingColumns = [
         "unit_id", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at",
     ]
 
-    /// The columns of `pings` that the writer fills: ``pingColumns`` and the position's
-    /// ``HistoryCell``.
-    public static let historyColumns = pingColumns + ["cell"]
+    /// The columns of `pings` that the writer fills, in the order of
+    /// ``CopyBinaryWriter/historyRow(_:unitKey:)``.
+    public static let historyColumns = [
+        "unit_key", "time", "position", "altitude", "speed", "heading", "accuracy", "status", "battery", "received_at", "cell",
+    ]
 
-    /// The units of a batch, each with the latest day (UTC) one of its pings was received, that
-    /// the store has not yet recorded as heard that day: new units, and known ones on their first
-    /// batch of a day. Sorted by id, so that concurrent batches lock `units` rows in one order.
-    private func unitsHeardAnew(_ pings: [Ping]) -> UnitsHeard {
-        var days: [UnitID: Int64] = [:]
-        for ping in pings {
-            let day = ping.receivedAt.epochDay
-            if let known = days[ping.unit], known >= day { continue }
-            days[ping.unit] = day
+    /// The number of each ping's unit, in the order of `pings`, and the units the store has not
+    /// yet recorded as heard on the latest day one of their pings was received (new units, and
+    /// known ones on their first batch of a day).
+    ///
+    /// One look-up per ping in what the store remembers. Units it does not know are recorded in
+    /// `units` (each gets its number there) and their numbers read back, in statements of their
+    /// own before the batch's transaction: a number, once given, never changes, so nothing is
+    /// lost if the batch then fails, and the batch's transaction takes no lock for it.
+    private func unitKeys(of pings: [Ping], on connection: PostgresConnection) async throws -> (keys: [Int64], heard: UnitsHeard) {
+        var keys = [Int64](repeating: 0, count: pings.count)
+        var heardDays: [UnitID: Int64] = [:]
+        var unknown: [UnitID: Int64] = [:]  // unit -> the latest day its pings of this batch were received
+        var unknownAt: [Int] = []
+        known.withLock { known in
+            for (index, ping) in pings.enumerated() {
+                let day = ping.receivedAt.epochDay
+                guard let unit = known.units[ping.unit] else {
+                    unknown[ping.unit] = max(unknown[ping.unit] ?? day, day)
+                    unknownAt.append(index)
+                    continue
+                }
+                keys[index] = unit.key
+                if unit.heardOn < day, heardDays[ping.unit].map({ $0 < day }) ?? true { heardDays[ping.unit] = day }
+            }
         }
-        let anew = known.withLock { known in
-            days.filter { unit, day in known.units[unit].map { $0 < day } ?? true }
+        if !unknown.isEmpty {
+            let recorded = try await Self.recordUnits(unknown.keys.sorted(), on: connection, logger: logger)
+            known.withLock { known in
+                if known.units.count + recorded.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
+                for (unit, key) in recorded where known.units[unit] == nil { known.units[unit] = KnownUnit(key: key) }
+            }
+            for index in unknownAt {
+                guard let key = recorded[pings[index].unit] else { throw UnitNotRecorded(unit: pings[index].unit) }
+                keys[index] = key
+            }
+            heardDays.merge(unknown) { max($0, $1) }
         }
-        let sorted = anew.sorted { $0.key < $1.key }
-        return UnitsHeard(ids: sorted.map(\.key.rawValue), days: sorted.map(\.value))
+        let sorted = heardDays.sorted { $0.key < $1.key }
+        return (keys, UnitsHeard(ids: sorted.map(\.key.rawValue), days: sorted.map(\.value)))
+    }
+
+    /// Records `units` (sorted) in `units` if they are not there yet, and returns their numbers.
+    private static func recordUnits(_ units: [UnitID], on connection: PostgresConnection, logger: Logger) async throws -> [UnitID: Int64] {
+        let ids = units.map(\.rawValue)
+        try await connection.checkedQuery(
+            "INSERT INTO units (id) SELECT id FROM unnest(\(ids)::text[]) AS u(id) ON CONFLICT (id) DO NOTHING", logger: logger)
+        let rows = try await connection.checkedQuery("SELECT id, key FROM units WHERE id = ANY(\(ids)::text[])", logger: logger)
+        var keys: [UnitID: Int64] = [:]
+        keys.reserveCapacity(units.count)
+        for try await (id, key) in rows.decode((String, Int64).self) {
+            keys[UnitID(trusted: id)] = key
+        }
+        return keys
     }
 
     /// Units to record as heard, and on which day each.
@@ -148,49 +201,52 @@ public final class PingStore: Sendable {
     }
 
     /// Units remembered at most: a stream of made-up ids must not grow the map for ever. Past
-    /// it the map starts afresh; a unit forgotten costs one row of `INSERT … ON CONFLICT` in its
-    /// next batch.
+    /// it the map starts afresh; a unit forgotten costs a look-up of its number and one row of
+    /// `INSERT … ON CONFLICT` in its next batch.
     static let maximumKnownUnits = 200_000
 
-    /// After the transaction committed: what ``record(_:on:logger:)`` wrote is now known.
+    /// After the transaction committed: what ``record(_:on:logger:)`` wrote is now known (for
+    /// the units still remembered).
     private func remember(_ heard: UnitsHeard) {
         guard !heard.ids.isEmpty else { return }
         known.withLock { known in
-            if known.units.count + heard.ids.count > Self.maximumKnownUnits { known.units.removeAll(keepingCapacity: true) }
             for (id, day) in zip(heard.ids, heard.days) {
                 let unit = UnitID(trusted: id)
-                known.units[unit] = max(known.units[unit] ?? day, day)
+                guard let heardOn = known.units[unit]?.heardOn, heardOn < day else { continue }
+                known.units[unit]?.heardOn = day
             }
         }
     }
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
-    /// `rows` holds `count` history rows.
+    /// `rows` holds the history rows of `pings`, whose units have the numbers `unitKeys`.
     private func insertCarefully(
-        _ rows: ByteBuffer, count: Int, heard: UnitsHeard, on connection: PostgresConnection
+        _ rows: ByteBuffer, pings: [Ping], unitKeys: [Int64], heard: UnitsHeard, on connection: PostgresConnection
     ) async throws -> Set<Ping.Key> {
+        let units = Dictionary(zip(unitKeys, pings.lazy.map(\.unit)), uniquingKeysWith: { first, _ in first })
         let logger = self.logger
         let inserted: Set<Ping.Key> = try await connection.transaction(logger: logger) { connection in
             try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
-                    unit_id text, time timestamptz, position geography(Point, 4326), altitude real, speed real,
+                    unit_key bigint, time timestamptz, position geography(Point, 4326), altitude real, speed real,
                     heading real, accuracy real, status text, battery smallint, received_at timestamptz, cell bigint
                 ) ON COMMIT DELETE ROWS
                 """, logger: logger)
             try await connection.checkedCopy(into: "ping_staging", columns: Self.historyColumns, logger: logger, rows: rows)
             let newRows = try await connection.checkedQuery(
                 """
-                INSERT INTO pings (unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
-                SELECT unit_id, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
+                INSERT INTO pings (unit_key, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
+                SELECT unit_key, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
                 FROM ping_staging
-                ORDER BY unit_id, time  -- one lock order for concurrent batches; index-friendly
+                ORDER BY unit_key, time  -- one lock order for concurrent batches; index-friendly
                 ON CONFLICT DO NOTHING
-                RETURNING unit_id, (extract(epoch FROM time) * 1000000)::int8
+                RETURNING unit_key, (extract(epoch FROM time) * 1000000)::int8
                 """, logger: logger)
-            var keys = Set<Ping.Key>(minimumCapacity: count)
-            for try await (unit, micros) in newRows.decode((String, Int64).self) {
-                keys.insert(Ping.Key(unit: UnitID(trusted: unit), time: Timestamp(microseconds: micros)))
+            var keys = Set<Ping.Key>(minimumCapacity: pings.count)
+            for try await (key, micros) in newRows.decode((Int64, Int64).self) {
+                guard let unit = units[key] else { continue }
+                keys.insert(Ping.Key(unit: unit, time: Timestamp(microseconds: micros)))
             }
             // Last, as on the fast path: its row locks are held only until the commit.
             try await Self.record(heard, on: connection, logger: logger)
@@ -241,4 +297,12 @@ public final class PingStore: Sendable {
     public func forgetCaches() {
         known.withLock { $0 = Known() }
     }
+}
+
+/// A unit of a batch has no row in `units` even after the store recorded it: something deleted
+/// it meanwhile. The batch is refused (and then written submission by submission, so only the
+/// pings of that unit are refused).
+public struct UnitNotRecorded: Error, Sendable, CustomStringConvertible {
+    public var unit: UnitID
+    public var description: String { "unit \(unit) has no row in units after it was recorded" }
 }

@@ -457,7 +457,7 @@ final class FaultRig: @unchecked Sendable {
     func storedKeys(like pattern: String) async throws -> [Ping.Key] {
         try await TestPostgres.withConnection(endpoint) { connection in
             let rows = try await connection.query(
-                "SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8 FROM pings WHERE unit_id LIKE \(pattern)",
+                "SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8 FROM ping_history WHERE unit_id LIKE \(pattern)",
                 logger: TestPostgres.logger)
             var keys: [Ping.Key] = []
             for try await (unit, micros) in rows.decode((String, Int64).self) {

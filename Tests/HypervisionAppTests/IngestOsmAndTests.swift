@@ -85,9 +85,9 @@ import HypervisionStore
 
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [4])
         let speed = try await TestPostgres.integers(
-            endpoint, "SELECT round(speed * 1000)::int8 FROM pings WHERE unit_id = '123456789012345'")
+            endpoint, "SELECT round(speed * 1000)::int8 FROM ping_history WHERE unit_id = '123456789012345'")
         #expect(speed == [5144])  // 10 knots in mm/s
-        #expect(try await TestPostgres.integers(endpoint, "SELECT battery::int8 FROM pings WHERE unit_id = '123456789012346'") == [81])
+        #expect(try await TestPostgres.integers(endpoint, "SELECT battery::int8 FROM ping_history WHERE unit_id = '123456789012346'") == [81])
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(30)) == 0)
     }

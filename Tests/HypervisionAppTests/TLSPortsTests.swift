@@ -116,7 +116,7 @@ import HypervisionStore
         var stored: [Int64] = []
         for _ in 0..<50 {
             stored = try await TestPostgres.integers(
-                endpoint, "SELECT count(DISTINCT unit_id) FROM pings WHERE unit_id IN ('PN-75-TLS-1', 'ANDROID-PN-75-TLS-2', 'PN-75-TLS-3')")
+                endpoint, "SELECT count(DISTINCT unit_id) FROM ping_history WHERE unit_id IN ('PN-75-TLS-1', 'ANDROID-PN-75-TLS-2', 'PN-75-TLS-3')")
             if stored == [3] { break }
             try await Task.sleep(for: .milliseconds(100))
         }

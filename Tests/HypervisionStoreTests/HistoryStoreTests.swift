@@ -141,6 +141,63 @@ import Testing
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'unit_positions'") == [0])
     }
 
+    /// Schema 7 keys the history by unit number: it copies every stored ping of schema 6 over,
+    /// gives a number to units that had pings but no row, keeps the day partitions, and leaves
+    /// nothing of the old table behind. Answers read through the new keys are those of the rows
+    /// written the schema-6 way, and a repeat of an old ping is still a duplicate.
+    @Test func schema7CarriesTheHistoryOfSchema6Over() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        let now = Timestamp.now()
+        // Two days: yesterday's pings and today's, in their own partitions.
+        let pings = TestPings.make(units: 6, perUnit: 8, start: now.adding(seconds: -86_400 - 1_800), step: 600)
+            + TestPings.make(units: 6, perUnit: 4, start: now.adding(seconds: -1_200), step: 120)
+        try await TestPostgres.withClient(endpoint) { client in
+            try await Migrator(migrations: Array(Migration.all.prefix(6)), logger: TestPostgres.logger).migrate(client.database)
+            try await PingStore(database: client.database).ensurePartitions(around: now.epochDay, daysBehind: 2, daysAhead: 1)
+            for ping in pings {
+                try await client.database.query(
+                    """
+                    INSERT INTO pings (unit_id, time, position, speed, status, received_at, cell)
+                    VALUES (\(ping.unit.rawValue), \(PostgresTime(ping.time)), ST_MakePoint(\(ping.position.longitude), \(ping.position.latitude))::geography,
+                            \(ping.speed ?? 0), \(ping.status?.rawValue), \(PostgresTime(ping.receivedAt)), \(HistoryCell.cell(of: ping.position)))
+                    """)
+            }
+            // Unit 5 has pings but no row of its own (a database written by hand).
+            try await client.database.query(
+                "INSERT INTO units (id, callsign, heard_on) SELECT DISTINCT unit_id, 'C-' || unit_id, current_date FROM pings WHERE unit_id <> 'PN-75-T-5'")
+            try await Migrator(logger: TestPostgres.logger).migrate(client.database)
+
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [Int64(pings.count)])
+            let rows = try await client.query(
+                "SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry) FROM ping_history")
+            var stored: Set<String> = []
+            for try await (unit, micros, lat, lon) in rows.decode((String, Int64, Double, Double).self) {
+                stored.insert("\(unit) \(micros) \(lat) \(lon)")
+            }
+            #expect(stored == Set(pings.map { "\($0.unit) \($0.time.microseconds) \($0.position.latitude) \($0.position.longitude)" }))
+            // Every unit has one number; the registry data stayed.
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(DISTINCT key) FROM units WHERE key IS NOT NULL") == [6])
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM units WHERE callsign = 'C-' || id") == [5])
+            // The same four day partitions, and nothing of the old table.
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'pings'::regclass") == [4])
+            #expect(
+                try await TestPostgres.integers(
+                    endpoint, "SELECT count(*) FROM pg_class WHERE relname LIKE 'pings_schema6%' OR relname LIKE 'schema6_%'") == [0])
+
+            let history = HistoryStore(database: client.database)
+            let track = try await history.track(unit: "PN-75-T-5", from: now.adding(seconds: -2 * 86_400), to: now, limit: 100)
+            #expect(track.map(\.time) == pings.filter { $0.unit.rawValue == "PN-75-T-5" }.map(\.time).sorted())
+            let latest = try await history.latestPositions()
+            #expect(latest.count == 5)  // unit 5 has no heard_on: the writer sets it with its next ping
+            // The writer keeps writing, and an old ping sent again is a duplicate.
+            let store = PingStore(database: client.database)
+            let again = pings[0]
+            let later = Ping(unit: again.unit, time: now, position: again.position, receivedAt: now)
+            #expect(try await store.insert([again, later]) == [later.key])
+            #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [Int64(pings.count + 1)])
+        }
+    }
+
     @Test func unitsPassingAPlaceAreFoundWithTheirClosestApproach() async throws {
         let endpoint = try await PingStoreTests.migratedDatabase()
         let start = Timestamp.now().adding(seconds: -3_600)
@@ -199,10 +256,11 @@ import Testing
             try await store.ensurePartitions(around: now.epochDay, daysBehind: 1, daysAhead: 1)
             _ = try await store.insert(pings)
             // Rows as schema 4 stored them: no cell.
+            try await client.query("INSERT INTO units (id) SELECT 'PN-OLD-' || n FROM generate_series(0, 19) n")
             try await client.query(
                 """
-                INSERT INTO pings (unit_id, time, position, received_at)
-                SELECT 'PN-OLD-' || (n % 20), now() - make_interval(secs => 2900 - n * 7),
+                INSERT INTO pings (unit_key, time, position, received_at)
+                SELECT (SELECT key FROM units WHERE id = 'PN-OLD-' || (n % 20)), now() - make_interval(secs => 2900 - n * 7),
                        ST_SetSRID(ST_MakePoint(2.35 + sin(n) * 0.05, 48.85 + cos(n) * 0.04), 4326)::geography, now()
                 FROM generate_series(0, 399) n
                 """)
@@ -222,7 +280,7 @@ import Testing
                     closest AS (
                         SELECT DISTINCT ON (unit_id) unit_id, ST_Distance(position, here.g) AS distance,
                                (extract(epoch FROM time) * 1000000)::int8 AS micros, count(*) OVER (PARTITION BY unit_id) AS pings
-                        FROM pings, here
+                        FROM ping_history, here
                         WHERE time >= \(from.postgresText)::timestamptz AND time < \(to.postgresText)::timestamptz
                           AND ST_DWithin(position, here.g, \(radius))
                         ORDER BY unit_id, ST_Distance(position, here.g), time

@@ -96,7 +96,7 @@ import Testing
     static func storedKeys(_ endpoint: DatabaseEndpoint) async throws -> [Ping.Key] {
         try await TestPostgres.withConnection(endpoint) { connection in
             let rows = try await connection.query(
-                "SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8 FROM pings", logger: TestPostgres.logger)
+                "SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8 FROM ping_history", logger: TestPostgres.logger)
             var keys: [Ping.Key] = []
             for try await (unit, micros) in rows.decode((String, Int64).self) {
                 keys.append(Ping.Key(unit: UnitID(trusted: unit), time: Timestamp(microseconds: micros)))
@@ -385,7 +385,15 @@ extension PingWriterTests {
         let spoolDirectory = NSTemporaryDirectory() + "hv-refuse-\(UUID().uuidString)"
         try await Self.withWriter(endpoint, spoolDirectory: spoolDirectory, configure: { $0.retryInterval = .milliseconds(200) }) { rig in
             try await TestPostgres.withConnection(endpoint) { connection in
-                try await connection.query("ALTER TABLE pings ADD CONSTRAINT refuse_one_unit CHECK (unit_id <> 'PN-75-T-3')", logger: TestPostgres.logger)
+                // The history refuses that unit's rows (by its number, which the history keeps).
+                try await connection.query("INSERT INTO units (id) VALUES ('PN-75-T-3')", logger: TestPostgres.logger)
+                try await connection.query(
+                    """
+                    DO $$ BEGIN
+                        EXECUTE format('ALTER TABLE pings ADD CONSTRAINT refuse_one_unit CHECK (unit_key <> %s)',
+                                       (SELECT key FROM units WHERE id = 'PN-75-T-3'));
+                    END $$
+                    """, logger: TestPostgres.logger)
             }
             let pings = TestPings.make(units: 10, perUnit: 5)
             let receipt = try await rig.writer.write(pings)

@@ -23,9 +23,9 @@ import Testing
             endpoint,
             """
             SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN
-            ('units','pings','cameras','camera_status_history','incidents','walls','scene_log','hypervision_schema')
+            ('units','pings','ping_history','cameras','camera_status_history','incidents','walls','scene_log','hypervision_schema')
             """)
-        #expect(tables == [8])
+        #expect(tables == [9])
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [Int64(Migration.all.count)])
     }
 
@@ -112,7 +112,7 @@ import Testing
             let rows = try await connection.query(
                 """
                 SELECT unit_id, (extract(epoch FROM time) * 1000000)::int8, ST_Y(position::geometry), ST_X(position::geometry),
-                       altitude::float8, status, battery::int8 FROM pings
+                       altitude::float8, status, battery::int8 FROM ping_history
                 """, logger: TestPostgres.logger)
             for try await row in rows.decode((String, Int64, Double, Double, Double, String, Int64).self) { return row }
             return nil

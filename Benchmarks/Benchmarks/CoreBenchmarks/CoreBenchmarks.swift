@@ -54,12 +54,12 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(writer.buffer.readableBytes)
         }
     }
-    // What the durable writer sends since schema 5: the same rows, binary, with the cell.
+    // What the durable writer sends since schema 7: the same rows, binary, with the unit's number and the cell.
     Benchmark("CopyBinaryWriter: encode 1,000 history rows") { benchmark in
         for _ in benchmark.scaledIterations {
             var writer = CopyBinaryWriter(capacity: 128_000)
             for _ in 0..<1_000 {
-                writer.historyRow(ping)
+                writer.historyRow(ping, unitKey: 42)
             }
             blackHole(writer.finish().readableBytes)
         }

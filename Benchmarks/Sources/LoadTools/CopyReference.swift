@@ -10,8 +10,9 @@ import PostgresNIO
 /// encoded before timing, so the figure is the server's alone.
 ///
 /// Two encodings of the same pings: ``Target/current``, binary COPY into today's `pings` with
-/// every column the durable writer fills (its cell included), so the writer is compared with the
-/// fastest way to put its own rows into its own table; and ``Target/baseline1b71a5c``, text COPY
+/// every column the durable writer fills (the unit's number and the cell included; the numbers
+/// are ``unitKeys``), so the writer is compared with the fastest way to put its own rows into its
+/// own table; and ``Target/baseline1b71a5c``, text COPY
 /// into the 1b71a5c history table, as that schema's writer did (the yardstick of the schema work).
 public struct CopyReference: Sendable {
     /// Where, and in which encoding, the rows go.
@@ -27,20 +28,44 @@ public struct CopyReference: Sendable {
     let currentChunks: [ByteBuffer]
     let baselineChunks: [ByteBuffer]
     public let rows: Int
+    /// The number each unit has in the ``Target/current`` rows.
+    public let unitKeys: [UnitID: Int64]
 
     public init(pings: [Ping], chunkSize: Int = 20_000) {
         let chunks = stride(from: 0, to: pings.count, by: chunkSize).map { pings[$0..<min($0 + chunkSize, pings.count)] }
-        self.currentChunks = chunks.map { Self.encode($0, for: .current) }
+        let unitKeys = Self.unitKeys(of: pings)
+        self.currentChunks = chunks.map { Self.encode($0, for: .current, unitKeys: unitKeys) }
         self.baselineChunks = chunks.map { Self.encode($0, for: .baseline1b71a5c) }
         self.rows = pings.count
+        self.unitKeys = unitKeys
     }
 
-    /// `pings` as one COPY's data for `target`.
-    public static func encode(_ pings: some Collection<Ping>, for target: Target) -> ByteBuffer {
+    /// Numbers 1, 2, … for the units of `pings` in the order they first appear, as the rows of
+    /// ``Target/current`` carry them in place of `units.key`.
+    public static func unitKeys(of pings: some Sequence<Ping>) -> [UnitID: Int64] {
+        var keys: [UnitID: Int64] = [:]
+        for ping in pings where keys[ping.unit] == nil { keys[ping.unit] = Int64(keys.count + 1) }
+        return keys
+    }
+
+    /// Records units in `units` with the numbers `unitKeys` gives them, so that questions about
+    /// rows COPYed with those numbers name the units.
+    public static func registerUnits(_ unitKeys: [UnitID: Int64], client: PostgresClient, logger: Logger) async throws {
+        let units = unitKeys.sorted { $0.value < $1.value }
+        try await client.query(
+            """
+            INSERT INTO units (id, key) SELECT * FROM unnest(\(units.map(\.key.rawValue))::text[], \(units.map(\.value))::int8[])
+            ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key
+            """, logger: logger)
+    }
+
+    /// `pings` as one COPY's data for `target`; ``Target/current`` rows take their units' numbers
+    /// from `unitKeys`.
+    public static func encode(_ pings: some Collection<Ping>, for target: Target, unitKeys: [UnitID: Int64] = [:]) -> ByteBuffer {
         switch target {
         case .current:
             var writer = CopyBinaryWriter(capacity: pings.count * 128)
-            for ping in pings { writer.historyRow(ping) }
+            for ping in pings { writer.historyRow(ping, unitKey: unitKeys[ping.unit]!) }
             return writer.finish()
         case .baseline1b71a5c:
             var writer = CopyTextWriter(capacity: pings.count * 140)

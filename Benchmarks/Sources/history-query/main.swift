@@ -68,6 +68,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     try await Migrator(logger: logger).migrate(database)
     try await PingStore(database: database).ensurePartitions(around: day, daysBehind: 0, daysAhead: 0)
     try await Baseline1b71a5c.create(days: day...day, client: client, logger: logger)
+    // The units, with the numbers the rows of today's schema carry (questions name units by them).
+    let unitKeys = CopyReference.unitKeys(of: (0..<options.units).map { ping(unit: $0, step: 0) })
+    try await CopyReference.registerUnits(unitKeys, client: client, logger: logger)
     print("hypervision history-query: \(total) pings of \(options.units) units over one day, \(options.questions) questions of \(Int(options.radius)) m and \(options.windowMinutes) min")
 
     // Load both tables in time order, as pings arrive, 20,000 rows per COPY.
@@ -79,13 +82,14 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             for u in 0..<options.units {
                 chunk.append(ping(unit: u, step: n))
                 if chunk.count == 20_000 {
-                    try await CopyReference.copy(CopyReference.encode(chunk, for: target), client: client, target: target, logger: logger)
+                    try await CopyReference.copy(
+                        CopyReference.encode(chunk, for: target, unitKeys: unitKeys), client: client, target: target, logger: logger)
                     chunk.removeAll(keepingCapacity: true)
                 }
             }
         }
         if !chunk.isEmpty {
-            try await CopyReference.copy(CopyReference.encode(chunk, for: target), client: client, target: target, logger: logger)
+            try await CopyReference.copy(CopyReference.encode(chunk, for: target, unitKeys: unitKeys), client: client, target: target, logger: logger)
         }
         try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(target == .current ? "pings" : Baseline1b71a5c.table)"))
         return Double(total) / seconds(ContinuousClock.now - start)
