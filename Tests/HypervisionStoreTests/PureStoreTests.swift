@@ -103,6 +103,31 @@ import Testing
     }
 }
 
+extension CopyBinaryTests {
+    /// The writer's one-span history row is byte for byte the row the general calls write, with
+    /// and without the optional fields, and rows follow each other.
+    @Test func aHistoryRowIsTheSameBytesAsItsFieldsWrittenOneByOne() {
+        var random = SeededRandom(seed: 7)
+        var fast = CopyBinaryWriter(capacity: 16), byField = CopyBinaryWriter(capacity: 16)
+        for n in 0..<200 {
+            let full = n % 3 != 0
+            let ping = Ping(
+                unit: UnitID(trusted: "PN-\(n)"), time: Timestamp(microseconds: .random(in: -1_000_000_000...4_000_000_000_000_000, using: &random)),
+                position: GeoPoint(latitude: .random(in: -90...90, using: &random), longitude: .random(in: -180...180, using: &random)),
+                altitude: full ? .random(in: -400...9_000, using: &random) : nil, speed: full ? 12.5 : nil,
+                heading: full ? .random(in: 0..<360, using: &random) : nil, accuracy: n % 2 == 0 ? 8 : nil,
+                status: [nil, .available, .enRoute, UnitStatus(rawValue: String(repeating: "x", count: 32))][n % 4],
+                battery: full ? n % 101 : nil, receivedAt: Timestamp(microseconds: .random(in: 0...4_000_000_000_000_000, using: &random)))
+            let key = Int64.random(in: 1...Int64.max, using: &random)
+            fast.historyRow(ping, unitKey: key)
+            byField.historyRowByField(ping, unitKey: key)
+        }
+        var a = fast.finish(), b = byField.finish()
+        #expect(a.readableBytes > 200 * 100)
+        #expect(a.readBytes(length: a.readableBytes) == b.readBytes(length: b.readableBytes))
+    }
+}
+
 @Suite struct HistoryCellTests {
     /// No point within the radius may fall outside the ranges: a miss would drop a unit from
     /// "who passed here". Points are placed with our own geodesy (Karney's direct problem).
