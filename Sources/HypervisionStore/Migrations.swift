@@ -6,11 +6,15 @@ public struct Migration: Sendable, Hashable {
     public var version: Int
     public var name: String
     public var sql: String
+    /// Whether it copies every stored ping: its time grows with the history, and the migration's
+    /// deadline with it (see ``Migrator/migrate(_:deadline:)``).
+    public var rewritesHistory: Bool
 
-    public init(version: Int, name: String, sql: String) {
+    public init(version: Int, name: String, sql: String, rewritesHistory: Bool = false) {
         self.version = version
         self.name = name
         self.sql = sql
+        self.rewritesHistory = rewritesHistory
     }
 
     /// Every migration this binary knows, in order. A file added to `Schemas/migrations/` must be
@@ -34,7 +38,7 @@ public struct Migration: Sendable, Hashable {
             sql: String(decoding: PackageResources._006_latest_positions_from_history_sql, as: UTF8.self)),
         Migration(
             version: 7, name: "0007_history_keyed_by_unit_number.sql",
-            sql: String(decoding: PackageResources._007_history_keyed_by_unit_number_sql, as: UTF8.self)),
+            sql: String(decoding: PackageResources._007_history_keyed_by_unit_number_sql, as: UTF8.self), rewritesHistory: true),
     ]
 
     /// A stable checksum (FNV-1a, 64 bit) so an edited, already-applied migration is noticed.
@@ -88,20 +92,45 @@ public struct Migrator: Sendable {
 
     /// Brings the schema up to date, within `deadline` (a migration may rewrite large tables, so
     /// the statement time limit of ordinary work does not apply). Re-running it is a no-op.
+    ///
+    /// When a migration that copies the stored history is known to this binary, the deadline
+    /// grows by the time that copy may take at ``historyRowsPerSecond``, estimated from the size
+    /// of the history on disk: a deadline that cut a long copy short would have it retried, and
+    /// cut short again, for ever.
     @discardableResult
     public func migrate(_ database: Database, deadline: Duration = .seconds(600)) async throws -> Outcome {
         let migrations = self.migrations
         let logger = self.logger
         do {
-            return try await database.withTransaction(deadline: deadline) { connection in
-                try await Self.migrate(on: connection, migrations: migrations, logger: logger)
+            let historyRows = migrations.contains(where: \.rewritesHistory) ? try await Self.estimatedHistoryRows(database) : 0
+            let allowance = Duration.seconds(historyRows / Self.historyRowsPerSecond)
+            return try await database.withTransaction(deadline: deadline + allowance) { connection in
+                try await Self.migrate(on: connection, migrations: migrations, historyRows: historyRows, logger: logger)
             }
         } catch {
             throw DatabaseErrors.unwrap(error)
         }
     }
 
-    private static func migrate(on connection: PostgresConnection, migrations: [Migration], logger: Logger) async throws -> Outcome {
+    /// A rate of copying stored pings that the migrations' deadline allows for: well under what
+    /// the project's machine reaches, since a production history is colder (not in memory).
+    public static let historyRowsPerSecond: Int64 = 10_000
+
+    /// About how many pings the history holds: its size on disk (without indexes) at 100 bytes
+    /// a row, slightly fewer bytes than a row takes, so the figure errs high. The catalog's row
+    /// estimates are not used: a table never analysed has none.
+    static func estimatedHistoryRows(_ database: Database) async throws -> Int64 {
+        let rows = try await database.query(
+            """
+            SELECT coalesce(sum(pg_relation_size(i.inhrelid)), 0)::int8 / 100
+            FROM pg_inherits i WHERE i.inhparent = to_regclass('pings')
+            """)
+        return try rows.first?.decode(Int64.self) ?? 0
+    }
+
+    private static func migrate(
+        on connection: PostgresConnection, migrations: [Migration], historyRows: Int64, logger: Logger
+    ) async throws -> Outcome {
         try await connection.checkedQuery("SET LOCAL statement_timeout = 0", logger: logger)
         try await connection.checkedQuery("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
         try await connection.checkedQuery(
@@ -131,6 +160,14 @@ public struct Migrator: Sendable {
                         metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
                 }
                 continue
+            }
+            if migration.rewritesHistory && historyRows > 0 {
+                logger.notice(
+                    "migration copies the stored history; history questions wait for it, pings are spooled meanwhile",
+                    metadata: [
+                        "version": "\(migration.version)", "name": "\(migration.name)", "estimated_pings": "\(historyRows)",
+                        "allowed_minutes": "\(10 + historyRows / historyRowsPerSecond / 60)",
+                    ])
             }
             do {
                 for statement in SQLScript.statements(migration.sql) {

@@ -52,12 +52,13 @@ public final class PingStore: Sendable {
         self.logger = database.logger
     }
 
-    /// Inserts a batch in one transaction and returns the keys that were new (the others were
-    /// already stored: duplicates). The whole of it — waiting for a connection, partitions, the
-    /// transaction, one retry after a deadlock — is bounded by `deadline` (the database's
-    /// default when nil): past it the connection is closed and ``DatabaseTimeout`` thrown.
-    public func insert(_ pings: [Ping], deadline: Duration? = nil) async throws -> Set<Ping.Key> {
-        guard !pings.isEmpty else { return [] }
+    /// Inserts a batch in one transaction and says which of its pings it stored (the others were
+    /// already stored, or repeat an earlier ping of the batch: duplicates). The whole of it —
+    /// waiting for a connection, partitions, the transaction, one retry after a deadlock — is
+    /// bounded by `deadline` (the database's default when nil): past it the connection is closed
+    /// and ``DatabaseTimeout`` thrown.
+    public func insert(_ pings: [Ping], deadline: Duration? = nil) async throws -> StoredPings {
+        guard !pings.isEmpty else { return StoredPings(isNew: []) }
         return try await database.withConnection(deadline: deadline) { connection in
             do {
                 return try await self.insert(pings, on: connection)
@@ -68,33 +69,44 @@ public final class PingStore: Sendable {
         }
     }
 
-    private func insert(_ pings: [Ping], on connection: PostgresConnection) async throws -> Set<Ping.Key> {
+    private func insert(_ pings: [Ping], on connection: PostgresConnection) async throws -> StoredPings {
         try await ensurePartitions(for: pings, on: connection)
-        var keys = Set<Ping.Key>(minimumCapacity: pings.count)
-        var unique: [Ping] = []
-        unique.reserveCapacity(pings.count)
-        for ping in pings where keys.insert(ping.key).inserted { unique.append(ping) }
         let careful = known.withLock { known -> Bool in
             guard known.carefulBatches > 0 else { return false }
             known.carefulBatches -= 1
             return true
         }
-        let (unitKeys, heard) = try await unitKeys(of: unique, on: connection)
-        // Encoded once: a batch the fast path refuses goes the careful way with the same rows.
-        var writer = CopyBinaryWriter(capacity: unique.count * Self.historyRowBytes)
-        for (ping, key) in zip(unique, unitKeys) {
-            writer.historyRow(ping, unitKey: key)
+        let (unitKeys, heard) = try await unitKeys(of: pings, on: connection)
+        // Repeats within the batch are found by the history's own key, two integers (hashing
+        // unit ids again would cost more than the rest of the batch's own work). Each row is
+        // encoded once: a batch the fast path refuses goes the careful way with the same rows.
+        var seen = Set<HistoryKey>(minimumCapacity: pings.count)
+        var isNew = [Bool](repeating: false, count: pings.count)
+        var writer = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
+        for (index, ping) in pings.enumerated() where seen.insert(HistoryKey(unit: unitKeys[index], time: ping.time.microseconds)).inserted {
+            isNew[index] = true
+            writer.historyRow(ping, unitKey: unitKeys[index])
         }
         let rows = writer.finish()
         if !careful {
             do {
                 try await copyDirectly(rows, heard: heard, on: connection)
-                return keys
+                return StoredPings(isNew: isNew)
             } catch where DatabaseErrors.sqlState(error) == "23505" {
                 known.withLock { $0.carefulBatches = Self.carefulBurst }
             }
         }
-        return try await insertCarefully(rows, pings: unique, unitKeys: unitKeys, heard: heard, on: connection)
+        let stored = try await insertCarefully(rows, count: seen.count, heard: heard, on: connection)
+        for (index, ping) in pings.enumerated() where isNew[index] {
+            isNew[index] = stored.contains(HistoryKey(unit: unitKeys[index], time: ping.time.microseconds))
+        }
+        return StoredPings(isNew: isNew)
+    }
+
+    /// A row's key in the history: `(unit_key, time)` in microseconds.
+    private struct HistoryKey: Hashable {
+        var unit: Int64
+        var time: Int64
     }
 
     /// The fast path: COPY `rows` (history rows, as ``CopyBinaryWriter/historyRow(_:unitKey:)`` writes
@@ -219,13 +231,12 @@ public final class PingStore: Sendable {
     }
 
     /// The careful path: staging table, then insert skipping repeats, learning which were new.
-    /// `rows` holds the history rows of `pings`, whose units have the numbers `unitKeys`.
+    /// `rows` holds `count` history rows.
     private func insertCarefully(
-        _ rows: ByteBuffer, pings: [Ping], unitKeys: [Int64], heard: UnitsHeard, on connection: PostgresConnection
-    ) async throws -> Set<Ping.Key> {
-        let units = Dictionary(zip(unitKeys, pings.lazy.map(\.unit)), uniquingKeysWith: { first, _ in first })
+        _ rows: ByteBuffer, count: Int, heard: UnitsHeard, on connection: PostgresConnection
+    ) async throws -> Set<HistoryKey> {
         let logger = self.logger
-        let inserted: Set<Ping.Key> = try await connection.transaction(logger: logger) { connection in
+        let inserted: Set<HistoryKey> = try await connection.transaction(logger: logger) { connection in
             try await connection.checkedQuery(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS ping_staging (
@@ -243,10 +254,9 @@ public final class PingStore: Sendable {
                 ON CONFLICT DO NOTHING
                 RETURNING unit_key, (extract(epoch FROM time) * 1000000)::int8
                 """, logger: logger)
-            var keys = Set<Ping.Key>(minimumCapacity: pings.count)
-            for try await (key, micros) in newRows.decode((Int64, Int64).self) {
-                guard let unit = units[key] else { continue }
-                keys.insert(Ping.Key(unit: unit, time: Timestamp(microseconds: micros)))
+            var keys = Set<HistoryKey>(minimumCapacity: count)
+            for try await (unit, micros) in newRows.decode((Int64, Int64).self) {
+                keys.insert(HistoryKey(unit: unit, time: micros))
             }
             // Last, as on the fast path: its row locks are held only until the commit.
             try await Self.record(heard, on: connection, logger: logger)
@@ -305,4 +315,16 @@ public final class PingStore: Sendable {
 public struct UnitNotRecorded: Error, Sendable, CustomStringConvertible {
     public var unit: UnitID
     public var description: String { "unit \(unit) has no row in units after it was recorded" }
+}
+
+/// Which pings of a batch ``PingStore/insert(_:deadline:)`` stored.
+public struct StoredPings: Sendable, Hashable {
+    /// By position in the batch: true for a ping this batch stored, false for a duplicate (stored
+    /// before, or the repeat of an earlier ping of the same batch).
+    public var isNew: [Bool]
+
+    public init(isNew: [Bool]) { self.isNew = isNew }
+
+    /// How many pings the batch stored.
+    public var count: Int { isNew.reduce(0) { $0 + ($1 ? 1 : 0) } }
 }

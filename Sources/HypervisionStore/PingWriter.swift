@@ -202,10 +202,10 @@ public final class PingWriter: Service, PingStorage, Sendable {
         let pings = batch.flatMap(\.pings)
         let start = ContinuousClock.now
         do {
-            let keys = try await store.insert(pings, deadline: configuration.writeTimeout)
+            let stored = try await store.insert(pings, deadline: configuration.writeTimeout)
             metrics.batchDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             metrics.batches.increment()
-            acknowledge(batch, storedKeys: keys)
+            acknowledge(batch, stored: stored)
             return .stored
         } catch where DatabaseErrors.isConnectivity(error) {
             let reason = DatabaseErrors.describe(error)
@@ -241,8 +241,7 @@ public final class PingWriter: Service, PingStorage, Sendable {
     /// the database is unreachable.
     private func storeIsolating(_ pings: ArraySlice<Ping>) async throws -> [PingWriteResult] {
         do {
-            var keys = try await store.insert(Array(pings), deadline: configuration.writeTimeout)
-            return pings.map { keys.remove($0.key) != nil ? .stored : .duplicate }
+            return try await store.insert(Array(pings), deadline: configuration.writeTimeout).isNew.map { $0 ? .stored : .duplicate }
         } catch where !DatabaseErrors.isConnectivity(error) {
             let reason = DatabaseErrors.describe(error)
             guard pings.count > 1 else {
@@ -384,14 +383,12 @@ public final class PingWriter: Service, PingStorage, Sendable {
 
     // MARK: Answers
 
-    private func acknowledge(_ batch: [Submission], storedKeys: Set<Ping.Key>) {
-        var keys = storedKeys
+    /// `stored` is by position in the batch's pings, submission after submission.
+    private func acknowledge(_ batch: [Submission], stored: StoredPings) {
+        var position = 0
         for submission in batch {
-            var results: [PingWriteResult] = []
-            results.reserveCapacity(submission.pings.count)
-            for ping in submission.pings {
-                results.append(keys.remove(ping.key) != nil ? .stored : .duplicate)
-            }
+            let results = stored.isNew[position..<position + submission.pings.count].map { $0 ? PingWriteResult.stored : .duplicate }
+            position += submission.pings.count
             count(results)
             submission.continuation.resume(returning: .success(WriteReceipt(results: results)))
         }

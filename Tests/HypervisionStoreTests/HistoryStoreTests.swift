@@ -193,7 +193,7 @@ import Testing
             let store = PingStore(database: client.database)
             let again = pings[0]
             let later = Ping(unit: again.unit, time: now, position: again.position, receivedAt: now)
-            #expect(try await store.insert([again, later]) == [later.key])
+            #expect(try await store.insert([again, later]).isNew == [false, true])
             #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [Int64(pings.count + 1)])
         }
     }

@@ -74,8 +74,14 @@ import Testing
             #expect(first.count == 100)
             let second = try await store.insert(Array(pings[0..<30]) + TestPings.make(units: 1, perUnit: 1, start: .now()))
             #expect(second.count == 1)
+            #expect(second.isNew == Array(repeating: false, count: 30) + [true])
+            // A ping repeated within one batch is stored once, its first time: on the careful
+            // path (the store is on it after a repeat) and on the fast path (a store just made).
+            let fresh = TestPings.make(units: 2, perUnit: 1, start: .now().adding(seconds: 1))
+            #expect(try await store.insert([fresh[0], fresh[0], pings[0], fresh[0]]).isNew == [true, false, false, false])
+            #expect(try await PingStore(database: client.database).insert([fresh[1], fresh[1]]).isNew == [true, false])
         }
-        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [101])
+        #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [103])
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM units") == [20])
     }
 
