@@ -77,28 +77,27 @@ public final class PingStore: Sendable {
             return true
         }
         let (unitKeys, heard) = try await unitKeys(of: pings, on: connection)
-        // Repeats within the batch are found by the history's own key, two integers (hashing
-        // unit ids again would cost more than the rest of the batch's own work). Each row is
-        // encoded once: a batch the fast path refuses goes the careful way with the same rows.
-        var seen = Set<HistoryKey>(minimumCapacity: pings.count)
-        var isNew = [Bool](repeating: false, count: pings.count)
+        // Every ping is encoded, once: a batch the fast path refuses goes the careful way with the
+        // same rows. Repeats within the batch are not looked for here: the fast path refuses them
+        // too (the primary key), and the careful path stores the first of them.
         var writer = CopyBinaryWriter(capacity: pings.count * Self.historyRowBytes)
-        for (index, ping) in pings.enumerated() where seen.insert(HistoryKey(unit: unitKeys[index], time: ping.time.microseconds)).inserted {
-            isNew[index] = true
-            writer.historyRow(ping, unitKey: unitKeys[index])
+        for (ping, key) in zip(pings, unitKeys) {
+            writer.historyRow(ping, unitKey: key)
         }
         let rows = writer.finish()
         if !careful {
             do {
                 try await copyDirectly(rows, heard: heard, on: connection)
-                return StoredPings(isNew: isNew)
+                return StoredPings(isNew: Array(repeating: true, count: pings.count))
             } catch where DatabaseErrors.sqlState(error) == "23505" {
                 known.withLock { $0.carefulBatches = Self.carefulBurst }
             }
         }
-        let stored = try await insertCarefully(rows, count: seen.count, heard: heard, on: connection)
-        for (index, ping) in pings.enumerated() where isNew[index] {
-            isNew[index] = stored.contains(HistoryKey(unit: unitKeys[index], time: ping.time.microseconds))
+        // The keys stored; each is claimed by the first ping of the batch that has it.
+        var stored = try await insertCarefully(rows, count: pings.count, heard: heard, on: connection)
+        var isNew = [Bool](repeating: false, count: pings.count)
+        for (index, ping) in pings.enumerated() {
+            isNew[index] = stored.remove(HistoryKey(unit: unitKeys[index], time: ping.time.microseconds)) != nil
         }
         return StoredPings(isNew: isNew)
     }
@@ -250,7 +249,9 @@ public final class PingStore: Sendable {
                 INSERT INTO pings (unit_key, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell)
                 SELECT unit_key, time, position, altitude, speed, heading, accuracy, status, battery, received_at, cell
                 FROM ping_staging
-                ORDER BY unit_key, time  -- one lock order for concurrent batches; index-friendly
+                -- One lock order for concurrent batches, index-friendly; among repeats within the
+                -- batch, the first copied (the staging table is filled by one COPY, in order).
+                ORDER BY unit_key, time, ctid
                 ON CONFLICT DO NOTHING
                 RETURNING unit_key, (extract(epoch FROM time) * 1000000)::int8
                 """, logger: logger)

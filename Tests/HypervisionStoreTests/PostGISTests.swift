@@ -75,11 +75,16 @@ import Testing
             let second = try await store.insert(Array(pings[0..<30]) + TestPings.make(units: 1, perUnit: 1, start: .now()))
             #expect(second.count == 1)
             #expect(second.isNew == Array(repeating: false, count: 30) + [true])
-            // A ping repeated within one batch is stored once, its first time: on the careful
-            // path (the store is on it after a repeat) and on the fast path (a store just made).
+            // A ping repeated within one batch is stored once, its first time, whether the store
+            // is on the careful path already (after a repeat) or not (a store just made).
             let fresh = TestPings.make(units: 2, perUnit: 1, start: .now().adding(seconds: 1))
             #expect(try await store.insert([fresh[0], fresh[0], pings[0], fresh[0]]).isNew == [true, false, false, false])
-            #expect(try await PingStore(database: client.database).insert([fresh[1], fresh[1]]).isNew == [true, false])
+            var moved = fresh[1]
+            moved.position = GeoPoint(latitude: 1, longitude: 1)
+            #expect(try await PingStore(database: client.database).insert([fresh[1], moved, fresh[1]]).isNew == [true, false, false])
+            let kept = try await HistoryStore(database: client.database).track(
+                unit: fresh[1].unit.rawValue, from: fresh[1].time, to: fresh[1].time.adding(seconds: 1), limit: 10)
+            #expect(kept.map(\.position) == [fresh[1].position])
         }
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM pings") == [103])
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM units") == [20])
