@@ -119,7 +119,7 @@ public struct Migrator: Sendable {
     /// About how many pings the history holds: its size on disk (without indexes) at 100 bytes
     /// a row, slightly fewer bytes than a row takes, so the figure errs high. The catalog's row
     /// estimates are not used: a table never analysed has none.
-    static func estimatedHistoryRows(_ database: Database) async throws -> Int64 {
+    public static func estimatedHistoryRows(_ database: Database) async throws -> Int64 {
         let rows = try await database.query(
             """
             SELECT coalesce(sum(pg_relation_size(i.inhrelid)), 0)::int8 / 100
