@@ -36,13 +36,12 @@ struct StorageParts {
         // The server ends a runaway statement; Database closes the connection of one whose
         // server does not answer at all, a little later.
         let statementTimeout = configuration.statementTimeout
+        let sessionParameters = configuration.sessionParameters(node: node)
         database = try Database(
             endpoint: endpoint,
             configure: { pool in
                 pool.options.maximumConnections = configuration.poolSize
-                pool.options.additionalStartupParameters.append(("statement_timeout", String(statementTimeout.nanoseconds / 1_000_000)))
-                pool.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "60000"))
-                pool.options.additionalStartupParameters.append(("application_name", node.isEmpty ? "hypervisiond" : "hypervisiond \(node)"))
+                pool.options.additionalStartupParameters += sessionParameters
             },
             logger: logger, defaultDeadline: statementTimeout + .seconds(2), metricsFactory: metricsFactory)
         pings = PingStore(database: database)

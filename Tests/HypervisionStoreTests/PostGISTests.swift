@@ -29,6 +29,36 @@ import Testing
         #expect(try await TestPostgres.integers(endpoint, "SELECT count(*) FROM hypervision_schema") == [Int64(Migration.all.count)])
     }
 
+    /// The daemon's connections start with its session settings, and PostgreSQL takes them:
+    /// JIT off even where the database has it on (compiling "who passed here" took ten times
+    /// the query), the statement timeout, the name.
+    @Test func theDaemonsSessionParametersAreTakenByTheServer() async throws {
+        let endpoint = try await TestPostgres.shared.makeDatabase()
+        try await TestPostgres.withConnection(endpoint) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \"\(endpoint.database)\" SET jit = on"), logger: TestPostgres.logger)
+        }
+        var store = StoreConfiguration()
+        store.statementTimeout = .milliseconds(4_500)
+        var configuration = try endpoint.clientConfiguration()
+        configuration.options.additionalStartupParameters += store.sessionParameters(node: "cic-a")
+        let client = PostgresClient(configuration: configuration, backgroundLogger: TestPostgres.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let rows = try await client.query(
+                "SELECT current_setting('jit'), current_setting('statement_timeout'), current_setting('application_name')", logger: TestPostgres.logger)
+            var settings: [String] = []
+            for try await (jit, timeout, name) in rows.decode((String, String, String).self) { settings = [jit, timeout, name] }
+            #expect(settings == ["off", "4500ms", "hypervisiond cic-a"])
+        }
+        // Without them, the database's own setting applies (the test would see nothing otherwise).
+        #expect(try await TestPostgres.withConnection(endpoint) { connection in
+            var jit = ""
+            for try await value in try await connection.query("SELECT current_setting('jit')", logger: TestPostgres.logger).decode(String.self) { jit = value }
+            return jit
+        } == "on")
+    }
+
     @Test func aDatabaseNewerThanTheBinaryIsRefused() async throws {
         let endpoint = try await TestPostgres.shared.makeDatabase()
         try await TestPostgres.withClient(endpoint) { client in

@@ -60,6 +60,9 @@ func ping(unit u: Int, step n: Int) -> Ping {
 
 var configuration = try endpoint.clientConfiguration()
 configuration.options.maximumConnections = 4
+// As the daemon's connections (StoreConfiguration.sessionParameters): a server with JIT on
+// would compile the question for longer than it runs.
+configuration.options.additionalStartupParameters.append(("jit", "off"))
 let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
 
 try await withThrowingTaskGroup(of: Void.self) { group in
