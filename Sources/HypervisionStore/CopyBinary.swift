@@ -126,8 +126,9 @@ extension CopyBinaryWriter {
         }
     }
 
-    /// ``historyRow(_:unitKey:)`` written field by field, with the general calls.
-    public mutating func historyRowByField(_ ping: Ping, unitKey: Int64) {
+    /// ``historyRow(_:unitKey:)`` written field by field, with the general calls: what the tests
+    /// compare it with.
+    mutating func historyRowByField(_ ping: Ping, unitKey: Int64) {
         beginRow(fields: 11)
         bigint(unitKey)
         timestamp(ping.time)

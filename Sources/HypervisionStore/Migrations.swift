@@ -103,9 +103,9 @@ public struct Migrator: Sendable {
         let logger = self.logger
         do {
             let historyRows = migrations.contains(where: \.rewritesHistory) ? try await Self.estimatedHistoryRows(database) : 0
-            let allowance = Duration.seconds(historyRows / Self.historyRowsPerSecond)
-            return try await database.withTransaction(deadline: deadline + allowance) { connection in
-                try await Self.migrate(on: connection, migrations: migrations, historyRows: historyRows, logger: logger)
+            let allowed = deadline + .seconds(historyRows / Self.historyRowsPerSecond)
+            return try await database.withTransaction(deadline: allowed) { connection in
+                try await Self.migrate(on: connection, migrations: migrations, historyRows: historyRows, allowed: allowed, logger: logger)
             }
         } catch {
             throw DatabaseErrors.unwrap(error)
@@ -128,8 +128,10 @@ public struct Migrator: Sendable {
         return try rows.first?.decode(Int64.self) ?? 0
     }
 
+    /// `historyRows` estimates the history, and `allowed` is the deadline given to the whole run
+    /// (both for the log of a migration that copies the history).
     private static func migrate(
-        on connection: PostgresConnection, migrations: [Migration], historyRows: Int64, logger: Logger
+        on connection: PostgresConnection, migrations: [Migration], historyRows: Int64, allowed: Duration, logger: Logger
     ) async throws -> Outcome {
         try await connection.checkedQuery("SET LOCAL statement_timeout = 0", logger: logger)
         try await connection.checkedQuery("SELECT pg_advisory_xact_lock(7400740074)", logger: logger)
@@ -166,7 +168,7 @@ public struct Migrator: Sendable {
                     "migration copies the stored history; history questions wait for it, pings are spooled meanwhile",
                     metadata: [
                         "version": "\(migration.version)", "name": "\(migration.name)", "estimated_pings": "\(historyRows)",
-                        "allowed_minutes": "\(10 + historyRows / historyRowsPerSecond / 60)",
+                        "allowed_minutes": "\(allowed.components.seconds / 60)",
                     ])
             }
             do {
