@@ -9,6 +9,15 @@ public protocol SceneSink: AnyObject, Sendable {
     func send(_ line: [UInt8])
     /// Closes the connection once what was queued has been sent.
     func close()
+    /// Hands what ``send(_:)`` and ``close()`` queued to the connection's writer. The hub calls
+    /// it once every line of a publish is queued: a writer woken for each line took the round's
+    /// core fifty times a round with fifty renderers, since the woken thread preempts the round.
+    func handOver()
+}
+
+extension SceneSink {
+    /// For a sink whose ``send(_:)`` hands each line over already.
+    public func handOver() {}
 }
 
 /// The scene hub: for every stream (a wall, or one display of it) the current scene, a bounded
@@ -410,6 +419,8 @@ public final class SceneHub: Sendable {
             if delivery.close { delivery.sink.close() }
             if let id = delivery.first { update(id) { machine, now in machine.firstLineSent(now: now) } }
         }
+        // Every line queued before any writer is woken: sinks sharing a writer cost one wake-up.
+        for delivery in deliveries { delivery.sink.handOver() }
     }
 }
 

@@ -177,6 +177,7 @@ public final class SubscriptionServer: Service, Sendable {
     private func refuse(_ error: StreamError, _ sink: ChannelSink) {
         sink.send(WireLine.error(error))
         sink.close()
+        sink.handOver()
     }
 }
 
@@ -198,11 +199,15 @@ final class ChannelSink: SceneSink {
     }
 
     func send(_ line: [UInt8]) {
-        outbox.enqueue(.line(line, channel))
+        outbox.append(.line(line, channel))
     }
 
     func close() {
-        outbox.enqueue(.close(channel))
+        outbox.append(.close(channel))
+    }
+
+    func handOver() {
+        outbox.handOver()
     }
 }
 
@@ -211,13 +216,14 @@ final class ChannelSink: SceneSink {
 /// A wall round publishes each version to every subscriber of its streams. Written channel by
 /// channel from the round's thread, each line cost an event-loop task, a wake-up of the loop and
 /// a copy of the line into a buffer of its own, 50 times a round with 50 renderers: a sixth of
-/// the round's CPU. Here a round only appends to the outbox; the first line since the last
-/// drain schedules one drain, which makes one buffer per distinct line, writes every channel,
-/// then flushes each once.
+/// the round's CPU. Here the hub appends a publish's lines, then hands them over once: one drain
+/// is scheduled, which makes one buffer per distinct line, writes every channel, then flushes
+/// each once. Waking the loop at the first line instead let it drain that line alone while the
+/// round went on queueing: on two cores the woken loop preempted the round for every subscriber.
 ///
 /// Order per channel is kept: lines and closes are appended in the order the hub decided them,
 /// and a drain scheduled before any later work on the loop takes everything appended so far. On
-/// the loop itself (a subscribe answered by the connection's handler) the outbox drains at once,
+/// the loop itself (a subscribe answered by the connection's handler) a hand-over drains at once,
 /// after what was queued before.
 final class EventLoopOutbox: Sendable {
     enum Item: Sendable {
@@ -227,28 +233,43 @@ final class EventLoopOutbox: Sendable {
         case close(any Channel)
     }
 
+    private struct Pending {
+        var items: [Item] = []
+        /// A drain is scheduled on the loop and has not taken the items yet.
+        var drainScheduled = false
+    }
+
     let eventLoop: any EventLoop
-    private let pending = Mutex<[Item]>([])
+    private let pending = Mutex(Pending())
 
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func enqueue(_ item: Item) {
-        let first = pending.withLock { pending in
-            pending.append(item)
-            return pending.count == 1
-        }
+    /// Queues `item`; it goes out after the next ``handOver()``.
+    func append(_ item: Item) {
+        pending.withLock { $0.items.append(item) }
+    }
+
+    /// Has what was appended written on the loop: at once on the loop, else by one drain
+    /// scheduled there (none when one is scheduled already or nothing waits).
+    func handOver() {
         if eventLoop.inEventLoop {
             drain()
-        } else if first {
-            eventLoop.execute { self.drain() }
+            return
         }
+        let schedule = pending.withLock { pending in
+            guard !pending.items.isEmpty, !pending.drainScheduled else { return false }
+            pending.drainScheduled = true
+            return true
+        }
+        if schedule { eventLoop.execute { self.drain() } }
     }
 
     /// Writes everything queued; on the event loop only.
     private func drain() {
         let items = pending.withLock { pending in
+            pending.drainScheduled = false
             var taken: [Item] = []
-            swap(&taken, &pending)
+            swap(&taken, &pending.items)
             return taken
         }
         guard !items.isEmpty else { return }

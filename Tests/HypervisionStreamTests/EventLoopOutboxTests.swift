@@ -1,4 +1,3 @@
-import Dispatch
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -16,15 +15,17 @@ import Testing
         try await b.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
         let sinkA = ChannelSink(channel: a, outbox: outbox), sinkB = ChannelSink(channel: b, outbox: outbox)
         let shared: [UInt8] = Array("{\"type\":\"patch\",\"seq\":2}\n".utf8)
-        // From this task, not the loop, while the loop is busy (as during a round, when the
-        // loop has other work): the drain the first line schedules runs after all four are queued.
-        let busy = DispatchSemaphore(value: 0)
-        loop.execute { busy.wait() }
+        // From this task, not the loop (as a round does): nothing is scheduled until the hand-over.
         sinkA.send(Array("{\"type\":\"scene\",\"seq\":1}\n".utf8))
         sinkA.send(shared)
         sinkB.send(shared)
         sinkB.close()
-        busy.signal()
+        await loop.run()
+        #expect(try await a.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(b.isActive)
+        // Every sink of the publish hands over: one drain takes all four.
+        sinkA.handOver()
+        sinkB.handOver()
         await loop.run()
 
         let firstA = try #require(try await a.readOutbound(as: ByteBuffer.self))
@@ -40,6 +41,7 @@ import Testing
 
         // Later lines schedule a drain of their own.
         sinkA.send(shared)
+        sinkA.handOver()
         await loop.run()
         #expect(try await a.readOutbound(as: ByteBuffer.self) == secondA)
         _ = try? await a.finish()
