@@ -630,3 +630,51 @@ extension JSONPatch.Operation {
         }
     }
 }
+
+/// Writes `add`, `remove` and `replace` operations straight to their canonical text, byte for
+/// byte what ``JSONPatch/encodeElements(into:)`` writes for the same operations, without making
+/// them: a wall round moves hundreds of markers, and each operation made as a value cost a path
+/// string, an array slot, and freeing both once its version left the scene hub.
+///
+/// A path is given as a base (already a JSON pointer) and an optional last member, so that
+/// `/units/PN-75-0117` and `lat` are written as `/units/PN-75-0117/lat` without joining them.
+public struct JSONPatchText: Sendable {
+    /// The operations' texts separated by commas, without brackets.
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func add(path: String, member: StaticString? = nil, value: JSONValue) {
+        operation("add", path: path, member: member, value: value)
+    }
+
+    public mutating func remove(path: String, member: StaticString? = nil) {
+        operation("remove", path: path, member: member, value: nil)
+    }
+
+    public mutating func replace(path: String, member: StaticString? = nil, value: JSONValue) {
+        operation("replace", path: path, member: member, value: value)
+    }
+
+    private mutating func operation(_ op: StaticString, path: String, member: StaticString?, value: JSONValue?) {
+        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        count += 1
+        bytes.append(contentsOf: #"{"op":""#.utf8)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: op.utf8Start, count: op.utf8CodeUnitCount))
+        bytes.append(contentsOf: #"","path":"#.utf8)
+        JSONValue.encodeString(path, into: &bytes)
+        if let member {
+            // A member name is plain ASCII with nothing to escape: it goes inside the quotes.
+            bytes.removeLast()
+            bytes.append(UInt8(ascii: "/"))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: member.utf8Start, count: member.utf8CodeUnitCount))
+            bytes.append(UInt8(ascii: "\""))
+        }
+        if let value {
+            bytes.append(contentsOf: #","value":"#.utf8)
+            value.encode(into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+}

@@ -80,7 +80,10 @@ public enum LayoutEngine {
     ///
     /// Same `inputs`, `previous` and `seq` give a byte-identical scene: nothing depends on
     /// dictionary order, the system clock, or floating-point functions that vary by platform.
-    public static func compute(_ inputs: LayoutInputs, previous: LayoutState?, seq: Int64 = 0) -> (Scene, LayoutState) {
+    ///
+    /// `previous` is consumed: a caller that lets go of it (passes its only copy) lets the engine
+    /// reuse its marker storage in place (see ``MapUnits``) instead of copying it.
+    public static func compute(_ inputs: LayoutInputs, previous: consuming LayoutState?, seq: Int64 = 0) -> (Scene, LayoutState) {
         let wall = inputs.wall
         let tuning = wall.tuning
         let now = inputs.now
@@ -172,8 +175,9 @@ public enum LayoutEngine {
                 camera, region: wall.regions[placement.region], slot: placement.slot, rect: rect,
                 reason: candidate.reason.description)
         }
-        let (mapUnits, unitChanges) = MapUnits.compute(
-            inputs, viewports: builder.mapViewports, previous: previous?.wall == wall.definition ? previous?.mapUnits : nil)
+        // Taken out of the previous state, not copied: its storage is then unique and updated in place.
+        let previousMapUnits = previous?.wall == wall.definition ? previous?.mapUnits.take() : nil
+        let (mapUnits, unitChanges) = MapUnits.compute(inputs, viewports: builder.mapViewports, previous: previousMapUnits ?? nil)
         state.mapUnits = mapUnits
         state.unitChanges = unitChanges
         var scene = builder.scene(seq: seq, units: mapUnits.markers)

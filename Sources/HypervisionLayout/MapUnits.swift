@@ -11,6 +11,15 @@ import HypervisionCore
 /// found in a heap ordered by fix time. Anything else (first round, a viewport moved, the clock
 /// went back, no change list) rebuilds every marker. Both ways give the same markers; the
 /// property tests check it.
+///
+/// The markers are double-buffered. The scene returned shares ``markers``, and that scene lives
+/// on (the hub publishes it, the round keeps it to diff the next one) until the next scene
+/// replaces it: changing ``markers`` in place would copy all of them, then free the old copy
+/// when its scene went, every round. So an update writes the other buffer, the markers of the
+/// computation before last, whose scene is gone by then: brought up to date with the keys that
+/// last update changed, then changed, it becomes ``markers``, and the previous markers become
+/// the spare. Only a caller that gives up the previous state (``LayoutEngine/compute(_:previous:seq:)``
+/// consumes it) gets the spare uniquely; otherwise the spare is copied, which is correct, only slower.
 struct MapUnits: Sendable, Hashable {
     /// A fresh marker's fix time, to find it when it turns stale. Entries of units that moved
     /// on since are skipped when they surface (their time no longer matches).
@@ -29,6 +38,10 @@ struct MapUnits: Sendable, Hashable {
     /// Built on the first update after a rebuild: a wall rebuilt every round (its viewport
     /// follows moving units) never needs it.
     private var freshFixes: Heap<FreshFix>?
+    /// The markers as they were before ``spareBehindBy`` changed them (nil after a rebuild).
+    private var spare: [String: SceneUnit]?
+    /// The keys the last update changed: what ``spare`` lacks.
+    private var spareBehindBy: [String] = []
 
     static func == (a: MapUnits, b: MapUnits) -> Bool {
         a.markers == b.markers && a.viewports == b.viewports && a.computedAt == b.computedAt
@@ -42,9 +55,9 @@ struct MapUnits: Sendable, Hashable {
 
     /// The markers for `inputs` seen through `viewports`, and the keys of markers that differ
     /// from `previous`'s in canonical order (nil when they were rebuilt and not compared).
-    static func compute(_ inputs: LayoutInputs, viewports: [BoundingBox], previous: MapUnits?) -> (MapUnits, changes: [String]?) {
+    static func compute(_ inputs: LayoutInputs, viewports: [BoundingBox], previous: consuming MapUnits?) -> (MapUnits, changes: [String]?) {
         let tuning = inputs.wall.tuning
-        if var next = previous, let changed = inputs.changedUnits, next.viewports == viewports, inputs.now >= next.computedAt {
+        if let changed = inputs.changedUnits, var next = previous.take(), next.viewports == viewports, inputs.now >= next.computedAt {
             let changes = next.update(changed, inputs: inputs, tuning: tuning)
             return (next, changes)
         }
@@ -59,6 +72,19 @@ struct MapUnits: Sendable, Hashable {
         computedAt = inputs.now
         var freshFixes = self.freshFixes ?? Self.freshFixes(of: markers)
         self.freshFixes = nil  // unique while it changes
+        // The buffer written: the spare, caught up with the last update; the first update after a
+        // rebuild copies the markers instead.
+        var markers: [String: SceneUnit]
+        if var spare = self.spare.take() {
+            for key in spareBehindBy { spare[key] = self.markers[key] }
+            markers = spare
+        } else {
+            markers = self.markers
+        }
+        defer {
+            spare = self.markers
+            self.markers = markers
+        }
         var changes: [String] = []
         for id in changed {
             let key = id.rawValue
@@ -84,6 +110,7 @@ struct MapUnits: Sendable, Hashable {
         // Entries of units that moved on pile up; start afresh once they outnumber the markers.
         self.freshFixes = freshFixes.count > 2 * markers.count + 64 ? Self.freshFixes(of: markers) : freshFixes
         changes.sort(by: JSONValue.utf8Precedes)
+        spareBehindBy = changes
         return changes
     }
 

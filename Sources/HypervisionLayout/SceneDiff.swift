@@ -151,14 +151,14 @@ enum SceneDiff {
     }
 
     static func units(
-        from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String], into operations: inout [JSONPatch.Operation]
+        from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String], into operations: inout some UnitPatchTarget
     ) {
         for key in keys {
             let path = "/units/" + JSONPointer.escape(key)
             switch (old[key], new[key]) {
             case (let before?, let after?): after.appendChanges(since: before, at: path, into: &operations)
-            case (_?, nil): operations.append(.remove(path: path))
-            case (nil, let after?): operations.append(.add(path: path, value: after.json))
+            case (_?, nil): operations.remove(path: path, member: nil)
+            case (nil, let after?): operations.add(path: path, member: nil, value: after.json)
             case (nil, nil): break
             }
         }
@@ -199,26 +199,56 @@ extension SceneUnit {
         return operations
     }
 
+    /// ``changes(from:to:keys:)`` written straight to their canonical text, without making the
+    /// operations (what a wall round sends): the same bytes as encoding them.
+    public static func encodedChanges(from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String]? = nil) -> JSONPatchText {
+        var text = JSONPatchText()
+        SceneDiff.units(from: old, to: new, keys: keys ?? SceneDiff.changedKeys(old, new), into: &text)
+        return text
+    }
+
     /// One operation per member of ``json`` that differs from `previous`, in canonical member order.
-    func appendChanges(since previous: SceneUnit, at path: String, into operations: inout [JSONPatch.Operation]) {
-        func optional(_ name: String, _ before: JSONValue?, _ after: JSONValue?) {
+    func appendChanges(since previous: SceneUnit, at path: String, into operations: inout some UnitPatchTarget) {
+        func optional(_ name: StaticString, _ before: JSONValue?, _ after: JSONValue?) {
             switch (before, after) {
-            case (let old?, let new?): if old != new { operations.append(.replace(path: path + "/" + name, value: new)) }
-            case (_?, nil): operations.append(.remove(path: path + "/" + name))
-            case (nil, let new?): operations.append(.add(path: path + "/" + name, value: new))
+            case (let old?, let new?): if old != new { operations.replace(path: path, member: name, value: new) }
+            case (_?, nil): operations.remove(path: path, member: name)
+            case (nil, let new?): operations.add(path: path, member: name, value: new)
             case (nil, nil): break
             }
         }
         if callsign != previous.callsign { optional("callsign", previous.callsign.map(JSONValue.string), callsign.map(JSONValue.string)) }
         if heading != previous.heading { optional("heading", previous.heading.map(JSONValue.number), heading.map(JSONValue.number)) }
         if kind != previous.kind { optional("kind", previous.kind.map(JSONValue.string), kind.map(JSONValue.string)) }
-        if position.latitude != previous.position.latitude { operations.append(.replace(path: path + "/lat", value: .number(position.latitude))) }
-        if position.longitude != previous.position.longitude { operations.append(.replace(path: path + "/lon", value: .number(position.longitude))) }
-        if stale != previous.stale { operations.append(.replace(path: path + "/stale", value: .bool(stale))) }
+        if position.latitude != previous.position.latitude { operations.replace(path: path, member: "lat", value: .number(position.latitude)) }
+        if position.longitude != previous.position.longitude { operations.replace(path: path, member: "lon", value: .number(position.longitude)) }
+        if stale != previous.stale { operations.replace(path: path, member: "stale", value: .bool(stale)) }
         if status != previous.status { optional("status", previous.status.map(JSONValue.string), status.map(JSONValue.string)) }
         // RFC 3339 text keeps every microsecond: different times are different strings.
         if time != previous.time {
-            operations.append(.replace(path: path + "/time", value: .string(time.rfc3339)))
+            operations.replace(path: path, member: "time", value: .string(time.rfc3339))
         }
     }
 }
+
+/// Where a diff of units puts its operations: made as values, or written as text at once
+/// (``JSONPatchText``). `member`, when given, is the last segment of the path.
+protocol UnitPatchTarget {
+    mutating func add(path: String, member: StaticString?, value: JSONValue)
+    mutating func remove(path: String, member: StaticString?)
+    mutating func replace(path: String, member: StaticString?, value: JSONValue)
+}
+
+extension Array: UnitPatchTarget where Element == JSONPatch.Operation {
+    private static func joined(_ path: String, _ member: StaticString?) -> String {
+        guard let member else { return path }
+        return path + "/" + member.description
+    }
+    mutating func add(path: String, member: StaticString?, value: JSONValue) { append(.add(path: Self.joined(path, member), value: value)) }
+    mutating func remove(path: String, member: StaticString?) { append(.remove(path: Self.joined(path, member))) }
+    mutating func replace(path: String, member: StaticString?, value: JSONValue) {
+        append(.replace(path: Self.joined(path, member), value: value))
+    }
+}
+
+extension JSONPatchText: UnitPatchTarget {}

@@ -144,14 +144,25 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
     public let content: Content
     /// Equal versions, equal units. Unique across the walls of a service.
     public let unitsVersion: UInt64
-    /// The version ``unitOperations`` start from.
+    /// The version ``encodedUnitOperations`` start from.
     public let baseUnitsVersion: UInt64
-    /// From the units of ``baseUnitsVersion`` to these.
-    public let unitOperations: [JSONPatch.Operation]
-    /// ``unitOperations`` encoded once for all the documents of the round, without brackets.
+    /// The operations from the units of ``baseUnitsVersion`` to these, encoded once for all the
+    /// documents of the round, without brackets. Only the text is kept: the operations as values
+    /// cost more to make and to free than the round's whole layout, and only a patch sends them.
     public let encodedUnitOperations: [UInt8]
     /// The content shows every unit of its scene: always for a scene, for a view with a map on it.
     public let showsSceneUnits: Bool
+
+    /// `encodedUnitOperations`: the operations' texts separated by commas (``JSONPatchText/bytes``).
+    public init(
+        content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, encodedUnitOperations: [UInt8], showsSceneUnits: Bool
+    ) {
+        self.content = content
+        self.unitsVersion = unitsVersion
+        self.baseUnitsVersion = baseUnitsVersion
+        self.encodedUnitOperations = encodedUnitOperations
+        self.showsSceneUnits = showsSceneUnits
+    }
 
     public init(
         content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, unitOperations: [JSONPatch.Operation], showsSceneUnits: Bool
@@ -159,35 +170,23 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
         var encoded: [UInt8] = []
         JSONPatch(operations: unitOperations).encodeElements(into: &encoded)
         self.init(
-            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, unitOperations: unitOperations,
-            encodedUnitOperations: encoded, showsSceneUnits: showsSceneUnits)
+            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, encodedUnitOperations: encoded,
+            showsSceneUnits: showsSceneUnits)
     }
 
     /// The same round's unit operations for another document of the wall (a display's view):
     /// shared, not encoded again.
     public func sharing<Other: UnitSharingDocument>(with content: Other, showsSceneUnits: Bool) -> WallRoundDocument<Other> {
         WallRoundDocument<Other>(
-            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, unitOperations: unitOperations,
-            encodedUnitOperations: encodedUnitOperations, showsSceneUnits: showsSceneUnits)
-    }
-
-    private init(
-        content: Content, unitsVersion: UInt64, baseUnitsVersion: UInt64, unitOperations: [JSONPatch.Operation],
-        encodedUnitOperations: [UInt8], showsSceneUnits: Bool
-    ) {
-        self.content = content
-        self.unitsVersion = unitsVersion
-        self.baseUnitsVersion = baseUnitsVersion
-        self.unitOperations = unitOperations
-        self.encodedUnitOperations = encodedUnitOperations
-        self.showsSceneUnits = showsSceneUnits
+            content: content, unitsVersion: unitsVersion, baseUnitsVersion: baseUnitsVersion, encodedUnitOperations: encodedUnitOperations,
+            showsSceneUnits: showsSceneUnits)
     }
 
     /// How this document's units relate to `previous`'s, which decides whose unit operations apply.
     private enum UnitsSince {
         /// Both show the same units: no unit operations.
         case unchanged
-        /// Both show their scene's units, and ``unitOperations`` start from `previous`'s.
+        /// Both show their scene's units, and ``encodedUnitOperations`` start from `previous`'s.
         case roundOperations
         /// Anything else: the content diffs its own units.
         case ownDiff
@@ -204,11 +203,12 @@ public struct WallRoundDocument<Content: UnitSharingDocument>: StreamDocument {
 
     public func stampOperations(seq: UInt64) -> [JSONPatch.Operation] { content.stampOperations(seq: seq) }
 
+    /// The operations as values: the units diffed again, since only their text is kept (nothing
+    /// on a round's path asks for them; ``encodedPatch(since:seq:)`` splices the text).
     public func changes(since previous: Self) -> [JSONPatch.Operation] {
         switch units(since: previous) {
         case .unchanged: content.changes(since: previous.content, unitOperations: [])
-        case .roundOperations: content.changes(since: previous.content, unitOperations: unitOperations)
-        case .ownDiff: content.changes(since: previous.content)
+        case .roundOperations, .ownDiff: content.changes(since: previous.content)
         }
     }
 

@@ -155,10 +155,13 @@ struct WallRounds: Sendable {
         let previousRevision = mirror.revision
         let changedUnits = mirror.absorb(live)
         for id in walls.keys.sorted() {
-            var wall = walls[id]!
+            // Out of the dictionary while it changes: the engine then holds the only copy of the
+            // previous state and reuses its marker storage instead of copying it.
+            guard var wall = walls.removeValue(forKey: id) else { continue }
+            defer { walls[id] = wall }
             guard laidOutHere(id) else {
                 if wall.state != nil || wall.unitsVersion != 0 {
-                    walls[id] = WallRoundState(generation: wall.generation, layout: wall.layout)
+                    wall = WallRoundState(generation: wall.generation, layout: wall.layout)
                 }
                 continue
             }
@@ -168,11 +171,10 @@ struct WallRounds: Sendable {
                 pins: actions.pins, tours: actions.tours, now: time, camerasRevision: live.camerasRevision,
                 changedUnits: wall.stateUnitsRevision == previousRevision ? changedUnits : nil)
             let startsAfresh = wall.state == nil
-            let (scene, state) = LayoutEngine.compute(inputs, previous: wall.state)
+            let (scene, state) = LayoutEngine.compute(inputs, previous: wall.state.take())
             wall.state = state
             wall.stateUnitsRevision = mirror.revision
             publish(scene, wall: &wall, time: time, hub: hub, log: loggedHere(id) ? log : nil, startsAfresh: startsAfresh)
-            walls[id] = wall
         }
     }
 
@@ -194,14 +196,14 @@ struct WallRounds: Sendable {
         let baseVersion = wall.unitsVersion
         // The engine names the markers that changed when it updated them from the previous state,
         // whose markers are the last published ones.
-        let unitOperations = SceneUnit.changes(from: wall.units, to: scene.units, keys: wall.state?.unitChanges)
-        if !unitOperations.isEmpty || wall.unitsVersion == 0 {
+        let unitOperations = SceneUnit.encodedChanges(from: wall.units, to: scene.units, keys: wall.state?.unitChanges)
+        if unitOperations.count > 0 || wall.unitsVersion == 0 {
             lastUnitsVersion += 1
             wall.unitsVersion = lastUnitsVersion
         }
         wall.units = scene.units
         let round = WallRoundDocument(
-            content: scene, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, unitOperations: unitOperations,
+            content: scene, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, encodedUnitOperations: unitOperations.bytes,
             showsSceneUnits: true)
         if let seq = hub.publish(key, content: round, as: jump(key)), let log {
             logChange(wall: &wall, key: key, seq: seq, time: time, hub: hub, log: log)

@@ -55,10 +55,12 @@ struct MapUnitsTests {
                     inputs.units[id] = unit
                 }
             }
-            inputs.changedUnits = changed
-            let (updated, updatedState) = LayoutEngine.compute(inputs, previous: state)
             inputs.changedUnits = nil
             let (rebuilt, _) = LayoutEngine.compute(inputs, previous: state)
+            inputs.changedUnits = changed
+            // The state's only copy, as the wall rounds pass it: the update writes the spare
+            // markers in place (caught up with the round before), not a copy of them.
+            let (updated, updatedState) = LayoutEngine.compute(inputs, previous: consume state)
             #expect(updated == rebuilt, "round \(round)")
             #expect(updated.encoded() == rebuilt.encoded(), "round \(round)")
             if let keys = updatedState.unitChanges {
@@ -66,6 +68,13 @@ struct MapUnitsTests {
                 #expect(
                     SceneUnit.changes(from: scene.units, to: updated.units, keys: keys) == SceneUnit.changes(from: scene.units, to: updated.units),
                     "round \(round)")
+                // The text a round sends is the operations' own encoding, byte for byte.
+                let operations = SceneUnit.changes(from: scene.units, to: updated.units, keys: keys)
+                var encoded: [UInt8] = []
+                JSONPatch(operations: operations).encodeElements(into: &encoded)
+                let text = SceneUnit.encodedChanges(from: scene.units, to: updated.units, keys: keys)
+                #expect(text.bytes == encoded && text.count == operations.count, "round \(round)")
+                #expect(SceneUnit.encodedChanges(from: scene.units, to: updated.units).bytes == encoded, "round \(round)")
                 turnedStaleUnasked += keys.filter { !changed.contains(UnitID(trusted: $0)) }.count
             }
             (scene, state) = (updated, updatedState)

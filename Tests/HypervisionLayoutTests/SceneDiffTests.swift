@@ -131,6 +131,31 @@ struct SceneDiffTests {
         #expect(changedViews > 40)
     }
 
+    @Test("Unit operations written as text escape the path as the operations' own encoding does")
+    func unitOperationTextEscapesPaths() {
+        let time = Timestamp(microseconds: 1_795_000_000_000_000)
+        func unit(_ id: String, latitude: Double, callsign: String?) -> SceneUnit {
+            SceneUnit(
+                id: id, callsign: callsign, kind: "car", position: GeoPoint(latitude: latitude, longitude: 2.35), heading: nil,
+                status: "available", time: time, stale: false)
+        }
+        // A slash and a tilde (pointer escapes), a quote and a backslash (JSON string escapes).
+        let ids = ["a/b~c", "quote\"d", "back\\slash", "plain"]
+        let old = Dictionary(uniqueKeysWithValues: ids.map { ($0, unit($0, latitude: 48.85, callsign: "C \($0)")) })
+        var new = old
+        new["a/b~c"] = unit("a/b~c", latitude: 48.86, callsign: nil)  // a replace and a remove of a member
+        new["quote\"d"] = nil  // a whole marker removed
+        new["back\\slash"] = unit("back\\slash", latitude: 48.85, callsign: "other")  // a replace of a string
+        new["new\"one/"] = unit("new\"one/", latitude: 48.87, callsign: nil)  // a whole marker added
+        var encoded: [UInt8] = []
+        let operations = SceneUnit.changes(from: old, to: new)
+        JSONPatch(operations: operations).encodeElements(into: &encoded)
+        let text = SceneUnit.encodedChanges(from: old, to: new)
+        #expect(operations.count == 5)
+        #expect(String(decoding: text.bytes, as: UTF8.self) == String(decoding: encoded, as: UTF8.self))
+        #expect(text.count == operations.count)
+    }
+
     @Test("A moved marker is one replace per changed coordinate, and equal scenes give no operation")
     func movedMarkerIsSmall() throws {
         let wall = try Fixtures.wall(Fixtures.readmeWallJSON)
