@@ -22,7 +22,7 @@ public struct StreamConfiguration: ConfigurationSection {
         "subscriptions.enabled", "subscriptions.port", "subscriptions.maxConnections", "subscriptions.maxUnsubscribed",
         "subscriptions.maxUnsubscribedPerAddress", "subscriptions.maxConnectionsPerAddress", "subscriptions.subscribeTimeoutSeconds",
         "subscriptions.history.maxPatches", "subscriptions.history.maxBytes", "subscriptions.maxMessagesPerSecond",
-        "subscriptions.heartbeatSeconds", "walls.directory", "walls.intervalMs", "walls.keyframeSeconds",
+        "subscriptions.heartbeatSeconds", "walls.directory", "walls.intervalMs", "walls.keyframeSeconds", "walls.realtime",
     ]
 
     public init(reader r: SectionReader) throws(ConfigurationError) {
@@ -49,5 +49,6 @@ public struct StreamConfiguration: ConfigurationSection {
         wallsDirectory = r.string("walls.directory", default: "")
         walls.interval = try r.duration("walls.intervalMs", default: 100, in: 10...60_000, unit: .milliseconds(1))
         walls.keyframeInterval = try r.duration("walls.keyframeSeconds", default: 60, in: 1...86_400)
+        walls.realTimeRounds = try r.bool("walls.realtime", default: walls.realTimeRounds)
     }
 }

@@ -28,6 +28,10 @@ public final class WallService: Service, Sendable {
         public var keyframeInterval: Duration = .seconds(60)
         /// Log entries held while the database is slow or away; older ones are dropped first.
         public var logCapacity = 20_000
+        /// Each round runs in the real-time class (`SCHED_FIFO` at priority 1) when the system
+        /// allows it: on a busy machine a round of half a millisecond was otherwise preempted by
+        /// ingest, PostgreSQL and the other threads, and took several.
+        public var realTimeRounds = true
         public init() {}
     }
 
@@ -55,6 +59,12 @@ public final class WallService: Service, Sendable {
     /// The CPU time of each round's thread: beside ``roundDuration``, it tells a round that
     /// costs more from one that waited for a core (or a lock) on a busy machine.
     private let roundCPU: Metrics.Timer
+    /// Whether rounds run in the real-time class: unknown until the first round asks, then
+    /// granted or refused for good (a refused request is not made again every round).
+    private let realTime = Atomic<UInt8>(RealTime.unknown)
+    private enum RealTime {
+        static let unknown: UInt8 = 0, granted: UInt8 = 1, refused: UInt8 = 2
+    }
 
     /// `log` keeps the scene log and the API's wall definitions (nil: neither is kept).
     /// `inputs` reads the live picture for a round, with the units changed since the revision given.
@@ -228,7 +238,11 @@ public final class WallService: Service, Sendable {
     /// Only the loop calls it (and tests, which then do not run the loop).
     @discardableResult
     func runRound() -> ContinuousClock.Instant {
-        rounds.withLock { rounds in
+        let asked = realTime.load(ordering: .relaxed)
+        let tryRealTime = configuration.realTimeRounds && asked != RealTime.refused
+        ThreadPriority.withRealTime(priority: 1, if: tryRealTime) { raised in
+            if tryRealTime && asked == RealTime.unknown { noteRealTime(raised) }
+            return rounds.withLock { rounds in
             let start = ContinuousClock.now
             defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
             let startCPU = ThreadCPUTime.nanoseconds()
@@ -237,8 +251,21 @@ public final class WallService: Service, Sendable {
             let time = now()
             let snapshot = desk.beginRound(at: time)
             rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere, loggedHere: loggedHere)
+            }
         }
         return desk.endRound(at: .now)
+    }
+
+    private func noteRealTime(_ raised: Bool) {
+        guard realTime.compareExchange(expected: RealTime.unknown, desired: raised ? RealTime.granted : RealTime.refused, ordering: .relaxed).exchanged
+        else { return }
+        if raised {
+            logger.info("wall rounds run in the real-time class (SCHED_FIFO, priority 1)")
+        } else {
+            logger.notice(
+                "wall rounds run at normal priority: the system refused the real-time class; a busy machine may then delay rounds (grant it with LimitRTPRIO=1 in the unit, as Deploy/hypervisiond.service does, or set walls.realtime: false)"
+            )
+        }
     }
 
     // MARK: Scene log
