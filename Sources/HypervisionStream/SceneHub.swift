@@ -20,6 +20,30 @@ extension SceneSink {
     public func handOver() {}
 }
 
+/// Sinks whose lines publishes have queued, to hand over together later: a wall round runs in
+/// the real-time class, and waking an event loop takes that loop's task lock, which an ordinary
+/// thread may hold (the round then waits for it, the classic priority inversion). The round hands
+/// its sinks over once it has left that class.
+public final class PendingHandOvers: Sendable {
+    private let sinks = Mutex<[any SceneSink]>([])
+
+    public init() {}
+
+    func add(_ more: some Sequence<any SceneSink>) {
+        sinks.withLock { $0.append(contentsOf: more) }
+    }
+
+    /// Hands every sink added so far over (see ``SceneSink/handOver()``).
+    public func handOver() {
+        let taken = sinks.withLock { sinks in
+            var taken: [any SceneSink] = []
+            swap(&taken, &sinks)
+            return taken
+        }
+        for sink in taken { sink.handOver() }
+    }
+}
+
 /// The scene hub: for every stream (a wall, or one display of it) the current scene, a bounded
 /// history of patches, and its subscribers with their delivery state machines.
 ///
@@ -130,9 +154,12 @@ public final class SceneHub: Sendable {
     /// ``StreamDocument/changes(since:)`` is empty).
     ///
     /// `forced`: the sequence number the version must have, for a scene relayed from the daemon
-    /// that lays the wall out (see ``SceneHistory/publish(_:as:now:)``).
+    /// that lays the wall out (see ``SceneHistory/publish(_:as:now:)``). `later`: the lines are
+    /// queued, and their sinks handed over when the caller says (see ``PendingHandOvers``).
     @discardableResult
-    public func publish(_ key: StreamKey, content: some StreamDocument, as forced: UInt64? = nil) -> UInt64? {
+    public func publish(
+        _ key: StreamKey, content: some StreamDocument, as forced: UInt64? = nil, handingOverLater later: PendingHandOvers? = nil
+    ) -> UInt64? {
         let now = monotonicNanoseconds()
         let time = wallClock()
         var wakeTimer = false
@@ -168,7 +195,7 @@ public final class SceneHub: Sendable {
             return (seq, operations.isEmpty ? nil : operations, deliveries)
         }
         if wakeTimer { timerAlarm.ring() }
-        deliver(deliveries)
+        deliver(deliveries, handingOverLater: later)
         if let seq { observer((key, seq, operations)) }
         return seq
     }
@@ -410,7 +437,7 @@ public final class SceneHub: Sendable {
         return false
     }
 
-    private func deliver(_ deliveries: [Delivery]) {
+    private func deliver(_ deliveries: [Delivery], handingOverLater later: PendingHandOvers? = nil) {
         for delivery in deliveries {
             if let line = delivery.line {
                 delivery.sink.send(line.bytes)
@@ -420,7 +447,11 @@ public final class SceneHub: Sendable {
             if let id = delivery.first { update(id) { machine, now in machine.firstLineSent(now: now) } }
         }
         // Every line queued before any writer is woken: sinks sharing a writer cost one wake-up.
-        for delivery in deliveries { delivery.sink.handOver() }
+        if let later {
+            later.add(deliveries.lazy.map(\.sink))
+        } else {
+            for delivery in deliveries { delivery.sink.handOver() }
+        }
     }
 }
 

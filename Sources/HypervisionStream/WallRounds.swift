@@ -137,9 +137,11 @@ struct WallRounds: Sendable {
     /// A wall that another daemon lays out (`laidOutHere` false) is skipped, and its state
     /// dropped: its streams here are relayed from that daemon, and if this daemon takes the wall
     /// over, it starts from nothing, continuing the sequence numbers relayed so far.
+    /// `later`: where the round leaves the sinks of its lines, to hand them over after it (nil:
+    /// at each publish).
     mutating func run(
         _ snapshot: RoundSnapshot, live: LiveInputs, at time: Timestamp, hub: SceneHub, log: SceneLogWriter?,
-        laidOutHere: (String) -> Bool = { _ in true }, loggedHere: (String) -> Bool = { _ in true }
+        laidOutHere: (String) -> Bool = { _ in true }, loggedHere: (String) -> Bool = { _ in true }, handingOverLater later: PendingHandOvers? = nil
     ) {
         let plan = RoundPlan.make(previous: walls.mapValues(\.generation), snapshot: snapshot)
         for id in plan.removed {
@@ -174,7 +176,7 @@ struct WallRounds: Sendable {
             let (scene, state) = LayoutEngine.compute(inputs, previous: wall.state.take())
             wall.state = state
             wall.stateUnitsRevision = mirror.revision
-            publish(scene, wall: &wall, time: time, hub: hub, log: loggedHere(id) ? log : nil, startsAfresh: startsAfresh)
+            publish(scene, wall: &wall, time: time, hub: hub, log: loggedHere(id) ? log : nil, startsAfresh: startsAfresh, later: later)
         }
     }
 
@@ -184,7 +186,8 @@ struct WallRounds: Sendable {
     /// numbers from its start time in microseconds, one per version), so numbers never repeat
     /// across owners, and a renderer resuming from before the takeover gets the full scene.
     private mutating func publish(
-        _ scene: Scene, wall: inout WallRoundState, time: Timestamp, hub: SceneHub, log: SceneLogWriter?, startsAfresh: Bool = false
+        _ scene: Scene, wall: inout WallRoundState, time: Timestamp, hub: SceneHub, log: SceneLogWriter?, startsAfresh: Bool = false,
+        later: PendingHandOvers?
     ) {
         let id = wall.layout.definition.id
         let key = StreamKey(wall: id)
@@ -205,14 +208,16 @@ struct WallRounds: Sendable {
         let round = WallRoundDocument(
             content: scene, unitsVersion: wall.unitsVersion, baseUnitsVersion: baseVersion, encodedUnitOperations: unitOperations.bytes,
             showsSceneUnits: true)
-        if let seq = hub.publish(key, content: round, as: jump(key)), let log {
+        if let seq = hub.publish(key, content: round, as: jump(key), handingOverLater: later), let log {
             logChange(wall: &wall, key: key, seq: seq, time: time, hub: hub, log: log)
         }
         for display in wall.layout.displays {
             guard let view = scene.view(display: display.id) else { continue }
             // A view holds all of the scene's units (a map is on its display) or none.
             let displayKey = StreamKey(wall: id, display: display.id)
-            hub.publish(displayKey, content: round.sharing(with: view, showsSceneUnits: view.units.count == scene.units.count), as: jump(displayKey))
+            hub.publish(
+                displayKey, content: round.sharing(with: view, showsSceneUnits: view.units.count == scene.units.count), as: jump(displayKey),
+                handingOverLater: later)
         }
     }
 

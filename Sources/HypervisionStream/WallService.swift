@@ -238,21 +238,26 @@ public final class WallService: Service, Sendable {
     /// Only the loop calls it (and tests, which then do not run the loop).
     @discardableResult
     func runRound() -> ContinuousClock.Instant {
+        // Writers are woken once the round has left the real-time class (see PendingHandOvers).
+        let pending = PendingHandOvers()
         let asked = realTime.load(ordering: .relaxed)
         let tryRealTime = configuration.realTimeRounds && asked != RealTime.refused
         ThreadPriority.withRealTime(priority: 1, if: tryRealTime) { raised in
             if tryRealTime && asked == RealTime.unknown { noteRealTime(raised) }
-            return rounds.withLock { rounds in
-            let start = ContinuousClock.now
-            defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-            let startCPU = ThreadCPUTime.nanoseconds()
-            defer { roundCPU.recordNanoseconds(ThreadCPUTime.nanoseconds() - startCPU) }
-            let live = inputs(rounds.unitsRevision)
-            let time = now()
-            let snapshot = desk.beginRound(at: time)
-            rounds.run(snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere, loggedHere: loggedHere)
+            rounds.withLock { rounds in
+                let start = ContinuousClock.now
+                defer { roundDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
+                let startCPU = ThreadCPUTime.nanoseconds()
+                defer { roundCPU.recordNanoseconds(ThreadCPUTime.nanoseconds() - startCPU) }
+                let live = inputs(rounds.unitsRevision)
+                let time = now()
+                let snapshot = desk.beginRound(at: time)
+                rounds.run(
+                    snapshot, live: live, at: time, hub: hub, log: logWriter, laidOutHere: laidOutHere, loggedHere: loggedHere,
+                    handingOverLater: pending)
             }
         }
+        pending.handOver()
         return desk.endRound(at: .now)
     }
 

@@ -47,5 +47,18 @@ struct SceneHubHandOverTests {
         #expect(events.filter { $0.event == "send" }.count == 5)
         #expect(lastSend < firstHandOver, "a writer was woken before every line was queued: \(events)")
         #expect(Set(events.filter { $0.event == "handOver" }.map(\.sink)) == Set(0..<5))
+
+        // A publish that hands over later (a wall round in the real-time class): lines queued,
+        // no writer woken until the caller says so.
+        log.events.withLock { $0.removeAll() }
+        try await Task.sleep(for: .milliseconds(20))
+        let pending = PendingHandOvers()
+        hub.publish(key, content: ["v": 2] as JSONValue, handingOverLater: pending)
+        #expect(log.events.withLock { $0 }.map(\.event) == Array(repeating: "send", count: 5))
+        pending.handOver()
+        let handedOver = log.events.withLock { $0 }.filter { $0.event == "handOver" }.map(\.sink)
+        #expect(Set(handedOver) == Set(0..<5) && handedOver.count == 5)
+        pending.handOver()  // taken once
+        #expect(log.events.withLock { $0 }.filter { $0.event == "handOver" }.count == 5)
     }
 }
