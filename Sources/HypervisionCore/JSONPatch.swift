@@ -209,7 +209,7 @@ public struct JSONPatch: Sendable, Hashable {
             var keys: [String] = []
             for (key, before) in old where new[key] != before { keys.append(key) }
             for key in new.keys where old[key] == nil { keys.append(key) }
-            keys.sort(by: JSONValue.utf8Precedes)
+            JSONValue.sortCanonically(&keys)
             for key in keys {
                 let childPath = path + "/" + JSONPointer.escape(key)
                 switch (old[key], new[key]) {

@@ -180,7 +180,37 @@ extension JSONValue {
     /// The keys of an object in canonical order: bytewise by UTF-8, which is also code point order
     /// and what other languages' "sort keys" produce, unlike Swift's own `String` ordering.
     public static func canonicalKeyOrder(_ members: [String: JSONValue]) -> [String] {
-        members.keys.sorted(by: utf8Precedes)
+        var keys = Array(members.keys)
+        sortCanonically(&keys)
+        return keys
+    }
+
+    /// Sorts `keys` in the canonical order (``utf8Precedes(_:_:)``). Each key's first 16 bytes
+    /// are read once into two integers, and most comparisons end on them; only keys that share
+    /// those 16 bytes are compared in full. Comparing every pair byte by byte was a tenth of a
+    /// wall round that moved a few hundred markers.
+    public static func sortCanonically(_ keys: inout [String]) {
+        guard keys.count > 1 else { return }
+        var keyed = keys.map { key in (prefix: prefix(of: key), key: key) }
+        keyed.sort { a, b in
+            if a.prefix.high != b.prefix.high { return a.prefix.high < b.prefix.high }
+            if a.prefix.low != b.prefix.low { return a.prefix.low < b.prefix.low }
+            return utf8Precedes(a.key, b.key)
+        }
+        for index in keys.indices { keys[index] = keyed[index].key }
+    }
+
+    /// The first 16 UTF-8 bytes, big-endian, zero-padded: ordered as the bytes are, and two keys
+    /// with different prefixes are ordered by them (a zero pad ties with a NUL byte, which the
+    /// full comparison then settles).
+    private static func prefix(of key: String) -> (high: UInt64, low: UInt64) {
+        var key = key
+        return key.withUTF8 { bytes in
+            var high: UInt64 = 0, low: UInt64 = 0
+            for index in 0..<8 { high = high << 8 | UInt64(index < bytes.count ? bytes[index] : 0) }
+            for index in 8..<16 { low = low << 8 | UInt64(index < bytes.count ? bytes[index] : 0) }
+            return (high, low)
+        }
     }
 
     /// Bytewise UTF-8 ordering of two strings (the canonical key order).

@@ -109,7 +109,7 @@ struct MapUnits: Sendable, Hashable {
         }
         // Entries of units that moved on pile up; start afresh once they outnumber the markers.
         self.freshFixes = freshFixes.count > 2 * markers.count + 64 ? Self.freshFixes(of: markers) : freshFixes
-        changes.sort(by: JSONValue.utf8Precedes)
+        JSONValue.sortCanonically(&changes)
         spareBehindBy = changes
         return changes
     }

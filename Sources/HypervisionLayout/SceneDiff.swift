@@ -178,7 +178,7 @@ enum SceneDiff {
             // Some keys of `old` may be gone (counts alone cannot prove none are).
             for key in old.keys where new[key] == nil { keys.append(key) }
         }
-        keys.sort(by: JSONValue.utf8Precedes)
+        JSONValue.sortCanonically(&keys)
         return keys
     }
 }

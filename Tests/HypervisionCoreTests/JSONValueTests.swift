@@ -5,6 +5,21 @@ import Testing
 @Suite struct JSONValueTests {
     // MARK: Encoding
 
+    @Test func sortingByPrefixGivesTheBytewiseOrder() {
+        var generator = SeededRandom(seed: 42)
+        // Keys that tie on their first 16 bytes, differ only past them, end early, hold a NUL
+        // (which ties with the prefix's zero padding), or are not ASCII.
+        let pieces = ["PN-75-0117-BAC-", "PN-75-0117-BAC", "a", "é", "\u{0}", "z", "~", "PN-75-01", "", "日本", "B"]
+        for round in 0..<200 {
+            let keys = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            }
+            var sorted = keys
+            JSONValue.sortCanonically(&sorted)
+            #expect(sorted == keys.sorted(by: JSONValue.utf8Precedes), "round \(round)")
+        }
+    }
+
     @Test func canonicalEncodingSortsKeysBytewiseWithoutWhitespace() {
         let value: JSONValue = ["b": 1, "a": [true, false, nil], "B": "x", "é": 0, "z": ["y": 1, "x": 2]]
         // Bytewise: "B" (0x42) < "a" < "b" < "z" < "é" (0xC3 0xA9).
