@@ -294,7 +294,9 @@ extension PingWriterTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             #expect(latencies.count >= 5, "new pings arrived while the replay ran (\(latencies.count))")
-            #expect((latencies.max() ?? .zero) < .seconds(3), "slowest acknowledgement during the replay: \(latencies.max() ?? .zero)")
+            // The defect held acknowledgements for the whole replay (97 s in the field; tens of
+            // seconds here): 5 s leaves a full suite on two cores its margin (3.2 s seen once).
+            #expect((latencies.max() ?? .zero) < .seconds(5), "slowest acknowledgement during the replay: \(latencies.max() ?? .zero)")
             // The replay runs at a few thousand pings a second when the whole suite shares two
             // cores (CI once needed more than 60 s for twice this backlog).
             #expect(try await rig.waitUntilDirect(within: .seconds(150)), "the spool was not replayed in time")
