@@ -177,7 +177,7 @@ public enum LayoutEngine {
         }
         // Taken out of the previous state, not copied: its storage is then unique and updated in place.
         let previousMapUnits = previous?.wall == wall.definition ? previous?.mapUnits.take() : nil
-        let (mapUnits, unitChanges) = MapUnits.compute(inputs, viewports: builder.mapViewports, previous: previousMapUnits ?? nil)
+        let (mapUnits, unitChanges) = MapUnits.compute(inputs, viewports: builder.mapViewports, previous: previousMapUnits)
         state.mapUnits = mapUnits
         state.unitChanges = unitChanges
         var scene = builder.scene(seq: seq, units: mapUnits.markers)

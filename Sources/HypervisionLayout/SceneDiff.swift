@@ -191,11 +191,7 @@ extension SceneUnit {
     ///   known (``LayoutState/unitChanges``): only those are compared. Nil compares them all.
     public static func changes(from old: [String: SceneUnit], to new: [String: SceneUnit], keys: [String]? = nil) -> [JSONPatch.Operation] {
         var operations: [JSONPatch.Operation] = []
-        if let keys {
-            SceneDiff.units(from: old, to: new, keys: keys, into: &operations)
-        } else {
-            SceneDiff.units(from: old, to: new, into: &operations)
-        }
+        SceneDiff.units(from: old, to: new, keys: keys ?? SceneDiff.changedKeys(old, new), into: &operations)
         return operations
     }
 
