@@ -233,7 +233,7 @@ public final class LivePicture: Sendable {
     public func units(near center: GeoPoint, radius: Double, filter: LiveUnitFilter = .all) -> [LiveUnitResult] {
         guard radius >= 0, center.isFinite else { return [] }
         let candidates = collect(in: QueryRange(around: center, radius: radius), filter: filter)
-        // The exact test runs outside the lock. Sorting 8-byte keys and copying each 200-byte
+        // The exact test runs outside the lock. Sorting 8-byte keys and copying each 160-byte
         // result once is several times faster than sorting the results themselves.
         var order: [(distance: Double, index: Int32)] = []
         order.reserveCapacity(candidates.count)
@@ -359,7 +359,7 @@ public final class LivePicture: Sendable {
         return units.withLock { table in
             let compiled = table.compile(filter, staleBefore: staleBefore)
             // Slots first (4 bytes each, from the grid's sequential members), then each result
-            // written once in place: a result is 200 bytes, thousands for a city, and copying
+            // written once in place: a result is 176 bytes, thousands for a city, and copying
             // them through temporaries or a regrown array was most of a large answer's cost.
             var picked = SlotSet(capacity: table.slots.count)
             table.forEachMatch(in: range, test, compiled) { picked.insert($0) }

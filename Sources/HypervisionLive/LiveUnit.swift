@@ -2,30 +2,62 @@ public import HypervisionCore
 
 /// What the live picture knows about one unit now: its latest position (by device time), the
 /// telemetry that came with it, its metadata, when it was last heard, and whether it is stale.
+///
+/// Optional numbers are stored without Optional's tag byte (a sentinel stands for nil), which
+/// takes the type from 208 to 160 bytes: a box query copies thousands of these, and the copy is
+/// bound by memory traffic (a Paris box of 14,000 units: p50 1.05 ms at 208 bytes, 0.96 ms at
+/// 160, LiveBenchmarks).
 public struct LiveUnit: Sendable, Hashable {
     public var id: UnitID
     public var callsign: String?
     public var kind: Unit.Kind?
     public var agency: Unit.Agency?
+    /// The last status the unit reported. A newer ping without a status keeps it: trackers that
+    /// send positions only (OsmAnd, NMEA) must not erase the status a terminal set.
+    public var status: UnitStatus?
     /// The position of the newest ping by device time.
     public var position: GeoPoint
     /// Device time of ``position``.
     public var time: Timestamp
-    public var altitude: Double?
-    public var speed: Double?
-    public var heading: Double?
-    public var accuracy: Double?
-    /// The last status the unit reported. A newer ping without a status keeps it: trackers that
-    /// send positions only (OsmAnd, NMEA) must not erase the status a terminal set.
-    public var status: UnitStatus?
-    /// The last battery level reported, kept like ``status`` when a newer ping omits it.
-    public var battery: Int?
     /// When Hypervision last received any ping of the unit, even one too old to move it: a late
     /// burst from a tracker's buffer still proves the unit is alive.
     public var lastHeard: Timestamp
+    private var staleSinceMicroseconds: Int64
+    private var storedAltitude: Double
+    private var storedSpeed: Double
+    private var storedHeading: Double
+    private var storedAccuracy: Double
+    private var storedBattery: Int16
+
+    public var altitude: Double? {
+        get { Self.number(storedAltitude) }
+        set { storedAltitude = Self.store(newValue) }
+    }
+    public var speed: Double? {
+        get { Self.number(storedSpeed) }
+        set { storedSpeed = Self.store(newValue) }
+    }
+    public var heading: Double? {
+        get { Self.number(storedHeading) }
+        set { storedHeading = Self.store(newValue) }
+    }
+    public var accuracy: Double? {
+        get { Self.number(storedAccuracy) }
+        set { storedAccuracy = Self.store(newValue) }
+    }
+    /// The last battery level reported, kept like ``status`` when a newer ping omits it. Levels
+    /// are 0–100 (checked at ingest, a `smallint` in the database); one beyond `Int16` would be
+    /// clamped.
+    public var battery: Int? {
+        get { storedBattery == .min ? nil : Int(storedBattery) }
+        set { storedBattery = newValue.map { Int16(clamping: $0) } ?? .min }
+    }
     /// When the unit became stale (``lastHeard`` plus the configured silence), or nil while it
     /// is fresh. Computed at the moment of the query, so it never lags a sweep.
-    public var staleSince: Timestamp?
+    public var staleSince: Timestamp? {
+        get { staleSinceMicroseconds == .min ? nil : Timestamp(microseconds: staleSinceMicroseconds) }
+        set { staleSinceMicroseconds = newValue?.microseconds ?? .min }
+    }
 
     /// Whether the unit has been silent for longer than the configured threshold.
     public var isStale: Bool { staleSince != nil }
@@ -40,16 +72,52 @@ public struct LiveUnit: Sendable, Hashable {
         self.callsign = callsign
         self.kind = kind
         self.agency = agency
+        self.status = status
         self.position = position
         self.time = time
-        self.altitude = altitude
-        self.speed = speed
-        self.heading = heading
-        self.accuracy = accuracy
-        self.status = status
-        self.battery = battery
         self.lastHeard = lastHeard
-        self.staleSince = staleSince
+        self.staleSinceMicroseconds = staleSince?.microseconds ?? .min
+        self.storedAltitude = Self.store(altitude)
+        self.storedSpeed = Self.store(speed)
+        self.storedHeading = Self.store(heading)
+        self.storedAccuracy = Self.store(accuracy)
+        self.storedBattery = battery.map { Int16(clamping: $0) } ?? .min
+    }
+
+    /// A NaN with a payload of its own stands for nil: positions and telemetry are finite
+    /// (checked at ingest), and even an ordinary NaN stays a NaN.
+    private static let absentBits: UInt64 = 0x7FF8_D1E5_0000_0001
+
+    @inline(__always)
+    private static func number(_ stored: Double) -> Double? { stored.bitPattern == absentBits ? nil : stored }
+
+    @inline(__always)
+    private static func store(_ value: Double?) -> Double { value ?? Double(bitPattern: absentBits) }
+
+    // As the synthesised conformance would be over the public properties (a NaN is unequal to
+    // itself, as in a `Double?`), not over the sentinels.
+    public static func == (lhs: LiveUnit, rhs: LiveUnit) -> Bool {
+        lhs.id == rhs.id && lhs.callsign == rhs.callsign && lhs.kind == rhs.kind && lhs.agency == rhs.agency
+            && lhs.status == rhs.status && lhs.position == rhs.position && lhs.time == rhs.time && lhs.lastHeard == rhs.lastHeard
+            && lhs.staleSince == rhs.staleSince && lhs.altitude == rhs.altitude && lhs.speed == rhs.speed && lhs.heading == rhs.heading
+            && lhs.accuracy == rhs.accuracy && lhs.battery == rhs.battery
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(callsign)
+        hasher.combine(kind)
+        hasher.combine(agency)
+        hasher.combine(status)
+        hasher.combine(position)
+        hasher.combine(time)
+        hasher.combine(lastHeard)
+        hasher.combine(staleSince)
+        hasher.combine(altitude)
+        hasher.combine(speed)
+        hasher.combine(heading)
+        hasher.combine(accuracy)
+        hasher.combine(battery)
     }
 }
 

@@ -1,4 +1,5 @@
 import HypervisionCore
+import Synchronization
 
 /// The units behind ``LivePicture``'s lock.
 ///
@@ -10,7 +11,7 @@ import HypervisionCore
 struct UnitTable: Sendable {
     var slots: [LiveUnit] = []
     /// What filters look at, per slot, 16 bytes each: a filtered query checks hundreds of units
-    /// and should not pull each 208-byte ``LiveUnit`` into cache or hash its strings to do so.
+    /// and should not pull each 160-byte ``LiveUnit`` into cache or hash its strings to do so.
     /// Invariant: `hot[s]` mirrors `slots[s]` (last heard, and the codes of its status, kind
     /// and agency).
     var hot: [HotFields] = []
@@ -331,14 +332,53 @@ struct UnitTable: Sendable {
     }
 
     /// The units in `picked`, with their staleness as of `now`, each made into an answer element.
+    ///
+    /// A block of slots is read ahead before it is copied. Copying unit by unit, the cache
+    /// misses barely overlapped (each copy calls out to retain its strings, and an atomic
+    /// retain waits for the loads before it): 60–70 ns a unit, most of a city's answer. Loads
+    /// with nothing between them overlap, and the block's copy then finds it in cache: the
+    /// Paris box (14,000 of 100,000 units) went from p50 0.96 to 0.82 ms (LiveBenchmarks).
     func copies<Element>(_ picked: [Int32], now: Timestamp, staleAfter: Int64, _ make: (LiveUnit) -> Element) -> [Element] {
         [Element](unsafeUninitializedCapacity: picked.count) { buffer, initialized in
-            for (index, slot) in picked.enumerated() {
-                (buffer.baseAddress! + index).initialize(to: make(snapshot(Int(slot), now: now, staleAfter: staleAfter)))
+            var touched: UInt8 = 0
+            var start = 0
+            while start < picked.count {
+                let end = min(start + Self.readAheadBlock, picked.count)
+                slots.withUnsafeBytes { bytes in
+                    for index in start..<end {
+                        let offset = Int(picked[index]) * MemoryLayout<LiveUnit>.stride
+                        // One byte of each cache line the unit spans.
+                        var line = 0
+                        while line < MemoryLayout<LiveUnit>.size {
+                            touched ^= bytes[offset + line]
+                            line += 64
+                        }
+                        touched ^= bytes[offset + MemoryLayout<LiveUnit>.size - 1]
+                    }
+                }
+                for index in start..<end {
+                    (buffer.baseAddress! + index).initialize(to: make(snapshot(Int(picked[index]), now: now, staleAfter: staleAfter)))
+                }
+                start = end
             }
             initialized = picked.count
+            Self.keep(touched)
         }
     }
+
+    /// Units read ahead at a time: 256 × 160 bytes stays in a core's L2 cache.
+    static let readAheadBlock = 256
+
+    /// Makes the read-ahead loads observable, so that the optimiser keeps them.
+    @inline(never)
+    static func keep(_ value: UInt8) {
+        if value == 0x5A { readAheadSink.store(value, ordering: .relaxed) }
+    }
+}
+
+private let readAheadSink = Atomic<UInt8>(0)
+
+extension UnitTable {
 
     func copies(_ picked: [Int32], now: Timestamp, staleAfter: Int64) -> [LiveUnit] {
         copies(picked, now: now, staleAfter: staleAfter) { $0 }
@@ -355,7 +395,7 @@ struct UnitTable: Sendable {
 
 /// Slots as a bitmap, read back in ascending order: copying the units of a query slot by slot
 /// in memory order lets the processor's prefetcher stream the table instead of taking a cache
-/// miss per unit in the grid's order (the table is 200 bytes a unit, far larger than the cache).
+/// miss per unit in the grid's order (the table is 160 bytes a unit, far larger than the cache).
 struct SlotSet {
     private var words: [UInt64]
     private(set) var count = 0
