@@ -338,7 +338,7 @@ struct UnitTable: Sendable {
     /// retain waits for the loads before it): 60–70 ns a unit, most of a city's answer. Loads
     /// with nothing between them overlap, and the block's copy then finds it in cache: the
     /// Paris box (14,000 of 100,000 units) went from p50 0.96 to 0.82 ms (LiveBenchmarks).
-    func copies<Element>(_ picked: [Int32], now: Timestamp, staleAfter: Int64, _ make: (LiveUnit) -> Element) -> [Element] {
+    func copies<Element>(_ picked: [Int32], now: Timestamp, staleAfter: Int64, _ make: (consuming LiveUnit) -> Element) -> [Element] {
         [Element](unsafeUninitializedCapacity: picked.count) { buffer, initialized in
             var touched: UInt8 = 0
             var start = 0
