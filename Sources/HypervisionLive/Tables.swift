@@ -1,6 +1,9 @@
 import HypervisionCore
 import Synchronization
 
+/// Where ``UnitTable/keep(_:)`` may write: a store the optimiser cannot prove unobserved.
+private let readAheadSink = Atomic<UInt8>(0)
+
 /// The units behind ``LivePicture``'s lock.
 ///
 /// Invariants: `slots` is dense and `slotByID[slots[s].id] == s` for every slot; the grid holds
@@ -333,11 +336,11 @@ struct UnitTable: Sendable {
 
     /// The units in `picked`, with their staleness as of `now`, each made into an answer element.
     ///
-    /// A block of slots is read ahead before it is copied. Copying unit by unit, the cache
-    /// misses barely overlapped (each copy calls out to retain its strings, and an atomic
-    /// retain waits for the loads before it): 60–70 ns a unit, most of a city's answer. Loads
-    /// with nothing between them overlap, and the block's copy then finds it in cache: the
-    /// Paris box (14,000 of 100,000 units) went from p50 0.96 to 0.82 ms (LiveBenchmarks).
+    /// A block of slots is read ahead before it is copied. Copying unit by unit, few cache
+    /// misses overlapped (each copy is a memcpy and calls to retain five strings between two
+    /// reads of the table): 60–70 ns a unit, most of a city's answer. Loads with nothing
+    /// between them overlap, and the block's copy then finds it in cache: the Paris box
+    /// (14,000 of 100,000 units) went from p50 0.96 to 0.82 ms (LiveBenchmarks).
     func copies<Element>(_ picked: [Int32], now: Timestamp, staleAfter: Int64, _ make: (consuming LiveUnit) -> Element) -> [Element] {
         [Element](unsafeUninitializedCapacity: picked.count) { buffer, initialized in
             var touched: UInt8 = 0
@@ -374,11 +377,6 @@ struct UnitTable: Sendable {
     static func keep(_ value: UInt8) {
         if value == 0x5A { readAheadSink.store(value, ordering: .relaxed) }
     }
-}
-
-private let readAheadSink = Atomic<UInt8>(0)
-
-extension UnitTable {
 
     func copies(_ picked: [Int32], now: Timestamp, staleAfter: Int64) -> [LiveUnit] {
         copies(picked, now: now, staleAfter: staleAfter) { $0 }
