@@ -23,28 +23,12 @@ public struct LiveUnit: Sendable, Hashable {
     /// burst from a tracker's buffer still proves the unit is alive.
     public var lastHeard: Timestamp
     private var staleSinceMicroseconds: Int64
-    private var storedAltitude: Double
-    private var storedSpeed: Double
-    private var storedHeading: Double
-    private var storedAccuracy: Double
+    @StoredWithoutTag public var altitude: Double?
+    @StoredWithoutTag public var speed: Double?
+    @StoredWithoutTag public var heading: Double?
+    @StoredWithoutTag public var accuracy: Double?
     private var storedBattery: Int16
 
-    public var altitude: Double? {
-        get { Self.number(storedAltitude) }
-        set { storedAltitude = Self.store(newValue) }
-    }
-    public var speed: Double? {
-        get { Self.number(storedSpeed) }
-        set { storedSpeed = Self.store(newValue) }
-    }
-    public var heading: Double? {
-        get { Self.number(storedHeading) }
-        set { storedHeading = Self.store(newValue) }
-    }
-    public var accuracy: Double? {
-        get { Self.number(storedAccuracy) }
-        set { storedAccuracy = Self.store(newValue) }
-    }
     /// The last battery level reported, kept like ``status`` when a newer ping omits it. Levels
     /// are 0–100 (checked at ingest, a `smallint` in the database); one beyond `Int16` would be
     /// clamped.
@@ -77,22 +61,12 @@ public struct LiveUnit: Sendable, Hashable {
         self.time = time
         self.lastHeard = lastHeard
         self.staleSinceMicroseconds = staleSince?.microseconds ?? .min
-        self.storedAltitude = Self.store(altitude)
-        self.storedSpeed = Self.store(speed)
-        self.storedHeading = Self.store(heading)
-        self.storedAccuracy = Self.store(accuracy)
+        self.altitude = altitude
+        self.speed = speed
+        self.heading = heading
+        self.accuracy = accuracy
         self.storedBattery = battery.map { Int16(clamping: $0) } ?? .min
     }
-
-    /// A NaN with a payload of its own stands for nil: positions and telemetry are finite
-    /// (checked at ingest), and even an ordinary NaN stays a NaN.
-    private static let absentBits: UInt64 = 0x7FF8_D1E5_0000_0001
-
-    @inline(__always)
-    private static func number(_ stored: Double) -> Double? { stored.bitPattern == absentBits ? nil : stored }
-
-    @inline(__always)
-    private static func store(_ value: Double?) -> Double { value ?? Double(bitPattern: absentBits) }
 
     // As the synthesised conformance would be over the public properties (a NaN is unequal to
     // itself, as in a `Double?`), not over the sentinels.
@@ -118,6 +92,21 @@ public struct LiveUnit: Sendable, Hashable {
         hasher.combine(heading)
         hasher.combine(accuracy)
         hasher.combine(battery)
+    }
+}
+
+/// A `Double?` in the eight bytes of a `Double`: a NaN with a payload of its own stands for
+/// nil (an ordinary NaN stays a number). Telemetry is finite, checked at ingest.
+@propertyWrapper
+public struct StoredWithoutTag: Sendable {
+    private static let absentBits: UInt64 = 0x7FF8_D1E5_0000_0001
+    private var stored: Double
+
+    public init(wrappedValue: Double?) { stored = wrappedValue ?? Double(bitPattern: Self.absentBits) }
+
+    public var wrappedValue: Double? {
+        @inline(__always) get { stored.bitPattern == Self.absentBits ? nil : stored }
+        @inline(__always) set { stored = newValue ?? Double(bitPattern: Self.absentBits) }
     }
 }
 
