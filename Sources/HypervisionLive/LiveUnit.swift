@@ -22,12 +22,14 @@ public struct LiveUnit: Sendable, Hashable {
     /// When Hypervision last received any ping of the unit, even one too old to move it: a late
     /// burst from a tracker's buffer still proves the unit is alive.
     public var lastHeard: Timestamp
-    private var staleSinceMicroseconds: Int64
+    /// ``staleSince``, `.min` for nil.
+    private var staleSinceMicroseconds: Int64 = .min
     @StoredWithoutTag public var altitude: Double?
     @StoredWithoutTag public var speed: Double?
     @StoredWithoutTag public var heading: Double?
     @StoredWithoutTag public var accuracy: Double?
-    private var storedBattery: Int16
+    /// ``battery``, `.min` for nil.
+    private var storedBattery: Int16 = .min
 
     /// The last battery level reported, kept like ``status`` when a newer ping omits it. Levels
     /// are 0–100 (checked at ingest, a `smallint` in the database); one beyond `Int16` would be
@@ -60,12 +62,12 @@ public struct LiveUnit: Sendable, Hashable {
         self.position = position
         self.time = time
         self.lastHeard = lastHeard
-        self.staleSinceMicroseconds = staleSince?.microseconds ?? .min
         self.altitude = altitude
         self.speed = speed
         self.heading = heading
         self.accuracy = accuracy
-        self.storedBattery = battery.map { Int16(clamping: $0) } ?? .min
+        self.battery = battery
+        self.staleSince = staleSince
     }
 
     // As the synthesised conformance would be over the public properties (a NaN is unequal to
